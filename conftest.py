@@ -1,0 +1,12 @@
+"""pytest wiring: db/tests/*.sql run through pg_prove, plus the database fixtures.
+
+The implementation lives in tests/support/ so this file stays a table of contents.
+"""
+
+from tests.support.fixtures import (  # noqa: F401  (imported to register them)
+    deployed_template,
+    empty_db,
+    fresh_db,
+    pytest_configure,
+)
+from tests.support.pgtap import pytest_collect_file  # noqa: F401

@@ -1,0 +1,8 @@
+CREATE FUNCTION ledger._add_wakeups() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ledger.wakeups (event_type) SELECT name FROM new_types;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ledger._add_wakeups() IS 'Gives every newly registered event type its wake-up throttle row.';

@@ -1,0 +1,46 @@
+CREATE FUNCTION ledger._audit_submits() RETURNS trigger
+LANGUAGE plpgsql AS $$
+-- AFTER INSERT ... FOR EACH STATEMENT: one set-based pass per statement, so a batch of 1,000
+-- costs one audit INSERT, not 1,000 trigger calls.
+DECLARE
+    v_max integer;
+    v_bad record;
+BEGIN
+    SELECT max_payload_bytes INTO v_max FROM ledger.settings;
+    SELECT n.id, n.customer_id, n.status, octet_length(n.payload::text) AS bytes INTO v_bad
+      FROM new_events n
+     WHERE n.status <> 'queued' OR octet_length(n.payload::text) > v_max
+     LIMIT 1;
+    IF FOUND AND v_bad.status <> 'queued' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s cannot start as %s', v_bad.id, v_bad.status),
+            DETAIL = 'Every event enters the lifecycle as queued.',
+            HINT = 'Insert it as queued; later changes follow ledger.transitions.';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL005',
+            MESSAGE = format('payload of %s bytes for customer %s is larger than the limit of %s bytes',
+                             v_bad.bytes, v_bad.customer_id, v_max),
+            DETAIL = 'The size is measured as JSON text.',
+            HINT = 'Store large documents elsewhere and put a reference in the payload, or raise ledger.settings.max_payload_bytes.';
+    END IF;
+
+    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
+    -- misses a row that commits later with a lower seq.
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
+    INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
+                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+    OVERRIDING SYSTEM VALUE
+    SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.changed_by, r.changed_by_kind,
+           r.change_reason, r.change_details, r.attempts, r.recorded_at, NULL,
+           ledger._audit_hash(NULL, r.seq, r.customer_id, r.id, r.version, NULL, r.status,
+                              r.changed_by, r.changed_by_kind, r.change_reason, r.change_details,
+                              r.attempts, r.recorded_at)
+      FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at
+              FROM new_events n) r;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ledger._audit_submits() IS
+    'Trigger: writes the first audit row (the submit) of each new event, and refuses oversized payloads (AL005) and events not starting as queued (AL003).';

@@ -1,0 +1,53 @@
+CREATE FUNCTION ledger._check_status_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+-- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql).
+DECLARE
+    v_rule ledger.transitions;
+BEGIN
+    IF NEW.status = OLD.status THEN
+        RETURN NEW;  -- not a status change (e.g. a lease renewal)
+    END IF;
+    SELECT * INTO v_rule FROM ledger.transitions t
+     WHERE t.from_status = OLD.status AND t.to_status = NEW.status;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s cannot go from %s to %s', OLD.id, OLD.status, NEW.status),
+            DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
+            HINT = ledger._transition_hint(OLD.id, OLD.status);
+    END IF;
+    IF NEW.version = OLD.version THEN
+        -- The writer did not annotate the change (a raw UPDATE): attribute it to the database user.
+        NEW.version := OLD.version + 1;
+        NEW.changed_by := session_user;
+        NEW.changed_by_kind := 'human';
+        IF NEW.change_reason IS NOT DISTINCT FROM OLD.change_reason THEN
+            NEW.change_reason := NULL;
+        END IF;
+        IF NEW.change_details IS NOT DISTINCT FROM OLD.change_details THEN
+            NEW.change_details := NULL;
+        END IF;
+    ELSIF NEW.version <> OLD.version + 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('event %s: version must go from %s to %s with this status change',
+                             OLD.id, OLD.version, OLD.version + 1),
+            DETAIL = format('The UPDATE set version to %s.', NEW.version),
+            HINT = 'Set version = version + 1 together with changed_by and change_reason, or leave all three alone.';
+    END IF;
+    IF v_rule.reason_required AND coalesce(btrim(NEW.change_reason), '') = '' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL008',
+            MESSAGE = format('event %s: moving from %s to %s (%s) needs a reason',
+                             OLD.id, OLD.status, NEW.status, v_rule.name),
+            DETAIL = 'No reason was given, or it was blank.',
+            HINT = 'Pass a reason saying why; it is kept in the audit trail.';
+    END IF;
+    IF NEW.updated_at = OLD.updated_at THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION ledger._check_status_change() IS
+    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes unannotated changes to session_user.';

@@ -1,0 +1,49 @@
+CREATE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+-- Who acts: the name given (an agent, a person, an API key name), else the database user.
+DECLARE
+    v_actor text := coalesce(nullif(btrim(p_actor), ''), session_user);
+BEGIN
+    IF char_length(v_actor) > 200 OR v_actor ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'actor must be at most 200 characters without control characters',
+            DETAIL = format('The actor given is %s characters long.', char_length(v_actor)),
+            HINT = 'Name the agent, person or API key that acts, e.g. "fraud-triage-1".';
+    END IF;
+    RETURN v_actor;
+END
+$$;
+COMMENT ON FUNCTION ledger._checked_actor(text) IS
+    'The actor of a change: the given name trimmed, or session_user when none; refuses unreadable names (AL010).';
+
+CREATE FUNCTION ledger._checked_actor_kind(p_actor_kind text) RETURNS ledger.actor_kind
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_actor_kind IS NULL OR p_actor_kind NOT IN ('agent', 'human', 'system') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('unknown actor kind %s', coalesce(quote_literal(p_actor_kind), 'NULL')),
+            DETAIL = 'Every change records whether an agent, a human or the system made it.',
+            HINT = 'Use one of: agent, human, system.';
+    END IF;
+    RETURN p_actor_kind::ledger.actor_kind;
+END
+$$;
+COMMENT ON FUNCTION ledger._checked_actor_kind(text) IS 'Turns text into an actor kind, refusing unknown ones (AL010).';
+
+CREATE FUNCTION ledger._checked_status(p_status text) RETURNS ledger.event_status
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_status IS NULL
+       OR p_status NOT IN ('queued', 'processing', 'approved', 'rejected', 'completed', 'failed') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('unknown status %s', coalesce(quote_literal(p_status), 'NULL')),
+            DETAIL = 'An event status is one of the labels of type ledger.event_status.',
+            HINT = 'Use one of: queued, processing, approved, rejected, completed, failed.';
+    END IF;
+    RETURN p_status::ledger.event_status;
+END
+$$;
+COMMENT ON FUNCTION ledger._checked_status(text) IS 'Turns text into an event status, refusing unknown ones (AL010).';

@@ -1,0 +1,12 @@
+CREATE FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) RETURNS text
+LANGUAGE sql STABLE
+RETURN (
+    SELECT CASE
+        WHEN count(*) = 0 THEN format('event %s is %s; %s is terminal', p_event_id, p_status, p_status)
+        ELSE format('event %s is %s; from %s it may go to %s', p_event_id, p_status, p_status,
+                    string_agg(t.to_status::text, ', ' ORDER BY t.to_status))
+    END
+    FROM ledger.transitions t
+    WHERE t.from_status = p_status);
+COMMENT ON FUNCTION ledger._transition_hint(bigint, ledger.event_status) IS
+    'The HINT of a refused transition: where the event may go from its status, read from ledger.transitions.';

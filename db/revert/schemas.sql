@@ -1,0 +1,8 @@
+-- Revert agentledger:schemas from pg
+BEGIN;
+
+ALTER DEFAULT PRIVILEGES FOR ROLE agentledger_owner GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+DROP SCHEMA api;
+DROP SCHEMA ledger;
+
+COMMIT;

@@ -1,0 +1,4 @@
+-- Revert agentledger:tables/events from pg
+BEGIN;
+DROP TABLE ledger.events;
+COMMIT;

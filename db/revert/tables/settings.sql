@@ -1,0 +1,4 @@
+-- Revert agentledger:tables/settings from pg
+BEGIN;
+DROP TABLE ledger.settings;
+COMMIT;

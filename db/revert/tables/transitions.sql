@@ -1,0 +1,4 @@
+-- Revert agentledger:tables/transitions from pg
+BEGIN;
+DROP TABLE ledger.transitions;
+COMMIT;
