@@ -1,0 +1,98 @@
+-- Deploy agentledger:functions/read to pg
+-- Reading events and their history. Never an unbounded list: pages of at most 1,000.
+BEGIN;
+SET LOCAL ROLE agentledger_owner;
+
+-- begin db/functions/get_event.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION api.get_event(p_event_id bigint) RETURNS api.event
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_event ledger.events;
+BEGIN
+    SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL001',
+            MESSAGE = format('event %s does not exist', p_event_id),
+            DETAIL = 'No event has this id.',
+            HINT = 'Check the id; api.list_events shows existing events.';
+    END IF;
+    RETURN ledger._as_api_event(v_event);
+END
+$$;
+COMMENT ON FUNCTION api.get_event(bigint) IS 'One event by id (AL001 if there is none).';
+GRANT EXECUTE ON FUNCTION api.get_event(bigint) TO agentledger_api, agentledger_worker, agentledger_auditor;
+-- end db/functions/get_event.sql
+
+-- begin db/functions/list_events.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION api.list_events(
+    p_status text DEFAULT NULL,
+    p_customer_id text DEFAULT NULL,
+    p_event_type text DEFAULT NULL,
+    p_created_after timestamptz DEFAULT NULL,
+    p_created_before timestamptz DEFAULT NULL,
+    p_after_id bigint DEFAULT NULL,
+    p_limit integer DEFAULT 100)
+RETURNS SETOF api.event
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Keyset pagination in id order: pass the last id of a page as p_after_id to get the next one.
+DECLARE
+    v_status ledger.event_status;
+    v_where text[] := ARRAY['true'];
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
+            DETAIL = 'A page holds 1 to 1,000 events.',
+            HINT = 'Pass a limit from 1 to 1000 and page on with the last id seen.';
+    END IF;
+    IF p_status IS NOT NULL THEN
+        v_status := ledger._checked_status(p_status);
+        v_where := array_append(v_where, 'e.status = $1');
+    END IF;
+    -- Only the filters given go into the query, so each call is planned for the indexes it can use.
+    IF p_customer_id IS NOT NULL THEN v_where := array_append(v_where, 'e.customer_id = $2'); END IF;
+    IF p_event_type IS NOT NULL THEN v_where := array_append(v_where, 'e.event_type = $3'); END IF;
+    IF p_created_after IS NOT NULL THEN v_where := array_append(v_where, 'e.created_at > $4'); END IF;
+    IF p_created_before IS NOT NULL THEN v_where := array_append(v_where, 'e.created_at < $5'); END IF;
+    IF p_after_id IS NOT NULL THEN v_where := array_append(v_where, 'e.id > $6'); END IF;
+    RETURN QUERY EXECUTE
+        'SELECT (ledger._as_api_event(e)).* FROM ledger.events e WHERE '
+        || array_to_string(v_where, ' AND ') || ' ORDER BY e.id LIMIT $7'
+        USING v_status, p_customer_id, p_event_type, p_created_after, p_created_before, p_after_id,
+              p_limit;
+END
+$$;
+COMMENT ON FUNCTION api.list_events(text, text, text, timestamptz, timestamptz, bigint, integer) IS
+    'Events matching every filter given, oldest (lowest id) first, at most p_limit (1-1000) of them; pass the last id as p_after_id for the next page.';
+GRANT EXECUTE ON FUNCTION api.list_events(text, text, text, timestamptz, timestamptz, bigint, integer)
+    TO agentledger_api, agentledger_worker, agentledger_auditor;
+-- end db/functions/list_events.sql
+
+-- begin db/functions/event_history.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
+           a.actor_kind, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
+           encode(a.hash, 'hex')
+      FROM ledger.audit_log a
+     WHERE a.event_id = p_event_id
+     ORDER BY a.seq;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL001',
+            MESSAGE = format('event %s does not exist', p_event_id),
+            DETAIL = 'No event and no audit rows have this id.',
+            HINT = 'Check the id; api.list_events shows existing events.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION api.event_history(bigint) IS
+    'The audit trail of one event, oldest first (AL001 if there is no such event). Check it with api.verify_audit(event_id).';
+GRANT EXECUTE ON FUNCTION api.event_history(bigint) TO agentledger_api, agentledger_worker, agentledger_auditor;
+-- end db/functions/event_history.sql
+
+COMMIT;

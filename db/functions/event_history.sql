@@ -1,0 +1,22 @@
+CREATE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
+           a.actor_kind, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
+           encode(a.hash, 'hex')
+      FROM ledger.audit_log a
+     WHERE a.event_id = p_event_id
+     ORDER BY a.seq;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL001',
+            MESSAGE = format('event %s does not exist', p_event_id),
+            DETAIL = 'No event and no audit rows have this id.',
+            HINT = 'Check the id; api.list_events shows existing events.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION api.event_history(bigint) IS
+    'The audit trail of one event, oldest first (AL001 if there is no such event). Check it with api.verify_audit(event_id).';
+GRANT EXECUTE ON FUNCTION api.event_history(bigint) TO agentledger_api, agentledger_worker, agentledger_auditor;
