@@ -10,3 +10,4 @@ from tests.support.fixtures import (  # noqa: F401  (imported to register them)
     pytest_configure,
 )
 from tests.support.pgtap import pytest_collect_file  # noqa: F401
+from tests.support.roles import login_as  # noqa: F401

@@ -1,0 +1,108 @@
+"""Racing status changes on real connections: exactly one wins each race, and the audit trail
+tells the same story as the events table."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+EVENTS = 50
+RACERS_PER_EVENT = 4  # 50 x 4 = 200 concurrent transitions per round
+CONNECTIONS = 40
+
+
+def submit_events(conninfo: str, count: int) -> list[int]:
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            """SELECT id FROM api.submit_events(
+                   (SELECT jsonb_agg(jsonb_build_object('customer_id', 'race-' || g,
+                                                        'event_type', 'loan_application',
+                                                        'payload', jsonb_build_object('n', g)))
+                      FROM generate_series(1, %s) g))""",
+            [count],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def race(conninfo: str, attempts: list[tuple[int, str, str]]) -> list[tuple[int, str, str, str]]:
+    """Run every (event_id, target_status, actor) at once; return (event, target, actor, outcome)."""
+    barrier = threading.Barrier(CONNECTIONS)
+    local = threading.local()
+    connections: list[psycopg.Connection] = []
+    lock = threading.Lock()
+
+    def connect() -> psycopg.Connection:
+        if not hasattr(local, "conn"):
+            local.conn = psycopg.connect(conninfo, autocommit=True)
+            with lock:
+                connections.append(local.conn)
+        return local.conn
+
+    def warm_up(_: int) -> None:
+        connect()
+        barrier.wait()  # every worker thread holds a connection before the race starts
+
+    def attempt(item: tuple[int, str, str]) -> tuple[int, str, str, str]:
+        event_id, target, actor = item
+        try:
+            connect().execute(
+                "SELECT api.transition_event(%s, %s, %s, 'agent', 'race')", [event_id, target, actor]
+            )
+            return event_id, target, actor, "won"
+        except psycopg.Error as exc:
+            return event_id, target, actor, exc.sqlstate or "?"
+
+    try:
+        with ThreadPoolExecutor(CONNECTIONS) as pool:
+            list(pool.map(warm_up, range(CONNECTIONS)))
+            return list(pool.map(attempt, attempts))
+    finally:
+        for conn in connections:
+            conn.close()
+
+
+@pytest.fixture
+def worker_dsn(fresh_db: str, login_as) -> str:
+    return login_as(fresh_db, "agentledger_worker")
+
+
+def test_each_race_has_exactly_one_winner_and_the_audit_agrees(fresh_db: str, worker_dsn: str) -> None:
+    ids = submit_events(worker_dsn, EVENTS)
+
+    # Round 1: four workers claim each queued event at once.
+    claims = [(i, "processing", f"worker-{n}") for i in ids for n in range(RACERS_PER_EVENT)]
+    round1 = race(worker_dsn, claims)
+    # Round 2: four deciders approve or reject each held event at once. Once one decision is in,
+    # neither decision is a valid move any more.
+    targets = ["approved", "rejected", "approved", "rejected"]
+    decisions = [(i, targets[n], f"decider-{n}") for i in ids for n in range(RACERS_PER_EVENT)]
+    round2 = race(worker_dsn, decisions)
+
+    for outcomes in (round1, round2):
+        winners = Counter(e for e, _, _, outcome in outcomes if outcome == "won")
+        assert winners == Counter({i: 1 for i in ids}), "exactly one transition wins per event"
+        losers = Counter(outcome for *_, outcome in outcomes if outcome != "won")
+        assert set(losers) == {"AL003"}, f"every loser is refused as an invalid transition: {losers}"
+
+    won = {e: (target, actor) for e, target, actor, outcome in round2 if outcome == "won"}
+    with psycopg.connect(fresh_db) as conn:
+        for event_id in ids:
+            status, version = conn.execute(
+                "SELECT status::text, version FROM ledger.events WHERE id = %s", [event_id]
+            ).fetchone()
+            trail = conn.execute(
+                """SELECT version, from_status::text, to_status::text, actor
+                     FROM api.event_history(%s) ORDER BY seq""",
+                [event_id],
+            ).fetchall()
+            target, actor = won[event_id]
+            assert status == target and version == 3
+            assert [row[0] for row in trail] == [1, 2, 3], "one audit row per change, no more"
+            assert trail[1][1:3] == ("queued", "processing")
+            assert trail[2][1:] == ("processing", target, actor), "the audit names the winner"
+        verdict = conn.execute("SELECT ok, problem FROM api.verify_audit()").fetchone()
+        assert verdict == (True, None)
