@@ -88,7 +88,7 @@ BEGIN
         OVERRIDING SYSTEM VALUE
         SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
                coalesce(i.run_after, p_now), t.max_attempts, i.idempotency_key,
-               coalesce(i.correlation_id, c.correlation_id), i.caused_by_event_id, v_actor, v_kind,
+               coalesce(i.correlation_id, c.correlation_id, gen_random_uuid()), i.caused_by_event_id, v_actor, v_kind,
                p_now, p_now
           FROM unnest(v_items) i
           JOIN ledger.event_types t ON t.name = i.event_type

@@ -46,6 +46,13 @@ BEGIN
             HINT = ledger._transition_hint(p_event_id, v_event.status);
     END IF;
 
+    IF v_to = 'processing' AND v_event.attempts >= v_event.max_attempts THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s has used all %s of its attempts', p_event_id, v_event.max_attempts),
+            DETAIL = 'A claim counts as an attempt.',
+            HINT = format('Fail it instead (api.transition_event(%s, ''failed'', ...)); an operator may then re-queue it with fresh attempts.', p_event_id);
+    END IF;
     IF v_to = 'processing' THEN
         -- A claim: the actor takes a lease. Volatile values are computed before the UPDATE.
         v_lease_token := gen_random_uuid();

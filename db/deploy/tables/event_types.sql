@@ -46,6 +46,7 @@ COMMENT ON FUNCTION ledger._add_wakeups() IS 'Gives every newly registered event
 
 CREATE TRIGGER _500_add_wakeups AFTER INSERT ON ledger.event_types
     REFERENCING NEW TABLE AS new_types FOR EACH STATEMENT EXECUTE FUNCTION ledger._add_wakeups();
+ALTER TABLE ledger.event_types ENABLE ALWAYS TRIGGER _500_add_wakeups;
 
 INSERT INTO ledger.wakeups (event_type) SELECT name FROM ledger.event_types;
 

@@ -95,4 +95,6 @@ COMMENT ON COLUMN ledger.events.change_details IS 'Evidence for the latest chang
 COMMENT ON COLUMN ledger.events.created_at IS 'When the event was submitted.';
 COMMENT ON COLUMN ledger.events.updated_at IS 'When the row last changed.';
 
+GRANT SELECT ON ledger.events TO agentledger_auditor;
+
 COMMIT;
