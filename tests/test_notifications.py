@@ -94,3 +94,14 @@ def test_single_submits_are_throttled_per_event_type(fresh_db: str) -> None:
             submitter.execute("SELECT api.submit_event('c', 'loan_application', '{}')")
         received = drain(listener, timeout=0.5)
     assert len(received) == submits, "with no throttle every submit notifies"
+
+
+def test_a_submitter_never_waits_for_another_submitters_wakeup(fresh_db: str) -> None:
+    # The first submitter's transaction stays open holding its wake-up row; a second submit of the
+    # same type must neither wait for it nor time out.
+    set_throttle(fresh_db, "50 milliseconds")
+    with psycopg.connect(fresh_db) as first, psycopg.connect(fresh_db, autocommit=True) as second:
+        first.execute("SELECT api.submit_event('c', 'loan_application', '{}')")
+        second.execute("SET lock_timeout = '1s'")
+        second.execute("SELECT api.submit_event('c', 'loan_application', '{}')")
+        first.rollback()

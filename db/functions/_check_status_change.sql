@@ -5,7 +5,17 @@ DECLARE
     v_rule ledger.transitions;
 BEGIN
     IF NEW.status = OLD.status THEN
-        RETURN NEW;  -- not a status change (e.g. a lease renewal)
+        -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
+        IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.change_reason, NEW.change_details)
+           IS DISTINCT FROM
+           (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.change_reason, OLD.change_details) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL012',
+                MESSAGE = format('event %s: version and the record of its latest change move only with a status change', OLD.id),
+                DETAIL = 'version, changed_by, changed_by_kind, change_reason and change_details describe the latest status change.',
+                HINT = 'Change them together with status; the audit trail keeps every earlier change.';
+        END IF;
+        RETURN NEW;
     END IF;
     SELECT * INTO v_rule FROM ledger.transitions t
      WHERE t.from_status = OLD.status AND t.to_status = NEW.status;

@@ -11,6 +11,15 @@ DECLARE
     v_last ledger.audit_seals;
     v_seal ledger.audit_seals;
 BEGIN
+    -- A snapshot older than the lock below would miss rows committed while waiting for it.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL014',
+            MESSAGE = format('api.seal_audit must run at READ COMMITTED, not %s',
+                             upper(current_setting('transaction_isolation'))),
+            DETAIL = 'At a stricter isolation level the seal could miss rows committed while it waited for writers.',
+            HINT = 'Call it in its own READ COMMITTED transaction (the default).';
+    END IF;
     -- Every audit writer holds this lock shared until it commits: taking it exclusively waits for
     -- them and holds new ones back, so no row can still commit with a seq inside the new seal.
     PERFORM pg_advisory_xact_lock(hashtextextended('agentledger.audit_seal', 0));

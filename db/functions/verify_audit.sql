@@ -56,6 +56,19 @@ BEGIN
         END)::api.audit_verdict;
     END IF;
 
+    -- ... and every chain must still have its event.
+    SELECT a.event_id, min(a.seq) AS seq INTO r
+      FROM ledger.audit_log a
+     WHERE (p_event_id IS NULL OR a.event_id = p_event_id)
+       AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = a.event_id)
+     GROUP BY a.event_id
+     ORDER BY 2
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN ROW(false, v_rows, v_seals, r.seq, r.event_id,
+                   format('event %s has an audit trail but the event itself was deleted', r.event_id))::api.audit_verdict;
+    END IF;
+
     IF p_event_id IS NOT NULL THEN
         RETURN ROW(true, v_rows, v_seals, NULL, NULL, NULL)::api.audit_verdict;
     END IF;

@@ -62,6 +62,19 @@ BEGIN
         END)::api.audit_verdict;
     END IF;
 
+    -- ... and every chain must still have its event.
+    SELECT a.event_id, min(a.seq) AS seq INTO r
+      FROM ledger.audit_log a
+     WHERE (p_event_id IS NULL OR a.event_id = p_event_id)
+       AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = a.event_id)
+     GROUP BY a.event_id
+     ORDER BY 2
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN ROW(false, v_rows, v_seals, r.seq, r.event_id,
+                   format('event %s has an audit trail but the event itself was deleted', r.event_id))::api.audit_verdict;
+    END IF;
+
     IF p_event_id IS NOT NULL THEN
         RETURN ROW(true, v_rows, v_seals, NULL, NULL, NULL)::api.audit_verdict;
     END IF;
@@ -116,6 +129,15 @@ DECLARE
     v_last ledger.audit_seals;
     v_seal ledger.audit_seals;
 BEGIN
+    -- A snapshot older than the lock below would miss rows committed while waiting for it.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL014',
+            MESSAGE = format('api.seal_audit must run at READ COMMITTED, not %s',
+                             upper(current_setting('transaction_isolation'))),
+            DETAIL = 'At a stricter isolation level the seal could miss rows committed while it waited for writers.',
+            HINT = 'Call it in its own READ COMMITTED transaction (the default).';
+    END IF;
     -- Every audit writer holds this lock shared until it commits: taking it exclusively waits for
     -- them and holds new ones back, so no row can still commit with a seq inside the new seal.
     PERFORM pg_advisory_xact_lock(hashtextextended('agentledger.audit_seal', 0));

@@ -51,12 +51,17 @@ BEGIN
     IF v_throttle = '0'::interval THEN
         v_due := p_queued;  -- no throttle: no throttle row to lock either
     ELSE
-        -- Only due rows are locked; a concurrent submitter that finds the row just renewed skips it.
+        -- SKIP LOCKED: a row locked by another submitter means that one is about to notify, so
+        -- this submit never waits for another transaction to finish.
         WITH due AS (
             UPDATE ledger.wakeups w
                SET last_notified_at = v_now
-             WHERE w.event_type IN (SELECT jsonb_object_keys(p_queued))
-               AND w.last_notified_at <= v_now - v_throttle
+             WHERE w.event_type IN (
+                       SELECT d.event_type FROM ledger.wakeups d
+                        WHERE d.event_type IN (SELECT jsonb_object_keys(p_queued))
+                          AND d.last_notified_at <= v_now - v_throttle
+                        ORDER BY d.event_type
+                          FOR UPDATE SKIP LOCKED)
             RETURNING w.event_type
         )
         SELECT jsonb_object_agg(d.event_type, p_queued -> d.event_type) INTO v_due FROM due d;

@@ -4,6 +4,21 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+-- begin db/functions/_refuse_event_delete.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._refuse_event_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'AL012',
+        MESSAGE = format('%s on ledger.events refused: events are never removed', TG_OP),
+        DETAIL = 'An event and its audit trail are kept together; a missing event would hide its decisions.',
+        HINT = 'Cancel a queued event (api.cancel_event) or fail a held one instead.';
+END
+$$;
+COMMENT ON FUNCTION ledger._refuse_event_delete() IS
+    'Trigger: refuses DELETE and TRUNCATE on ledger.events (SQLSTATE AL012).';
+-- end db/functions/_refuse_event_delete.sql
+
 -- begin db/functions/_refuse_write_once_change.sql (copied by db/sync_functions.py; edit that file, then run it)
 CREATE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -35,7 +50,17 @@ DECLARE
     v_rule ledger.transitions;
 BEGIN
     IF NEW.status = OLD.status THEN
-        RETURN NEW;  -- not a status change (e.g. a lease renewal)
+        -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
+        IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.change_reason, NEW.change_details)
+           IS DISTINCT FROM
+           (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.change_reason, OLD.change_details) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL012',
+                MESSAGE = format('event %s: version and the record of its latest change move only with a status change', OLD.id),
+                DETAIL = 'version, changed_by, changed_by_kind, change_reason and change_details describe the latest status change.',
+                HINT = 'Change them together with status; the audit trail keeps every earlier change.';
+        END IF;
+        RETURN NEW;
     END IF;
     SELECT * INTO v_rule FROM ledger.transitions t
      WHERE t.from_status = OLD.status AND t.to_status = NEW.status;
@@ -167,7 +192,9 @@ CREATE TRIGGER _050_refuse_write_once_change
     BEFORE UPDATE OF customer_id, event_type, payload, idempotency_key, correlation_id,
                      caused_by_event_id, created_at
     ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._refuse_write_once_change();
-CREATE TRIGGER _100_check_status_change BEFORE UPDATE OF status ON ledger.events
+CREATE TRIGGER _100_check_status_change
+    BEFORE UPDATE OF status, version, changed_by, changed_by_kind, change_reason, change_details
+    ON ledger.events
     FOR EACH ROW EXECUTE FUNCTION ledger._check_status_change();
 CREATE TRIGGER _500_audit_submits AFTER INSERT ON ledger.events
     REFERENCING NEW TABLE AS new_events
@@ -176,9 +203,19 @@ CREATE TRIGGER _500_audit_status_changes AFTER UPDATE ON ledger.events
     REFERENCING OLD TABLE AS old_events NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION ledger._audit_status_changes();
 
+CREATE TRIGGER _050_refuse_delete BEFORE DELETE ON ledger.events
+    FOR EACH ROW EXECUTE FUNCTION ledger._refuse_event_delete();
+CREATE TRIGGER _050_refuse_truncate BEFORE TRUNCATE ON ledger.events
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger._refuse_event_delete();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_delete;
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_truncate;
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_write_once_change;
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _100_check_status_change;
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _500_audit_submits;
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _500_audit_status_changes;
+
+-- Events are records, never removed; privileges say so too, even to the owner.
+REVOKE DELETE, TRUNCATE ON ledger.events FROM agentledger_owner;
 
 COMMIT;
