@@ -55,21 +55,14 @@ BEGIN
             HINT = 'Each event is an object: customer_id (string), event_type (string), payload (object); optional priority (integer), run_after (timestamp), idempotency_key (string), correlation_id (uuid), caused_by_event_id (integer).';
     END;
 
-    -- The first invalid item, in batch order; a cheap CASE per item, messages only for that one.
+    -- The first invalid item, in batch order.
     SELECT * INTO v_bad
-      FROM (SELECT i.*, t.name IS NOT NULL AS known_type,
-                   CASE
-                       WHEN i.customer_id IS NULL OR i.customer_id = '' OR char_length(i.customer_id) > 64
-                            OR i.customer_id ~ '[[:cntrl:]]' THEN 'customer_id'
-                       WHEN t.name IS NULL THEN 'event_type'
-                       WHEN i.payload IS NULL OR jsonb_typeof(i.payload) <> 'object' THEN 'payload'
-                       WHEN i.priority NOT BETWEEN -32768 AND 32767 THEN 'priority'
-                       WHEN i.idempotency_key = '' OR char_length(i.idempotency_key) > 255
-                            OR i.idempotency_key ~ '[[:cntrl:]]' THEN 'idempotency_key'
-                       WHEN i.caused_by_event_id IS NOT NULL AND NOT EXISTS (
-                                SELECT 1 FROM ledger.events c WHERE c.id = i.caused_by_event_id)
-                            THEN 'caused_by_event_id'
-                   END AS problem
+      FROM (SELECT i.*,
+                   coalesce(ledger._submission_problem(i.customer_id, t.name IS NOT NULL, i.payload,
+                                                       i.priority, i.idempotency_key),
+                            CASE WHEN i.caused_by_event_id IS NOT NULL AND NOT EXISTS (
+                                          SELECT 1 FROM ledger.events c WHERE c.id = i.caused_by_event_id)
+                                 THEN 'caused_by_event_id' END) AS problem
               FROM unnest(v_items) i
               LEFT JOIN ledger.event_types t ON t.name = i.event_type) b
      WHERE b.problem IS NOT NULL
@@ -88,11 +81,14 @@ BEGIN
         OVERRIDING SYSTEM VALUE
         SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
                coalesce(i.run_after, p_now), t.max_attempts, i.idempotency_key,
-               coalesce(i.correlation_id, c.correlation_id, gen_random_uuid()), i.caused_by_event_id, v_actor, v_kind,
-               p_now, p_now
+               coalesce(i.correlation_id,
+                        CASE WHEN i.caused_by_event_id IS NOT NULL THEN
+                            (SELECT c.correlation_id FROM ledger.events c WHERE c.id = i.caused_by_event_id)
+                        END,
+                        gen_random_uuid()),
+               i.caused_by_event_id, v_actor, v_kind, p_now, p_now
           FROM unnest(v_items) i
           JOIN ledger.event_types t ON t.name = i.event_type
-          LEFT JOIN ledger.events c ON c.id = i.caused_by_event_id
          ORDER BY i.ord
         ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, customer_id, event_type, status, priority, run_after, idempotency_key,
@@ -104,27 +100,31 @@ BEGIN
                      WHERE n.run_after <= p_now GROUP BY n.event_type) q)
       INTO v_receipts, v_queued;
 
-    IF coalesce(cardinality(v_receipts), 0) < v_count THEN
-        -- Some items repeated an idempotency key: each must repeat the earlier submit exactly.
-        SELECT i.ord, e.id, i.idempotency_key INTO v_bad
-          FROM unnest(v_items) i
-          JOIN ledger.events e ON e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
-         WHERE e.id <> i.id
-           AND (e.event_type <> i.event_type OR e.payload <> i.payload
-                OR e.priority <> coalesce(i.priority, 0))
-         ORDER BY i.ord
-         LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL004',
-                MESSAGE = format('idempotency key %s was already used for event %s with a different body',
-                                 quote_literal(v_bad.idempotency_key), v_bad.id),
-                DETAIL = format('Event %s of %s in the request; nothing was submitted.', v_bad.ord, v_count),
-                HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
-        END IF;
+    PERFORM ledger._wake_workers(v_queued);
+    IF coalesce(cardinality(v_receipts), 0) = v_count THEN
+        RETURN QUERY SELECT r.* FROM unnest(v_receipts) r ORDER BY r.id;  -- ids follow request order
+        RETURN;
     END IF;
 
-    PERFORM ledger._wake_workers(v_queued);
+    -- Some items repeated an idempotency key: each must repeat the earlier submit exactly, and
+    -- answers with the earlier event. (LIMIT 1 keeps each lookup on the unique index.)
+    SELECT i.ord, e.id, i.idempotency_key INTO v_bad
+      FROM unnest(v_items) i
+     CROSS JOIN LATERAL (SELECT * FROM ledger.events e
+                          WHERE e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
+                            AND e.id <> i.id
+                          LIMIT 1) e
+     WHERE e.event_type <> i.event_type OR e.payload <> i.payload OR e.priority <> coalesce(i.priority, 0)
+     ORDER BY i.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL004',
+            MESSAGE = format('idempotency key %s was already used for event %s with a different body',
+                             quote_literal(v_bad.idempotency_key), v_bad.id),
+            DETAIL = format('Event %s of %s in the request; nothing was submitted.', v_bad.ord, v_count),
+            HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
+    END IF;
 
     RETURN QUERY
     SELECT s.created, s.id, s.customer_id, s.event_type, s.status, s.priority, s.run_after,
@@ -135,9 +135,10 @@ BEGIN
             SELECT i.ord, false, e.id, e.customer_id, e.event_type, e.status, e.priority, e.run_after,
                    e.idempotency_key, e.correlation_id, e.created_at
               FROM unnest(v_items) i
-              JOIN ledger.events e ON e.customer_id = i.customer_id
-                                  AND e.idempotency_key = i.idempotency_key
-             WHERE e.id <> i.id) s
+             CROSS JOIN LATERAL (SELECT * FROM ledger.events e
+                                  WHERE e.customer_id = i.customer_id
+                                    AND e.idempotency_key = i.idempotency_key AND e.id <> i.id
+                                  LIMIT 1) e) s
      ORDER BY s.ord;
 END
 $$;

@@ -2,7 +2,7 @@
 -- ENABLE ALWAYS triggers refuse the superuser (replica mode included), and client roles cannot
 -- reach any ledger table at all.
 BEGIN;
-SELECT plan(87);
+SELECT plan(92);
 
 CREATE SCHEMA tests;
 
@@ -172,6 +172,18 @@ SELECT throws_ok($$DELETE FROM ledger.events$$, '42501', NULL,
 SELECT throws_ok($$TRUNCATE ledger.events$$, '42501', NULL,
     'TRUNCATE on ledger.events is revoked from the owner');
 RESET ROLE;
+
+-- Registered types are named by events and audit rows: never removed or renamed, but described anew.
+SELECT throws_ok($$DELETE FROM ledger.event_types WHERE name = 'fraud_alert'$$, 'AL012', NULL,
+    'a registered event type cannot be deleted');
+SELECT throws_ok($$UPDATE ledger.event_types SET name = 'fraud' WHERE name = 'fraud_alert'$$, 'AL012', NULL,
+    'a registered event type cannot be renamed');
+SELECT throws_ok($$TRUNCATE ledger.event_types CASCADE$$, 'AL012', NULL,
+    'the registered event types cannot be truncated');
+SELECT lives_ok($$UPDATE ledger.event_types SET description = 'Triage fraud alerts.', max_attempts = 3 WHERE name = 'fraud_alert'$$,
+    'a registered event type may get a new description and max_attempts');
+SELECT throws_ok($$INSERT INTO ledger.events (customer_id, event_type, payload) VALUES ('c', 'no_such_type', '{}')$$,
+    'AL002', NULL, 'a raw INSERT of an event of an unregistered type is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -16,6 +16,27 @@ CREATE TYPE ledger.submission AS (
 );
 COMMENT ON TYPE ledger.submission IS 'One item of a submit request while api.submit_events checks and inserts it.';
 
+-- begin db/functions/_submission_problem.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._submission_problem(
+    p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer,
+    p_idempotency_key text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- The field at fault in a submitted event, or NULL when it is valid. Inlined by the planner, so the
+-- batch path pays one CASE per item.
+RETURN CASE
+    WHEN p_customer_id IS NULL OR p_customer_id = '' OR char_length(p_customer_id) > 64
+         OR p_customer_id ~ '[[:cntrl:]]' THEN 'customer_id'
+    WHEN NOT p_type_known THEN 'event_type'
+    WHEN p_payload IS NULL OR jsonb_typeof(p_payload) <> 'object' THEN 'payload'
+    WHEN p_priority IS NOT NULL AND p_priority NOT BETWEEN -32768 AND 32767 THEN 'priority'
+    WHEN p_idempotency_key = '' OR char_length(p_idempotency_key) > 255
+         OR p_idempotency_key ~ '[[:cntrl:]]' THEN 'idempotency_key'
+END;
+COMMENT ON FUNCTION ledger._submission_problem(text, boolean, jsonb, integer, text) IS
+    'Which field of a submitted event is invalid (customer_id, event_type, payload, priority, idempotency_key), or NULL.';
+-- end db/functions/_submission_problem.sql
+
 -- begin db/functions/_refuse_submission.sql (copied by db/sync_functions.py; edit that file, then run it)
 CREATE FUNCTION ledger._refuse_submission(
     p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text,
@@ -130,21 +151,14 @@ BEGIN
             HINT = 'Each event is an object: customer_id (string), event_type (string), payload (object); optional priority (integer), run_after (timestamp), idempotency_key (string), correlation_id (uuid), caused_by_event_id (integer).';
     END;
 
-    -- The first invalid item, in batch order; a cheap CASE per item, messages only for that one.
+    -- The first invalid item, in batch order.
     SELECT * INTO v_bad
-      FROM (SELECT i.*, t.name IS NOT NULL AS known_type,
-                   CASE
-                       WHEN i.customer_id IS NULL OR i.customer_id = '' OR char_length(i.customer_id) > 64
-                            OR i.customer_id ~ '[[:cntrl:]]' THEN 'customer_id'
-                       WHEN t.name IS NULL THEN 'event_type'
-                       WHEN i.payload IS NULL OR jsonb_typeof(i.payload) <> 'object' THEN 'payload'
-                       WHEN i.priority NOT BETWEEN -32768 AND 32767 THEN 'priority'
-                       WHEN i.idempotency_key = '' OR char_length(i.idempotency_key) > 255
-                            OR i.idempotency_key ~ '[[:cntrl:]]' THEN 'idempotency_key'
-                       WHEN i.caused_by_event_id IS NOT NULL AND NOT EXISTS (
-                                SELECT 1 FROM ledger.events c WHERE c.id = i.caused_by_event_id)
-                            THEN 'caused_by_event_id'
-                   END AS problem
+      FROM (SELECT i.*,
+                   coalesce(ledger._submission_problem(i.customer_id, t.name IS NOT NULL, i.payload,
+                                                       i.priority, i.idempotency_key),
+                            CASE WHEN i.caused_by_event_id IS NOT NULL AND NOT EXISTS (
+                                          SELECT 1 FROM ledger.events c WHERE c.id = i.caused_by_event_id)
+                                 THEN 'caused_by_event_id' END) AS problem
               FROM unnest(v_items) i
               LEFT JOIN ledger.event_types t ON t.name = i.event_type) b
      WHERE b.problem IS NOT NULL
@@ -163,11 +177,14 @@ BEGIN
         OVERRIDING SYSTEM VALUE
         SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
                coalesce(i.run_after, p_now), t.max_attempts, i.idempotency_key,
-               coalesce(i.correlation_id, c.correlation_id, gen_random_uuid()), i.caused_by_event_id, v_actor, v_kind,
-               p_now, p_now
+               coalesce(i.correlation_id,
+                        CASE WHEN i.caused_by_event_id IS NOT NULL THEN
+                            (SELECT c.correlation_id FROM ledger.events c WHERE c.id = i.caused_by_event_id)
+                        END,
+                        gen_random_uuid()),
+               i.caused_by_event_id, v_actor, v_kind, p_now, p_now
           FROM unnest(v_items) i
           JOIN ledger.event_types t ON t.name = i.event_type
-          LEFT JOIN ledger.events c ON c.id = i.caused_by_event_id
          ORDER BY i.ord
         ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, customer_id, event_type, status, priority, run_after, idempotency_key,
@@ -179,27 +196,31 @@ BEGIN
                      WHERE n.run_after <= p_now GROUP BY n.event_type) q)
       INTO v_receipts, v_queued;
 
-    IF coalesce(cardinality(v_receipts), 0) < v_count THEN
-        -- Some items repeated an idempotency key: each must repeat the earlier submit exactly.
-        SELECT i.ord, e.id, i.idempotency_key INTO v_bad
-          FROM unnest(v_items) i
-          JOIN ledger.events e ON e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
-         WHERE e.id <> i.id
-           AND (e.event_type <> i.event_type OR e.payload <> i.payload
-                OR e.priority <> coalesce(i.priority, 0))
-         ORDER BY i.ord
-         LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL004',
-                MESSAGE = format('idempotency key %s was already used for event %s with a different body',
-                                 quote_literal(v_bad.idempotency_key), v_bad.id),
-                DETAIL = format('Event %s of %s in the request; nothing was submitted.', v_bad.ord, v_count),
-                HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
-        END IF;
+    PERFORM ledger._wake_workers(v_queued);
+    IF coalesce(cardinality(v_receipts), 0) = v_count THEN
+        RETURN QUERY SELECT r.* FROM unnest(v_receipts) r ORDER BY r.id;  -- ids follow request order
+        RETURN;
     END IF;
 
-    PERFORM ledger._wake_workers(v_queued);
+    -- Some items repeated an idempotency key: each must repeat the earlier submit exactly, and
+    -- answers with the earlier event. (LIMIT 1 keeps each lookup on the unique index.)
+    SELECT i.ord, e.id, i.idempotency_key INTO v_bad
+      FROM unnest(v_items) i
+     CROSS JOIN LATERAL (SELECT * FROM ledger.events e
+                          WHERE e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
+                            AND e.id <> i.id
+                          LIMIT 1) e
+     WHERE e.event_type <> i.event_type OR e.payload <> i.payload OR e.priority <> coalesce(i.priority, 0)
+     ORDER BY i.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL004',
+            MESSAGE = format('idempotency key %s was already used for event %s with a different body',
+                             quote_literal(v_bad.idempotency_key), v_bad.id),
+            DETAIL = format('Event %s of %s in the request; nothing was submitted.', v_bad.ord, v_count),
+            HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
+    END IF;
 
     RETURN QUERY
     SELECT s.created, s.id, s.customer_id, s.event_type, s.status, s.priority, s.run_after,
@@ -210,9 +231,10 @@ BEGIN
             SELECT i.ord, false, e.id, e.customer_id, e.event_type, e.status, e.priority, e.run_after,
                    e.idempotency_key, e.correlation_id, e.created_at
               FROM unnest(v_items) i
-              JOIN ledger.events e ON e.customer_id = i.customer_id
-                                  AND e.idempotency_key = i.idempotency_key
-             WHERE e.id <> i.id) s
+             CROSS JOIN LATERAL (SELECT * FROM ledger.events e
+                                  WHERE e.customer_id = i.customer_id
+                                    AND e.idempotency_key = i.idempotency_key AND e.id <> i.id
+                                  LIMIT 1) e) s
      ORDER BY s.ord;
 END
 $$;
@@ -239,19 +261,68 @@ CREATE FUNCTION api.submit_event(
     p_actor_kind text DEFAULT 'agent',
     p_now timestamptz DEFAULT now())
 RETURNS api.receipt
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- One implementation: a single submit is a batch of one.
-BEGIN ATOMIC
-    SELECT r.created, r.id, r.customer_id, r.event_type, r.status, r.priority, r.run_after,
-           r.idempotency_key, r.correlation_id, r.created_at
-      FROM api.submit_events(
-               jsonb_build_array(jsonb_build_object(
-                   'customer_id', p_customer_id, 'event_type', p_event_type, 'payload', p_payload,
-                   'priority', p_priority, 'run_after', p_run_after,
-                   'idempotency_key', p_idempotency_key, 'correlation_id', p_correlation_id,
-                   'caused_by_event_id', p_caused_by_event_id)),
-               p_actor, p_actor_kind, p_now) r;
-END;
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- The single-event path: the same checks as api.submit_events (ledger._submission_problem), with
+-- plain values instead of a JSON batch, because single submits are the hot path.
+DECLARE
+    v_actor text := ledger._checked_actor(p_actor);
+    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
+    v_max_attempts integer;
+    v_correlation_id uuid := p_correlation_id;
+    v_problem text;
+    v_event ledger.events;
+BEGIN
+    SELECT t.max_attempts INTO v_max_attempts FROM ledger.event_types t WHERE t.name = p_event_type;
+    v_problem := ledger._submission_problem(p_customer_id, v_max_attempts IS NOT NULL, p_payload,
+                                            p_priority, p_idempotency_key);
+    IF v_problem IS NULL AND p_caused_by_event_id IS NOT NULL THEN
+        SELECT coalesce(v_correlation_id, c.correlation_id) INTO v_correlation_id
+          FROM ledger.events c WHERE c.id = p_caused_by_event_id;
+        IF NOT FOUND THEN
+            v_problem := 'caused_by_event_id';
+        END IF;
+    END IF;
+    IF v_problem IS NOT NULL THEN
+        PERFORM ledger._refuse_submission(v_problem, 1, 1, p_customer_id, p_event_type, p_payload,
+                                          p_priority, p_caused_by_event_id);
+    END IF;
+
+    INSERT INTO ledger.events (customer_id, event_type, payload, priority, run_after, max_attempts,
+                               idempotency_key, correlation_id, caused_by_event_id, changed_by,
+                               changed_by_kind, created_at, updated_at)
+    VALUES (p_customer_id, p_event_type, p_payload, coalesce(p_priority, 0),
+            coalesce(p_run_after, p_now), v_max_attempts, p_idempotency_key,
+            coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_actor, v_kind,
+            p_now, p_now)
+    ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING * INTO v_event;
+
+    IF FOUND THEN
+        IF v_event.run_after <= p_now THEN
+            PERFORM ledger._wake_workers(jsonb_build_object(p_event_type, 1));
+        END IF;
+        RETURN ROW(true, v_event.id, v_event.customer_id, v_event.event_type, v_event.status,
+                   v_event.priority, v_event.run_after, v_event.idempotency_key,
+                   v_event.correlation_id, v_event.created_at)::api.receipt;
+    END IF;
+
+    -- The idempotency key was used before: a repeat of the same submit answers with that event.
+    SELECT * INTO v_event FROM ledger.events e
+     WHERE e.customer_id = p_customer_id AND e.idempotency_key = p_idempotency_key;
+    IF (v_event.event_type, v_event.payload, v_event.priority)
+       IS DISTINCT FROM (p_event_type, p_payload, coalesce(p_priority, 0)::smallint) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL004',
+            MESSAGE = format('idempotency key %s was already used for event %s with a different body',
+                             quote_literal(p_idempotency_key), v_event.id),
+            DETAIL = 'Event 1 of 1 in the request; nothing was submitted.',
+            HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
+    END IF;
+    RETURN ROW(false, v_event.id, v_event.customer_id, v_event.event_type, v_event.status,
+               v_event.priority, v_event.run_after, v_event.idempotency_key, v_event.correlation_id,
+               v_event.created_at)::api.receipt;
+END
+$$;
 COMMENT ON FUNCTION api.submit_event(text, text, jsonb, integer, timestamptz, text, uuid, bigint, text, text, timestamptz) IS
     'Submits one event (queued, one audit row, a wake-up NOTIFY unless throttled). With an idempotency key, repeating the same submit returns the original event (created = false); the same key with another body is refused (AL004).';
 GRANT EXECUTE ON FUNCTION api.submit_event(text, text, jsonb, integer, timestamptz, text, uuid, bigint, text, text, timestamptz)

@@ -48,6 +48,31 @@ CREATE TRIGGER _500_add_wakeups AFTER INSERT ON ledger.event_types
     REFERENCING NEW TABLE AS new_types FOR EACH STATEMENT EXECUTE FUNCTION ledger._add_wakeups();
 ALTER TABLE ledger.event_types ENABLE ALWAYS TRIGGER _500_add_wakeups;
 
+-- begin db/functions/_refuse_type_removal.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._refuse_type_removal() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
+        RETURN NEW;  -- description and max_attempts may change
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'AL012',
+        MESSAGE = format('%s of a registered event type refused: types are never removed or renamed', TG_OP),
+        DETAIL = 'Existing events and their audit trails name their type.',
+        HINT = 'Register a new type with INSERT INTO ledger.event_types and stop submitting the old one.';
+END
+$$;
+COMMENT ON FUNCTION ledger._refuse_type_removal() IS
+    'Trigger: refuses deleting, truncating or renaming a registered event type (SQLSTATE AL012).';
+-- end db/functions/_refuse_type_removal.sql
+
+CREATE TRIGGER _100_refuse_removal BEFORE DELETE OR UPDATE OF name ON ledger.event_types
+    FOR EACH ROW EXECUTE FUNCTION ledger._refuse_type_removal();
+CREATE TRIGGER _100_refuse_truncate BEFORE TRUNCATE ON ledger.event_types
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger._refuse_type_removal();
+ALTER TABLE ledger.event_types ENABLE ALWAYS TRIGGER _100_refuse_removal;
+ALTER TABLE ledger.event_types ENABLE ALWAYS TRIGGER _100_refuse_truncate;
+
 INSERT INTO ledger.wakeups (event_type) SELECT name FROM ledger.event_types;
 
 COMMIT;

@@ -7,7 +7,9 @@ SET LOCAL ROLE agentledger_owner;
 CREATE TABLE ledger.events (
     id bigint GENERATED ALWAYS AS IDENTITY,
     customer_id text NOT NULL,
-    event_type text NOT NULL REFERENCES ledger.event_types (name),
+    -- A registered type. Checked set-based by the audit trigger rather than by a foreign key: every
+    -- insert would otherwise share-lock the same event_types row.
+    event_type text NOT NULL,
     payload jsonb NOT NULL,
     status ledger.event_status NOT NULL DEFAULT 'queued',
     priority smallint NOT NULL DEFAULT 0,

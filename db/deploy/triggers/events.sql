@@ -114,13 +114,15 @@ LANGUAGE plpgsql AS $$
 -- AFTER INSERT ... FOR EACH STATEMENT: one set-based pass per statement, so a batch of 1,000
 -- costs one audit INSERT, not 1,000 trigger calls.
 DECLARE
-    v_max integer;
     v_bad record;
 BEGIN
-    SELECT max_payload_bytes INTO v_max FROM ledger.settings;
-    SELECT n.id, n.customer_id, n.status, octet_length(n.payload::text) AS bytes INTO v_bad
+    SELECT n.id, n.customer_id, n.status, n.event_type, t.name IS NULL AS unknown_type,
+           octet_length(n.payload::text) AS bytes, s.max_payload_bytes
+      INTO v_bad
       FROM new_events n
-     WHERE n.status <> 'queued' OR octet_length(n.payload::text) > v_max
+     CROSS JOIN ledger.settings s
+      LEFT JOIN ledger.event_types t ON t.name = n.event_type
+     WHERE n.status <> 'queued' OR t.name IS NULL OR octet_length(n.payload::text) > s.max_payload_bytes
      LIMIT 1;
     IF FOUND AND v_bad.status <> 'queued' THEN
         RAISE EXCEPTION USING
@@ -128,11 +130,17 @@ BEGIN
             MESSAGE = format('event %s cannot start as %s', v_bad.id, v_bad.status),
             DETAIL = 'Every event enters the lifecycle as queued.',
             HINT = 'Insert it as queued; later changes follow ledger.transitions.';
+    ELSIF FOUND AND v_bad.unknown_type THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL002',
+            MESSAGE = format('unknown event type %s', quote_literal(v_bad.event_type)),
+            DETAIL = 'Events must be of a type registered in ledger.event_types.',
+            HINT = 'A DBA adds one with INSERT INTO ledger.event_types (name, description).';
     ELSIF FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL005',
             MESSAGE = format('payload of %s bytes for customer %s is larger than the limit of %s bytes',
-                             v_bad.bytes, v_bad.customer_id, v_max),
+                             v_bad.bytes, v_bad.customer_id, v_bad.max_payload_bytes),
             DETAIL = 'The size is measured as JSON text.',
             HINT = 'Store large documents elsewhere and put a reference in the payload, or raise ledger.settings.max_payload_bytes.';
     END IF;
@@ -154,7 +162,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._audit_submits() IS
-    'Trigger: writes the first audit row (the submit) of each new event, and refuses oversized payloads (AL005) and events not starting as queued (AL003).';
+    'Trigger: writes the first audit row (the submit) of each new event, and refuses events of unregistered types (AL002), oversized payloads (AL005) and events not starting as queued (AL003).';
 -- end db/functions/_audit_submits.sql
 
 -- begin db/functions/_audit_status_changes.sql (copied by db/sync_functions.py; edit that file, then run it)
