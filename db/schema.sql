@@ -1,0 +1,2898 @@
+--
+-- PostgreSQL database dump
+--
+
+
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: api; Type: SCHEMA; Schema: -; Owner: agentledger_owner
+--
+
+CREATE SCHEMA api;
+
+
+ALTER SCHEMA api OWNER TO agentledger_owner;
+
+--
+-- Name: SCHEMA api; Type: COMMENT; Schema: -; Owner: agentledger_owner
+--
+
+COMMENT ON SCHEMA api IS 'agentledger client interface: the functions the API, workers and auditors may call.';
+
+
+--
+-- Name: ledger; Type: SCHEMA; Schema: -; Owner: agentledger_owner
+--
+
+CREATE SCHEMA ledger;
+
+
+ALTER SCHEMA ledger OWNER TO agentledger_owner;
+
+--
+-- Name: SCHEMA ledger; Type: COMMENT; Schema: -; Owner: agentledger_owner
+--
+
+COMMENT ON SCHEMA ledger IS 'agentledger private data: events, the audit trail, seals, lifecycle rules and settings. Clients never touch it directly.';
+
+
+--
+-- Name: actor_kind; Type: TYPE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TYPE ledger.actor_kind AS ENUM (
+    'agent',
+    'human',
+    'system'
+);
+
+
+ALTER TYPE ledger.actor_kind OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE actor_kind; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE ledger.actor_kind IS 'Who made a change: agent - an AI agent or worker process; human - a person (reviewer, operator, a DBA in psql);
+system - agentledger itself (lease rescue, scheduled maintenance).';
+
+
+--
+-- Name: event_status; Type: TYPE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TYPE ledger.event_status AS ENUM (
+    'queued',
+    'processing',
+    'approved',
+    'rejected',
+    'completed',
+    'failed'
+);
+
+
+ALTER TYPE ledger.event_status OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE event_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE ledger.event_status IS 'Where an event is in its lifecycle:
+queued     - waiting to be claimed once run_after has passed;
+processing - claimed by a worker that holds its lease and is deciding it;
+approved   - decided yes; the follow-up action (e.g. disburse the loan) is pending or running;
+rejected   - decided no; the follow-up action (e.g. notify the customer) is pending or running;
+completed  - the follow-up action succeeded; terminal;
+failed     - attempts exhausted, a non-retryable error, a failed action or a cancel; an operator may re-queue it.
+The allowed moves between them are the rows of ledger.transitions.';
+
+
+--
+-- Name: audit_entry; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.audit_entry AS (
+	seq bigint,
+	event_id bigint,
+	customer_id text,
+	version integer,
+	from_status ledger.event_status,
+	to_status ledger.event_status,
+	actor text,
+	actor_kind ledger.actor_kind,
+	reason text,
+	details jsonb,
+	attempt integer,
+	recorded_at timestamp with time zone,
+	prev_hash text,
+	hash text
+);
+
+
+ALTER TYPE api.audit_entry OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE audit_entry; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.audit_entry IS 'One audit row as clients see it; hashes in hex.';
+
+
+--
+-- Name: audit_verdict; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.audit_verdict AS (
+	ok boolean,
+	rows_checked bigint,
+	seals_checked bigint,
+	broken_seq bigint,
+	broken_event_id bigint,
+	problem text
+);
+
+
+ALTER TYPE api.audit_verdict OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE audit_verdict; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.audit_verdict IS 'Result of api.verify_audit: ok, how much was checked, and when not ok the first broken audit row (or the event or seal) and what is wrong.';
+
+
+--
+-- Name: event; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.event AS (
+	id bigint,
+	customer_id text,
+	event_type text,
+	status ledger.event_status,
+	payload jsonb,
+	priority smallint,
+	attempts integer,
+	max_attempts integer,
+	run_after timestamp with time zone,
+	lease_owner text,
+	lease_expires_at timestamp with time zone,
+	idempotency_key text,
+	result jsonb,
+	last_error text,
+	last_error_type text,
+	correlation_id uuid,
+	caused_by_event_id bigint,
+	version integer,
+	changed_by text,
+	changed_by_kind ledger.actor_kind,
+	change_reason text,
+	created_at timestamp with time zone,
+	updated_at timestamp with time zone
+);
+
+
+ALTER TYPE api.event OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE event; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.event IS 'An event as clients see it: every column of ledger.events except the lease token and change details.';
+
+
+--
+-- Name: receipt; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.receipt AS (
+	created boolean,
+	id bigint,
+	customer_id text,
+	event_type text,
+	status ledger.event_status,
+	priority smallint,
+	run_after timestamp with time zone,
+	idempotency_key text,
+	correlation_id uuid,
+	created_at timestamp with time zone
+);
+
+
+ALTER TYPE api.receipt OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE receipt; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.receipt IS 'Answer to a submit: the event''s identity and state, without echoing its payload. created is false when an idempotency key matched an earlier submit.';
+
+
+--
+-- Name: seal; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.seal AS (
+	id bigint,
+	first_seq bigint,
+	last_seq bigint,
+	row_count bigint,
+	prev_digest text,
+	digest text,
+	sealed_by text,
+	sealed_at timestamp with time zone
+);
+
+
+ALTER TYPE api.seal OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE seal; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.seal IS 'An audit seal as clients see it; digests in hex.';
+
+
+--
+-- Name: submission; Type: TYPE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TYPE ledger.submission AS (
+	ord bigint,
+	id bigint,
+	customer_id text,
+	event_type text,
+	payload jsonb,
+	priority integer,
+	run_after timestamp with time zone,
+	idempotency_key text,
+	correlation_id uuid,
+	caused_by_event_id bigint
+);
+
+
+ALTER TYPE ledger.submission OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE submission; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE ledger.submission IS 'One item of a submit request while api.submit_events checks and inserts it.';
+
+
+--
+-- Name: cancel_event(bigint, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._require_status(p_event_id, 'queued', 'cancelled');
+    RETURN api.transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL, p_now);
+END
+$$;
+
+
+ALTER FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Cancels a queued event, with a reason (AL008 without one): it becomes failed and is never claimed.';
+
+
+--
+-- Name: event_history(bigint); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_entry
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN QUERY
+    SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
+           a.actor_kind, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
+           encode(a.hash, 'hex')
+      FROM ledger.audit_log a
+     WHERE a.event_id = p_event_id
+     ORDER BY a.seq;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL001',
+            MESSAGE = format('event %s does not exist', p_event_id),
+            DETAIL = 'No event and no audit rows have this id.',
+            HINT = 'Check the id; api.list_events shows existing events.';
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION api.event_history(p_event_id bigint) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION event_history(p_event_id bigint); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.event_history(p_event_id bigint) IS 'The audit trail of one event, oldest first (AL001 if there is no such event). Check it with api.verify_audit(event_id).';
+
+
+--
+-- Name: get_event(bigint); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.get_event(p_event_id bigint) RETURNS api.event
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_event ledger.events;
+BEGIN
+    SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL001',
+            MESSAGE = format('event %s does not exist', p_event_id),
+            DETAIL = 'No event has this id.',
+            HINT = 'Check the id; api.list_events shows existing events.';
+    END IF;
+    RETURN ledger._as_api_event(v_event);
+END
+$$;
+
+
+ALTER FUNCTION api.get_event(p_event_id bigint) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION get_event(p_event_id bigint); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.get_event(p_event_id bigint) IS 'One event by id (AL001 if there is none).';
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: audit_seals; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.audit_seals (
+    id bigint NOT NULL,
+    first_seq bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    row_count bigint NOT NULL,
+    prev_digest bytea,
+    digest bytea NOT NULL,
+    sealed_by text NOT NULL,
+    sealed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT audit_seals_range_valid CHECK (((first_seq <= last_seq) AND (row_count >= 1)))
+);
+
+
+ALTER TABLE ledger.audit_seals OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE audit_seals; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.audit_seals IS 'Seals of the audit trail: each hashes every audit row since the previous seal. Export the latest digest (api.latest_seal()) to somewhere the database cannot change. Not per customer: one global chain.';
+
+
+--
+-- Name: COLUMN audit_seals.id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_seals.id IS 'Seal number.';
+
+
+--
+-- Name: COLUMN audit_seals.first_seq; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_seals.first_seq IS 'First audit seq covered.';
+
+
+--
+-- Name: COLUMN audit_seals.last_seq; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_seals.last_seq IS 'Last audit seq covered.';
+
+
+--
+-- Name: COLUMN audit_seals.row_count; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_seals.row_count IS 'How many audit rows the seal covers.';
+
+
+--
+-- Name: COLUMN audit_seals.prev_digest; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_seals.prev_digest IS 'digest of the previous seal; NULL for the first.';
+
+
+--
+-- Name: COLUMN audit_seals.digest; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_seals.digest IS 'sha256 of prev_digest and the hashes of the covered rows in seq order.';
+
+
+--
+-- Name: COLUMN audit_seals.sealed_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_seals.sealed_by IS 'Who sealed.';
+
+
+--
+-- Name: COLUMN audit_seals.sealed_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_seals.sealed_at IS 'When.';
+
+
+--
+-- Name: _as_api_seal(ledger.audit_seals); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._as_api_seal(s ledger.audit_seals) RETURNS api.seal
+    LANGUAGE sql IMMUTABLE
+    RETURN ROW((s).id, (s).first_seq, (s).last_seq, (s).row_count, encode((s).prev_digest, 'hex'::text), encode((s).digest, 'hex'::text), (s).sealed_by, (s).sealed_at)::api.seal;
+
+
+ALTER FUNCTION ledger._as_api_seal(s ledger.audit_seals) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _as_api_seal(s ledger.audit_seals); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._as_api_seal(s ledger.audit_seals) IS 'A seal as clients see it, digests in hex.';
+
+
+--
+-- Name: latest_seal(); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.latest_seal() RETURNS api.seal
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT ledger._as_api_seal(s.*) AS _as_api_seal
+    FROM ledger.audit_seals s
+   ORDER BY s.id DESC
+  LIMIT 1;
+END;
+
+
+ALTER FUNCTION api.latest_seal() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION latest_seal(); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.latest_seal() IS 'The latest audit seal (NULL when there is none): export its digest to storage the database cannot change.';
+
+
+--
+-- Name: list_events(text, text, text, timestamp with time zone, timestamp with time zone, bigint, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.list_events(p_status text DEFAULT NULL::text, p_customer_id text DEFAULT NULL::text, p_event_type text DEFAULT NULL::text, p_created_after timestamp with time zone DEFAULT NULL::timestamp with time zone, p_created_before timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id bigint DEFAULT NULL::bigint, p_limit integer DEFAULT 100) RETURNS SETOF api.event
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+-- Keyset pagination in id order: pass the last id of a page as p_after_id to get the next one.
+DECLARE
+    v_status ledger.event_status;
+    v_where text[] := ARRAY['true'];
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
+            DETAIL = 'A page holds 1 to 1,000 events.',
+            HINT = 'Pass a limit from 1 to 1000 and page on with the last id seen.';
+    END IF;
+    IF p_status IS NOT NULL THEN
+        v_status := ledger._checked_status(p_status);
+        v_where := array_append(v_where, 'e.status = $1');
+    END IF;
+    -- Only the filters given go into the query, so each call is planned for the indexes it can use.
+    IF p_customer_id IS NOT NULL THEN v_where := array_append(v_where, 'e.customer_id = $2'); END IF;
+    IF p_event_type IS NOT NULL THEN v_where := array_append(v_where, 'e.event_type = $3'); END IF;
+    IF p_created_after IS NOT NULL THEN v_where := array_append(v_where, 'e.created_at > $4'); END IF;
+    IF p_created_before IS NOT NULL THEN v_where := array_append(v_where, 'e.created_at < $5'); END IF;
+    IF p_after_id IS NOT NULL THEN v_where := array_append(v_where, 'e.id > $6'); END IF;
+    RETURN QUERY EXECUTE
+        'SELECT (ledger._as_api_event(e)).* FROM ledger.events e WHERE '
+        || array_to_string(v_where, ' AND ') || ' ORDER BY e.id LIMIT $7'
+        USING v_status, p_customer_id, p_event_type, p_created_after, p_created_before, p_after_id,
+              p_limit;
+END
+$_$;
+
+
+ALTER FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) IS 'Events matching every filter given, oldest (lowest id) first, at most p_limit (1-1000) of them; pass the last id as p_after_id for the next page.';
+
+
+--
+-- Name: events; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.events (
+    id bigint NOT NULL,
+    customer_id text NOT NULL,
+    event_type text NOT NULL,
+    payload jsonb NOT NULL,
+    status ledger.event_status DEFAULT 'queued'::ledger.event_status NOT NULL,
+    priority smallint DEFAULT 0 NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 5 NOT NULL,
+    run_after timestamp with time zone DEFAULT now() NOT NULL,
+    lease_owner text,
+    lease_token uuid,
+    lease_expires_at timestamp with time zone,
+    idempotency_key text,
+    result jsonb,
+    last_error text,
+    last_error_type text,
+    correlation_id uuid,
+    caused_by_event_id bigint,
+    version integer DEFAULT 1 NOT NULL,
+    changed_by text DEFAULT SESSION_USER NOT NULL,
+    changed_by_kind ledger.actor_kind DEFAULT 'human'::ledger.actor_kind NOT NULL,
+    change_reason text,
+    change_details jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
+    CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
+    CONSTRAINT events_customer_id_valid CHECK (((customer_id <> ''::text) AND (char_length(customer_id) <= 64) AND (customer_id !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT events_idempotency_key_valid CHECK (((idempotency_key IS NULL) OR ((idempotency_key <> ''::text) AND (char_length(idempotency_key) <= 255) AND (idempotency_key !~ '[[:cntrl:]]'::text)))),
+    CONSTRAINT events_lease_matches_status CHECK ((((lease_token IS NULL) = (lease_owner IS NULL)) AND ((lease_token IS NULL) = (lease_expires_at IS NULL)) AND
+CASE status
+    WHEN 'processing'::ledger.event_status THEN (lease_token IS NOT NULL)
+    WHEN 'approved'::ledger.event_status THEN true
+    WHEN 'rejected'::ledger.event_status THEN true
+    ELSE (lease_token IS NULL)
+END)),
+    CONSTRAINT events_payload_is_object CHECK ((jsonb_typeof(payload) = 'object'::text)),
+    CONSTRAINT events_result_is_object CHECK (((result IS NULL) OR (jsonb_typeof(result) = 'object'::text))),
+    CONSTRAINT events_version_positive CHECK ((version >= 1))
+);
+
+
+ALTER TABLE ledger.events OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE events; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.events IS 'Work for agents: one row per event. Status changes follow ledger.transitions and each leaves one row in ledger.audit_log.';
+
+
+--
+-- Name: COLUMN events.id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.id IS 'Event id, assigned by the database.';
+
+
+--
+-- Name: COLUMN events.customer_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.customer_id IS 'The bank customer the event concerns: 1-64 characters, no control characters. The sharding key.';
+
+
+--
+-- Name: COLUMN events.event_type; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.event_type IS 'A registered type (ledger.event_types).';
+
+
+--
+-- Name: COLUMN events.payload; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.payload IS 'The work itself: a JSON object, at most ledger.settings.max_payload_bytes as JSON text. Write-once.';
+
+
+--
+-- Name: COLUMN events.status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.status IS 'Lifecycle status (see type ledger.event_status).';
+
+
+--
+-- Name: COLUMN events.priority; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.priority IS 'Claim order: higher runs first; ties go to the older event.';
+
+
+--
+-- Name: COLUMN events.attempts; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.attempts IS 'How many times the event has been claimed.';
+
+
+--
+-- Name: COLUMN events.max_attempts; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.max_attempts IS 'Claims allowed before the event fails for good (from its type at submit).';
+
+
+--
+-- Name: COLUMN events.run_after; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.run_after IS 'Not claimable before this time: a schedule or a retry back-off.';
+
+
+--
+-- Name: COLUMN events.lease_owner; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.lease_owner IS 'The worker holding the lease, while one does.';
+
+
+--
+-- Name: COLUMN events.lease_token; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.lease_token IS 'Secret of the current lease: the holder presents it to act on the event. Never shown to other clients.';
+
+
+--
+-- Name: COLUMN events.lease_expires_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.lease_expires_at IS 'When the lease lapses unless renewed; the event may then be rescued.';
+
+
+--
+-- Name: COLUMN events.idempotency_key; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.idempotency_key IS 'Client key making a submit safe to retry; unique per customer.';
+
+
+--
+-- Name: COLUMN events.result; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.result IS 'The decision result (a JSON object) recorded with approve or reject.';
+
+
+--
+-- Name: COLUMN events.last_error; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.last_error IS 'Text of the last failure.';
+
+
+--
+-- Name: COLUMN events.last_error_type; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.last_error_type IS 'Kind of the last failure (e.g. an exception class).';
+
+
+--
+-- Name: COLUMN events.correlation_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.correlation_id IS 'Groups a chain of events caused by one another; inherited from the causing event.';
+
+
+--
+-- Name: COLUMN events.caused_by_event_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.caused_by_event_id IS 'The event whose handling submitted this one.';
+
+
+--
+-- Name: COLUMN events.version; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.version IS 'Counts status changes: 1 at submit, +1 per change. A writer that does not advance it is recorded as session_user.';
+
+
+--
+-- Name: COLUMN events.changed_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.changed_by IS 'Who made the latest status change (copied into the audit row).';
+
+
+--
+-- Name: COLUMN events.changed_by_kind; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.changed_by_kind IS 'Whether that was an agent, a human or the system.';
+
+
+--
+-- Name: COLUMN events.change_reason; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.change_reason IS 'Why the latest status change was made.';
+
+
+--
+-- Name: COLUMN events.change_details; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.change_details IS 'Evidence for the latest change (model, version, confidence, ...), copied into the audit row.';
+
+
+--
+-- Name: COLUMN events.created_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.created_at IS 'When the event was submitted.';
+
+
+--
+-- Name: COLUMN events.updated_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.updated_at IS 'When the row last changed.';
+
+
+--
+-- Name: queue_stats(timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.queue_stats(p_now timestamp with time zone DEFAULT now()) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT jsonb_build_object('counts', COALESCE(( SELECT jsonb_agg(jsonb_build_object('event_type', c.event_type, 'status', c.status, 'events', c.n) ORDER BY c.event_type, c.status) AS jsonb_agg
+            FROM ( SELECT e.event_type,
+                     e.status,
+                     count(*) AS n
+                    FROM ledger.events e
+                   GROUP BY e.event_type, e.status) c), '[]'::jsonb), 'oldest_runnable_since', q.oldest, 'oldest_queued_age_seconds', COALESCE(round(EXTRACT(epoch FROM (queue_stats.p_now - q.oldest)), 3), (0)::numeric), 'decided_awaiting_action', ( SELECT count(*) AS count
+            FROM ledger.events e
+           WHERE ((e.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (e.lease_token IS NULL))), 'notification_queue_usage', pg_notification_queue_usage()) AS jsonb_build_object
+    FROM ( SELECT min(e.run_after) AS oldest
+            FROM ledger.events e
+           WHERE ((e.status = 'queued'::ledger.event_status) AND (e.run_after <= queue_stats.p_now))) q;
+END;
+
+
+ALTER FUNCTION api.queue_stats(p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, and pg_notification_queue_usage().';
+
+
+--
+-- Name: requeue_event(bigint, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger._require_status(p_event_id, 'failed', 're-queued');
+    RETURN api.transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL, p_now);
+END
+$$;
+
+
+ALTER FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Operator re-queue of a failed event, with a reason (AL008 without one): back to queued with its attempts reset, and workers are woken.';
+
+
+--
+-- Name: seal_audit(text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.seal_audit(p_actor text DEFAULT NULL::text) RETURNS api.seal
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_actor text := ledger._checked_actor(p_actor);
+    v_last ledger.audit_seals;
+    v_seal ledger.audit_seals;
+BEGIN
+    -- A snapshot older than the lock below would miss rows committed while waiting for it.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL014',
+            MESSAGE = format('api.seal_audit must run at READ COMMITTED, not %s',
+                             upper(current_setting('transaction_isolation'))),
+            DETAIL = 'At a stricter isolation level the seal could miss rows committed while it waited for writers.',
+            HINT = 'Call it in its own READ COMMITTED transaction (the default).';
+    END IF;
+    -- Every audit writer holds this lock shared until it commits: taking it exclusively waits for
+    -- them and holds new ones back, so no row can still commit with a seq inside the new seal.
+    PERFORM pg_advisory_xact_lock(hashtextextended('agentledger.audit_seal', 0));
+    SELECT * INTO v_last FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1;
+
+    INSERT INTO ledger.audit_seals (first_seq, last_seq, row_count, prev_digest, digest, sealed_by)
+    SELECT min(a.seq), max(a.seq), count(*), v_last.digest,
+           sha256(coalesce(v_last.digest, ''::bytea) || string_agg(a.hash, ''::bytea ORDER BY a.seq)),
+           v_actor
+      FROM ledger.audit_log a
+     WHERE a.seq > coalesce(v_last.last_seq, 0)
+    HAVING count(*) > 0
+    RETURNING * INTO v_seal;
+
+    IF v_seal.id IS NULL THEN
+        v_seal := v_last;  -- nothing new since the latest seal; it still covers everything
+    END IF;
+    RETURN ledger._as_api_seal(v_seal);
+END
+$$;
+
+
+ALTER FUNCTION api.seal_audit(p_actor text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION seal_audit(p_actor text); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.seal_audit(p_actor text) IS 'Seals every audit row since the previous seal (sha256 over their hashes, chained to that seal) and returns the new seal, or the latest one when nothing is new (NULL before any audit row). Writers wait while it runs: seal often.';
+
+
+--
+-- Name: submit_event(text, text, jsonb, integer, timestamp with time zone, text, uuid, bigint, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer DEFAULT 0, p_run_after timestamp with time zone DEFAULT NULL::timestamp with time zone, p_idempotency_key text DEFAULT NULL::text, p_correlation_id uuid DEFAULT NULL::uuid, p_caused_by_event_id bigint DEFAULT NULL::bigint, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'agent'::text, p_now timestamp with time zone DEFAULT now()) RETURNS api.receipt
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- The single-event path: the same checks as api.submit_events (ledger._submission_problem), with
+-- plain values instead of a JSON batch, because single submits are the hot path.
+DECLARE
+    v_actor text := ledger._checked_actor(p_actor);
+    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
+    v_max_attempts integer;
+    v_correlation_id uuid := p_correlation_id;
+    v_problem text;
+    v_event ledger.events;
+BEGIN
+    SELECT t.max_attempts INTO v_max_attempts FROM ledger.event_types t WHERE t.name = p_event_type;
+    v_problem := ledger._submission_problem(p_customer_id, v_max_attempts IS NOT NULL, p_payload,
+                                            p_priority, p_idempotency_key);
+    IF v_problem IS NULL AND p_caused_by_event_id IS NOT NULL THEN
+        SELECT coalesce(v_correlation_id, c.correlation_id) INTO v_correlation_id
+          FROM ledger.events c WHERE c.id = p_caused_by_event_id;
+        IF NOT FOUND THEN
+            v_problem := 'caused_by_event_id';
+        END IF;
+    END IF;
+    IF v_problem IS NOT NULL THEN
+        PERFORM ledger._refuse_submission(v_problem, 1, 1, p_customer_id, p_event_type, p_payload,
+                                          p_priority, p_caused_by_event_id);
+    END IF;
+
+    INSERT INTO ledger.events (customer_id, event_type, payload, priority, run_after, max_attempts,
+                               idempotency_key, correlation_id, caused_by_event_id, changed_by,
+                               changed_by_kind, created_at, updated_at)
+    VALUES (p_customer_id, p_event_type, p_payload, coalesce(p_priority, 0),
+            coalesce(p_run_after, p_now), v_max_attempts, p_idempotency_key,
+            coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_actor, v_kind,
+            p_now, p_now)
+    ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING * INTO v_event;
+
+    IF FOUND THEN
+        IF v_event.run_after <= p_now THEN
+            PERFORM ledger._wake_workers(jsonb_build_object(p_event_type, 1));
+        END IF;
+        RETURN ROW(true, v_event.id, v_event.customer_id, v_event.event_type, v_event.status,
+                   v_event.priority, v_event.run_after, v_event.idempotency_key,
+                   v_event.correlation_id, v_event.created_at)::api.receipt;
+    END IF;
+
+    -- The idempotency key was used before: a repeat of the same submit answers with that event.
+    SELECT * INTO v_event FROM ledger.events e
+     WHERE e.customer_id = p_customer_id AND e.idempotency_key = p_idempotency_key;
+    IF (v_event.event_type, v_event.payload, v_event.priority)
+       IS DISTINCT FROM (p_event_type, p_payload, coalesce(p_priority, 0)::smallint) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL004',
+            MESSAGE = format('idempotency key %s was already used for event %s with a different body',
+                             quote_literal(p_idempotency_key), v_event.id),
+            DETAIL = 'Event 1 of 1 in the request; nothing was submitted.',
+            HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
+    END IF;
+    RETURN ROW(false, v_event.id, v_event.customer_id, v_event.event_type, v_event.status,
+               v_event.priority, v_event.run_after, v_event.idempotency_key, v_event.correlation_id,
+               v_event.created_at)::api.receipt;
+END
+$$;
+
+
+ALTER FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Submits one event (queued, one audit row, a wake-up NOTIFY unless throttled). With an idempotency key, repeating the same submit returns the original event (created = false); the same key with another body is refused (AL004).';
+
+
+--
+-- Name: submit_events(jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.submit_events(p_events jsonb, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'agent'::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.receipt
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_actor text := ledger._checked_actor(p_actor);
+    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
+    v_count integer;
+    v_max_batch integer;
+    v_items ledger.submission[];
+    v_bad record;
+    v_receipts api.receipt[];
+    v_queued jsonb;
+BEGIN
+    IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'events must be a JSON array of event objects',
+            DETAIL = format('Got %s.', coalesce(jsonb_typeof(p_events), 'NULL')),
+            HINT = 'Send [{"customer_id": ..., "event_type": ..., "payload": {...}}, ...].';
+    END IF;
+    v_count := jsonb_array_length(p_events);
+    SELECT max_batch_size INTO v_max_batch FROM ledger.settings;
+    IF v_count > v_max_batch THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL013',
+            MESSAGE = format('a batch of %s events is larger than the limit of %s', v_count, v_max_batch),
+            DETAIL = 'One batch is one transaction; very large ones hold locks for long.',
+            HINT = 'Split it into batches of at most ledger.settings.max_batch_size events.';
+    END IF;
+    IF v_count = 0 THEN
+        RETURN;
+    END IF;
+
+    -- Parse, giving each item its event id now so results can be matched to items by id.
+    BEGIN
+        SELECT array_agg(ROW(x.ord, nextval('ledger.events_id_seq'), x.customer_id, x.event_type,
+                             x.payload, x.priority, x.run_after, x.idempotency_key, x.correlation_id,
+                             x.caused_by_event_id)::ledger.submission ORDER BY x.ord)
+          INTO v_items
+          FROM ROWS FROM (jsonb_to_recordset(p_events) AS (
+                   customer_id text, event_type text, payload jsonb, priority integer,
+                   run_after timestamptz, idempotency_key text, correlation_id uuid,
+                   caused_by_event_id bigint))
+               WITH ORDINALITY AS x(customer_id, event_type, payload, priority, run_after,
+                                    idempotency_key, correlation_id, caused_by_event_id, ord);
+    EXCEPTION WHEN data_exception THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('events could not be read: %s', SQLERRM),
+            DETAIL = 'A field has the wrong type, or an item is not an object.',
+            HINT = 'Each event is an object: customer_id (string), event_type (string), payload (object); optional priority (integer), run_after (timestamp), idempotency_key (string), correlation_id (uuid), caused_by_event_id (integer).';
+    END;
+
+    -- The first invalid item, in batch order.
+    SELECT * INTO v_bad
+      FROM (SELECT i.*,
+                   coalesce(ledger._submission_problem(i.customer_id, t.name IS NOT NULL, i.payload,
+                                                       i.priority, i.idempotency_key),
+                            CASE WHEN i.caused_by_event_id IS NOT NULL AND NOT EXISTS (
+                                          SELECT 1 FROM ledger.events c WHERE c.id = i.caused_by_event_id)
+                                 THEN 'caused_by_event_id' END) AS problem
+              FROM unnest(v_items) i
+              LEFT JOIN ledger.event_types t ON t.name = i.event_type) b
+     WHERE b.problem IS NOT NULL
+     ORDER BY b.ord
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM ledger._refuse_submission(v_bad.problem, v_bad.ord, v_count, v_bad.customer_id,
+                                          v_bad.event_type, v_bad.payload, v_bad.priority,
+                                          v_bad.caused_by_event_id);
+    END IF;
+
+    WITH inserted AS (
+        INSERT INTO ledger.events (id, customer_id, event_type, payload, priority, run_after,
+                                   max_attempts, idempotency_key, correlation_id, caused_by_event_id,
+                                   changed_by, changed_by_kind, created_at, updated_at)
+        OVERRIDING SYSTEM VALUE
+        SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
+               coalesce(i.run_after, p_now), t.max_attempts, i.idempotency_key,
+               coalesce(i.correlation_id,
+                        CASE WHEN i.caused_by_event_id IS NOT NULL THEN
+                            (SELECT c.correlation_id FROM ledger.events c WHERE c.id = i.caused_by_event_id)
+                        END,
+                        gen_random_uuid()),
+               i.caused_by_event_id, v_actor, v_kind, p_now, p_now
+          FROM unnest(v_items) i
+          JOIN ledger.event_types t ON t.name = i.event_type
+         ORDER BY i.ord
+        ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id, customer_id, event_type, status, priority, run_after, idempotency_key,
+                  correlation_id, created_at
+    )
+    SELECT (SELECT array_agg(ROW(true, n.*)::api.receipt) FROM inserted n),
+           (SELECT jsonb_object_agg(q.event_type, q.n)
+              FROM (SELECT n.event_type, count(*) AS n FROM inserted n
+                     WHERE n.run_after <= p_now GROUP BY n.event_type) q)
+      INTO v_receipts, v_queued;
+
+    PERFORM ledger._wake_workers(v_queued);
+    IF coalesce(cardinality(v_receipts), 0) = v_count THEN
+        RETURN QUERY SELECT r.* FROM unnest(v_receipts) r ORDER BY r.id;  -- ids follow request order
+        RETURN;
+    END IF;
+
+    -- Some items repeated an idempotency key: each must repeat the earlier submit exactly, and
+    -- answers with the earlier event. (LIMIT 1 keeps each lookup on the unique index.)
+    SELECT i.ord, e.id, i.idempotency_key INTO v_bad
+      FROM unnest(v_items) i
+     CROSS JOIN LATERAL (SELECT * FROM ledger.events e
+                          WHERE e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
+                            AND e.id <> i.id
+                          LIMIT 1) e
+     WHERE e.event_type <> i.event_type OR e.payload <> i.payload OR e.priority <> coalesce(i.priority, 0)
+     ORDER BY i.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL004',
+            MESSAGE = format('idempotency key %s was already used for event %s with a different body',
+                             quote_literal(v_bad.idempotency_key), v_bad.id),
+            DETAIL = format('Event %s of %s in the request; nothing was submitted.', v_bad.ord, v_count),
+            HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
+    END IF;
+
+    RETURN QUERY
+    SELECT s.created, s.id, s.customer_id, s.event_type, s.status, s.priority, s.run_after,
+           s.idempotency_key, s.correlation_id, s.created_at
+      FROM (SELECT i.ord, r.*
+              FROM unnest(v_items) i JOIN unnest(v_receipts) r ON r.id = i.id
+            UNION ALL
+            SELECT i.ord, false, e.id, e.customer_id, e.event_type, e.status, e.priority, e.run_after,
+                   e.idempotency_key, e.correlation_id, e.created_at
+              FROM unnest(v_items) i
+             CROSS JOIN LATERAL (SELECT * FROM ledger.events e
+                                  WHERE e.customer_id = i.customer_id
+                                    AND e.idempotency_key = i.idempotency_key AND e.id <> i.id
+                                  LIMIT 1) e) s
+     ORDER BY s.ord;
+END
+$$;
+
+
+ALTER FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Submits a batch of events in one statement, with one audit row each and one wake-up NOTIFY.
+p_events: [{"customer_id", "event_type", "payload", "priority"?, "run_after"?, "idempotency_key"?,
+"correlation_id"?, "caused_by_event_id"?}, ...]. Returns one receipt per item, in order; created is
+false when the item''s idempotency key matched an earlier identical submit. All or nothing.';
+
+
+--
+-- Name: transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_reason text DEFAULT NULL::text, p_result jsonb DEFAULT NULL::jsonb, p_details jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_to ledger.event_status := ledger._checked_status(p_status);
+    v_actor text := ledger._checked_actor(p_actor);
+    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
+    v_event ledger.events;
+    v_details jsonb := p_details;
+    v_lease_token uuid;
+    v_lease_owner text;
+    v_lease_expires_at timestamptz;
+BEGIN
+    IF p_details IS NOT NULL AND jsonb_typeof(p_details) <> 'object'
+       OR p_result IS NOT NULL AND jsonb_typeof(p_result) <> 'object' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'result and details must be JSON objects',
+            DETAIL = format('result is %s, details is %s.', coalesce(jsonb_typeof(p_result), 'absent'),
+                            coalesce(jsonb_typeof(p_details), 'absent')),
+            HINT = 'e.g. result {"score": 0.93}, details {"model": "risk-v4", "confidence": 0.93}.';
+    END IF;
+
+    -- Lock first, so "no such event" and "wrong status" are told apart and the update cannot race.
+    SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL001',
+            MESSAGE = format('event %s does not exist', p_event_id),
+            DETAIL = 'No event has this id.',
+            HINT = 'Check the id; api.list_events shows existing events.';
+    END IF;
+    IF v_event.status = v_to THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s is already %s', p_event_id, v_to),
+            DETAIL = 'A transition must change the status.',
+            HINT = ledger._transition_hint(p_event_id, v_event.status);
+    END IF;
+
+    IF v_to = 'processing' AND v_event.attempts >= v_event.max_attempts THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s has used all %s of its attempts', p_event_id, v_event.max_attempts),
+            DETAIL = 'A claim counts as an attempt.',
+            HINT = format('Fail it instead (api.transition_event(%s, ''failed'', ...)); an operator may then re-queue it with fresh attempts.', p_event_id);
+    END IF;
+    IF v_to = 'processing' THEN
+        -- A claim: the actor takes a lease. Volatile values are computed before the UPDATE.
+        v_lease_token := gen_random_uuid();
+        v_lease_owner := v_actor;
+        v_lease_expires_at := p_now + (SELECT s.lease_duration FROM ledger.settings s);
+    END IF;
+    IF p_result IS NOT NULL THEN
+        v_details := coalesce(v_details, '{}'::jsonb) || jsonb_build_object('result', p_result);
+    END IF;
+
+    -- Compare-and-set on the status read under the lock; the trigger checks the move is allowed.
+    UPDATE ledger.events e
+       SET status = v_to,
+           version = e.version + 1,
+           changed_by = v_actor,
+           changed_by_kind = v_kind,
+           change_reason = p_reason,
+           change_details = v_details,
+           updated_at = p_now,
+           attempts = CASE
+                          WHEN v_to = 'processing' THEN e.attempts + 1
+                          WHEN e.status = 'failed' THEN 0  -- an operator re-queue starts afresh
+                          ELSE e.attempts
+                      END,
+           lease_owner = v_lease_owner,
+           lease_token = v_lease_token,
+           lease_expires_at = v_lease_expires_at,
+           run_after = CASE WHEN v_to = 'queued' THEN p_now ELSE e.run_after END,
+           result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
+           last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
+           last_error_type = CASE WHEN v_to = 'failed' THEN p_details ->> 'error_type'
+                                  ELSE e.last_error_type END
+     WHERE e.customer_id = v_event.customer_id
+       AND e.id = v_event.id
+       AND e.status = v_event.status
+    RETURNING * INTO v_event;
+
+    IF v_to = 'queued' THEN
+        PERFORM ledger._wake_workers(jsonb_build_object(v_event.event_type, 1));
+    END IF;
+    RETURN ledger._as_api_event(v_event);
+END
+$$;
+
+
+ALTER FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) IS 'Moves an event to p_status if ledger.transitions allows it (AL003 otherwise; AL001 if it does not
+exist), recording actor, reason and details in the audit trail. To processing: the actor takes a
+lease. To approved/rejected: p_result is the decision result. To failed: p_reason is the error.
+Re-queue (failed to queued) and cancel (queued to failed) need a reason (AL008).';
+
+
+--
+-- Name: verify_audit(bigint); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.verify_audit(p_event_id bigint DEFAULT NULL::bigint) RETURNS api.audit_verdict
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- Checks, in order: every row against its hash and the row before it in its event's chain; every
+-- event against the head of its chain; and (for the whole trail) every seal against the rows it
+-- covers. Returns the first problem found, naming the audit row, event or seal.
+DECLARE
+    v_rows bigint;
+    v_seals bigint := 0;
+    r record;
+BEGIN
+    SELECT count(*) INTO v_rows FROM ledger.audit_log a WHERE p_event_id IS NULL OR a.event_id = p_event_id;
+
+    -- 1. Rows: an edited row no longer matches its hash; a deleted row breaks the link after it.
+    SELECT c.seq, c.event_id, c.problem INTO r
+      FROM (SELECT a.seq, a.event_id,
+                   CASE
+                       WHEN a.hash IS DISTINCT FROM ledger._audit_hash(
+                                a.prev_hash, a.seq, a.customer_id, a.event_id, a.version, a.from_status,
+                                a.to_status, a.actor, a.actor_kind, a.reason, a.details, a.attempt,
+                                a.recorded_at)
+                           THEN format('audit row %s of event %s does not match its hash: it was changed after it was written',
+                                       a.seq, a.event_id)
+                       WHEN lag(a.seq) OVER w IS NULL AND a.version <> 1
+                           THEN format('the audit trail of event %s starts at version %s: its earlier rows were deleted',
+                                       a.event_id, a.version)
+                       WHEN lag(a.seq) OVER w IS NOT NULL
+                            AND (a.prev_hash IS DISTINCT FROM lag(a.hash) OVER w
+                                 OR a.version <> lag(a.version) OVER w + 1)
+                           THEN format('audit row %s of event %s does not follow the row before it (version %s): a row between them was deleted or changed',
+                                       a.seq, a.event_id, lag(a.version) OVER w)
+                   END AS problem
+              FROM ledger.audit_log a
+             WHERE p_event_id IS NULL OR a.event_id = p_event_id
+            WINDOW w AS (PARTITION BY a.event_id ORDER BY a.seq)) c
+     WHERE c.problem IS NOT NULL
+     ORDER BY c.seq
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN ROW(false, v_rows, v_seals, r.seq, r.event_id, r.problem)::api.audit_verdict;
+    END IF;
+
+    -- 2. Events: the chain must end where the event is; deleted tail rows or a deleted chain show here.
+    SELECT e.id, e.status, e.version, h.seq, h.to_status, h.version AS head_version INTO r
+      FROM ledger.events e
+      LEFT JOIN LATERAL (SELECT a.seq, a.to_status, a.version FROM ledger.audit_log a
+                          WHERE a.event_id = e.id ORDER BY a.seq DESC LIMIT 1) h ON true
+     WHERE (p_event_id IS NULL OR e.id = p_event_id)
+       AND (h.seq IS NULL OR h.version <> e.version OR h.to_status <> e.status)
+     ORDER BY e.id
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN ROW(false, v_rows, v_seals, r.seq, r.id, CASE
+            WHEN r.seq IS NULL THEN format('event %s has no audit trail: its rows were deleted', r.id)
+            ELSE format('event %s is %s at version %s but its audit trail ends at %s, version %s (row %s): later rows were deleted or the event was changed without audit',
+                        r.id, r.status, r.version, r.to_status, r.head_version, r.seq)
+        END)::api.audit_verdict;
+    END IF;
+
+    -- ... and every chain must still have its event.
+    SELECT a.event_id, min(a.seq) AS seq INTO r
+      FROM ledger.audit_log a
+     WHERE (p_event_id IS NULL OR a.event_id = p_event_id)
+       AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = a.event_id)
+     GROUP BY a.event_id
+     ORDER BY 2
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN ROW(false, v_rows, v_seals, r.seq, r.event_id,
+                   format('event %s has an audit trail but the event itself was deleted', r.event_id))::api.audit_verdict;
+    END IF;
+
+    IF p_event_id IS NOT NULL THEN
+        RETURN ROW(true, v_rows, v_seals, NULL, NULL, NULL)::api.audit_verdict;
+    END IF;
+
+    -- 3. Seals: recompute each seal's digest from the rows in its range, in one pass over the trail.
+    FOR r IN
+        WITH seals AS (
+            SELECT s.*, row_number() OVER (ORDER BY s.id) AS n, lag(s.digest) OVER (ORDER BY s.id) AS expected_prev
+              FROM ledger.audit_seals s),
+        bounds AS (SELECT array_agg(first_seq ORDER BY id) AS firsts, max(last_seq) AS top FROM seals),
+        found AS (
+            SELECT width_bucket(a.seq, b.firsts) AS n, count(*) AS row_count,
+                   string_agg(a.hash, ''::bytea ORDER BY a.seq) AS hashes
+              FROM ledger.audit_log a, bounds b
+             WHERE a.seq BETWEEN b.firsts[1] AND b.top
+             GROUP BY 1)
+        SELECT s.id, s.first_seq, s.last_seq, s.row_count AS sealed_rows, coalesce(f.row_count, 0) AS found_rows,
+               s.prev_digest IS NOT DISTINCT FROM s.expected_prev AS linked,
+               s.digest = sha256(coalesce(s.prev_digest, ''::bytea) || coalesce(f.hashes, ''::bytea)) AS matches
+          FROM seals s LEFT JOIN found f ON f.n = s.n
+         ORDER BY s.id
+    LOOP
+        v_seals := v_seals + 1;
+        IF NOT r.linked THEN
+            RETURN ROW(false, v_rows, v_seals, r.first_seq, NULL,
+                       format('seal %s does not follow the seal before it: seals were changed or deleted', r.id))::api.audit_verdict;
+        ELSIF NOT r.matches OR r.found_rows <> r.sealed_rows THEN
+            RETURN ROW(false, v_rows, v_seals, r.first_seq, NULL,
+                       format('seal %s covers audit rows %s to %s: it sealed %s rows, %s are there and their hashes no longer match: rows were deleted, added or changed',
+                              r.id, r.first_seq, r.last_seq, r.sealed_rows, r.found_rows))::api.audit_verdict;
+        END IF;
+    END LOOP;
+    RETURN ROW(true, v_rows, v_seals, NULL, NULL, NULL)::api.audit_verdict;
+END
+$$;
+
+
+ALTER FUNCTION api.verify_audit(p_event_id bigint) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION verify_audit(p_event_id bigint); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.verify_audit(p_event_id bigint) IS 'Verifies the audit trail (of one event, or all of it with its seals). ok = false names the first broken audit row, event or seal and says what is wrong: an edited row, a deleted middle row, deleted tail rows, a deleted chain.';
+
+
+--
+-- Name: _add_wakeups(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._add_wakeups() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO ledger.wakeups (event_type) SELECT name FROM new_types;
+    RETURN NULL;
+END
+$$;
+
+
+ALTER FUNCTION ledger._add_wakeups() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _add_wakeups(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._add_wakeups() IS 'Gives every newly registered event type its wake-up throttle row.';
+
+
+--
+-- Name: _as_api_event(ledger.events); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._as_api_event(e ledger.events) RETURNS api.event
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ROW((e).id, (e).customer_id, (e).event_type, (e).status, (e).payload, (e).priority, (e).attempts, (e).max_attempts, (e).run_after, (e).lease_owner, (e).lease_expires_at, (e).idempotency_key, (e).result, (e).last_error, (e).last_error_type, (e).correlation_id, (e).caused_by_event_id, (e).version, (e).changed_by, (e).changed_by_kind, (e).change_reason, (e).created_at, (e).updated_at)::api.event;
+
+
+ALTER FUNCTION ledger._as_api_event(e ledger.events) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _as_api_event(e ledger.events); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._as_api_event(e ledger.events) IS 'An events row as clients see it (api.event): without the lease token.';
+
+
+--
+-- Name: _audit_hash(bytea, bigint, text, bigint, integer, ledger.event_status, ledger.event_status, text, ledger.actor_kind, text, jsonb, integer, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) RETURNS bytea
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN sha256((COALESCE(p_prev_hash, '\x'::bytea) || convert_to((jsonb_build_array(p_seq, p_customer_id, p_event_id, p_version, p_from_status, p_to_status, p_actor, p_actor_kind, p_reason, p_details, p_attempt, (p_recorded_at AT TIME ZONE 'UTC'::text)))::text, 'UTF8'::name)));
+
+
+ALTER FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) IS 'The hash of one audit row: sha256 of the previous row''s hash and this row''s content.';
+
+
+--
+-- Name: _audit_status_changes(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._audit_status_changes() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+-- AFTER UPDATE ... FOR EACH STATEMENT: one audit row per event whose status changed, chained to the
+-- previous row of that event. The event row is locked by the UPDATE, so its chain head is stable.
+BEGIN
+    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
+    -- misses a row that commits later with a lower seq.
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
+    INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
+                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+    OVERRIDING SYSTEM VALUE
+    SELECT c.seq, c.customer_id, c.id, c.version, c.from_status, c.status, c.changed_by,
+           c.changed_by_kind, c.change_reason, c.change_details, c.attempts, c.recorded_at,
+           c.prev_hash,
+           ledger._audit_hash(c.prev_hash, c.seq, c.customer_id, c.id, c.version, c.from_status,
+                              c.status, c.changed_by, c.changed_by_kind, c.change_reason,
+                              c.change_details, c.attempts, c.recorded_at)
+      FROM (SELECT n.*, o.status AS from_status, nextval('ledger.audit_log_seq_seq') AS seq,
+                   now() AS recorded_at,
+                   (SELECT a.hash FROM ledger.audit_log a
+                     WHERE a.event_id = n.id ORDER BY a.seq DESC LIMIT 1) AS prev_hash
+              FROM new_events n JOIN old_events o ON o.id = n.id
+             WHERE n.status <> o.status) c;
+    RETURN NULL;
+END
+$$;
+
+
+ALTER FUNCTION ledger._audit_status_changes() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _audit_status_changes(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._audit_status_changes() IS 'Trigger: writes one hash-chained audit row per event whose status an UPDATE changed, whoever wrote it.';
+
+
+--
+-- Name: _audit_submits(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._audit_submits() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+-- AFTER INSERT ... FOR EACH STATEMENT: one set-based pass per statement, so a batch of 1,000
+-- costs one audit INSERT, not 1,000 trigger calls.
+DECLARE
+    v_bad record;
+BEGIN
+    SELECT n.id, n.customer_id, n.status, n.event_type, t.name IS NULL AS unknown_type,
+           octet_length(n.payload::text) AS bytes, s.max_payload_bytes
+      INTO v_bad
+      FROM new_events n
+     CROSS JOIN ledger.settings s
+      LEFT JOIN ledger.event_types t ON t.name = n.event_type
+     WHERE n.status <> 'queued' OR t.name IS NULL OR octet_length(n.payload::text) > s.max_payload_bytes
+     LIMIT 1;
+    IF FOUND AND v_bad.status <> 'queued' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s cannot start as %s', v_bad.id, v_bad.status),
+            DETAIL = 'Every event enters the lifecycle as queued.',
+            HINT = 'Insert it as queued; later changes follow ledger.transitions.';
+    ELSIF FOUND AND v_bad.unknown_type THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL002',
+            MESSAGE = format('unknown event type %s', quote_literal(v_bad.event_type)),
+            DETAIL = 'Events must be of a type registered in ledger.event_types.',
+            HINT = 'A DBA adds one with INSERT INTO ledger.event_types (name, description).';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL005',
+            MESSAGE = format('payload of %s bytes for customer %s is larger than the limit of %s bytes',
+                             v_bad.bytes, v_bad.customer_id, v_bad.max_payload_bytes),
+            DETAIL = 'The size is measured as JSON text.',
+            HINT = 'Store large documents elsewhere and put a reference in the payload, or raise ledger.settings.max_payload_bytes.';
+    END IF;
+
+    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
+    -- misses a row that commits later with a lower seq.
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
+    INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
+                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+    OVERRIDING SYSTEM VALUE
+    SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.changed_by, r.changed_by_kind,
+           r.change_reason, r.change_details, r.attempts, r.recorded_at, NULL,
+           ledger._audit_hash(NULL, r.seq, r.customer_id, r.id, r.version, NULL, r.status,
+                              r.changed_by, r.changed_by_kind, r.change_reason, r.change_details,
+                              r.attempts, r.recorded_at)
+      FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at
+              FROM new_events n) r;
+    RETURN NULL;
+END
+$$;
+
+
+ALTER FUNCTION ledger._audit_submits() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _audit_submits(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._audit_submits() IS 'Trigger: writes the first audit row (the submit) of each new event, and refuses events of unregistered types (AL002), oversized payloads (AL005) and events not starting as queued (AL003).';
+
+
+--
+-- Name: _check_status_change(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._check_status_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+-- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql).
+DECLARE
+    v_rule ledger.transitions;
+BEGIN
+    IF NEW.status = OLD.status THEN
+        -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
+        IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.change_reason, NEW.change_details)
+           IS DISTINCT FROM
+           (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.change_reason, OLD.change_details) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL012',
+                MESSAGE = format('event %s: version and the record of its latest change move only with a status change', OLD.id),
+                DETAIL = 'version, changed_by, changed_by_kind, change_reason and change_details describe the latest status change.',
+                HINT = 'Change them together with status; the audit trail keeps every earlier change.';
+        END IF;
+        RETURN NEW;
+    END IF;
+    SELECT * INTO v_rule FROM ledger.transitions t
+     WHERE t.from_status = OLD.status AND t.to_status = NEW.status;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s cannot go from %s to %s', OLD.id, OLD.status, NEW.status),
+            DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
+            HINT = ledger._transition_hint(OLD.id, OLD.status);
+    END IF;
+    IF NEW.version = OLD.version THEN
+        -- The writer did not annotate the change (a raw UPDATE): attribute it to the database user.
+        NEW.version := OLD.version + 1;
+        NEW.changed_by := session_user;
+        NEW.changed_by_kind := 'human';
+        IF NEW.change_reason IS NOT DISTINCT FROM OLD.change_reason THEN
+            NEW.change_reason := NULL;
+        END IF;
+        IF NEW.change_details IS NOT DISTINCT FROM OLD.change_details THEN
+            NEW.change_details := NULL;
+        END IF;
+    ELSIF NEW.version <> OLD.version + 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('event %s: version must go from %s to %s with this status change',
+                             OLD.id, OLD.version, OLD.version + 1),
+            DETAIL = format('The UPDATE set version to %s.', NEW.version),
+            HINT = 'Set version = version + 1 together with changed_by and change_reason, or leave all three alone.';
+    END IF;
+    IF v_rule.reason_required AND coalesce(btrim(NEW.change_reason), '') = '' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL008',
+            MESSAGE = format('event %s: moving from %s to %s (%s) needs a reason',
+                             OLD.id, OLD.status, NEW.status, v_rule.name),
+            DETAIL = 'No reason was given, or it was blank.',
+            HINT = 'Pass a reason saying why; it is kept in the audit trail.';
+    END IF;
+    IF NEW.updated_at = OLD.updated_at THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION ledger._check_status_change() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _check_status_change(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._check_status_change() IS 'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes unannotated changes to session_user.';
+
+
+--
+-- Name: _checked_actor(text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+-- Who acts: the name given (an agent, a person, an API key name), else the database user.
+DECLARE
+    v_actor text := coalesce(nullif(btrim(p_actor), ''), session_user);
+BEGIN
+    IF char_length(v_actor) > 200 OR v_actor ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'actor must be at most 200 characters without control characters',
+            DETAIL = format('The actor given is %s characters long.', char_length(v_actor)),
+            HINT = 'Name the agent, person or API key that acts, e.g. "fraud-triage-1".';
+    END IF;
+    RETURN v_actor;
+END
+$$;
+
+
+ALTER FUNCTION ledger._checked_actor(p_actor text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _checked_actor(p_actor text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._checked_actor(p_actor text) IS 'The actor of a change: the given name trimmed, or session_user when none; refuses unreadable names (AL010).';
+
+
+--
+-- Name: _checked_actor_kind(text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._checked_actor_kind(p_actor_kind text) RETURNS ledger.actor_kind
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_actor_kind IS NULL OR p_actor_kind NOT IN ('agent', 'human', 'system') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('unknown actor kind %s', coalesce(quote_literal(p_actor_kind), 'NULL')),
+            DETAIL = 'Every change records whether an agent, a human or the system made it.',
+            HINT = 'Use one of: agent, human, system.';
+    END IF;
+    RETURN p_actor_kind::ledger.actor_kind;
+END
+$$;
+
+
+ALTER FUNCTION ledger._checked_actor_kind(p_actor_kind text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _checked_actor_kind(p_actor_kind text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._checked_actor_kind(p_actor_kind text) IS 'Turns text into an actor kind, refusing unknown ones (AL010).';
+
+
+--
+-- Name: _checked_status(text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._checked_status(p_status text) RETURNS ledger.event_status
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_status IS NULL
+       OR p_status NOT IN ('queued', 'processing', 'approved', 'rejected', 'completed', 'failed') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('unknown status %s', coalesce(quote_literal(p_status), 'NULL')),
+            DETAIL = 'An event status is one of the labels of type ledger.event_status.',
+            HINT = 'Use one of: queued, processing, approved, rejected, completed, failed.';
+    END IF;
+    RETURN p_status::ledger.event_status;
+END
+$$;
+
+
+ALTER FUNCTION ledger._checked_status(p_status text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _checked_status(p_status text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._checked_status(p_status text) IS 'Turns text into an event status, refusing unknown ones (AL010).';
+
+
+--
+-- Name: _refuse_audit_change(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_audit_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'AL011',
+        MESSAGE = format('%s on %s refused: the audit trail is append-only', TG_OP, TG_TABLE_NAME),
+        DETAIL = 'Audit rows and seals are never updated, deleted or truncated, by any role.',
+        HINT = 'Record a correction as a new status change; it gets its own audit row.';
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_audit_change() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_audit_change(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_audit_change() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE on the audit trail and its seals (SQLSTATE AL011).';
+
+
+--
+-- Name: _refuse_event_delete(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_event_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'AL012',
+        MESSAGE = format('%s on ledger.events refused: events are never removed', TG_OP),
+        DETAIL = 'An event and its audit trail are kept together; a missing event would hide its decisions.',
+        HINT = 'Cancel a queued event (api.cancel_event) or fail a held one instead.';
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_event_delete() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_event_delete(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_event_delete() IS 'Trigger: refuses DELETE and TRUNCATE on ledger.events (SQLSTATE AL012).';
+
+
+--
+-- Name: _refuse_submission(text, bigint, integer, text, text, jsonb, integer, bigint); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+-- Raises the error for the first invalid item of a submit; p_problem names the field at fault.
+DECLARE
+    v_where text := format('Event %s of %s in the request; nothing was submitted.', p_ord, p_count);
+BEGIN
+    CASE p_problem
+    WHEN 'customer_id' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL006',
+            MESSAGE = format('customer_id %s is not valid', coalesce(quote_literal(left(p_customer_id, 80)), 'NULL')),
+            DETAIL = v_where,
+            HINT = 'customer_id must be 1 to 64 characters without control characters.';
+    WHEN 'event_type' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL002',
+            MESSAGE = format('unknown event type %s', coalesce(quote_literal(left(p_event_type, 80)), 'NULL')),
+            DETAIL = v_where,
+            HINT = (SELECT 'Registered types: ' || string_agg(name, ', ' ORDER BY name)
+                           || '. A DBA adds one with INSERT INTO ledger.event_types.'
+                      FROM ledger.event_types);
+    WHEN 'payload' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL007',
+            MESSAGE = format('payload must be a JSON object, not %s', coalesce(jsonb_typeof(p_payload), 'missing')),
+            DETAIL = v_where,
+            HINT = 'Wrap the value in an object, e.g. {"text": ...}.';
+    WHEN 'priority' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('priority %s is out of range', p_priority),
+            DETAIL = v_where,
+            HINT = 'priority is an integer from -32768 to 32767; higher runs first.';
+    WHEN 'idempotency_key' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'idempotency_key must be 1 to 255 characters without control characters',
+            DETAIL = v_where,
+            HINT = 'Use a UUID or another unique string chosen by the client.';
+    WHEN 'caused_by_event_id' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL001',
+            MESSAGE = format('caused_by_event_id %s names no event', p_caused_by_event_id),
+            DETAIL = v_where,
+            HINT = 'Point caused_by_event_id at the event whose handling submitted this one, or leave it out.';
+    END CASE;
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint) IS 'Raises the SQLSTATE and message for an invalid submit item (AL001, AL002, AL006, AL007, AL010).';
+
+
+--
+-- Name: _refuse_type_removal(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_type_removal() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
+        RETURN NEW;  -- description and max_attempts may change
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'AL012',
+        MESSAGE = format('%s of a registered event type refused: types are never removed or renamed', TG_OP),
+        DETAIL = 'Existing events and their audit trails name their type.',
+        HINT = 'Register a new type with INSERT INTO ledger.event_types and stop submitting the old one.';
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_type_removal() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_type_removal(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_type_removal() IS 'Trigger: refuses deleting, truncating or renaming a registered event type (SQLSTATE AL012).';
+
+
+--
+-- Name: _refuse_write_once_change(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF (NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,
+        NEW.caused_by_event_id, NEW.created_at)
+       IS DISTINCT FROM
+       (OLD.customer_id, OLD.event_type, OLD.idempotency_key, OLD.correlation_id,
+        OLD.caused_by_event_id, OLD.created_at)
+       OR NEW.payload IS DISTINCT FROM OLD.payload THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL012',
+            MESSAGE = format('event %s: what was submitted cannot be changed', OLD.id),
+            DETAIL = 'customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id and created_at are write-once.',
+            HINT = 'Submit a new event (caused_by_event_id can point to this one) instead.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_write_once_change() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_write_once_change(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_write_once_change() IS 'Trigger: refuses changes to what was submitted (AL012); fires only when an UPDATE names one of those columns.';
+
+
+--
+-- Name: _require_status(bigint, ledger.event_status, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+-- Locks the event and refuses unless it is in p_status: for steps that are one transition only.
+DECLARE
+    v_status ledger.event_status;
+BEGIN
+    SELECT e.status INTO v_status FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL001',
+            MESSAGE = format('event %s does not exist', p_event_id),
+            DETAIL = 'No event has this id.',
+            HINT = 'Check the id; api.list_events shows existing events.';
+    ELSIF v_status <> p_status THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s is %s; only %s events can be %s', p_event_id, v_status, p_status, p_verb),
+            DETAIL = 'This step is a single transition of the lifecycle.',
+            HINT = ledger._transition_hint(p_event_id, v_status);
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _require_status(p_event_id bigint, p_status ledger.event_status, p_verb text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text) IS 'Locks an event and refuses (AL001, AL003) unless it has the given status.';
+
+
+--
+-- Name: _submission_problem(text, boolean, jsonb, integer, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN ((p_customer_id IS NULL) OR (p_customer_id = ''::text) OR (char_length(p_customer_id) > 64) OR (p_customer_id ~ '[[:cntrl:]]'::text)) THEN 'customer_id'::text WHEN (NOT p_type_known) THEN 'event_type'::text WHEN ((p_payload IS NULL) OR (jsonb_typeof(p_payload) <> 'object'::text)) THEN 'payload'::text WHEN ((p_priority IS NOT NULL) AND ((p_priority < '-32768'::integer) OR (p_priority > 32767))) THEN 'priority'::text WHEN ((p_idempotency_key = ''::text) OR (char_length(p_idempotency_key) > 255) OR (p_idempotency_key ~ '[[:cntrl:]]'::text)) THEN 'idempotency_key'::text ELSE NULL::text END;
+
+
+ALTER FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text) IS 'Which field of a submitted event is invalid (customer_id, event_type, payload, priority, idempotency_key), or NULL.';
+
+
+--
+-- Name: transitions; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.transitions (
+    from_status ledger.event_status NOT NULL,
+    to_status ledger.event_status NOT NULL,
+    name text NOT NULL,
+    reason_required boolean DEFAULT false NOT NULL,
+    description text NOT NULL,
+    CONSTRAINT transitions_change_status CHECK ((from_status <> to_status))
+);
+
+
+ALTER TABLE ledger.transitions OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE transitions; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.transitions IS 'Every allowed status change of an event. Anything not listed is refused with SQLSTATE AL003.';
+
+
+--
+-- Name: COLUMN transitions.from_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.transitions.from_status IS 'Status before the change.';
+
+
+--
+-- Name: COLUMN transitions.to_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.transitions.to_status IS 'Status after the change.';
+
+
+--
+-- Name: COLUMN transitions.name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.transitions.name IS 'The lifecycle step this move is (claim, decide, complete, fail, release, requeue, cancel).';
+
+
+--
+-- Name: COLUMN transitions.reason_required; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.transitions.reason_required IS 'Whether the change must carry a non-empty reason.';
+
+
+--
+-- Name: COLUMN transitions.description; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.transitions.description IS 'When this move happens.';
+
+
+--
+-- Name: _transition_hint(bigint, ledger.event_status); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) RETURNS text
+    LANGUAGE sql STABLE
+    RETURN (SELECT CASE WHEN (count(*) = 0) THEN format('event %s is %s; %s is terminal'::text, _transition_hint.p_event_id, _transition_hint.p_status, _transition_hint.p_status) ELSE format('event %s is %s; from %s it may go to %s'::text, _transition_hint.p_event_id, _transition_hint.p_status, _transition_hint.p_status, string_agg((t.to_status)::text, ', '::text ORDER BY t.to_status)) END AS format FROM ledger.transitions t WHERE (t.from_status = _transition_hint.p_status));
+
+
+ALTER FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _transition_hint(p_event_id bigint, p_status ledger.event_status); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) IS 'The HINT of a refused transition: where the event may go from its status, read from ledger.transitions.';
+
+
+--
+-- Name: _wake_workers(jsonb); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._wake_workers(p_queued jsonb) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+-- p_queued: {"<event_type>": <count>, ...} of events that just became runnable.
+-- PostgreSQL serialises the commits of notifying transactions, so each event type sends at most one
+-- NOTIFY per ledger.settings.notify_throttle. Workers poll as well: a skipped NOTIFY delays, never loses.
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_throttle interval;
+    v_due jsonb;
+    v_message text;
+BEGIN
+    IF p_queued IS NULL OR p_queued = '{}'::jsonb THEN
+        RETURN;
+    END IF;
+    SELECT notify_throttle INTO v_throttle FROM ledger.settings;
+    IF v_throttle = '0'::interval THEN
+        v_due := p_queued;  -- no throttle: no throttle row to lock either
+    ELSE
+        -- SKIP LOCKED: a row locked by another submitter means that one is about to notify, so
+        -- this submit never waits for another transaction to finish.
+        WITH due AS (
+            UPDATE ledger.wakeups w
+               SET last_notified_at = v_now
+             WHERE w.event_type IN (
+                       SELECT d.event_type FROM ledger.wakeups d
+                        WHERE d.event_type IN (SELECT jsonb_object_keys(p_queued))
+                          AND d.last_notified_at <= v_now - v_throttle
+                        ORDER BY d.event_type
+                          FOR UPDATE SKIP LOCKED)
+            RETURNING w.event_type
+        )
+        SELECT jsonb_object_agg(d.event_type, p_queued -> d.event_type) INTO v_due FROM due d;
+    END IF;
+    IF v_due IS NOT NULL THEN
+        v_message := jsonb_build_object('queued', v_due)::text;
+        IF octet_length(v_message) > 7000 THEN
+            v_message := '{"queued": null}';  -- too many types to list: "some work, of any type"
+        END IF;
+        PERFORM pg_notify('agentledger_work', v_message);
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION ledger._wake_workers(p_queued jsonb) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _wake_workers(p_queued jsonb); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._wake_workers(p_queued jsonb) IS 'Announces runnable work on channel agentledger_work with payload {"queued": {"<type>": <count>}}, at most once per type per notify_throttle. One call per statement.';
+
+
+--
+-- Name: audit_log; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.audit_log (
+    seq bigint NOT NULL,
+    customer_id text NOT NULL,
+    event_id bigint NOT NULL,
+    version integer NOT NULL,
+    from_status ledger.event_status,
+    to_status ledger.event_status NOT NULL,
+    actor text NOT NULL,
+    actor_kind ledger.actor_kind NOT NULL,
+    reason text,
+    details jsonb,
+    attempt integer NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    prev_hash bytea,
+    hash bytea NOT NULL,
+    CONSTRAINT audit_log_first_row_has_no_previous CHECK ((((version = 1) = (from_status IS NULL)) AND ((version = 1) = (prev_hash IS NULL))))
+);
+
+
+ALTER TABLE ledger.audit_log OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE audit_log; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.audit_log IS 'Append-only audit trail: one row per status change of an event, written by triggers on ledger.events, hash-chained per event. Verify with api.verify_audit().';
+
+
+--
+-- Name: COLUMN audit_log.seq; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.seq IS 'Global sequence number, in insert order (gaps come from rolled-back transactions).';
+
+
+--
+-- Name: COLUMN audit_log.customer_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.customer_id IS 'The customer of the event.';
+
+
+--
+-- Name: COLUMN audit_log.event_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.event_id IS 'The event that changed.';
+
+
+--
+-- Name: COLUMN audit_log.version; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.version IS 'The event version this change produced: 1 for the submit, then +1 per change.';
+
+
+--
+-- Name: COLUMN audit_log.from_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.from_status IS 'Status before the change; NULL for the submit.';
+
+
+--
+-- Name: COLUMN audit_log.to_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.to_status IS 'Status after the change.';
+
+
+--
+-- Name: COLUMN audit_log.actor; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.actor IS 'Who made the change: an agent or worker name, a person, an API key name, or the database user.';
+
+
+--
+-- Name: COLUMN audit_log.actor_kind; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.actor_kind IS 'agent, human or system.';
+
+
+--
+-- Name: COLUMN audit_log.reason; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.reason IS 'Why the change was made.';
+
+
+--
+-- Name: COLUMN audit_log.details; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.details IS 'Evidence: model and version, confidence, inputs consulted, error type, the decision result.';
+
+
+--
+-- Name: COLUMN audit_log.attempt; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.attempt IS 'The event''s attempt count at the change.';
+
+
+--
+-- Name: COLUMN audit_log.recorded_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.recorded_at IS 'Transaction time of the change (real time, never a test clock).';
+
+
+--
+-- Name: COLUMN audit_log.prev_hash; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.prev_hash IS 'hash of the previous row of the same event; NULL on its first row.';
+
+
+--
+-- Name: COLUMN audit_log.hash; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.hash IS 'sha256 of prev_hash and this row''s content (see ledger._audit_hash).';
+
+
+--
+-- Name: audit_log_seq_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ledger.audit_log ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.audit_log_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: audit_seals_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ledger.audit_seals ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.audit_seals_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: event_types; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.event_types (
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    max_attempts integer DEFAULT 5 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT event_types_max_attempts_range CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
+    CONSTRAINT event_types_name_format CHECK ((name ~ '^[a-z][a-z0-9_.-]{0,49}$'::text))
+);
+
+
+ALTER TABLE ledger.event_types OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE event_types; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.event_types IS 'Registered event types. Add one with INSERT INTO ledger.event_types (name, description) VALUES (...); events of unknown types are refused.';
+
+
+--
+-- Name: COLUMN event_types.name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.event_types.name IS 'Type name: lower case letters, digits, _ . -; starts with a letter; at most 50 characters.';
+
+
+--
+-- Name: COLUMN event_types.description; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.event_types.description IS 'What events of this type are for.';
+
+
+--
+-- Name: COLUMN event_types.max_attempts; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.event_types.max_attempts IS 'How many claims an event of this type gets before it fails for good.';
+
+
+--
+-- Name: COLUMN event_types.created_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.event_types.created_at IS 'When the type was registered.';
+
+
+--
+-- Name: events_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ledger.events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: settings; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.settings (
+    singleton boolean DEFAULT true NOT NULL,
+    max_payload_bytes integer DEFAULT 1048576 NOT NULL,
+    max_batch_size integer DEFAULT 1000 NOT NULL,
+    lease_duration interval DEFAULT '00:00:30'::interval NOT NULL,
+    notify_throttle interval DEFAULT '00:00:00.05'::interval NOT NULL,
+    CONSTRAINT settings_lease_duration_positive CHECK ((lease_duration > '00:00:00'::interval)),
+    CONSTRAINT settings_max_batch_size_range CHECK (((max_batch_size >= 1) AND (max_batch_size <= 100000))),
+    CONSTRAINT settings_max_payload_bytes_range CHECK (((max_payload_bytes >= 2) AND (max_payload_bytes <= 268435456))),
+    CONSTRAINT settings_notify_throttle_range CHECK (((notify_throttle >= '00:00:00'::interval) AND (notify_throttle <= '00:01:00'::interval))),
+    CONSTRAINT settings_single_row CHECK (singleton)
+);
+
+
+ALTER TABLE ledger.settings OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE settings; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.settings IS 'agentledger settings: exactly one row; change a value with UPDATE ledger.settings SET ...';
+
+
+--
+-- Name: COLUMN settings.singleton; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.singleton IS 'Always true: keeps the table at one row.';
+
+
+--
+-- Name: COLUMN settings.max_payload_bytes; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.max_payload_bytes IS 'Largest payload accepted, measured as its JSON text in bytes (default 1 MiB).';
+
+
+--
+-- Name: COLUMN settings.max_batch_size; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.max_batch_size IS 'Most events one batch submit may carry (default 1,000).';
+
+
+--
+-- Name: COLUMN settings.lease_duration; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.lease_duration IS 'How long a claim holds an event before it may be rescued, unless renewed (default 30 s).';
+
+
+--
+-- Name: COLUMN settings.notify_throttle; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.notify_throttle IS 'At most one wake-up NOTIFY per event type in this interval (default 50 ms); 0 notifies on every submit. Workers also poll, so a skipped NOTIFY only delays.';
+
+
+--
+-- Name: wakeups; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.wakeups (
+    event_type text NOT NULL,
+    last_notified_at timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL
+);
+
+
+ALTER TABLE ledger.wakeups OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE wakeups; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.wakeups IS 'When each event type last sent a wake-up NOTIFY; one row per registered type, kept by a trigger on ledger.event_types.';
+
+
+--
+-- Name: COLUMN wakeups.event_type; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.wakeups.event_type IS 'The event type.';
+
+
+--
+-- Name: COLUMN wakeups.last_notified_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.wakeups.last_notified_at IS 'Wall-clock time of its last wake-up NOTIFY.';
+
+
+--
+-- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (customer_id, seq);
+
+
+--
+-- Name: audit_seals audit_seals_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.audit_seals
+    ADD CONSTRAINT audit_seals_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: event_types event_types_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.event_types
+    ADD CONSTRAINT event_types_pkey PRIMARY KEY (name);
+
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (customer_id, id);
+
+
+--
+-- Name: settings settings_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.settings
+    ADD CONSTRAINT settings_pkey PRIMARY KEY (singleton);
+
+
+--
+-- Name: transitions transitions_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.transitions
+    ADD CONSTRAINT transitions_pkey PRIMARY KEY (from_status, to_status);
+
+
+--
+-- Name: wakeups wakeups_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.wakeups
+    ADD CONSTRAINT wakeups_pkey PRIMARY KEY (event_type);
+
+
+--
+-- Name: audit_log_event_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX audit_log_event_idx ON ledger.audit_log USING btree (event_id, seq);
+
+
+--
+-- Name: audit_log_seq_brin; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX audit_log_seq_brin ON ledger.audit_log USING brin (seq);
+
+
+--
+-- Name: events_claim_order_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_claim_order_idx ON ledger.events USING btree (priority DESC, id) WHERE (status = 'queued'::ledger.event_status);
+
+
+--
+-- Name: events_id_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_id_idx ON ledger.events USING btree (id);
+
+
+--
+-- Name: events_idempotency_key_unique; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE UNIQUE INDEX events_idempotency_key_unique ON ledger.events USING btree (customer_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+
+--
+-- Name: events_lease_expiry_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_lease_expiry_idx ON ledger.events USING btree (lease_expires_at) WHERE (lease_token IS NOT NULL);
+
+
+--
+-- Name: events_status_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_status_idx ON ledger.events USING btree (status, id);
+
+
+--
+-- Name: events _050_refuse_delete; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _050_refuse_delete BEFORE DELETE ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._refuse_event_delete();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_delete;
+
+
+--
+-- Name: events _050_refuse_truncate; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _050_refuse_truncate BEFORE TRUNCATE ON ledger.events FOR EACH STATEMENT EXECUTE FUNCTION ledger._refuse_event_delete();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_truncate;
+
+
+--
+-- Name: events _050_refuse_write_once_change; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _050_refuse_write_once_change BEFORE UPDATE OF customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id, created_at ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._refuse_write_once_change();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_write_once_change;
+
+
+--
+-- Name: events _100_check_status_change; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_check_status_change BEFORE UPDATE OF status, version, changed_by, changed_by_kind, change_reason, change_details ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._check_status_change();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _100_check_status_change;
+
+
+--
+-- Name: audit_log _100_refuse_change; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_refuse_change BEFORE DELETE OR UPDATE ON ledger.audit_log FOR EACH ROW EXECUTE FUNCTION ledger._refuse_audit_change();
+
+ALTER TABLE ledger.audit_log ENABLE ALWAYS TRIGGER _100_refuse_change;
+
+
+--
+-- Name: audit_seals _100_refuse_change; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_refuse_change BEFORE DELETE OR UPDATE ON ledger.audit_seals FOR EACH ROW EXECUTE FUNCTION ledger._refuse_audit_change();
+
+ALTER TABLE ledger.audit_seals ENABLE ALWAYS TRIGGER _100_refuse_change;
+
+
+--
+-- Name: event_types _100_refuse_removal; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_refuse_removal BEFORE DELETE OR UPDATE OF name ON ledger.event_types FOR EACH ROW EXECUTE FUNCTION ledger._refuse_type_removal();
+
+ALTER TABLE ledger.event_types ENABLE ALWAYS TRIGGER _100_refuse_removal;
+
+
+--
+-- Name: audit_log _100_refuse_truncate; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_refuse_truncate BEFORE TRUNCATE ON ledger.audit_log FOR EACH STATEMENT EXECUTE FUNCTION ledger._refuse_audit_change();
+
+ALTER TABLE ledger.audit_log ENABLE ALWAYS TRIGGER _100_refuse_truncate;
+
+
+--
+-- Name: audit_seals _100_refuse_truncate; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_refuse_truncate BEFORE TRUNCATE ON ledger.audit_seals FOR EACH STATEMENT EXECUTE FUNCTION ledger._refuse_audit_change();
+
+ALTER TABLE ledger.audit_seals ENABLE ALWAYS TRIGGER _100_refuse_truncate;
+
+
+--
+-- Name: event_types _100_refuse_truncate; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_refuse_truncate BEFORE TRUNCATE ON ledger.event_types FOR EACH STATEMENT EXECUTE FUNCTION ledger._refuse_type_removal();
+
+ALTER TABLE ledger.event_types ENABLE ALWAYS TRIGGER _100_refuse_truncate;
+
+
+--
+-- Name: event_types _500_add_wakeups; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _500_add_wakeups AFTER INSERT ON ledger.event_types REFERENCING NEW TABLE AS new_types FOR EACH STATEMENT EXECUTE FUNCTION ledger._add_wakeups();
+
+ALTER TABLE ledger.event_types ENABLE ALWAYS TRIGGER _500_add_wakeups;
+
+
+--
+-- Name: events _500_audit_status_changes; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _500_audit_status_changes AFTER UPDATE ON ledger.events REFERENCING OLD TABLE AS old_events NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._audit_status_changes();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _500_audit_status_changes;
+
+
+--
+-- Name: events _500_audit_submits; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _500_audit_submits AFTER INSERT ON ledger.events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._audit_submits();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _500_audit_submits;
+
+
+--
+-- Name: wakeups wakeups_event_type_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.wakeups
+    ADD CONSTRAINT wakeups_event_type_fkey FOREIGN KEY (event_type) REFERENCES ledger.event_types(name) ON DELETE CASCADE;
+
+
+--
+-- Name: SCHEMA api; Type: ACL; Schema: -; Owner: agentledger_owner
+--
+
+GRANT USAGE ON SCHEMA api TO agentledger_api;
+GRANT USAGE ON SCHEMA api TO agentledger_worker;
+GRANT USAGE ON SCHEMA api TO agentledger_auditor;
+
+
+--
+-- Name: SCHEMA ledger; Type: ACL; Schema: -; Owner: agentledger_owner
+--
+
+GRANT USAGE ON SCHEMA ledger TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION event_history(p_event_id bigint); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.event_history(p_event_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_api;
+GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION get_event(p_event_id bigint); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.get_event(p_event_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_api;
+GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_auditor;
+
+
+--
+-- Name: TABLE audit_seals; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON TABLE ledger.audit_seals FROM agentledger_owner;
+GRANT SELECT,INSERT,REFERENCES,TRIGGER ON TABLE ledger.audit_seals TO agentledger_owner;
+GRANT SELECT ON TABLE ledger.audit_seals TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION _as_api_seal(s ledger.audit_seals); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._as_api_seal(s ledger.audit_seals) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION latest_seal(); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.latest_seal() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.latest_seal() TO agentledger_api;
+GRANT ALL ON FUNCTION api.latest_seal() TO agentledger_worker;
+GRANT ALL ON FUNCTION api.latest_seal() TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_api;
+GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_auditor;
+
+
+--
+-- Name: TABLE events; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON TABLE ledger.events FROM agentledger_owner;
+GRANT SELECT,INSERT,REFERENCES,TRIGGER,UPDATE ON TABLE ledger.events TO agentledger_owner;
+GRANT SELECT ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.queue_stats(p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.queue_stats(p_now timestamp with time zone) TO agentledger_api;
+GRANT ALL ON FUNCTION api.queue_stats(p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.queue_stats(p_now timestamp with time zone) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION seal_audit(p_actor text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.seal_audit(p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.seal_audit(p_actor text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.seal_audit(p_actor text) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
+GRANT ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_worker;
+
+
+--
+-- Name: FUNCTION submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
+GRANT ALL ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_worker;
+
+
+--
+-- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) TO agentledger_api;
+GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) TO agentledger_worker;
+
+
+--
+-- Name: FUNCTION verify_audit(p_event_id bigint); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.verify_audit(p_event_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.verify_audit(p_event_id bigint) TO agentledger_api;
+GRANT ALL ON FUNCTION api.verify_audit(p_event_id bigint) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION _add_wakeups(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._add_wakeups() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _as_api_event(e ledger.events); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._as_api_event(e ledger.events) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _audit_status_changes(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._audit_status_changes() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _audit_submits(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._audit_submits() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _check_status_change(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._check_status_change() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _checked_actor(p_actor text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._checked_actor(p_actor text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _checked_actor_kind(p_actor_kind text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._checked_actor_kind(p_actor_kind text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _checked_status(p_status text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._checked_status(p_status text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _refuse_audit_change(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_audit_change() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _refuse_event_delete(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_event_delete() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _refuse_type_removal(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_type_removal() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _refuse_write_once_change(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_write_once_change() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _require_status(p_event_id bigint, p_status ledger.event_status, p_verb text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _transition_hint(p_event_id bigint, p_status ledger.event_status); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _wake_workers(p_queued jsonb); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._wake_workers(p_queued jsonb) FROM PUBLIC;
+
+
+--
+-- Name: TABLE audit_log; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON TABLE ledger.audit_log FROM agentledger_owner;
+GRANT SELECT,INSERT,REFERENCES,TRIGGER ON TABLE ledger.audit_log TO agentledger_owner;
+GRANT SELECT ON TABLE ledger.audit_log TO agentledger_auditor;
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+
