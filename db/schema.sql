@@ -312,11 +312,7 @@ BEGIN
      WHERE a.event_id = p_event_id
      ORDER BY a.seq;
     IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event and no audit rows have this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
 END
 $$;
@@ -344,11 +340,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event has this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
     RETURN ledger._as_api_event(v_event);
 END
@@ -1149,11 +1141,7 @@ BEGIN
     -- Lock first, so "no such event" and "wrong status" are told apart and the update cannot race.
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event has this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
     IF v_event.status = v_to THEN
         RAISE EXCEPTION USING
@@ -1833,6 +1821,32 @@ COMMENT ON FUNCTION ledger._refuse_type_removal() IS 'Trigger: refuses deleting,
 
 
 --
+-- Name: _refuse_unknown_event(bigint); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'AL001',
+        MESSAGE = format('event %s does not exist', p_event_id),
+        DETAIL = 'No event has this id.',
+        HINT = 'Check the id; api.list_events shows existing events.';
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_unknown_event(p_event_id bigint) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_unknown_event(p_event_id bigint); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_unknown_event(p_event_id bigint) IS 'Raises AL001: no event has this id.';
+
+
+--
 -- Name: _refuse_write_once_change(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -1879,11 +1893,7 @@ DECLARE
 BEGIN
     SELECT e.status INTO v_status FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event has this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     ELSIF v_status <> p_status THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',
@@ -2845,6 +2855,13 @@ REVOKE ALL ON FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p
 --
 
 REVOKE ALL ON FUNCTION ledger._refuse_type_removal() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _refuse_unknown_event(p_event_id bigint); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_unknown_event(p_event_id bigint) FROM PUBLIC;
 
 
 --

@@ -7,11 +7,7 @@ DECLARE
 BEGIN
     SELECT e.status INTO v_status FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event has this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     ELSIF v_status <> p_status THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',

@@ -5,11 +5,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event has this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
     RETURN ledger._as_api_event(v_event);
 END

@@ -93,6 +93,20 @@ RETURN (
 COMMENT ON FUNCTION ledger._transition_hint(bigint, ledger.event_status) IS
     'The HINT of a refused transition: where the event may go from its status, read from ledger.transitions.';
 -- end db/functions/_transition_hint.sql
+-- begin db/functions/_refuse_unknown_event.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'AL001',
+        MESSAGE = format('event %s does not exist', p_event_id),
+        DETAIL = 'No event has this id.',
+        HINT = 'Check the id; api.list_events shows existing events.';
+END
+$$;
+COMMENT ON FUNCTION ledger._refuse_unknown_event(bigint) IS 'Raises AL001: no event has this id.';
+-- end db/functions/_refuse_unknown_event.sql
+
 -- begin db/functions/_checked_inputs.sql (copied by db/sync_functions.py; edit that file, then run it)
 CREATE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$

@@ -11,11 +11,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event has this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
     RETURN ledger._as_api_event(v_event);
 END
@@ -82,11 +78,7 @@ BEGIN
      WHERE a.event_id = p_event_id
      ORDER BY a.seq;
     IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event and no audit rows have this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
 END
 $$;

@@ -38,11 +38,7 @@ BEGIN
     -- Lock first, so "no such event" and "wrong status" are told apart and the update cannot race.
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event has this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
     IF v_event.status = v_to THEN
         RAISE EXCEPTION USING
@@ -121,11 +117,7 @@ DECLARE
 BEGIN
     SELECT e.status INTO v_status FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL001',
-            MESSAGE = format('event %s does not exist', p_event_id),
-            DETAIL = 'No event has this id.',
-            HINT = 'Check the id; api.list_events shows existing events.';
+        PERFORM ledger._refuse_unknown_event(p_event_id);
     ELSIF v_status <> p_status THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',

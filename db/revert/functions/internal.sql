@@ -1,5 +1,6 @@
 -- Revert agentledger:functions/internal from pg
 BEGIN;
+DROP FUNCTION ledger._refuse_unknown_event(bigint);
 DROP FUNCTION ledger._checked_status(text);
 DROP FUNCTION ledger._checked_actor_kind(text);
 DROP FUNCTION ledger._checked_actor(text);

@@ -1,0 +1,11 @@
+CREATE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'AL001',
+        MESSAGE = format('event %s does not exist', p_event_id),
+        DETAIL = 'No event has this id.',
+        HINT = 'Check the id; api.list_events shows existing events.';
+END
+$$;
+COMMENT ON FUNCTION ledger._refuse_unknown_event(bigint) IS 'Raises AL001: no event has this id.';
