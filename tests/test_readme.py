@@ -1,0 +1,31 @@
+"""The README's examples run as written."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from tests.support import databases
+
+README = (databases.REPO_ROOT / "README.md").read_text()
+
+
+def section(title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README, flags=re.MULTILINE | re.DOTALL)
+    assert match, f"README has a section '{title}'"
+    return match.group(1)
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_the_psql_walkthrough_runs_on_a_fresh_database(fresh_db: str) -> None:
+    [walkthrough] = code_blocks(section("Try it in psql"), "sql")
+    result = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db],
+        input=walkthrough, env=databases.client_env(), capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, databases.describe(result)
+    assert "refused: event 1 cannot go from completed to queued" in result.stderr
+    assert " t  |            4 | " in result.stdout, "the chain of the walkthrough's event verifies"
