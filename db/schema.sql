@@ -2021,15 +2021,23 @@ CREATE FUNCTION ledger._wake_workers(p_queued jsonb) RETURNS void
 DECLARE
     v_now timestamptz := clock_timestamp();
     v_throttle interval;
+    v_any_due boolean;
     v_due jsonb;
     v_message text;
 BEGIN
     IF p_queued IS NULL OR p_queued = '{}'::jsonb THEN
         RETURN;
     END IF;
-    SELECT notify_throttle INTO v_throttle FROM ledger.settings;
+    -- One read answers the common case under load: every type announced moments ago, nothing to do.
+    SELECT s.notify_throttle, bool_or(w.last_notified_at <= v_now - s.notify_throttle)
+      INTO v_throttle, v_any_due
+      FROM ledger.settings s
+      LEFT JOIN ledger.wakeups w ON w.event_type IN (SELECT jsonb_object_keys(p_queued))
+     GROUP BY s.notify_throttle;
     IF v_throttle = '0'::interval THEN
         v_due := p_queued;  -- no throttle: no throttle row to lock either
+    ELSIF NOT coalesce(v_any_due, false) THEN
+        RETURN;
     ELSE
         -- SKIP LOCKED: a row locked by another submitter means that one is about to notify, so
         -- this submit never waits for another transaction to finish.
