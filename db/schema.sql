@@ -111,6 +111,7 @@ CREATE TYPE api.audit_entry AS (
 	to_status ledger.event_status,
 	actor text,
 	actor_kind ledger.actor_kind,
+	db_user text,
 	reason text,
 	details jsonb,
 	attempt integer,
@@ -281,7 +282,8 @@ CREATE FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text 
     AS $$
 BEGIN
     PERFORM ledger._require_status(p_event_id, 'queued', 'cancelled');
-    RETURN api.transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL, p_now);
+    RETURN ledger._transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL,
+                                    p_now, 'cancel');
 END
 $$;
 
@@ -306,7 +308,7 @@ CREATE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_ent
 BEGIN
     RETURN QUERY
     SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
-           a.actor_kind, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
+           a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
            encode(a.hash, 'hex')
       FROM ledger.audit_log a
      WHERE a.event_id = p_event_id
@@ -533,6 +535,43 @@ COMMENT ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_t
 
 
 --
+-- Name: _checked_now(timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._checked_now(p_now timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    AS $$
+-- "Now" for a function call. Only the owner (and superusers, who are members of every role) may
+-- move the clock, which tests do; clients could otherwise back-date what they write.
+BEGIN
+    IF p_now IS NULL OR p_now NOT BETWEEN now() - interval '200 years' AND now() + interval '200 years' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('p_now must be a time within 200 years of now, not %s', coalesce(p_now::text, 'NULL')),
+            DETAIL = 'p_now is the current time as the function sees it; leases and back-offs are added to it.',
+            HINT = 'Leave it out: it defaults to now().';
+    ELSIF p_now <> now() AND NOT pg_has_role(session_user, 'agentledger_owner', 'MEMBER') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'only the owner may pass a p_now other than now()',
+            DETAIL = format('p_now was %s; the transaction started at %s.', p_now, now()),
+            HINT = 'Leave p_now out.';
+    END IF;
+    RETURN p_now;
+END
+$$;
+
+
+ALTER FUNCTION ledger._checked_now(p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _checked_now(p_now timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._checked_now(p_now timestamp with time zone) IS 'The time a call acts at: p_now, which must lie within 200 years of now() and, except for the owner, equal it (AL010).';
+
+
+--
 -- Name: events; Type: TABLE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -575,6 +614,7 @@ CASE status
 END)),
     CONSTRAINT events_payload_is_object CHECK ((jsonb_typeof(payload) = 'object'::text)),
     CONSTRAINT events_result_is_object CHECK (((result IS NULL) OR (jsonb_typeof(result) = 'object'::text))),
+    CONSTRAINT events_run_after_finite CHECK (isfinite(run_after)),
     CONSTRAINT events_version_positive CHECK ((version >= 1))
 );
 
@@ -776,12 +816,12 @@ CREATE FUNCTION api.queue_stats(p_now timestamp with time zone DEFAULT now()) RE
                      e.status,
                      count(*) AS n
                     FROM ledger.events e
-                   GROUP BY e.event_type, e.status) c), '[]'::jsonb), 'oldest_runnable_since', q.oldest, 'oldest_queued_age_seconds', COALESCE(round(EXTRACT(epoch FROM (queue_stats.p_now - q.oldest)), 3), (0)::numeric), 'decided_awaiting_action', ( SELECT count(*) AS count
+                   GROUP BY e.event_type, e.status) c), '[]'::jsonb), 'oldest_runnable_since', q.oldest, 'oldest_queued_age_seconds', COALESCE(round(EXTRACT(epoch FROM (ledger._checked_now(queue_stats.p_now) - q.oldest)), 3), (0)::numeric), 'decided_awaiting_action', ( SELECT count(*) AS count
             FROM ledger.events e
            WHERE ((e.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (e.lease_token IS NULL))), 'notification_queue_usage', pg_notification_queue_usage()) AS jsonb_build_object
     FROM ( SELECT min(e.run_after) AS oldest
             FROM ledger.events e
-           WHERE ((e.status = 'queued'::ledger.event_status) AND (e.run_after <= queue_stats.p_now))) q;
+           WHERE ((e.status = 'queued'::ledger.event_status) AND (e.run_after <= ledger._checked_now(queue_stats.p_now)))) q;
 END;
 
 
@@ -804,7 +844,8 @@ CREATE FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text
     AS $$
 BEGIN
     PERFORM ledger._require_status(p_event_id, 'failed', 're-queued');
-    RETURN api.transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL, p_now);
+    RETURN ledger._transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL,
+                                    p_now, 'requeue');
 END
 $$;
 
@@ -826,38 +867,46 @@ CREATE FUNCTION api.seal_audit(p_actor text DEFAULT NULL::text) RETURNS api.seal
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+-- Asks for a seal of everything written so far, then seals every request whose transactions have
+-- all finished (at once when nothing else was running). Writers never wait for a seal.
 DECLARE
     v_actor text := ledger._checked_actor(p_actor);
+    v_up_to bigint;
+    v_request ledger.seal_requests;
     v_last ledger.audit_seals;
-    v_seal ledger.audit_seals;
 BEGIN
-    -- A snapshot older than the lock below would miss rows committed while waiting for it.
+    -- Each step below must see what committed before it: only READ COMMITTED takes a new snapshot
+    -- per statement.
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL014',
             MESSAGE = format('api.seal_audit must run at READ COMMITTED, not %s',
                              upper(current_setting('transaction_isolation'))),
-            DETAIL = 'At a stricter isolation level the seal could miss rows committed while it waited for writers.',
-            HINT = 'Call it in its own READ COMMITTED transaction (the default).';
+            DETAIL = 'At a stricter isolation level the seal would not see rows committed during the transaction.',
+            HINT = 'Call it in a READ COMMITTED transaction (the default).';
     END IF;
-    -- Every audit writer holds this lock shared until it commits: taking it exclusively waits for
-    -- them and holds new ones back, so no row can still commit with a seq inside the new seal.
-    PERFORM pg_advisory_xact_lock(hashtextextended('agentledger.audit_seal', 0));
-    SELECT * INTO v_last FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1;
+    LOCK TABLE ledger.seal_requests IN SHARE ROW EXCLUSIVE MODE;  -- one sealer at a time
 
-    INSERT INTO ledger.audit_seals (first_seq, last_seq, row_count, prev_digest, digest, sealed_by)
-    SELECT min(a.seq), max(a.seq), count(*), v_last.digest,
-           sha256(coalesce(v_last.digest, ''::bytea) || string_agg(a.hash, ''::bytea ORDER BY a.seq)),
-           v_actor
-      FROM ledger.audit_log a
-     WHERE a.seq > coalesce(v_last.last_seq, 0)
-    HAVING count(*) > 0
-    RETURNING * INTO v_seal;
+    -- Read the sequence first, then take the snapshot: a transaction draws a seq only after it has
+    -- an xid, so every one that drew a seq up to v_up_to has finished or is listed as running.
+    SELECT CASE WHEN q.is_called THEN q.last_value ELSE 0 END INTO v_up_to FROM ledger.audit_log_seq_seq q;
+    INSERT INTO ledger.seal_requests (up_to_seq, snapshot, requested_by)
+    VALUES (v_up_to, pg_current_snapshot(), v_actor);
 
-    IF v_seal.id IS NULL THEN
-        v_seal := v_last;  -- nothing new since the latest seal; it still covers everything
-    END IF;
-    RETURN ledger._as_api_seal(v_seal);
+    FOR v_request IN SELECT * FROM ledger.seal_requests r ORDER BY r.id LOOP
+        EXIT WHEN EXISTS (SELECT 1 FROM pg_snapshot_xip(v_request.snapshot) x
+                           WHERE pg_xact_status(x) = 'in progress');
+        SELECT * INTO v_last FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1;
+        INSERT INTO ledger.audit_seals (first_seq, last_seq, row_count, prev_digest, digest, sealed_by)
+        SELECT min(a.seq), max(a.seq), count(*), v_last.digest,
+               sha256(coalesce(v_last.digest, ''::bytea) || string_agg(a.hash, ''::bytea ORDER BY a.seq)),
+               v_actor
+          FROM ledger.audit_log a
+         WHERE a.seq > coalesce(v_last.last_seq, 0) AND a.seq <= v_request.up_to_seq
+        HAVING count(*) > 0;
+        DELETE FROM ledger.seal_requests r WHERE r.id = v_request.id;
+    END LOOP;
+    RETURN (SELECT ledger._as_api_seal(s) FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1);
 END
 $$;
 
@@ -868,7 +917,7 @@ ALTER FUNCTION api.seal_audit(p_actor text) OWNER TO agentledger_owner;
 -- Name: FUNCTION seal_audit(p_actor text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.seal_audit(p_actor text) IS 'Seals every audit row since the previous seal (sha256 over their hashes, chained to that seal) and returns the new seal, or the latest one when nothing is new (NULL before any audit row). Writers wait while it runs: seal often.';
+COMMENT ON FUNCTION api.seal_audit(p_actor text) IS 'Seals the audit trail written so far (sha256 over the row hashes, chained to the previous seal) once the transactions still writing have finished; returns the latest seal (NULL before any). Call it regularly: a call also completes the seals asked for by earlier calls.';
 
 
 --
@@ -882,6 +931,7 @@ CREATE FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payloa
 -- The single-event path: the same checks as api.submit_events (ledger._submission_problem), with
 -- plain values instead of a JSON batch, because single submits are the hot path.
 DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
     v_actor text := ledger._checked_actor(p_actor);
     v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
     v_max_attempts integer;
@@ -891,7 +941,7 @@ DECLARE
 BEGIN
     SELECT t.max_attempts INTO v_max_attempts FROM ledger.event_types t WHERE t.name = p_event_type;
     v_problem := ledger._submission_problem(p_customer_id, v_max_attempts IS NOT NULL, p_payload,
-                                            p_priority, p_idempotency_key);
+                                            p_priority, p_idempotency_key, p_run_after);
     IF v_problem IS NULL AND p_caused_by_event_id IS NOT NULL THEN
         SELECT coalesce(v_correlation_id, c.correlation_id) INTO v_correlation_id
           FROM ledger.events c WHERE c.id = p_caused_by_event_id;
@@ -908,14 +958,14 @@ BEGIN
                                idempotency_key, correlation_id, caused_by_event_id, changed_by,
                                changed_by_kind, created_at, updated_at)
     VALUES (p_customer_id, p_event_type, p_payload, coalesce(p_priority, 0),
-            coalesce(p_run_after, p_now), v_max_attempts, p_idempotency_key,
+            coalesce(p_run_after, v_now), v_max_attempts, p_idempotency_key,
             coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_actor, v_kind,
-            p_now, p_now)
+            v_now, v_now)
     ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING * INTO v_event;
 
     IF FOUND THEN
-        IF v_event.run_after <= p_now THEN
+        IF v_event.run_after <= v_now THEN
             PERFORM ledger._wake_workers(jsonb_build_object(p_event_type, 1));
         END IF;
         RETURN ROW(true, v_event.id, v_event.customer_id, v_event.event_type, v_event.status,
@@ -960,6 +1010,7 @@ CREATE FUNCTION api.submit_events(p_events jsonb, p_actor text DEFAULT NULL::tex
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
     v_actor text := ledger._checked_actor(p_actor);
     v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
     v_count integer;
@@ -991,12 +1042,16 @@ BEGIN
 
     -- Parse, giving each item its event id now so results can be matched to items by id.
     BEGIN
-        SELECT array_agg(ROW(x.ord, nextval('ledger.events_id_seq'), x.customer_id, x.event_type,
+        -- customer_id and event_type are read as JSON so that only strings count: another JSON
+        -- type becomes NULL and is refused below.
+        SELECT array_agg(ROW(x.ord, nextval('ledger.events_id_seq'),
+                             CASE WHEN jsonb_typeof(x.customer_id) = 'string' THEN x.customer_id #>> '{}' END,
+                             CASE WHEN jsonb_typeof(x.event_type) = 'string' THEN x.event_type #>> '{}' END,
                              x.payload, x.priority, x.run_after, x.idempotency_key, x.correlation_id,
                              x.caused_by_event_id)::ledger.submission ORDER BY x.ord)
           INTO v_items
           FROM ROWS FROM (jsonb_to_recordset(p_events) AS (
-                   customer_id text, event_type text, payload jsonb, priority integer,
+                   customer_id jsonb, event_type jsonb, payload jsonb, priority integer,
                    run_after timestamptz, idempotency_key text, correlation_id uuid,
                    caused_by_event_id bigint))
                WITH ORDINALITY AS x(customer_id, event_type, payload, priority, run_after,
@@ -1013,7 +1068,7 @@ BEGIN
     SELECT * INTO v_bad
       FROM (SELECT i.*,
                    coalesce(ledger._submission_problem(i.customer_id, t.name IS NOT NULL, i.payload,
-                                                       i.priority, i.idempotency_key),
+                                                       i.priority, i.idempotency_key, i.run_after),
                             CASE WHEN i.caused_by_event_id IS NOT NULL AND NOT EXISTS (
                                           SELECT 1 FROM ledger.events c WHERE c.id = i.caused_by_event_id)
                                  THEN 'caused_by_event_id' END) AS problem
@@ -1034,16 +1089,18 @@ BEGIN
                                    changed_by, changed_by_kind, created_at, updated_at)
         OVERRIDING SYSTEM VALUE
         SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
-               coalesce(i.run_after, p_now), t.max_attempts, i.idempotency_key,
+               coalesce(i.run_after, v_now), t.max_attempts, i.idempotency_key,
                coalesce(i.correlation_id,
                         CASE WHEN i.caused_by_event_id IS NOT NULL THEN
                             (SELECT c.correlation_id FROM ledger.events c WHERE c.id = i.caused_by_event_id)
                         END,
                         gen_random_uuid()),
-               i.caused_by_event_id, v_actor, v_kind, p_now, p_now
+               i.caused_by_event_id, v_actor, v_kind, v_now, v_now
           FROM unnest(v_items) i
           JOIN ledger.event_types t ON t.name = i.event_type
-         ORDER BY i.ord
+         -- Key order, not request order: two batches repeating the same keys then take their
+         -- index locks in the same order and cannot deadlock. Receipts follow request order anyway.
+         ORDER BY i.customer_id, i.idempotency_key, i.ord
         ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, customer_id, event_type, status, priority, run_after, idempotency_key,
                   correlation_id, created_at
@@ -1051,7 +1108,7 @@ BEGIN
     SELECT (SELECT array_agg(ROW(true, n.*)::api.receipt) FROM inserted n),
            (SELECT jsonb_object_agg(q.event_type, q.n)
               FROM (SELECT n.event_type, count(*) AS n FROM inserted n
-                     WHERE n.run_after <= p_now GROUP BY n.event_type) q)
+                     WHERE n.run_after <= v_now GROUP BY n.event_type) q)
       INTO v_receipts, v_queued;
 
     PERFORM ledger._wake_workers(v_queued);
@@ -1111,14 +1168,17 @@ false when the item''s idempotency key matched an earlier identical submit. All 
 
 
 --
--- Name: transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: _transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_reason text DEFAULT NULL::text, p_result jsonb DEFAULT NULL::jsonb, p_details jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
+CREATE FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text) RETURNS api.event
+    LANGUAGE plpgsql
     AS $$
+-- The one implementation of a status change by an actor. p_operator_step names the operator step
+-- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
+-- operator functions.
 DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
     v_to ledger.event_status := ledger._checked_status(p_status);
     v_actor text := ledger._checked_actor(p_actor);
     v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
@@ -1127,7 +1187,23 @@ DECLARE
     v_lease_token uuid;
     v_lease_owner text;
     v_lease_expires_at timestamptz;
+    v_step text;
+    v_max_bytes integer;
 BEGIN
+    SELECT s.max_payload_bytes INTO v_max_bytes FROM ledger.settings s;
+    IF char_length(p_reason) > 4000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
+            DETAIL = 'The reason is a sentence for the audit trail, not a document.',
+            HINT = 'Put long evidence in details, or a reference to it.';
+    ELSIF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL005',
+            MESSAGE = format('result or details larger than the limit of %s bytes', v_max_bytes),
+            DETAIL = 'They are kept forever in the audit trail; the limit is ledger.settings.max_payload_bytes.',
+            HINT = 'Store large evidence elsewhere and put a reference in details.';
+    END IF;
     IF p_details IS NOT NULL AND jsonb_typeof(p_details) <> 'object'
        OR p_result IS NOT NULL AND jsonb_typeof(p_result) <> 'object' THEN
         RAISE EXCEPTION USING
@@ -1150,6 +1226,22 @@ BEGIN
             DETAIL = 'A transition must change the status.',
             HINT = ledger._transition_hint(p_event_id, v_event.status);
     END IF;
+    SELECT t.name INTO v_step FROM ledger.transitions t
+     WHERE t.from_status = v_event.status AND t.to_status = v_to;
+    IF v_step IN ('requeue', 'cancel') AND v_step IS DISTINCT FROM p_operator_step THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s: %s to %s is an operator step (%s)', p_event_id, v_event.status, v_to, v_step),
+            DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
+            HINT = format('Use api.%s_event, which the API role may call.', v_step);
+    END IF;
+    IF v_to = 'processing' AND v_event.run_after > v_now THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s may not be claimed before %s', p_event_id, v_event.run_after),
+            DETAIL = 'Its run_after (a schedule or a retry back-off) has not passed.',
+            HINT = 'Claim it after run_after.';
+    END IF;
 
     IF v_to = 'processing' AND v_event.attempts >= v_event.max_attempts THEN
         RAISE EXCEPTION USING
@@ -1162,7 +1254,7 @@ BEGIN
         -- A claim: the actor takes a lease. Volatile values are computed before the UPDATE.
         v_lease_token := gen_random_uuid();
         v_lease_owner := v_actor;
-        v_lease_expires_at := p_now + (SELECT s.lease_duration FROM ledger.settings s);
+        v_lease_expires_at := v_now + (SELECT s.lease_duration FROM ledger.settings s);
     END IF;
     IF p_result IS NOT NULL THEN
         v_details := coalesce(v_details, '{}'::jsonb) || jsonb_build_object('result', p_result);
@@ -1176,7 +1268,7 @@ BEGIN
            changed_by_kind = v_kind,
            change_reason = p_reason,
            change_details = v_details,
-           updated_at = p_now,
+           updated_at = v_now,
            attempts = CASE
                           WHEN v_to = 'processing' THEN e.attempts + 1
                           WHEN e.status = 'failed' THEN 0  -- an operator re-queue starts afresh
@@ -1185,7 +1277,7 @@ BEGIN
            lease_owner = v_lease_owner,
            lease_token = v_lease_token,
            lease_expires_at = v_lease_expires_at,
-           run_after = CASE WHEN v_to = 'queued' THEN p_now ELSE e.run_after END,
+           run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
            result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
            last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
            last_error_type = CASE WHEN v_to = 'failed' THEN p_details ->> 'error_type'
@@ -1203,6 +1295,25 @@ END
 $$;
 
 
+ALTER FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text) IS 'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
+
+
+--
+-- Name: transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_reason text DEFAULT NULL::text, p_result jsonb DEFAULT NULL::jsonb, p_details jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    RETURN ledger._transition_event(p_event_id, p_status, p_actor, p_actor_kind, p_reason, p_result, p_details, p_now, NULL::text);
+
+
 ALTER FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) OWNER TO agentledger_owner;
 
 --
@@ -1210,9 +1321,10 @@ ALTER FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor te
 --
 
 COMMENT ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) IS 'Moves an event to p_status if ledger.transitions allows it (AL003 otherwise; AL001 if it does not
-exist), recording actor, reason and details in the audit trail. To processing: the actor takes a
-lease. To approved/rejected: p_result is the decision result. To failed: p_reason is the error.
-Re-queue (failed to queued) and cancel (queued to failed) need a reason (AL008).';
+exist), recording actor, reason and details in the audit trail. To processing (a claim, once
+run_after has passed): the actor takes a lease. To approved/rejected: p_result is the decision
+result. To failed: p_reason is the error. Re-queue and cancel are operator steps: api.requeue_event
+and api.cancel_event. p_now may differ from now() only for the owner (tests move the clock).';
 
 
 --
@@ -1232,6 +1344,10 @@ DECLARE
     r record;
 BEGIN
     SELECT count(*) INTO v_rows FROM ledger.audit_log a WHERE p_event_id IS NULL OR a.event_id = p_event_id;
+    IF p_event_id IS NOT NULL AND v_rows = 0
+       AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
+        PERFORM ledger._refuse_unknown_event(p_event_id);
+    END IF;
 
     -- 1. Rows: an edited row no longer matches its hash; a deleted row breaks the link after it.
     SELECT c.seq, c.event_id, c.problem INTO r
@@ -1239,8 +1355,8 @@ BEGIN
                    CASE
                        WHEN a.hash IS DISTINCT FROM ledger._audit_hash(
                                 a.prev_hash, a.seq, a.customer_id, a.event_id, a.version, a.from_status,
-                                a.to_status, a.actor, a.actor_kind, a.reason, a.details, a.attempt,
-                                a.recorded_at)
+                                a.to_status, a.actor, a.actor_kind, a.db_user, a.reason, a.details,
+                                a.attempt, a.recorded_at)
                            THEN format('audit row %s of event %s does not match its hash: it was changed after it was written',
                                        a.seq, a.event_id)
                        WHEN lag(a.seq) OVER w IS NULL AND a.version <> 1
@@ -1380,21 +1496,21 @@ COMMENT ON FUNCTION ledger._as_api_event(e ledger.events) IS 'An events row as c
 
 
 --
--- Name: _audit_hash(bytea, bigint, text, bigint, integer, ledger.event_status, ledger.event_status, text, ledger.actor_kind, text, jsonb, integer, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+-- Name: _audit_hash(bytea, bigint, text, bigint, integer, ledger.event_status, ledger.event_status, text, ledger.actor_kind, text, text, jsonb, integer, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) RETURNS bytea
+CREATE FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) RETURNS bytea
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN sha256((COALESCE(p_prev_hash, '\x'::bytea) || convert_to((jsonb_build_array(p_seq, p_customer_id, p_event_id, p_version, p_from_status, p_to_status, p_actor, p_actor_kind, p_reason, p_details, p_attempt, (p_recorded_at AT TIME ZONE 'UTC'::text)))::text, 'UTF8'::name)));
+    RETURN sha256((COALESCE(p_prev_hash, '\x'::bytea) || convert_to((jsonb_build_array(p_seq, p_customer_id, p_event_id, p_version, p_from_status, p_to_status, p_actor, p_actor_kind, p_db_user, p_reason, p_details, p_attempt, (p_recorded_at AT TIME ZONE 'UTC'::text)))::text, 'UTF8'::name)));
 
 
-ALTER FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) IS 'The hash of one audit row: sha256 of the previous row''s hash and this row''s content.';
+COMMENT ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) IS 'The hash of one audit row: sha256 of the previous row''s hash and this row''s content.';
 
 
 --
@@ -1407,18 +1523,16 @@ CREATE FUNCTION ledger._audit_status_changes() RETURNS trigger
 -- AFTER UPDATE ... FOR EACH STATEMENT: one audit row per event whose status changed, chained to the
 -- previous row of that event. The event row is locked by the UPDATE, so its chain head is stable.
 BEGIN
-    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
-    -- misses a row that commits later with a lower seq.
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
-                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+                                  actor_kind, db_user, reason, details, attempt, recorded_at,
+                                  prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT c.seq, c.customer_id, c.id, c.version, c.from_status, c.status, c.changed_by,
-           c.changed_by_kind, c.change_reason, c.change_details, c.attempts, c.recorded_at,
-           c.prev_hash,
+           c.changed_by_kind, session_user, c.change_reason, c.change_details, c.attempts,
+           c.recorded_at, c.prev_hash,
            ledger._audit_hash(c.prev_hash, c.seq, c.customer_id, c.id, c.version, c.from_status,
-                              c.status, c.changed_by, c.changed_by_kind, c.change_reason,
-                              c.change_details, c.attempts, c.recorded_at)
+                              c.status, c.changed_by, c.changed_by_kind, session_user,
+                              c.change_reason, c.change_details, c.attempts, c.recorded_at)
       FROM (SELECT n.*, o.status AS from_status, nextval('ledger.audit_log_seq_seq') AS seq,
                    now() AS recorded_at,
                    (SELECT a.hash FROM ledger.audit_log a
@@ -1450,6 +1564,7 @@ CREATE FUNCTION ledger._audit_submits() RETURNS trigger
 -- costs one audit INSERT, not 1,000 trigger calls.
 DECLARE
     v_bad record;
+    v_trusted boolean := current_user = 'agentledger_owner';
 BEGIN
     SELECT n.id, n.customer_id, n.status, n.event_type, t.name IS NULL AS unknown_type,
            octet_length(n.payload::text) AS bytes, s.max_payload_bytes
@@ -1480,18 +1595,20 @@ BEGIN
             HINT = 'Store large documents elsewhere and put a reference in the payload, or raise ledger.settings.max_payload_bytes.';
     END IF;
 
-    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
-    -- misses a row that commits later with a lower seq.
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
+    -- Through the api functions (running as the owner) the row names its actor; a raw INSERT by
+    -- anyone else is attributed to the database user, whatever the row claims.
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
-                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+                                  actor_kind, db_user, reason, details, attempt, recorded_at,
+                                  prev_hash, hash)
     OVERRIDING SYSTEM VALUE
-    SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.changed_by, r.changed_by_kind,
+    SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.actor, r.kind, session_user,
            r.change_reason, r.change_details, r.attempts, r.recorded_at, NULL,
            ledger._audit_hash(NULL, r.seq, r.customer_id, r.id, r.version, NULL, r.status,
-                              r.changed_by, r.changed_by_kind, r.change_reason, r.change_details,
+                              r.actor, r.kind, session_user, r.change_reason, r.change_details,
                               r.attempts, r.recorded_at)
-      FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at
+      FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at,
+                   CASE WHEN v_trusted THEN n.changed_by ELSE session_user END AS actor,
+                   CASE WHEN v_trusted THEN n.changed_by_kind ELSE 'human' END AS kind
               FROM new_events n) r;
     RETURN NULL;
 END
@@ -1540,8 +1657,9 @@ BEGIN
             DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
             HINT = ledger._transition_hint(OLD.id, OLD.status);
     END IF;
-    IF NEW.version = OLD.version THEN
-        -- The writer did not annotate the change (a raw UPDATE): attribute it to the database user.
+    IF current_user <> 'agentledger_owner' THEN
+        -- A raw UPDATE, not one of the api functions (which run as the owner): whatever the row
+        -- claims, the change is the database user's; a reason counts only if this UPDATE gave it.
         NEW.version := OLD.version + 1;
         NEW.changed_by := session_user;
         NEW.changed_by_kind := 'human';
@@ -1557,7 +1675,7 @@ BEGIN
             MESSAGE = format('event %s: version must go from %s to %s with this status change',
                              OLD.id, OLD.version, OLD.version + 1),
             DETAIL = format('The UPDATE set version to %s.', NEW.version),
-            HINT = 'Set version = version + 1 together with changed_by and change_reason, or leave all three alone.';
+            HINT = 'Set version = version + 1 with each status change.';
     END IF;
     IF v_rule.reason_required AND coalesce(btrim(NEW.change_reason), '') = '' THEN
         RAISE EXCEPTION USING
@@ -1581,7 +1699,7 @@ ALTER FUNCTION ledger._check_status_change() OWNER TO agentledger_owner;
 -- Name: FUNCTION _check_status_change(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._check_status_change() IS 'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes unannotated changes to session_user.';
+COMMENT ON FUNCTION ledger._check_status_change() IS 'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user.';
 
 
 --
@@ -1771,6 +1889,12 @@ BEGIN
             MESSAGE = 'idempotency_key must be 1 to 255 characters without control characters',
             DETAIL = v_where,
             HINT = 'Use a UUID or another unique string chosen by the client.';
+    WHEN 'run_after' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'run_after must be a finite time',
+            DETAIL = v_where,
+            HINT = 'Leave run_after out to run at once, or give a date and time.';
     WHEN 'caused_by_event_id' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL001',
@@ -1830,7 +1954,7 @@ CREATE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
 BEGIN
     RAISE EXCEPTION USING
         ERRCODE = 'AL001',
-        MESSAGE = format('event %s does not exist', p_event_id),
+        MESSAGE = format('event %s does not exist', coalesce(p_event_id::text, 'NULL')),
         DETAIL = 'No event has this id.',
         HINT = 'Check the id; api.list_events shows existing events.';
 END
@@ -1854,16 +1978,16 @@ CREATE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    IF (NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,
+    IF (NEW.id, NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,
         NEW.caused_by_event_id, NEW.created_at)
        IS DISTINCT FROM
-       (OLD.customer_id, OLD.event_type, OLD.idempotency_key, OLD.correlation_id,
+       (OLD.id, OLD.customer_id, OLD.event_type, OLD.idempotency_key, OLD.correlation_id,
         OLD.caused_by_event_id, OLD.created_at)
        OR NEW.payload IS DISTINCT FROM OLD.payload THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL012',
             MESSAGE = format('event %s: what was submitted cannot be changed', OLD.id),
-            DETAIL = 'customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id and created_at are write-once.',
+            DETAIL = 'id, customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id and created_at are write-once.',
             HINT = 'Submit a new event (caused_by_event_id can point to this one) instead.';
     END IF;
     RETURN NEW;
@@ -1915,21 +2039,21 @@ COMMENT ON FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.ev
 
 
 --
--- Name: _submission_problem(text, boolean, jsonb, integer, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+-- Name: _submission_problem(text, boolean, jsonb, integer, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text) RETURNS text
+CREATE FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN ((p_customer_id IS NULL) OR (p_customer_id = ''::text) OR (char_length(p_customer_id) > 64) OR (p_customer_id ~ '[[:cntrl:]]'::text)) THEN 'customer_id'::text WHEN (NOT p_type_known) THEN 'event_type'::text WHEN ((p_payload IS NULL) OR (jsonb_typeof(p_payload) <> 'object'::text)) THEN 'payload'::text WHEN ((p_priority IS NOT NULL) AND ((p_priority < '-32768'::integer) OR (p_priority > 32767))) THEN 'priority'::text WHEN ((p_idempotency_key = ''::text) OR (char_length(p_idempotency_key) > 255) OR (p_idempotency_key ~ '[[:cntrl:]]'::text)) THEN 'idempotency_key'::text ELSE NULL::text END;
+    RETURN CASE WHEN ((p_customer_id IS NULL) OR (p_customer_id = ''::text) OR (char_length(p_customer_id) > 64) OR (p_customer_id ~ '[[:cntrl:]]'::text)) THEN 'customer_id'::text WHEN (NOT p_type_known) THEN 'event_type'::text WHEN ((p_payload IS NULL) OR (jsonb_typeof(p_payload) <> 'object'::text)) THEN 'payload'::text WHEN ((p_priority IS NOT NULL) AND ((p_priority < '-32768'::integer) OR (p_priority > 32767))) THEN 'priority'::text WHEN ((p_idempotency_key = ''::text) OR (char_length(p_idempotency_key) > 255) OR (p_idempotency_key ~ '[[:cntrl:]]'::text)) THEN 'idempotency_key'::text WHEN (NOT isfinite(p_run_after)) THEN 'run_after'::text ELSE NULL::text END;
 
 
-ALTER FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text) OWNER TO agentledger_owner;
+ALTER FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION _submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text) IS 'Which field of a submitted event is invalid (customer_id, event_type, payload, priority, idempotency_key), or NULL.';
+COMMENT ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone) IS 'Which field of a submitted event is invalid (customer_id, event_type, payload, priority, idempotency_key, run_after), or NULL.';
 
 
 --
@@ -2087,6 +2211,7 @@ CREATE TABLE ledger.audit_log (
     to_status ledger.event_status NOT NULL,
     actor text NOT NULL,
     actor_kind ledger.actor_kind NOT NULL,
+    db_user text DEFAULT SESSION_USER NOT NULL,
     reason text,
     details jsonb,
     attempt integer NOT NULL,
@@ -2160,6 +2285,13 @@ COMMENT ON COLUMN ledger.audit_log.actor IS 'Who made the change: an agent or wo
 --
 
 COMMENT ON COLUMN ledger.audit_log.actor_kind IS 'agent, human or system.';
+
+
+--
+-- Name: COLUMN audit_log.db_user; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.db_user IS 'The database login that made the change (session_user), whatever actor it named.';
 
 
 --
@@ -2298,6 +2430,77 @@ ALTER TABLE ledger.events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
+-- Name: seal_requests; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.seal_requests (
+    id bigint NOT NULL,
+    up_to_seq bigint NOT NULL,
+    snapshot pg_snapshot NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE ledger.seal_requests OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE seal_requests; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.seal_requests IS 'Pending seals: every audit row up to up_to_seq is sealed once the transactions in snapshot that were running have finished.';
+
+
+--
+-- Name: COLUMN seal_requests.id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.seal_requests.id IS 'Request number.';
+
+
+--
+-- Name: COLUMN seal_requests.up_to_seq; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.seal_requests.up_to_seq IS 'The audit seq reached when the seal was asked for.';
+
+
+--
+-- Name: COLUMN seal_requests.snapshot; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.seal_requests.snapshot IS 'pg_current_snapshot() taken just after: its in-progress transactions may still add rows up to up_to_seq.';
+
+
+--
+-- Name: COLUMN seal_requests.requested_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.seal_requests.requested_by IS 'Who asked.';
+
+
+--
+-- Name: COLUMN seal_requests.requested_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.seal_requests.requested_at IS 'When.';
+
+
+--
+-- Name: seal_requests_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ledger.seal_requests ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.seal_requests_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: settings; Type: TABLE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -2425,6 +2628,14 @@ ALTER TABLE ONLY ledger.events
 
 
 --
+-- Name: seal_requests seal_requests_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.seal_requests
+    ADD CONSTRAINT seal_requests_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: settings settings_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -2470,10 +2681,10 @@ CREATE INDEX events_claim_order_idx ON ledger.events USING btree (priority DESC,
 
 
 --
--- Name: events_id_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+-- Name: events_id_key; Type: INDEX; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE INDEX events_id_idx ON ledger.events USING btree (id);
+CREATE UNIQUE INDEX events_id_key ON ledger.events USING btree (id);
 
 
 --
@@ -2519,7 +2730,7 @@ ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_truncate;
 -- Name: events _050_refuse_write_once_change; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE TRIGGER _050_refuse_write_once_change BEFORE UPDATE OF customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id, created_at ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._refuse_write_once_change();
+CREATE TRIGGER _050_refuse_write_once_change BEFORE UPDATE OF id, customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id, created_at ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._refuse_write_once_change();
 
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_write_once_change;
 
@@ -2703,12 +2914,186 @@ GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event
 
 
 --
+-- Name: FUNCTION _checked_now(p_now timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._checked_now(p_now timestamp with time zone) FROM PUBLIC;
+
+
+--
 -- Name: TABLE events; Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
 REVOKE ALL ON TABLE ledger.events FROM agentledger_owner;
 GRANT SELECT,INSERT,REFERENCES,TRIGGER,UPDATE ON TABLE ledger.events TO agentledger_owner;
-GRANT SELECT ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.id; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(id) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.customer_id; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(customer_id) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.event_type; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(event_type) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.payload; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(payload) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.status; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(status) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.priority; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(priority) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.attempts; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(attempts) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.max_attempts; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(max_attempts) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.run_after; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(run_after) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.lease_owner; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(lease_owner) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.lease_expires_at; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(lease_expires_at) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.idempotency_key; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(idempotency_key) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.result; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(result) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.last_error; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(last_error) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.last_error_type; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(last_error_type) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.correlation_id; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(correlation_id) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.caused_by_event_id; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(caused_by_event_id) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.version; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(version) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.changed_by; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(changed_by) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.changed_by_kind; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(changed_by_kind) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.change_reason; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(change_reason) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.change_details; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(change_details) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.created_at; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(created_at) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.updated_at; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(updated_at) ON TABLE ledger.events TO agentledger_auditor;
 
 
 --
@@ -2757,6 +3142,13 @@ GRANT ALL ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_ki
 
 
 --
+-- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -2789,10 +3181,10 @@ REVOKE ALL ON FUNCTION ledger._as_api_event(e ledger.events) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) FROM PUBLIC;
 
 
 --
@@ -2887,10 +3279,10 @@ REVOKE ALL ON FUNCTION ledger._require_status(p_event_id bigint, p_status ledger
 
 
 --
--- Name: FUNCTION _submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone) FROM PUBLIC;
 
 
 --

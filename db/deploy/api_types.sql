@@ -55,6 +55,7 @@ CREATE TYPE api.audit_entry AS (
     to_status ledger.event_status,
     actor text,
     actor_kind ledger.actor_kind,
+    db_user text,
     reason text,
     details jsonb,
     attempt integer,

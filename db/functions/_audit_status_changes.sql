@@ -3,18 +3,16 @@ LANGUAGE plpgsql AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: one audit row per event whose status changed, chained to the
 -- previous row of that event. The event row is locked by the UPDATE, so its chain head is stable.
 BEGIN
-    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
-    -- misses a row that commits later with a lower seq.
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
-                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+                                  actor_kind, db_user, reason, details, attempt, recorded_at,
+                                  prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT c.seq, c.customer_id, c.id, c.version, c.from_status, c.status, c.changed_by,
-           c.changed_by_kind, c.change_reason, c.change_details, c.attempts, c.recorded_at,
-           c.prev_hash,
+           c.changed_by_kind, session_user, c.change_reason, c.change_details, c.attempts,
+           c.recorded_at, c.prev_hash,
            ledger._audit_hash(c.prev_hash, c.seq, c.customer_id, c.id, c.version, c.from_status,
-                              c.status, c.changed_by, c.changed_by_kind, c.change_reason,
-                              c.change_details, c.attempts, c.recorded_at)
+                              c.status, c.changed_by, c.changed_by_kind, session_user,
+                              c.change_reason, c.change_details, c.attempts, c.recorded_at)
       FROM (SELECT n.*, o.status AS from_status, nextval('ledger.audit_log_seq_seq') AS seq,
                    now() AS recorded_at,
                    (SELECT a.hash FROM ledger.audit_log a

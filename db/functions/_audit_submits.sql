@@ -4,6 +4,7 @@ LANGUAGE plpgsql AS $$
 -- costs one audit INSERT, not 1,000 trigger calls.
 DECLARE
     v_bad record;
+    v_trusted boolean := current_user = 'agentledger_owner';
 BEGIN
     SELECT n.id, n.customer_id, n.status, n.event_type, t.name IS NULL AS unknown_type,
            octet_length(n.payload::text) AS bytes, s.max_payload_bytes
@@ -34,18 +35,20 @@ BEGIN
             HINT = 'Store large documents elsewhere and put a reference in the payload, or raise ledger.settings.max_payload_bytes.';
     END IF;
 
-    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
-    -- misses a row that commits later with a lower seq.
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
+    -- Through the api functions (running as the owner) the row names its actor; a raw INSERT by
+    -- anyone else is attributed to the database user, whatever the row claims.
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
-                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+                                  actor_kind, db_user, reason, details, attempt, recorded_at,
+                                  prev_hash, hash)
     OVERRIDING SYSTEM VALUE
-    SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.changed_by, r.changed_by_kind,
+    SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.actor, r.kind, session_user,
            r.change_reason, r.change_details, r.attempts, r.recorded_at, NULL,
            ledger._audit_hash(NULL, r.seq, r.customer_id, r.id, r.version, NULL, r.status,
-                              r.changed_by, r.changed_by_kind, r.change_reason, r.change_details,
+                              r.actor, r.kind, session_user, r.change_reason, r.change_details,
                               r.attempts, r.recorded_at)
-      FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at
+      FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at,
+                   CASE WHEN v_trusted THEN n.changed_by ELSE session_user END AS actor,
+                   CASE WHEN v_trusted THEN n.changed_by_kind ELSE 'human' END AS kind
               FROM new_events n) r;
     RETURN NULL;
 END

@@ -26,8 +26,9 @@ BEGIN
             DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
             HINT = ledger._transition_hint(OLD.id, OLD.status);
     END IF;
-    IF NEW.version = OLD.version THEN
-        -- The writer did not annotate the change (a raw UPDATE): attribute it to the database user.
+    IF current_user <> 'agentledger_owner' THEN
+        -- A raw UPDATE, not one of the api functions (which run as the owner): whatever the row
+        -- claims, the change is the database user's; a reason counts only if this UPDATE gave it.
         NEW.version := OLD.version + 1;
         NEW.changed_by := session_user;
         NEW.changed_by_kind := 'human';
@@ -43,7 +44,7 @@ BEGIN
             MESSAGE = format('event %s: version must go from %s to %s with this status change',
                              OLD.id, OLD.version, OLD.version + 1),
             DETAIL = format('The UPDATE set version to %s.', NEW.version),
-            HINT = 'Set version = version + 1 together with changed_by and change_reason, or leave all three alone.';
+            HINT = 'Set version = version + 1 with each status change.';
     END IF;
     IF v_rule.reason_required AND coalesce(btrim(NEW.change_reason), '') = '' THEN
         RAISE EXCEPTION USING
@@ -60,4 +61,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._check_status_change() IS
-    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes unannotated changes to session_user.';
+    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user.';

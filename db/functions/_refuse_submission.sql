@@ -40,6 +40,12 @@ BEGIN
             MESSAGE = 'idempotency_key must be 1 to 255 characters without control characters',
             DETAIL = v_where,
             HINT = 'Use a UUID or another unique string chosen by the client.';
+    WHEN 'run_after' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'run_after must be a finite time',
+            DETAIL = v_where,
+            HINT = 'Leave run_after out to run at once, or give a date and time.';
     WHEN 'caused_by_event_id' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL001',

@@ -3,7 +3,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RAISE EXCEPTION USING
         ERRCODE = 'AL001',
-        MESSAGE = format('event %s does not exist', p_event_id),
+        MESSAGE = format('event %s does not exist', coalesce(p_event_id::text, 'NULL')),
         DETAIL = 'No event has this id.',
         HINT = 'Check the id; api.list_events shows existing events.';
 END

@@ -1,6 +1,6 @@
 CREATE FUNCTION ledger._submission_problem(
     p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer,
-    p_idempotency_key text)
+    p_idempotency_key text, p_run_after timestamptz)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 -- The field at fault in a submitted event, or NULL when it is valid. Inlined by the planner, so the
@@ -13,6 +13,7 @@ RETURN CASE
     WHEN p_priority IS NOT NULL AND p_priority NOT BETWEEN -32768 AND 32767 THEN 'priority'
     WHEN p_idempotency_key = '' OR char_length(p_idempotency_key) > 255
          OR p_idempotency_key ~ '[[:cntrl:]]' THEN 'idempotency_key'
+    WHEN NOT isfinite(p_run_after) THEN 'run_after'
 END;
-COMMENT ON FUNCTION ledger._submission_problem(text, boolean, jsonb, integer, text) IS
-    'Which field of a submitted event is invalid (customer_id, event_type, payload, priority, idempotency_key), or NULL.';
+COMMENT ON FUNCTION ledger._submission_problem(text, boolean, jsonb, integer, text, timestamptz) IS
+    'Which field of a submitted event is invalid (customer_id, event_type, payload, priority, idempotency_key, run_after), or NULL.';

@@ -8,7 +8,8 @@ RETURNS api.event
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM ledger._require_status(p_event_id, 'failed', 're-queued');
-    RETURN api.transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL, p_now);
+    RETURN ledger._transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL,
+                                    p_now, 'requeue');
 END
 $$;
 COMMENT ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) IS
@@ -25,7 +26,8 @@ RETURNS api.event
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM ledger._require_status(p_event_id, 'queued', 'cancelled');
-    RETURN api.transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL, p_now);
+    RETURN ledger._transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL,
+                                    p_now, 'cancel');
 END
 $$;
 COMMENT ON FUNCTION api.cancel_event(bigint, text, text, text, timestamptz) IS

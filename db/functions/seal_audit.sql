@@ -6,42 +6,50 @@ COMMENT ON FUNCTION ledger._as_api_seal(ledger.audit_seals) IS 'A seal as client
 
 CREATE FUNCTION api.seal_audit(p_actor text DEFAULT NULL) RETURNS api.seal
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Asks for a seal of everything written so far, then seals every request whose transactions have
+-- all finished (at once when nothing else was running). Writers never wait for a seal.
 DECLARE
     v_actor text := ledger._checked_actor(p_actor);
+    v_up_to bigint;
+    v_request ledger.seal_requests;
     v_last ledger.audit_seals;
-    v_seal ledger.audit_seals;
 BEGIN
-    -- A snapshot older than the lock below would miss rows committed while waiting for it.
+    -- Each step below must see what committed before it: only READ COMMITTED takes a new snapshot
+    -- per statement.
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL014',
             MESSAGE = format('api.seal_audit must run at READ COMMITTED, not %s',
                              upper(current_setting('transaction_isolation'))),
-            DETAIL = 'At a stricter isolation level the seal could miss rows committed while it waited for writers.',
-            HINT = 'Call it in its own READ COMMITTED transaction (the default).';
+            DETAIL = 'At a stricter isolation level the seal would not see rows committed during the transaction.',
+            HINT = 'Call it in a READ COMMITTED transaction (the default).';
     END IF;
-    -- Every audit writer holds this lock shared until it commits: taking it exclusively waits for
-    -- them and holds new ones back, so no row can still commit with a seq inside the new seal.
-    PERFORM pg_advisory_xact_lock(hashtextextended('agentledger.audit_seal', 0));
-    SELECT * INTO v_last FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1;
+    LOCK TABLE ledger.seal_requests IN SHARE ROW EXCLUSIVE MODE;  -- one sealer at a time
 
-    INSERT INTO ledger.audit_seals (first_seq, last_seq, row_count, prev_digest, digest, sealed_by)
-    SELECT min(a.seq), max(a.seq), count(*), v_last.digest,
-           sha256(coalesce(v_last.digest, ''::bytea) || string_agg(a.hash, ''::bytea ORDER BY a.seq)),
-           v_actor
-      FROM ledger.audit_log a
-     WHERE a.seq > coalesce(v_last.last_seq, 0)
-    HAVING count(*) > 0
-    RETURNING * INTO v_seal;
+    -- Read the sequence first, then take the snapshot: a transaction draws a seq only after it has
+    -- an xid, so every one that drew a seq up to v_up_to has finished or is listed as running.
+    SELECT CASE WHEN q.is_called THEN q.last_value ELSE 0 END INTO v_up_to FROM ledger.audit_log_seq_seq q;
+    INSERT INTO ledger.seal_requests (up_to_seq, snapshot, requested_by)
+    VALUES (v_up_to, pg_current_snapshot(), v_actor);
 
-    IF v_seal.id IS NULL THEN
-        v_seal := v_last;  -- nothing new since the latest seal; it still covers everything
-    END IF;
-    RETURN ledger._as_api_seal(v_seal);
+    FOR v_request IN SELECT * FROM ledger.seal_requests r ORDER BY r.id LOOP
+        EXIT WHEN EXISTS (SELECT 1 FROM pg_snapshot_xip(v_request.snapshot) x
+                           WHERE pg_xact_status(x) = 'in progress');
+        SELECT * INTO v_last FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1;
+        INSERT INTO ledger.audit_seals (first_seq, last_seq, row_count, prev_digest, digest, sealed_by)
+        SELECT min(a.seq), max(a.seq), count(*), v_last.digest,
+               sha256(coalesce(v_last.digest, ''::bytea) || string_agg(a.hash, ''::bytea ORDER BY a.seq)),
+               v_actor
+          FROM ledger.audit_log a
+         WHERE a.seq > coalesce(v_last.last_seq, 0) AND a.seq <= v_request.up_to_seq
+        HAVING count(*) > 0;
+        DELETE FROM ledger.seal_requests r WHERE r.id = v_request.id;
+    END LOOP;
+    RETURN (SELECT ledger._as_api_seal(s) FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1);
 END
 $$;
 COMMENT ON FUNCTION api.seal_audit(text) IS
-    'Seals every audit row since the previous seal (sha256 over their hashes, chained to that seal) and returns the new seal, or the latest one when nothing is new (NULL before any audit row). Writers wait while it runs: seal often.';
+    'Seals the audit trail written so far (sha256 over the row hashes, chained to the previous seal) once the transactions still writing have finished; returns the latest seal (NULL before any). Call it regularly: a call also completes the seals asked for by earlier calls.';
 GRANT EXECUTE ON FUNCTION api.seal_audit(text) TO agentledger_worker, agentledger_auditor;
 
 CREATE FUNCTION api.latest_seal() RETURNS api.seal

@@ -15,6 +15,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- The single-event path: the same checks as api.submit_events (ledger._submission_problem), with
 -- plain values instead of a JSON batch, because single submits are the hot path.
 DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
     v_actor text := ledger._checked_actor(p_actor);
     v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
     v_max_attempts integer;
@@ -24,7 +25,7 @@ DECLARE
 BEGIN
     SELECT t.max_attempts INTO v_max_attempts FROM ledger.event_types t WHERE t.name = p_event_type;
     v_problem := ledger._submission_problem(p_customer_id, v_max_attempts IS NOT NULL, p_payload,
-                                            p_priority, p_idempotency_key);
+                                            p_priority, p_idempotency_key, p_run_after);
     IF v_problem IS NULL AND p_caused_by_event_id IS NOT NULL THEN
         SELECT coalesce(v_correlation_id, c.correlation_id) INTO v_correlation_id
           FROM ledger.events c WHERE c.id = p_caused_by_event_id;
@@ -41,14 +42,14 @@ BEGIN
                                idempotency_key, correlation_id, caused_by_event_id, changed_by,
                                changed_by_kind, created_at, updated_at)
     VALUES (p_customer_id, p_event_type, p_payload, coalesce(p_priority, 0),
-            coalesce(p_run_after, p_now), v_max_attempts, p_idempotency_key,
+            coalesce(p_run_after, v_now), v_max_attempts, p_idempotency_key,
             coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_actor, v_kind,
-            p_now, p_now)
+            v_now, v_now)
     ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING * INTO v_event;
 
     IF FOUND THEN
-        IF v_event.run_after <= p_now THEN
+        IF v_event.run_after <= v_now THEN
             PERFORM ledger._wake_workers(jsonb_build_object(p_event_type, 1));
         END IF;
         RETURN ROW(true, v_event.id, v_event.customer_id, v_event.event_type, v_event.status,

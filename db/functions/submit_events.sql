@@ -6,6 +6,7 @@ CREATE FUNCTION api.submit_events(
 RETURNS SETOF api.receipt
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
     v_actor text := ledger._checked_actor(p_actor);
     v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
     v_count integer;
@@ -37,12 +38,16 @@ BEGIN
 
     -- Parse, giving each item its event id now so results can be matched to items by id.
     BEGIN
-        SELECT array_agg(ROW(x.ord, nextval('ledger.events_id_seq'), x.customer_id, x.event_type,
+        -- customer_id and event_type are read as JSON so that only strings count: another JSON
+        -- type becomes NULL and is refused below.
+        SELECT array_agg(ROW(x.ord, nextval('ledger.events_id_seq'),
+                             CASE WHEN jsonb_typeof(x.customer_id) = 'string' THEN x.customer_id #>> '{}' END,
+                             CASE WHEN jsonb_typeof(x.event_type) = 'string' THEN x.event_type #>> '{}' END,
                              x.payload, x.priority, x.run_after, x.idempotency_key, x.correlation_id,
                              x.caused_by_event_id)::ledger.submission ORDER BY x.ord)
           INTO v_items
           FROM ROWS FROM (jsonb_to_recordset(p_events) AS (
-                   customer_id text, event_type text, payload jsonb, priority integer,
+                   customer_id jsonb, event_type jsonb, payload jsonb, priority integer,
                    run_after timestamptz, idempotency_key text, correlation_id uuid,
                    caused_by_event_id bigint))
                WITH ORDINALITY AS x(customer_id, event_type, payload, priority, run_after,
@@ -59,7 +64,7 @@ BEGIN
     SELECT * INTO v_bad
       FROM (SELECT i.*,
                    coalesce(ledger._submission_problem(i.customer_id, t.name IS NOT NULL, i.payload,
-                                                       i.priority, i.idempotency_key),
+                                                       i.priority, i.idempotency_key, i.run_after),
                             CASE WHEN i.caused_by_event_id IS NOT NULL AND NOT EXISTS (
                                           SELECT 1 FROM ledger.events c WHERE c.id = i.caused_by_event_id)
                                  THEN 'caused_by_event_id' END) AS problem
@@ -80,16 +85,18 @@ BEGIN
                                    changed_by, changed_by_kind, created_at, updated_at)
         OVERRIDING SYSTEM VALUE
         SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
-               coalesce(i.run_after, p_now), t.max_attempts, i.idempotency_key,
+               coalesce(i.run_after, v_now), t.max_attempts, i.idempotency_key,
                coalesce(i.correlation_id,
                         CASE WHEN i.caused_by_event_id IS NOT NULL THEN
                             (SELECT c.correlation_id FROM ledger.events c WHERE c.id = i.caused_by_event_id)
                         END,
                         gen_random_uuid()),
-               i.caused_by_event_id, v_actor, v_kind, p_now, p_now
+               i.caused_by_event_id, v_actor, v_kind, v_now, v_now
           FROM unnest(v_items) i
           JOIN ledger.event_types t ON t.name = i.event_type
-         ORDER BY i.ord
+         -- Key order, not request order: two batches repeating the same keys then take their
+         -- index locks in the same order and cannot deadlock. Receipts follow request order anyway.
+         ORDER BY i.customer_id, i.idempotency_key, i.ord
         ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, customer_id, event_type, status, priority, run_after, idempotency_key,
                   correlation_id, created_at
@@ -97,7 +104,7 @@ BEGIN
     SELECT (SELECT array_agg(ROW(true, n.*)::api.receipt) FROM inserted n),
            (SELECT jsonb_object_agg(q.event_type, q.n)
               FROM (SELECT n.event_type, count(*) AS n FROM inserted n
-                     WHERE n.run_after <= p_now GROUP BY n.event_type) q)
+                     WHERE n.run_after <= v_now GROUP BY n.event_type) q)
       INTO v_receipts, v_queued;
 
     PERFORM ledger._wake_workers(v_queued);

@@ -9,6 +9,10 @@ DECLARE
     r record;
 BEGIN
     SELECT count(*) INTO v_rows FROM ledger.audit_log a WHERE p_event_id IS NULL OR a.event_id = p_event_id;
+    IF p_event_id IS NOT NULL AND v_rows = 0
+       AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
+        PERFORM ledger._refuse_unknown_event(p_event_id);
+    END IF;
 
     -- 1. Rows: an edited row no longer matches its hash; a deleted row breaks the link after it.
     SELECT c.seq, c.event_id, c.problem INTO r
@@ -16,8 +20,8 @@ BEGIN
                    CASE
                        WHEN a.hash IS DISTINCT FROM ledger._audit_hash(
                                 a.prev_hash, a.seq, a.customer_id, a.event_id, a.version, a.from_status,
-                                a.to_status, a.actor, a.actor_kind, a.reason, a.details, a.attempt,
-                                a.recorded_at)
+                                a.to_status, a.actor, a.actor_kind, a.db_user, a.reason, a.details,
+                                a.attempt, a.recorded_at)
                            THEN format('audit row %s of event %s does not match its hash: it was changed after it was written',
                                        a.seq, a.event_id)
                        WHEN lag(a.seq) OVER w IS NULL AND a.version <> 1

@@ -2,7 +2,7 @@
 -- and through raw UPDATEs of ledger.events; the audit row of each change; the CHECK constraints and
 -- write-once columns that hold for every writer.
 BEGIN;
-SELECT plan(180);
+SELECT plan(183);
 
 CREATE SCHEMA tests;
 
@@ -123,11 +123,18 @@ BEGIN
                 format('api.transition_event refuses %s with AL003: the lifecycle has no such move', v_move));
         ELSE
             IF p.reason_required THEN
+                -- Re-queue and cancel are operator steps, made through their own functions.
+                RETURN NEXT throws_ok(v_call, 'AL003', NULL,
+                    format('api.transition_event refuses %s: it is an operator step', v_move));
+                v_call := format('SELECT api.%s_event(%s, %L, %L, %L, %L)',
+                                 CASE p.to_status WHEN 'queued' THEN 'requeue' ELSE 'cancel' END,
+                                 v_id, v_reason, 'operator-ann', 'human', tests.now());
                 RETURN NEXT throws_ok(
-                    format('SELECT api.transition_event(%s, %L, %L, %L, NULL, NULL, NULL, %L)',
-                           v_id, p.to_status, 'operator-ann', 'human', tests.now()),
+                    format('SELECT api.%s_event(%s, NULL, %L, %L, %L)',
+                           CASE p.to_status WHEN 'queued' THEN 'requeue' ELSE 'cancel' END,
+                           v_id, 'operator-ann', 'human', tests.now()),
                     'AL008', NULL,
-                    format('api.transition_event refuses %s without a reason (AL008): this move needs one', v_move));
+                    format('the operator step %s is refused without a reason (AL008): this move needs one', v_move));
             END IF;
             v_before := tests.audit_count(v_id);
             SELECT e.version INTO v_version FROM ledger.events e WHERE e.id = v_id;
@@ -245,16 +252,19 @@ SELECT is(tests.hint_of(format('SELECT api.transition_event(%s, %L, NULL, %L, NU
           'the hint of a refused move out of queued lists the statuses queued may go to');
 
 -- A blank reason is no reason.
-SELECT throws_ok(format('SELECT api.transition_event(%s, %L, NULL, %L, %L, NULL, NULL, %L)',
-                        :queued_id, 'failed', 'human', '   ', tests.now()),
+SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, NULL, %L, %L)',
+                        :queued_id, '   ', 'human', tests.now()),
                  'AL008', NULL,
                  'cancelling a queued event with a blank reason is refused (AL008): a reason must have text');
 
--- A writer that annotates a change must advance version by exactly one.
-SELECT throws_ok(format('UPDATE ledger.events SET status = %L, change_reason = %L, version = version + 2 WHERE id = %s',
-                        'failed', 'skip ahead', :queued_id),
-                 'AL010', NULL,
-                 'a raw status change that sets version to anything but version + 1 is refused (AL010)');
+-- A raw writer cannot choose the version or the actor of its change: the trigger sets them.
+SELECT lives_ok(format('UPDATE ledger.events SET status = %L, change_reason = %L, version = version + 2, changed_by = %L, changed_by_kind = %L WHERE id = %s',
+                       'failed', 'skip ahead', 'operator-bob', 'agent', :queued_id),
+                'a raw status change may try to set version and actor');
+SELECT is(tests.last_audit(:queued_id),
+          ROW('queued'::ledger.event_status, 'failed'::ledger.event_status, session_user::text,
+              'human'::ledger.actor_kind, 'skip ahead', 2)::text,
+          'a raw status change is audited as the database user''s, at version + 1, whatever actor and version it claimed');
 
 -- A raw UPDATE of several events writes one audit row for each event it moves.
 SELECT tests.event_in('queued') AS q1, tests.event_in('queued') AS q2 \gset
@@ -326,9 +336,9 @@ SELECT results_eq(
 -- The client role reaches the lifecycle through the function only, and is audited by the actor it names.
 SELECT tests.event_in('queued') AS api_q \gset
 SET LOCAL ROLE agentledger_api;
-SELECT lives_ok(format('SELECT api.transition_event(%s, %L, %L, %L, %L)',
-                       :api_q, 'failed', 'support-desk', 'human', 'customer withdrew'),
-                'agentledger_api may cancel a queued event through api.transition_event');
+SELECT lives_ok(format('SELECT api.cancel_event(%s, %L, %L, %L)',
+                       :api_q, 'customer withdrew', 'support-desk', 'human'),
+                'agentledger_api may cancel a queued event through api.cancel_event');
 RESET ROLE;
 SELECT is(tests.last_audit(:api_q),
           ROW('queued'::ledger.event_status, 'failed'::ledger.event_status, 'support-desk',

@@ -275,8 +275,8 @@ DO $setup$ BEGIN
 END $setup$;
 SELECT throws_ok($$SELECT api.transition_event((SELECT id FROM tests.once), 'processing', 'worker-2', 'agent')$$,
     'AL003', NULL, 'a claim is refused once the event has used all its attempts');
-SELECT lives_ok($$SELECT api.transition_event((SELECT id FROM tests.once), 'failed', 'worker-2', 'agent', 'out of attempts')$$,
-    'an event out of attempts can still be failed');
+SELECT lives_ok($$SELECT api.cancel_event((SELECT id FROM tests.once), 'out of attempts', 'operator-1')$$,
+    'an operator can still cancel an event out of attempts');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -133,10 +133,14 @@ SELECT is_empty($$SELECT * FROM tests.ledger_privileges_of('agentledger_worker')
 SELECT results_eq(
     $$SELECT * FROM tests.ledger_privileges_of('agentledger_auditor')$$,
     ARRAY['audit_log: SELECT', 'audit_log: column SELECT', 'audit_seals: SELECT',
-          'audit_seals: column SELECT', 'events: SELECT', 'events: column SELECT'],
-    'agentledger_auditor may read events, audit_log and audit_seals, and nothing more');
-SELECT table_privs_are('ledger', 'events', 'agentledger_auditor', ARRAY['SELECT'],
-    'agentledger_auditor may only SELECT from ledger.events');
+          'audit_seals: column SELECT', 'events: column SELECT'],
+    'agentledger_auditor may read events (column by column), audit_log and audit_seals, and nothing more');
+SELECT results_eq(
+    $$SELECT a.attname::text COLLATE "default" FROM pg_attribute a
+       WHERE a.attrelid = 'ledger.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+         AND NOT has_column_privilege('agentledger_auditor', a.attrelid, a.attnum, 'SELECT')$$,
+    ARRAY['lease_token'],
+    'agentledger_auditor may read every column of ledger.events but the lease token');
 SELECT table_privs_are('ledger', 'audit_log', 'agentledger_auditor', ARRAY['SELECT'],
     'agentledger_auditor may only SELECT from ledger.audit_log');
 SELECT table_privs_are('ledger', 'audit_seals', 'agentledger_auditor', ARRAY['SELECT'],

@@ -7,7 +7,7 @@ SET LOCAL ROLE agentledger_owner;
 CREATE FUNCTION ledger._audit_hash(
     p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer,
     p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text,
-    p_actor_kind ledger.actor_kind, p_reason text, p_details jsonb, p_attempt integer,
+    p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer,
     p_recorded_at timestamptz)
 RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -15,9 +15,9 @@ LANGUAGE sql STABLE PARALLEL SAFE
 -- session recomputes the same hash.
 RETURN sha256(coalesce(p_prev_hash, ''::bytea) || convert_to(jsonb_build_array(
     p_seq, p_customer_id, p_event_id, p_version, p_from_status, p_to_status, p_actor, p_actor_kind,
-    p_reason, p_details, p_attempt, p_recorded_at AT TIME ZONE 'UTC')::text, 'UTF8'));
+    p_db_user, p_reason, p_details, p_attempt, p_recorded_at AT TIME ZONE 'UTC')::text, 'UTF8'));
 COMMENT ON FUNCTION ledger._audit_hash(bytea, bigint, text, bigint, integer, ledger.event_status,
-    ledger.event_status, text, ledger.actor_kind, text, jsonb, integer, timestamptz) IS
+    ledger.event_status, text, ledger.actor_kind, text, text, jsonb, integer, timestamptz) IS
     'The hash of one audit row: sha256 of the previous row''s hash and this row''s content.';
 -- end db/functions/_audit_hash.sql
 
@@ -107,7 +107,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RAISE EXCEPTION USING
         ERRCODE = 'AL001',
-        MESSAGE = format('event %s does not exist', p_event_id),
+        MESSAGE = format('event %s does not exist', coalesce(p_event_id::text, 'NULL')),
         DETAIL = 'No event has this id.',
         HINT = 'Check the id; api.list_events shows existing events.';
 END
@@ -165,6 +165,30 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._checked_status(text) IS 'Turns text into an event status, refusing unknown ones (AL010).';
+
+CREATE FUNCTION ledger._checked_now(p_now timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+-- "Now" for a function call. Only the owner (and superusers, who are members of every role) may
+-- move the clock, which tests do; clients could otherwise back-date what they write.
+BEGIN
+    IF p_now IS NULL OR p_now NOT BETWEEN now() - interval '200 years' AND now() + interval '200 years' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('p_now must be a time within 200 years of now, not %s', coalesce(p_now::text, 'NULL')),
+            DETAIL = 'p_now is the current time as the function sees it; leases and back-offs are added to it.',
+            HINT = 'Leave it out: it defaults to now().';
+    ELSIF p_now <> now() AND NOT pg_has_role(session_user, 'agentledger_owner', 'MEMBER') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'only the owner may pass a p_now other than now()',
+            DETAIL = format('p_now was %s; the transaction started at %s.', p_now, now()),
+            HINT = 'Leave p_now out.';
+    END IF;
+    RETURN p_now;
+END
+$$;
+COMMENT ON FUNCTION ledger._checked_now(timestamptz) IS
+    'The time a call acts at: p_now, which must lie within 200 years of now() and, except for the owner, equal it (AL010).';
 -- end db/functions/_checked_inputs.sql
 
 COMMIT;

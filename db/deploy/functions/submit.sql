@@ -19,7 +19,7 @@ COMMENT ON TYPE ledger.submission IS 'One item of a submit request while api.sub
 -- begin db/functions/_submission_problem.sql (copied by db/sync_functions.py; edit that file, then run it)
 CREATE FUNCTION ledger._submission_problem(
     p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer,
-    p_idempotency_key text)
+    p_idempotency_key text, p_run_after timestamptz)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 -- The field at fault in a submitted event, or NULL when it is valid. Inlined by the planner, so the
@@ -32,9 +32,10 @@ RETURN CASE
     WHEN p_priority IS NOT NULL AND p_priority NOT BETWEEN -32768 AND 32767 THEN 'priority'
     WHEN p_idempotency_key = '' OR char_length(p_idempotency_key) > 255
          OR p_idempotency_key ~ '[[:cntrl:]]' THEN 'idempotency_key'
+    WHEN NOT isfinite(p_run_after) THEN 'run_after'
 END;
-COMMENT ON FUNCTION ledger._submission_problem(text, boolean, jsonb, integer, text) IS
-    'Which field of a submitted event is invalid (customer_id, event_type, payload, priority, idempotency_key), or NULL.';
+COMMENT ON FUNCTION ledger._submission_problem(text, boolean, jsonb, integer, text, timestamptz) IS
+    'Which field of a submitted event is invalid (customer_id, event_type, payload, priority, idempotency_key, run_after), or NULL.';
 -- end db/functions/_submission_problem.sql
 
 -- begin db/functions/_refuse_submission.sql (copied by db/sync_functions.py; edit that file, then run it)
@@ -80,6 +81,12 @@ BEGIN
             MESSAGE = 'idempotency_key must be 1 to 255 characters without control characters',
             DETAIL = v_where,
             HINT = 'Use a UUID or another unique string chosen by the client.';
+    WHEN 'run_after' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'run_after must be a finite time',
+            DETAIL = v_where,
+            HINT = 'Leave run_after out to run at once, or give a date and time.';
     WHEN 'caused_by_event_id' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL001',
@@ -102,6 +109,7 @@ CREATE FUNCTION api.submit_events(
 RETURNS SETOF api.receipt
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
     v_actor text := ledger._checked_actor(p_actor);
     v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
     v_count integer;
@@ -133,12 +141,16 @@ BEGIN
 
     -- Parse, giving each item its event id now so results can be matched to items by id.
     BEGIN
-        SELECT array_agg(ROW(x.ord, nextval('ledger.events_id_seq'), x.customer_id, x.event_type,
+        -- customer_id and event_type are read as JSON so that only strings count: another JSON
+        -- type becomes NULL and is refused below.
+        SELECT array_agg(ROW(x.ord, nextval('ledger.events_id_seq'),
+                             CASE WHEN jsonb_typeof(x.customer_id) = 'string' THEN x.customer_id #>> '{}' END,
+                             CASE WHEN jsonb_typeof(x.event_type) = 'string' THEN x.event_type #>> '{}' END,
                              x.payload, x.priority, x.run_after, x.idempotency_key, x.correlation_id,
                              x.caused_by_event_id)::ledger.submission ORDER BY x.ord)
           INTO v_items
           FROM ROWS FROM (jsonb_to_recordset(p_events) AS (
-                   customer_id text, event_type text, payload jsonb, priority integer,
+                   customer_id jsonb, event_type jsonb, payload jsonb, priority integer,
                    run_after timestamptz, idempotency_key text, correlation_id uuid,
                    caused_by_event_id bigint))
                WITH ORDINALITY AS x(customer_id, event_type, payload, priority, run_after,
@@ -155,7 +167,7 @@ BEGIN
     SELECT * INTO v_bad
       FROM (SELECT i.*,
                    coalesce(ledger._submission_problem(i.customer_id, t.name IS NOT NULL, i.payload,
-                                                       i.priority, i.idempotency_key),
+                                                       i.priority, i.idempotency_key, i.run_after),
                             CASE WHEN i.caused_by_event_id IS NOT NULL AND NOT EXISTS (
                                           SELECT 1 FROM ledger.events c WHERE c.id = i.caused_by_event_id)
                                  THEN 'caused_by_event_id' END) AS problem
@@ -176,16 +188,18 @@ BEGIN
                                    changed_by, changed_by_kind, created_at, updated_at)
         OVERRIDING SYSTEM VALUE
         SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
-               coalesce(i.run_after, p_now), t.max_attempts, i.idempotency_key,
+               coalesce(i.run_after, v_now), t.max_attempts, i.idempotency_key,
                coalesce(i.correlation_id,
                         CASE WHEN i.caused_by_event_id IS NOT NULL THEN
                             (SELECT c.correlation_id FROM ledger.events c WHERE c.id = i.caused_by_event_id)
                         END,
                         gen_random_uuid()),
-               i.caused_by_event_id, v_actor, v_kind, p_now, p_now
+               i.caused_by_event_id, v_actor, v_kind, v_now, v_now
           FROM unnest(v_items) i
           JOIN ledger.event_types t ON t.name = i.event_type
-         ORDER BY i.ord
+         -- Key order, not request order: two batches repeating the same keys then take their
+         -- index locks in the same order and cannot deadlock. Receipts follow request order anyway.
+         ORDER BY i.customer_id, i.idempotency_key, i.ord
         ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, customer_id, event_type, status, priority, run_after, idempotency_key,
                   correlation_id, created_at
@@ -193,7 +207,7 @@ BEGIN
     SELECT (SELECT array_agg(ROW(true, n.*)::api.receipt) FROM inserted n),
            (SELECT jsonb_object_agg(q.event_type, q.n)
               FROM (SELECT n.event_type, count(*) AS n FROM inserted n
-                     WHERE n.run_after <= p_now GROUP BY n.event_type) q)
+                     WHERE n.run_after <= v_now GROUP BY n.event_type) q)
       INTO v_receipts, v_queued;
 
     PERFORM ledger._wake_workers(v_queued);
@@ -265,6 +279,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- The single-event path: the same checks as api.submit_events (ledger._submission_problem), with
 -- plain values instead of a JSON batch, because single submits are the hot path.
 DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
     v_actor text := ledger._checked_actor(p_actor);
     v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
     v_max_attempts integer;
@@ -274,7 +289,7 @@ DECLARE
 BEGIN
     SELECT t.max_attempts INTO v_max_attempts FROM ledger.event_types t WHERE t.name = p_event_type;
     v_problem := ledger._submission_problem(p_customer_id, v_max_attempts IS NOT NULL, p_payload,
-                                            p_priority, p_idempotency_key);
+                                            p_priority, p_idempotency_key, p_run_after);
     IF v_problem IS NULL AND p_caused_by_event_id IS NOT NULL THEN
         SELECT coalesce(v_correlation_id, c.correlation_id) INTO v_correlation_id
           FROM ledger.events c WHERE c.id = p_caused_by_event_id;
@@ -291,14 +306,14 @@ BEGIN
                                idempotency_key, correlation_id, caused_by_event_id, changed_by,
                                changed_by_kind, created_at, updated_at)
     VALUES (p_customer_id, p_event_type, p_payload, coalesce(p_priority, 0),
-            coalesce(p_run_after, p_now), v_max_attempts, p_idempotency_key,
+            coalesce(p_run_after, v_now), v_max_attempts, p_idempotency_key,
             coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_actor, v_kind,
-            p_now, p_now)
+            v_now, v_now)
     ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING * INTO v_event;
 
     IF FOUND THEN
-        IF v_event.run_after <= p_now THEN
+        IF v_event.run_after <= v_now THEN
             PERFORM ledger._wake_workers(jsonb_build_object(p_event_type, 1));
         END IF;
         RETURN ROW(true, v_event.id, v_event.customer_id, v_event.event_type, v_event.status,

@@ -13,6 +13,7 @@ CREATE TABLE ledger.audit_log (
     to_status ledger.event_status NOT NULL,
     actor text NOT NULL,
     actor_kind ledger.actor_kind NOT NULL,
+    db_user text NOT NULL DEFAULT session_user,
     reason text,
     details jsonb,
     attempt integer NOT NULL,
@@ -38,6 +39,7 @@ COMMENT ON COLUMN ledger.audit_log.from_status IS 'Status before the change; NUL
 COMMENT ON COLUMN ledger.audit_log.to_status IS 'Status after the change.';
 COMMENT ON COLUMN ledger.audit_log.actor IS 'Who made the change: an agent or worker name, a person, an API key name, or the database user.';
 COMMENT ON COLUMN ledger.audit_log.actor_kind IS 'agent, human or system.';
+COMMENT ON COLUMN ledger.audit_log.db_user IS 'The database login that made the change (session_user), whatever actor it named.';
 COMMENT ON COLUMN ledger.audit_log.reason IS 'Why the change was made.';
 COMMENT ON COLUMN ledger.audit_log.details IS 'Evidence: model and version, confidence, inputs consulted, error type, the decision result.';
 COMMENT ON COLUMN ledger.audit_log.attempt IS 'The event''s attempt count at the change.';
@@ -66,6 +68,24 @@ COMMENT ON COLUMN ledger.audit_seals.prev_digest IS 'digest of the previous seal
 COMMENT ON COLUMN ledger.audit_seals.digest IS 'sha256 of prev_digest and the hashes of the covered rows in seq order.';
 COMMENT ON COLUMN ledger.audit_seals.sealed_by IS 'Who sealed.';
 COMMENT ON COLUMN ledger.audit_seals.sealed_at IS 'When.';
+
+-- Seal requests: where the audit sequence stood, and which transactions were still running, when a
+-- seal was asked for. A request is sealed once those transactions have all finished, so sealing
+-- never makes a writer wait. Working state, not evidence: rows are removed once sealed.
+CREATE TABLE ledger.seal_requests (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    up_to_seq bigint NOT NULL,
+    snapshot pg_snapshot NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE ledger.seal_requests IS
+    'Pending seals: every audit row up to up_to_seq is sealed once the transactions in snapshot that were running have finished.';
+COMMENT ON COLUMN ledger.seal_requests.id IS 'Request number.';
+COMMENT ON COLUMN ledger.seal_requests.up_to_seq IS 'The audit seq reached when the seal was asked for.';
+COMMENT ON COLUMN ledger.seal_requests.snapshot IS 'pg_current_snapshot() taken just after: its in-progress transactions may still add rows up to up_to_seq.';
+COMMENT ON COLUMN ledger.seal_requests.requested_by IS 'Who asked.';
+COMMENT ON COLUMN ledger.seal_requests.requested_at IS 'When.';
 
 -- begin db/functions/_refuse_audit_change.sql (copied by db/sync_functions.py; edit that file, then run it)
 CREATE FUNCTION ledger._refuse_audit_change() RETURNS trigger

@@ -56,11 +56,13 @@ CREATE TABLE ledger.events (
             END),
     CONSTRAINT events_result_is_object CHECK (result IS NULL OR jsonb_typeof(result) = 'object'),
     CONSTRAINT events_actor_named CHECK (changed_by <> ''),
-    CONSTRAINT events_version_positive CHECK (version >= 1)
+    CONSTRAINT events_version_positive CHECK (version >= 1),
+    CONSTRAINT events_run_after_finite CHECK (isfinite(run_after))
 );
 
--- Lookups by id alone (ids are unique by identity; the primary key serves per-customer lookups).
-CREATE INDEX events_id_idx ON ledger.events (id);
+-- Lookups by id alone, and ids unique even against OVERRIDING SYSTEM VALUE. (Distributed by
+-- customer on Citus, this becomes a plain index, with uniqueness left to the identity.)
+CREATE UNIQUE INDEX events_id_key ON ledger.events (id);
 CREATE UNIQUE INDEX events_idempotency_key_unique ON ledger.events (customer_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 -- The claim order: highest priority first, then oldest.
@@ -97,6 +99,11 @@ COMMENT ON COLUMN ledger.events.change_details IS 'Evidence for the latest chang
 COMMENT ON COLUMN ledger.events.created_at IS 'When the event was submitted.';
 COMMENT ON COLUMN ledger.events.updated_at IS 'When the row last changed.';
 
-GRANT SELECT ON ledger.events TO agentledger_auditor;
+-- Auditors read everything but the lease token, the secret a lease holder acts with.
+GRANT SELECT (id, customer_id, event_type, payload, status, priority, attempts, max_attempts, run_after,
+              lease_owner, lease_expires_at, idempotency_key, result, last_error, last_error_type,
+              correlation_id, caused_by_event_id, version, changed_by, changed_by_kind, change_reason,
+              change_details, created_at, updated_at)
+    ON ledger.events TO agentledger_auditor;
 
 COMMIT;

@@ -23,16 +23,16 @@ COMMENT ON FUNCTION ledger._refuse_event_delete() IS
 CREATE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF (NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,
+    IF (NEW.id, NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,
         NEW.caused_by_event_id, NEW.created_at)
        IS DISTINCT FROM
-       (OLD.customer_id, OLD.event_type, OLD.idempotency_key, OLD.correlation_id,
+       (OLD.id, OLD.customer_id, OLD.event_type, OLD.idempotency_key, OLD.correlation_id,
         OLD.caused_by_event_id, OLD.created_at)
        OR NEW.payload IS DISTINCT FROM OLD.payload THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL012',
             MESSAGE = format('event %s: what was submitted cannot be changed', OLD.id),
-            DETAIL = 'customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id and created_at are write-once.',
+            DETAIL = 'id, customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id and created_at are write-once.',
             HINT = 'Submit a new event (caused_by_event_id can point to this one) instead.';
     END IF;
     RETURN NEW;
@@ -71,8 +71,9 @@ BEGIN
             DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
             HINT = ledger._transition_hint(OLD.id, OLD.status);
     END IF;
-    IF NEW.version = OLD.version THEN
-        -- The writer did not annotate the change (a raw UPDATE): attribute it to the database user.
+    IF current_user <> 'agentledger_owner' THEN
+        -- A raw UPDATE, not one of the api functions (which run as the owner): whatever the row
+        -- claims, the change is the database user's; a reason counts only if this UPDATE gave it.
         NEW.version := OLD.version + 1;
         NEW.changed_by := session_user;
         NEW.changed_by_kind := 'human';
@@ -88,7 +89,7 @@ BEGIN
             MESSAGE = format('event %s: version must go from %s to %s with this status change',
                              OLD.id, OLD.version, OLD.version + 1),
             DETAIL = format('The UPDATE set version to %s.', NEW.version),
-            HINT = 'Set version = version + 1 together with changed_by and change_reason, or leave all three alone.';
+            HINT = 'Set version = version + 1 with each status change.';
     END IF;
     IF v_rule.reason_required AND coalesce(btrim(NEW.change_reason), '') = '' THEN
         RAISE EXCEPTION USING
@@ -105,7 +106,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._check_status_change() IS
-    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes unannotated changes to session_user.';
+    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user.';
 -- end db/functions/_check_status_change.sql
 
 -- begin db/functions/_audit_submits.sql (copied by db/sync_functions.py; edit that file, then run it)
@@ -115,6 +116,7 @@ LANGUAGE plpgsql AS $$
 -- costs one audit INSERT, not 1,000 trigger calls.
 DECLARE
     v_bad record;
+    v_trusted boolean := current_user = 'agentledger_owner';
 BEGIN
     SELECT n.id, n.customer_id, n.status, n.event_type, t.name IS NULL AS unknown_type,
            octet_length(n.payload::text) AS bytes, s.max_payload_bytes
@@ -145,18 +147,20 @@ BEGIN
             HINT = 'Store large documents elsewhere and put a reference in the payload, or raise ledger.settings.max_payload_bytes.';
     END IF;
 
-    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
-    -- misses a row that commits later with a lower seq.
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
+    -- Through the api functions (running as the owner) the row names its actor; a raw INSERT by
+    -- anyone else is attributed to the database user, whatever the row claims.
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
-                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+                                  actor_kind, db_user, reason, details, attempt, recorded_at,
+                                  prev_hash, hash)
     OVERRIDING SYSTEM VALUE
-    SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.changed_by, r.changed_by_kind,
+    SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.actor, r.kind, session_user,
            r.change_reason, r.change_details, r.attempts, r.recorded_at, NULL,
            ledger._audit_hash(NULL, r.seq, r.customer_id, r.id, r.version, NULL, r.status,
-                              r.changed_by, r.changed_by_kind, r.change_reason, r.change_details,
+                              r.actor, r.kind, session_user, r.change_reason, r.change_details,
                               r.attempts, r.recorded_at)
-      FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at
+      FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at,
+                   CASE WHEN v_trusted THEN n.changed_by ELSE session_user END AS actor,
+                   CASE WHEN v_trusted THEN n.changed_by_kind ELSE 'human' END AS kind
               FROM new_events n) r;
     RETURN NULL;
 END
@@ -171,18 +175,16 @@ LANGUAGE plpgsql AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: one audit row per event whose status changed, chained to the
 -- previous row of that event. The event row is locked by the UPDATE, so its chain head is stable.
 BEGIN
-    -- Shared with every other audit writer; api.seal_audit takes it exclusively, so a seal never
-    -- misses a row that commits later with a lower seq.
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentledger.audit_seal', 0));
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
-                                  actor_kind, reason, details, attempt, recorded_at, prev_hash, hash)
+                                  actor_kind, db_user, reason, details, attempt, recorded_at,
+                                  prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT c.seq, c.customer_id, c.id, c.version, c.from_status, c.status, c.changed_by,
-           c.changed_by_kind, c.change_reason, c.change_details, c.attempts, c.recorded_at,
-           c.prev_hash,
+           c.changed_by_kind, session_user, c.change_reason, c.change_details, c.attempts,
+           c.recorded_at, c.prev_hash,
            ledger._audit_hash(c.prev_hash, c.seq, c.customer_id, c.id, c.version, c.from_status,
-                              c.status, c.changed_by, c.changed_by_kind, c.change_reason,
-                              c.change_details, c.attempts, c.recorded_at)
+                              c.status, c.changed_by, c.changed_by_kind, session_user,
+                              c.change_reason, c.change_details, c.attempts, c.recorded_at)
       FROM (SELECT n.*, o.status AS from_status, nextval('ledger.audit_log_seq_seq') AS seq,
                    now() AS recorded_at,
                    (SELECT a.hash FROM ledger.audit_log a
@@ -197,7 +199,7 @@ COMMENT ON FUNCTION ledger._audit_status_changes() IS
 -- end db/functions/_audit_status_changes.sql
 
 CREATE TRIGGER _050_refuse_write_once_change
-    BEFORE UPDATE OF customer_id, event_type, payload, idempotency_key, correlation_id,
+    BEFORE UPDATE OF id, customer_id, event_type, payload, idempotency_key, correlation_id,
                      caused_by_event_id, created_at
     ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._refuse_write_once_change();
 CREATE TRIGGER _100_check_status_change

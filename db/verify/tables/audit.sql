@@ -1,5 +1,5 @@
 -- Verify agentledger:tables/audit on pg
-SELECT seq, customer_id, event_id, version, from_status, to_status, actor, actor_kind, reason, details,
+SELECT seq, customer_id, event_id, version, from_status, to_status, actor, actor_kind, db_user, reason, details,
        attempt, recorded_at, prev_hash, hash
 FROM ledger.audit_log WHERE false;
 SELECT id, first_seq, last_seq, row_count, prev_digest, digest, sealed_by, sealed_at
