@@ -54,3 +54,48 @@ def test_a_client_role_cannot_move_the_clock(fresh_db: str, login_as) -> None:
             conn.execute("SELECT api.submit_event('c', 'loan_application', '{}', p_now => '2001-01-01')")
         assert refused.value.sqlstate == "AL010", "a client cannot back-date what it submits"
         conn.execute(SUBMIT)  # the default, now(), is accepted
+
+
+def test_seals_taken_while_writers_race_all_verify(fresh_db: str) -> None:
+    """Writers and a sealer running at once for a few seconds: every row ends up in exactly one
+    seal and the trail verifies (a seal that skipped a late-committing row would not)."""
+    import threading
+
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with psycopg.connect(fresh_db, autocommit=True) as conn:
+                while not stop.is_set():
+                    with conn.transaction():
+                        event_id = conn.execute(SUBMIT).fetchone()[0]
+                        conn.execute("SELECT api.transition_event(%s, 'processing', 'w', 'agent')", [event_id])
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    def seal() -> None:
+        try:
+            with psycopg.connect(fresh_db, autocommit=True) as conn:
+                while not stop.is_set():
+                    conn.execute(SEAL)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(3)] + [threading.Thread(target=seal)]
+    for t in threads:
+        t.start()
+    time.sleep(3)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert not errors, errors
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(SEAL)
+        conn.execute(SEAL)  # the first may still have found a writer finishing
+        seals, sealed, rows = conn.execute(
+            "SELECT (SELECT count(*) FROM ledger.audit_seals), (SELECT sum(row_count) FROM ledger.audit_seals),"
+            "       (SELECT count(*) FROM ledger.audit_log)"
+        ).fetchone()
+        assert seals > 5 and sealed == rows, (seals, sealed, rows)
+        assert conn.execute("SELECT ok, problem FROM api.verify_audit()").fetchone() == (True, None)

@@ -135,6 +135,7 @@ DECLARE
     v_up_to bigint;
     v_request ledger.seal_requests;
     v_last ledger.audit_seals;
+    v_oldest_running xid8;
 BEGIN
     -- Each step below must see what committed before it: only READ COMMITTED takes a new snapshot
     -- per statement.
@@ -148,15 +149,17 @@ BEGIN
     END IF;
     LOCK TABLE ledger.seal_requests IN SHARE ROW EXCLUSIVE MODE;  -- one sealer at a time
 
-    -- Read the sequence first, then take the snapshot: a transaction draws a seq only after it has
-    -- an xid, so every one that drew a seq up to v_up_to has finished or is listed as running.
+    -- Read the sequence first, then take a transaction id: a writer draws a seq only after it has
+    -- its own transaction id, so every one that drew a seq up to v_up_to has an older id.
     SELECT CASE WHEN q.is_called THEN q.last_value ELSE 0 END INTO v_up_to FROM ledger.audit_log_seq_seq q;
-    INSERT INTO ledger.seal_requests (up_to_seq, snapshot, requested_by)
-    VALUES (v_up_to, pg_current_snapshot(), v_actor);
+    INSERT INTO ledger.seal_requests (up_to_seq, horizon, requested_by)
+    VALUES (v_up_to, pg_current_xact_id(), v_actor);
 
     FOR v_request IN SELECT * FROM ledger.seal_requests r ORDER BY r.id LOOP
-        EXIT WHEN EXISTS (SELECT 1 FROM pg_snapshot_xip(v_request.snapshot) x
-                           WHERE pg_xact_status(x) = 'in progress');
+        -- Sealable once no transaction older than the horizon is running, as this statement's
+        -- snapshot sees it, so the statements after it see all their rows.
+        SELECT pg_snapshot_xmin(pg_current_snapshot()) INTO v_oldest_running;
+        EXIT WHEN v_oldest_running < v_request.horizon;
         SELECT * INTO v_last FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1;
         INSERT INTO ledger.audit_seals (first_seq, last_seq, row_count, prev_digest, digest, sealed_by)
         SELECT min(a.seq), max(a.seq), count(*), v_last.digest,
