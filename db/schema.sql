@@ -1122,7 +1122,8 @@ BEGIN
 
     -- Some items repeated an idempotency key: each must repeat the earlier submit exactly, and
     -- answers with the earlier event. (LIMIT 1 keeps each lookup on the unique index.)
-    SELECT i.ord, e.id, i.idempotency_key INTO v_bad
+    SELECT i.ord, e.id, i.idempotency_key,
+           EXISTS (SELECT 1 FROM unnest(v_items) j WHERE j.id = e.id) AS in_request INTO v_bad
       FROM unnest(v_items) i
      CROSS JOIN LATERAL (SELECT * FROM ledger.events e
                           WHERE e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
@@ -1134,8 +1135,12 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL004',
-            MESSAGE = format('idempotency key %s was already used for event %s with a different body',
-                             quote_literal(v_bad.idempotency_key), v_bad.id),
+            MESSAGE = CASE WHEN v_bad.in_request
+                THEN format('idempotency key %s appears twice in this request with different bodies',
+                            quote_literal(v_bad.idempotency_key))
+                ELSE format('idempotency key %s was already used for event %s with a different body',
+                            quote_literal(v_bad.idempotency_key), v_bad.id)
+            END,
             DETAIL = format('Event %s of %s in the request; nothing was submitted.', v_bad.ord, v_count),
             HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
     END IF;
@@ -1258,6 +1263,14 @@ BEGIN
         v_lease_token := gen_random_uuid();
         v_lease_owner := v_actor;
         v_lease_expires_at := v_now + (SELECT s.lease_duration FROM ledger.settings s);
+    END IF;
+    IF p_details ? 'result' THEN
+        -- The audit row's "result" must be the event's result, so only p_result may set it.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'details may not carry a "result" key',
+            DETAIL = 'The decision result is recorded from p_result, in the event and in its audit row.',
+            HINT = 'Pass the decision result as p_result.';
     END IF;
     IF p_result IS NOT NULL THEN
         v_details := coalesce(v_details, '{}'::jsonb) || jsonb_build_object('result', p_result);

@@ -115,7 +115,8 @@ BEGIN
 
     -- Some items repeated an idempotency key: each must repeat the earlier submit exactly, and
     -- answers with the earlier event. (LIMIT 1 keeps each lookup on the unique index.)
-    SELECT i.ord, e.id, i.idempotency_key INTO v_bad
+    SELECT i.ord, e.id, i.idempotency_key,
+           EXISTS (SELECT 1 FROM unnest(v_items) j WHERE j.id = e.id) AS in_request INTO v_bad
       FROM unnest(v_items) i
      CROSS JOIN LATERAL (SELECT * FROM ledger.events e
                           WHERE e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
@@ -127,8 +128,12 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL004',
-            MESSAGE = format('idempotency key %s was already used for event %s with a different body',
-                             quote_literal(v_bad.idempotency_key), v_bad.id),
+            MESSAGE = CASE WHEN v_bad.in_request
+                THEN format('idempotency key %s appears twice in this request with different bodies',
+                            quote_literal(v_bad.idempotency_key))
+                ELSE format('idempotency key %s was already used for event %s with a different body',
+                            quote_literal(v_bad.idempotency_key), v_bad.id)
+            END,
             DETAIL = format('Event %s of %s in the request; nothing was submitted.', v_bad.ord, v_count),
             HINT = 'Repeat a submit with exactly the same event_type, payload and priority, or use a new key.';
     END IF;

@@ -92,6 +92,14 @@ BEGIN
         v_lease_owner := v_actor;
         v_lease_expires_at := v_now + (SELECT s.lease_duration FROM ledger.settings s);
     END IF;
+    IF p_details ? 'result' THEN
+        -- The audit row's "result" must be the event's result, so only p_result may set it.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'details may not carry a "result" key',
+            DETAIL = 'The decision result is recorded from p_result, in the event and in its audit row.',
+            HINT = 'Pass the decision result as p_result.';
+    END IF;
     IF p_result IS NOT NULL THEN
         v_details := coalesce(v_details, '{}'::jsonb) || jsonb_build_object('result', p_result);
     END IF;

@@ -1,7 +1,7 @@
 -- Inputs that must end in a documented SQLSTATE (README error table), and what client roles can see
 -- or forge. All changes roll back.
 BEGIN;
-SELECT plan(11);
+SELECT plan(13);
 
 CREATE SCHEMA tests;
 -- The SQLSTATE p_sql raises, or 'none'.
@@ -56,6 +56,19 @@ RESET ROLE;
 -- Lease tokens are never shown to other clients, auditors included.
 SELECT ok(NOT has_column_privilege('agentledger_auditor', 'ledger.events', 'lease_token', 'SELECT'),
     'agentledger_auditor cannot read lease tokens');
+
+-- The decision result comes only from p_result: details cannot smuggle in a different one.
+SELECT (api.submit_event('edge-in', 'loan_application', '{}')).id AS r \gset
+SELECT api.transition_event(:r, 'processing', 'w', 'agent') IS NOT NULL AS claimed \gset
+SELECT throws_ok(format($$SELECT api.transition_event(%s, 'approved', 'w', 'agent', NULL, NULL, '{"result": {"score": 1}}')$$, :r),
+    'AL010', NULL, 'details carrying a "result" key are refused: the result is p_result');
+
+-- A key repeated inside one request with different bodies is named as such.
+SELECT throws_ok(
+    $$SELECT api.submit_events('[{"customer_id": "edge-dup", "event_type": "loan_application", "payload": {"a": 1}, "idempotency_key": "k"},
+                                 {"customer_id": "edge-dup", "event_type": "loan_application", "payload": {"a": 2}, "idempotency_key": "k"}]')$$,
+    'AL004', 'idempotency key ''k'' appears twice in this request with different bodies',
+    'a key repeated in one request with another body is refused, and the message says so');
 
 SELECT * FROM finish();
 ROLLBACK;
