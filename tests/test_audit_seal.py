@@ -56,7 +56,8 @@ def test_a_client_role_cannot_move_the_clock(fresh_db: str, login_as) -> None:
         conn.execute(SUBMIT)  # the default, now(), is accepted
 
 
-def test_seals_taken_while_writers_race_all_verify(fresh_db: str) -> None:
+@pytest.mark.parametrize("sealer_writes", [False, True], ids=["sealer-only-seals", "sealer-writes-then-seals"])
+def test_seals_taken_while_writers_race_all_verify(fresh_db: str, sealer_writes: bool) -> None:
     """Writers and a sealer running at once for a few seconds: every row ends up in exactly one
     seal and the trail verifies (a seal that skipped a late-committing row would not)."""
     import threading
@@ -78,7 +79,10 @@ def test_seals_taken_while_writers_race_all_verify(fresh_db: str) -> None:
         try:
             with psycopg.connect(fresh_db, autocommit=True) as conn:
                 while not stop.is_set():
-                    conn.execute(SEAL)
+                    with conn.transaction():
+                        if sealer_writes:
+                            conn.execute(SUBMIT)
+                        conn.execute(SEAL)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 

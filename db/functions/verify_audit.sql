@@ -77,7 +77,17 @@ BEGIN
         RETURN ROW(true, v_rows, v_seals, NULL, NULL, NULL)::api.audit_verdict;
     END IF;
 
-    -- 3. Seals: recompute each seal's digest from the rows in its range, in one pass over the trail.
+    -- 3. Seals. The first seal covers every row before it: an older row outside it came later.
+    SELECT a.seq, a.event_id INTO r
+      FROM ledger.audit_log a
+     WHERE a.seq < (SELECT min(s.first_seq) FROM ledger.audit_seals s)
+     ORDER BY a.seq
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN ROW(false, v_rows, v_seals, r.seq, r.event_id,
+                   format('audit row %s is older than the first seal but not in it: it was added afterwards', r.seq))::api.audit_verdict;
+    END IF;
+    -- Recompute each seal's digest from the rows in its range, in one pass over the trail.
     FOR r IN
         WITH seals AS (
             SELECT s.*, row_number() OVER (ORDER BY s.id) AS n, lag(s.digest) OVER (ORDER BY s.id) AS expected_prev

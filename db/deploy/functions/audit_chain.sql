@@ -83,7 +83,17 @@ BEGIN
         RETURN ROW(true, v_rows, v_seals, NULL, NULL, NULL)::api.audit_verdict;
     END IF;
 
-    -- 3. Seals: recompute each seal's digest from the rows in its range, in one pass over the trail.
+    -- 3. Seals. The first seal covers every row before it: an older row outside it came later.
+    SELECT a.seq, a.event_id INTO r
+      FROM ledger.audit_log a
+     WHERE a.seq < (SELECT min(s.first_seq) FROM ledger.audit_seals s)
+     ORDER BY a.seq
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN ROW(false, v_rows, v_seals, r.seq, r.event_id,
+                   format('audit row %s is older than the first seal but not in it: it was added afterwards', r.seq))::api.audit_verdict;
+    END IF;
+    -- Recompute each seal's digest from the rows in its range, in one pass over the trail.
     FOR r IN
         WITH seals AS (
             SELECT s.*, row_number() OVER (ORDER BY s.id) AS n, lag(s.digest) OVER (ORDER BY s.id) AS expected_prev
@@ -128,14 +138,13 @@ COMMENT ON FUNCTION ledger._as_api_seal(ledger.audit_seals) IS 'A seal as client
 
 CREATE FUNCTION api.seal_audit(p_actor text DEFAULT NULL) RETURNS api.seal
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
--- Asks for a seal of everything written so far, then seals every request whose transactions have
--- all finished (at once when nothing else was running). Writers never wait for a seal.
+-- Asks for a seal of everything written so far, then seals every request whose writers have all
+-- ended (at once when no other transaction was writing). Writers never wait for a seal.
 DECLARE
     v_actor text := ledger._checked_actor(p_actor);
     v_up_to bigint;
     v_request ledger.seal_requests;
     v_last ledger.audit_seals;
-    v_oldest_running xid8;
 BEGIN
     -- Each step below must see what committed before it: only READ COMMITTED takes a new snapshot
     -- per statement.
@@ -147,19 +156,29 @@ BEGIN
             DETAIL = 'At a stricter isolation level the seal would not see rows committed during the transaction.',
             HINT = 'Call it in a READ COMMITTED transaction (the default).';
     END IF;
-    LOCK TABLE ledger.seal_requests IN SHARE ROW EXCLUSIVE MODE;  -- one sealer at a time
+    -- One sealer at a time; when another is at work, answer with the latest seal, never wait.
+    BEGIN
+        LOCK TABLE ledger.seal_requests IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN (SELECT ledger._as_api_seal(s) FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1);
+    END;
 
-    -- Read the sequence first, then take a transaction id: a writer draws a seq only after it has
-    -- its own transaction id, so every one that drew a seq up to v_up_to has an older id.
+    -- Read the sequence first, then list the transactions holding a write lock on the audit table:
+    -- a writer takes that lock before it draws a seq and keeps it until it ends, so every writer
+    -- that drew a seq up to v_up_to and is still running is on the list. This transaction's own
+    -- rows need no wait: it sees them.
     SELECT CASE WHEN q.is_called THEN q.last_value ELSE 0 END INTO v_up_to FROM ledger.audit_log_seq_seq q;
-    INSERT INTO ledger.seal_requests (up_to_seq, horizon, requested_by)
-    VALUES (v_up_to, pg_current_xact_id(), v_actor);
+    INSERT INTO ledger.seal_requests (up_to_seq, writers, requested_by)
+    SELECT v_up_to, coalesce(array_agg(DISTINCT l.virtualtransaction), '{}'), v_actor
+      FROM pg_locks l
+     WHERE l.locktype = 'relation' AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+       AND l.relation = 'ledger.audit_log'::regclass AND l.mode = 'RowExclusiveLock'
+       AND l.pid IS DISTINCT FROM pg_backend_pid();  -- NULL: a prepared transaction
 
     FOR v_request IN SELECT * FROM ledger.seal_requests r ORDER BY r.id LOOP
-        -- Sealable once no transaction older than the horizon is running, as this statement's
-        -- snapshot sees it, so the statements after it see all their rows.
-        SELECT pg_snapshot_xmin(pg_current_snapshot()) INTO v_oldest_running;
-        EXIT WHEN v_oldest_running < v_request.horizon;
+        -- A transaction leaves the list of running ones before it lets go of its locks, so once
+        -- none of the writers holds any lock, every statement after this one sees their rows.
+        EXIT WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.virtualtransaction = ANY (v_request.writers));
         SELECT * INTO v_last FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1;
         INSERT INTO ledger.audit_seals (first_seq, last_seq, row_count, prev_digest, digest, sealed_by)
         SELECT min(a.seq), max(a.seq), count(*), v_last.digest,

@@ -69,22 +69,22 @@ COMMENT ON COLUMN ledger.audit_seals.digest IS 'sha256 of prev_digest and the ha
 COMMENT ON COLUMN ledger.audit_seals.sealed_by IS 'Who sealed.';
 COMMENT ON COLUMN ledger.audit_seals.sealed_at IS 'When.';
 
--- Seal requests: where the audit sequence stood when a seal was asked for, and the first transaction
--- id handed out after that. A request is sealed once no older transaction is running, so sealing
--- never makes a writer wait. Working state, not evidence: rows are removed once sealed.
+-- Seal requests: where the audit sequence stood when a seal was asked for, and which transactions
+-- were writing audit rows then. A request is sealed once those have ended, so sealing never makes a
+-- writer wait. Working state, not evidence: rows are removed once sealed.
 CREATE TABLE ledger.seal_requests (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     up_to_seq bigint NOT NULL,
-    horizon xid8 NOT NULL,
+    writers text[] NOT NULL,
     requested_by text NOT NULL,
     requested_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE ledger.seal_requests IS
-    'Pending seals: every audit row up to up_to_seq is sealed once no transaction older than horizon is running.';
+    'Pending seals: every audit row up to up_to_seq is sealed once the transactions in writers have ended.';
 COMMENT ON COLUMN ledger.seal_requests.id IS 'Request number.';
 COMMENT ON COLUMN ledger.seal_requests.up_to_seq IS 'The audit seq reached when the seal was asked for.';
-COMMENT ON COLUMN ledger.seal_requests.horizon IS
-    'A transaction id taken just after: every writer that drew a seq up to up_to_seq has an older one.';
+COMMENT ON COLUMN ledger.seal_requests.writers IS
+    'Virtual transaction ids then holding a write lock on ledger.audit_log: the only ones that may still commit rows up to up_to_seq.';
 COMMENT ON COLUMN ledger.seal_requests.requested_by IS 'Who asked.';
 COMMENT ON COLUMN ledger.seal_requests.requested_at IS 'When.';
 
