@@ -126,10 +126,8 @@ def scalar(dsn: str, query: str):
 @pytest.fixture
 def second_db() -> Iterator[str]:
     """Another empty database, for the same steps done by sqitch alone."""
-    name = databases.new_name()
-    databases.create_database(name)
-    yield databases.dsn(name)
-    databases.drop_database(name)
+    with databases.scratch_database() as conninfo:
+        yield conninfo
 
 
 # -- projects on disk -------------------------------------------------------

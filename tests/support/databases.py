@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -57,6 +59,17 @@ def create_database(name: str, template: str | None = None) -> None:
     if template:
         statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     execute(ADMIN_URL, statement)
+
+
+@contextmanager
+def scratch_database(template: str | None = None) -> Iterator[str]:
+    """A new database (a copy of template, if given) for one test: its DSN, dropped afterwards."""
+    name = new_name()
+    create_database(name, template=template)
+    try:
+        yield dsn(name)
+    finally:
+        drop_database(name)
 
 
 def drop_database(name: str) -> None:

@@ -41,15 +41,11 @@ def deployed_template(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def fresh_db(deployed_template: str) -> Iterator[str]:
-    name = databases.new_name()
-    databases.create_database(name, template=deployed_template)
-    yield databases.dsn(name)
-    databases.drop_database(name)
+    with databases.scratch_database(template=deployed_template) as conninfo:
+        yield conninfo
 
 
 @pytest.fixture
 def empty_db() -> Iterator[str]:
-    name = databases.new_name()
-    databases.create_database(name)
-    yield databases.dsn(name)
-    databases.drop_database(name)
+    with databases.scratch_database() as conninfo:
+        yield conninfo

@@ -32,7 +32,9 @@ DECLARE
     v_step text;
     v_max_bytes integer;
 BEGIN
-    SELECT s.max_payload_bytes INTO v_max_bytes FROM ledger.settings s;
+    IF p_details IS NOT NULL OR p_result IS NOT NULL THEN
+        SELECT s.max_payload_bytes INTO v_max_bytes FROM ledger.settings s;
+    END IF;
     IF char_length(p_reason) > 4000 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
