@@ -154,6 +154,41 @@ COMMENT ON TYPE api.audit_verdict IS 'Result of api.verify_audit: ok, how much w
 
 
 --
+-- Name: claim; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.claim AS (
+	id bigint,
+	customer_id text,
+	event_type text,
+	status ledger.event_status,
+	payload jsonb,
+	priority smallint,
+	attempts integer,
+	max_attempts integer,
+	lease_token uuid,
+	lease_expires_at timestamp with time zone,
+	result jsonb,
+	decision_reason text,
+	correlation_id uuid,
+	caused_by_event_id bigint,
+	created_at timestamp with time zone
+);
+
+
+ALTER TYPE api.claim OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE claim; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.claim IS 'An event a worker has just claimed, with its lease token: the token must be presented to heartbeat,
+decide, complete, fail or release it. status is processing for a claim to decide, approved or
+rejected for a claim to run the follow-up action (result and decision_reason then say what was
+decided).';
+
+
+--
 -- Name: event; Type: TYPE; Schema: api; Owner: agentledger_owner
 --
 
@@ -218,6 +253,34 @@ ALTER TYPE api.receipt OWNER TO agentledger_owner;
 --
 
 COMMENT ON TYPE api.receipt IS 'Answer to a submit: the event''s identity and state, without echoing its payload. created is false when an idempotency key matched an earlier submit.';
+
+
+--
+-- Name: report; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.report AS (
+	event_id bigint,
+	outcome text,
+	status ledger.event_status,
+	code text,
+	message text,
+	lease_expires_at timestamp with time zone,
+	run_after timestamp with time zone
+);
+
+
+ALTER TYPE api.report OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE report; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.report IS 'The answer for one event of a report: outcome done (applied now), already_done (the same report
+was applied before: a retry) or refused (code is the SQLSTATE, message says why: AL009 lease not
+held, AL003 wrong status, AL001 no such event). status is the event''s status afterwards;
+lease_expires_at is set while the caller still holds the lease; run_after is when a retried or
+released event may run again.';
 
 
 --
@@ -298,6 +361,251 @@ COMMENT ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor t
 
 
 --
+-- Name: claim_actions(text, integer, text[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.claim_actions(p_worker text, p_limit integer DEFAULT 1, p_event_types text[] DEFAULT NULL::text[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.claim
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_worker text := ledger._checked_actor(p_worker);
+    v_lease interval;
+BEGIN
+    PERFORM ledger._checked_claim(p_limit, p_event_types);
+    SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
+    -- Decided events with no live lease: handed off, released, or whose holder died (an expired
+    -- lease is taken over here without waiting for the rescue). The status does not change, so no
+    -- audit row: the completion or failure that ends the action records who ran it.
+    RETURN QUERY
+    WITH picked AS (
+        SELECT e.customer_id, e.id FROM ledger.events e
+         WHERE e.status IN ('approved', 'rejected')
+           AND (e.lease_token IS NULL OR e.lease_expires_at <= v_now)
+           AND e.run_after <= v_now AND e.attempts < e.max_attempts
+           AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
+         ORDER BY e.priority DESC, e.id
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE ledger.events e
+           SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = gen_random_uuid(),
+               lease_expires_at = v_now + v_lease, lease_fenced = true,
+               -- Taking over an expired lease ends it: its holder's late reports are refused.
+               last_lease_token = CASE WHEN e.lease_token IS NULL THEN e.last_lease_token END
+          FROM picked p
+         WHERE e.customer_id = p.customer_id AND e.id = p.id
+        RETURNING e.*
+    )
+    SELECT c.id, c.customer_id, c.event_type, c.status, c.payload, c.priority, c.attempts,
+           c.max_attempts, c.lease_token, c.lease_expires_at, c.result, c.change_reason,
+           c.correlation_id, c.caused_by_event_id, c.created_at
+      FROM claimed c
+     ORDER BY c.priority DESC, c.id;
+END
+$$;
+
+
+ALTER FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) IS 'Claims up to p_limit decided (approved or rejected) events whose follow-up action is pending: no
+live lease, run_after passed. Same order and lease as api.claim_events; the status stays, each claim
+counts an attempt at the action. Returns the claims with their lease tokens, the decision result and
+its reason; finish each with api.complete_events or api.fail_events.';
+
+
+--
+-- Name: claim_events(text, integer, text[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.claim_events(p_worker text, p_limit integer DEFAULT 1, p_event_types text[] DEFAULT NULL::text[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.claim
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_worker text := ledger._checked_actor(p_worker);
+    v_lease interval;
+BEGIN
+    PERFORM ledger._checked_claim(p_limit, p_event_types);
+    SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
+    -- One statement: pick in claim order skipping rows other claimers hold, take a fenced lease
+    -- with a fresh token each; the statement's audit trigger writes one claim row per event.
+    RETURN QUERY
+    WITH picked AS (
+        SELECT e.customer_id, e.id FROM ledger.events e
+         WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
+           AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
+         ORDER BY e.priority DESC, e.id
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE ledger.events e
+           SET status = 'processing', version = e.version + 1, changed_by = v_worker,
+               changed_by_kind = 'agent', change_reason = NULL, change_details = NULL,
+               updated_at = v_now, attempts = e.attempts + 1, lease_owner = v_worker,
+               lease_token = gen_random_uuid(), lease_expires_at = v_now + v_lease, lease_fenced = true
+          FROM picked p
+         WHERE e.customer_id = p.customer_id AND e.id = p.id
+        RETURNING e.*
+    )
+    SELECT c.id, c.customer_id, c.event_type, c.status, c.payload, c.priority, c.attempts,
+           c.max_attempts, c.lease_token, c.lease_expires_at, c.result, NULL::text, c.correlation_id,
+           c.caused_by_event_id, c.created_at
+      FROM claimed c
+     ORDER BY c.priority DESC, c.id;
+END
+$$;
+
+
+ALTER FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) IS 'Claims up to p_limit queued events whose run_after has passed (of p_event_types, or of any type
+when NULL), highest priority first, then oldest, skipping events other claimers are taking. Each
+becomes processing under a lease of ledger.settings.lease_duration held by p_worker, counts an
+attempt, and gets one audit row. Returns the claims with their lease tokens, which every later report
+must present.';
+
+
+--
+-- Name: complete_events(bigint[], uuid[], jsonb[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[] DEFAULT NULL::jsonb[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_done bigint[];
+BEGIN
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, ARRAY[cardinality(p_details)]);
+    PERFORM ledger._refuse_bad_outcome_inputs(NULL, p_details,
+                                              (SELECT s.max_payload_bytes FROM ledger.settings s), 'details');
+    IF EXISTS (SELECT 1 FROM unnest(p_details) d WHERE d ? 'result') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'details may not carry a "result" key',
+            DETAIL = 'The decision result was recorded when the event was decided.',
+            HINT = 'Describe what the action did, e.g. {"transfer_id": "T-123"}.';
+    END IF;
+    WITH report AS (
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details) AS r (id, token, details)
+    ), completed AS (
+        UPDATE ledger.events e
+           SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
+               changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
+               updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+               lease_fenced = false, last_lease_token = r.token
+          FROM report r
+         WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
+        RETURNING e.id
+    )
+    SELECT array_agg(c.id) INTO v_done FROM completed c;
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'complete',
+                                                       'approved or rejected');
+END
+$$;
+
+
+ALTER FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) IS 'Marks decided events completed: their follow-up action succeeded. Named by (event id, lease token);
+p_details (objects) say what the action did and land in the audit row. One statement; answers per
+event (api.report); the same report sent again answers already_done and writes nothing.';
+
+
+--
+-- Name: decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[] DEFAULT NULL::text[], p_results jsonb[] DEFAULT NULL::jsonb[], p_keep_lease boolean DEFAULT true, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_max_bytes integer;
+    v_lease interval;
+    v_done bigint[];
+    v_handed_off jsonb;
+BEGIN
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
+                                   ARRAY[cardinality(p_decisions), cardinality(p_reasons),
+                                         cardinality(p_results)]);
+    SELECT s.max_payload_bytes, s.lease_duration INTO v_max_bytes, v_lease FROM ledger.settings s;
+    PERFORM ledger._refuse_bad_outcome_inputs(p_reasons, p_results, v_max_bytes, 'result');
+    IF p_keep_lease IS NULL OR p_decisions IS NULL OR EXISTS (
+           SELECT 1 FROM unnest(p_decisions) d WHERE d IS NULL OR d NOT IN ('approved', 'rejected')) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'each decision must be approved or rejected, and p_keep_lease true or false',
+            DETAIL = format('Decisions: %s; p_keep_lease: %s.', p_decisions, coalesce(p_keep_lease::text, 'NULL')),
+            HINT = 'Pass one decision per event.';
+    END IF;
+
+    -- The decision starts the action's own count of attempts. With p_keep_lease the deciding
+    -- worker goes on to run the action under the same token; without, the action is offered to
+    -- api.claim_actions.
+    WITH report AS (
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results)
+                      AS r (id, token, decision, reason, result)
+    ), decided AS (
+        UPDATE ledger.events e
+           SET status = r.decision::ledger.event_status, version = e.version + 1,
+               changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
+               change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
+               updated_at = v_now, result = r.result, attempts = 0,
+               lease_owner = CASE WHEN p_keep_lease THEN e.lease_owner END,
+               lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
+               lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
+               lease_fenced = p_keep_lease,
+               last_lease_token = r.token
+          FROM report r
+         WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
+        RETURNING e.id, e.event_type
+    )
+    SELECT array_agg(d.id), (SELECT jsonb_object_agg(t.event_type, t.n)
+                               FROM (SELECT d2.event_type, count(*) AS n FROM decided d2
+                                      GROUP BY d2.event_type) t)
+      INTO v_done, v_handed_off
+      FROM decided d;
+    IF NOT p_keep_lease THEN
+        PERFORM ledger._wake_action_workers(v_handed_off);
+    END IF;
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'decide',
+                                                       'processing');
+END
+$$;
+
+
+ALTER FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) IS 'Records the decisions (approved or rejected, with reason and result object) of events in
+processing, named by (event id, lease token): one statement, one audit row each, the lease owner as
+actor. With p_keep_lease (default) the worker keeps the lease to run the follow-up action; without,
+the lease ends and the action is offered to api.claim_actions. Answers per event (api.report); the
+same report sent again answers already_done and writes nothing.';
+
+
+--
 -- Name: event_history(bigint); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -330,6 +638,97 @@ COMMENT ON FUNCTION api.event_history(p_event_id bigint) IS 'The audit trail of 
 
 
 --
+-- Name: fail_events(bigint[], uuid[], text[], text[], boolean[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[] DEFAULT NULL::text[], p_retryable boolean[] DEFAULT NULL::boolean[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_done bigint[];
+    v_runnable jsonb;
+    v_actions jsonb;
+BEGIN
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
+                                   ARRAY[cardinality(p_errors), cardinality(p_error_types),
+                                         cardinality(p_retryable)]);
+    IF p_errors IS NULL OR EXISTS (SELECT 1 FROM unnest(p_errors) x WHERE coalesce(btrim(x), '') = '') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL008',
+            MESSAGE = 'each failure needs its error text',
+            DETAIL = 'The error is the reason of the audit row and the event''s last_error.',
+            HINT = 'Pass the exception message, e.g. "model timed out after 30 s".';
+    END IF;
+    PERFORM ledger._refuse_bad_outcome_inputs(p_errors || p_error_types, NULL, NULL, 'error');
+
+    -- Per event: retry (back to queued, or for a decided event back in the action queue) with the
+    -- back-off of its attempt while attempts remain and the error is retryable; failed otherwise.
+    WITH report AS (
+        SELECT r.*, coalesce(r.retryable, true) AND e.attempts < e.max_attempts AS retry,
+               e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
+          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable)
+                   AS r (id, token, error, error_type, retryable)
+          JOIN ledger.events e ON e.id = r.id
+    ), failed AS (
+        UPDATE ledger.events e
+           SET status = CASE WHEN NOT r.retry THEN 'failed'
+                             WHEN r.from_status = 'processing' THEN 'queued'
+                             ELSE e.status END,
+               version = e.version + CASE WHEN r.retry AND r.from_status <> 'processing' THEN 0 ELSE 1 END,
+               changed_by = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by ELSE e.lease_owner END,
+               changed_by_kind = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by_kind ELSE 'agent' END,
+               change_reason = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.change_reason ELSE r.error END,
+               change_details = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.change_details
+                                     ELSE jsonb_strip_nulls(jsonb_build_object(
+                                              'error_type', r.error_type, 'retryable', coalesce(r.retryable, true),
+                                              'retry_at', CASE WHEN r.retry THEN r.retry_at END)) END,
+               updated_at = v_now,
+               run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
+               last_error = r.error, last_error_type = r.error_type,
+               lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
+               last_lease_token = r.token
+          FROM report r
+         WHERE e.id = r.id AND e.lease_token = r.token
+           AND e.status IN ('processing', 'approved', 'rejected')
+        RETURNING e.id, e.event_type, e.status, e.run_after
+    )
+    SELECT array_agg(f.id),
+           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
+                SELECT f2.event_type, count(*) AS n FROM failed f2
+                 WHERE f2.status = 'queued' AND f2.run_after <= v_now GROUP BY f2.event_type) t),
+           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
+                SELECT f2.event_type, count(*) AS n FROM failed f2
+                 WHERE f2.status IN ('approved', 'rejected') AND f2.run_after <= v_now
+                 GROUP BY f2.event_type) t)
+      INTO v_done, v_runnable, v_actions
+      FROM failed f;
+    -- Retries are usually scheduled for later, which workers find by polling; a zero back-off
+    -- makes them runnable now, and then they are announced like new work.
+    PERFORM ledger._wake_workers(v_runnable);
+    PERFORM ledger._wake_action_workers(v_actions);
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'fail',
+                                                       'processing, approved or rejected');
+END
+$$;
+
+
+ALTER FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) IS 'Reports failed attempts, named by (event id, lease token), with the error text (required, AL008) and
+type. While the error is retryable (default) and attempts remain, an event in processing goes back
+to queued and a decided event back to the action queue, with run_after moved out by the back-off
+(ledger.settings.retry_base_delay doubling per attempt, at most retry_max_delay); otherwise it
+becomes failed. The error and its type land in the event and in the audit row of a status change.
+One statement; answers per event (api.report); the same report sent again answers already_done.';
+
+
+--
 -- Name: get_event(bigint); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -356,6 +755,54 @@ ALTER FUNCTION api.get_event(p_event_id bigint) OWNER TO agentledger_owner;
 --
 
 COMMENT ON FUNCTION api.get_event(p_event_id bigint) IS 'One event by id (AL001 if there is none).';
+
+
+--
+-- Name: heartbeat_events(bigint[], uuid[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_done bigint[];
+BEGIN
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
+    -- A lease that expired but was not yet rescued or taken over is still this token's to renew.
+    WITH renewed AS (
+        UPDATE ledger.events e
+           SET lease_expires_at = greatest(e.lease_expires_at,
+                                           v_now + (SELECT s.lease_duration FROM ledger.settings s))
+          FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
+         WHERE e.id = i.id AND e.lease_token = i.token
+        RETURNING e.id
+    )
+    SELECT array_agg(r.id) INTO v_done FROM renewed r;
+    RETURN QUERY SELECT o.event_id,
+                        -- Renewing is not a report: a token whose lease ended is never "already done".
+                        CASE WHEN o.outcome = 'already_done' THEN 'refused' ELSE o.outcome END,
+                        o.status,
+                        CASE WHEN o.outcome = 'already_done' THEN 'AL009' ELSE o.code END,
+                        CASE WHEN o.outcome = 'already_done'
+                             THEN format('event %s: this lease has ended', o.event_id) ELSE o.message END,
+                        o.lease_expires_at, o.run_after
+                   FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
+                                                'leased') o;
+END
+$$;
+
+
+ALTER FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) IS 'Extends the leases named by (event id, lease token) to now + ledger.settings.lease_duration. Answers
+per event: done with the new lease_expires_at, or refused with AL009 when the lease has ended (the
+handler should stop: whatever it reports will be refused).';
 
 
 SET default_tablespace = '';
@@ -601,9 +1048,12 @@ CREATE TABLE ledger.events (
     change_details jsonb,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_fenced boolean DEFAULT false NOT NULL,
+    last_lease_token uuid,
     CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
     CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
     CONSTRAINT events_customer_id_valid CHECK (((customer_id <> ''::text) AND (char_length(customer_id) <= 64) AND (customer_id !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT events_fenced_lease_exists CHECK (((lease_token IS NOT NULL) OR (NOT lease_fenced))),
     CONSTRAINT events_idempotency_key_valid CHECK (((idempotency_key IS NULL) OR ((idempotency_key <> ''::text) AND (char_length(idempotency_key) <= 255) AND (idempotency_key !~ '[[:cntrl:]]'::text)))),
     CONSTRAINT events_lease_matches_status CHECK ((((lease_token IS NULL) = (lease_owner IS NULL)) AND ((lease_token IS NULL) = (lease_expires_at IS NULL)) AND
 CASE status
@@ -804,6 +1254,20 @@ COMMENT ON COLUMN ledger.events.updated_at IS 'When the row last changed.';
 
 
 --
+-- Name: COLUMN events.lease_fenced; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.lease_fenced IS 'True when the lease was taken through the worker protocol: only its token acts under it. A lease taken by api.transition_event also lets its named owner act without the token.';
+
+
+--
+-- Name: COLUMN events.last_lease_token; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.last_lease_token IS 'Token presented with the latest report (decide, complete, fail, release). The same report sent again is answered already_done. Cleared when a lease is rescued.';
+
+
+--
 -- Name: queue_stats(timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -835,6 +1299,68 @@ COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue st
 
 
 --
+-- Name: release_events(bigint[], uuid[], text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_done bigint[];
+    v_queued jsonb;
+    v_actions jsonb;
+BEGIN
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
+    PERFORM ledger._refuse_bad_outcome_inputs(ARRAY[p_reason], NULL, NULL, 'reason');
+    -- Given back unworked: the attempt the claim counted is returned, and the event is runnable now.
+    WITH released AS (
+        UPDATE ledger.events e
+           SET status = CASE WHEN e.status = 'processing' THEN 'queued' ELSE e.status END,
+               version = e.version + CASE WHEN e.status = 'processing' THEN 1 ELSE 0 END,
+               changed_by = CASE WHEN e.status = 'processing' THEN e.lease_owner ELSE e.changed_by END,
+               changed_by_kind = CASE WHEN e.status = 'processing' THEN 'agent' ELSE e.changed_by_kind END,
+               change_reason = CASE WHEN e.status = 'processing' THEN coalesce(p_reason, 'released')
+                                    ELSE e.change_reason END,
+               change_details = CASE WHEN e.status = 'processing' THEN NULL ELSE e.change_details END,
+               updated_at = v_now, run_after = v_now, attempts = greatest(e.attempts - 1, 0),
+               lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
+               last_lease_token = i.token
+          FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
+         WHERE e.id = i.id AND e.lease_token = i.token
+        RETURNING e.id, e.event_type, e.status
+    )
+    SELECT array_agg(r.id),
+           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
+                SELECT r2.event_type, count(*) AS n FROM released r2 WHERE r2.status = 'queued'
+                 GROUP BY r2.event_type) t),
+           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
+                SELECT r2.event_type, count(*) AS n FROM released r2 WHERE r2.status <> 'queued'
+                 GROUP BY r2.event_type) t)
+      INTO v_done, v_queued, v_actions
+      FROM released r;
+    PERFORM ledger._wake_workers(v_queued);
+    PERFORM ledger._wake_action_workers(v_actions);
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'release',
+                                                       'leased');
+END
+$$;
+
+
+ALTER FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) IS 'Gives leased events back unworked (e.g. on shutdown), named by (event id, lease token): an event in
+processing goes back to queued (one audit row, p_reason or "released"), a decided one back to the
+action queue; the attempt its claim counted is returned and it is runnable at once (workers are
+woken). Answers per event (api.report); the same report sent again answers already_done.';
+
+
+--
 -- Name: requeue_event(bigint, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -857,6 +1383,98 @@ ALTER FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text,
 --
 
 COMMENT ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Operator re-queue of a failed event, with a reason (AL008 without one): back to queued with its attempts reset, and workers are woken.';
+
+
+--
+-- Name: rescue_expired_leases(integer, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.rescue_expired_leases(p_limit integer DEFAULT 1000, p_actor text DEFAULT 'lease-rescue'::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_actor text := ledger._checked_actor(p_actor);
+    v_reports api.report[];
+    v_queued jsonb;
+    v_actions jsonb;
+BEGIN
+    PERFORM ledger._checked_claim(p_limit, NULL);
+    -- One guarded UPDATE. The expiry is re-checked on the row version the UPDATE locks, so a
+    -- heartbeat, completion or release that committed meanwhile is never undone; SKIP LOCKED lets
+    -- several rescuers (and reports in flight) pass each other without waiting.
+    WITH expired AS (
+        SELECT e.customer_id, e.id FROM ledger.events e
+         WHERE e.lease_token IS NOT NULL AND e.lease_expires_at <= v_now
+         ORDER BY e.lease_expires_at
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    ), rescued AS (
+        UPDATE ledger.events e
+           SET status = CASE WHEN e.attempts >= e.max_attempts THEN 'failed'
+                             WHEN e.status = 'processing' THEN 'queued'
+                             ELSE e.status END,
+               version = e.version + CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
+                                          THEN 1 ELSE 0 END,
+               changed_by = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
+                                 THEN v_actor ELSE e.changed_by END,
+               changed_by_kind = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
+                                      THEN 'system' ELSE e.changed_by_kind END,
+               change_reason = CASE WHEN e.attempts >= e.max_attempts
+                                    THEN format('lease of %s expired at %s; all %s attempts used',
+                                                e.lease_owner, e.lease_expires_at, e.max_attempts)
+                                    WHEN e.status = 'processing'
+                                    THEN format('lease of %s expired at %s', e.lease_owner, e.lease_expires_at)
+                                    ELSE e.change_reason END,
+               change_details = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
+                                     THEN jsonb_build_object('lease_owner', e.lease_owner,
+                                                             'lease_expired_at', e.lease_expires_at)
+                                     ELSE e.change_details END,
+               updated_at = v_now,
+               run_after = CASE WHEN e.attempts < e.max_attempts THEN v_now ELSE e.run_after END,
+               last_error = format('lease of %s expired at %s', e.lease_owner, e.lease_expires_at),
+               last_error_type = 'LeaseExpired',
+               lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
+               -- The expired holder's reports are refused from now on, not taken for retries.
+               last_lease_token = NULL
+          FROM expired x
+         WHERE e.customer_id = x.customer_id AND e.id = x.id
+           AND e.lease_token IS NOT NULL AND e.lease_expires_at <= v_now
+        RETURNING e.id, e.event_type, e.status, e.run_after
+    )
+    SELECT array_agg(ROW(r.id, 'done', r.status, NULL,
+                         CASE r.status WHEN 'failed' THEN 'lease expired; attempts exhausted'
+                                       WHEN 'queued' THEN 'lease expired; queued again'
+                                       ELSE 'lease expired; action offered again' END,
+                         NULL, CASE WHEN r.status <> 'failed' THEN r.run_after END)::api.report
+                     ORDER BY r.id),
+           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
+                SELECT r2.event_type, count(*) AS n FROM rescued r2 WHERE r2.status = 'queued'
+                 GROUP BY r2.event_type) t),
+           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
+                SELECT r2.event_type, count(*) AS n FROM rescued r2
+                 WHERE r2.status IN ('approved', 'rejected') GROUP BY r2.event_type) t)
+      INTO v_reports, v_queued, v_actions
+      FROM rescued r;
+    PERFORM ledger._wake_workers(v_queued);
+    PERFORM ledger._wake_action_workers(v_actions);
+    RETURN QUERY SELECT * FROM unnest(v_reports);
+END
+$$;
+
+
+ALTER FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) IS 'Frees up to p_limit events whose lease has expired: an event in processing goes back to queued
+(runnable now; the attempt stays counted) or to failed when its attempts are used up; a decided event
+loses the lease so its action is offered again (or fails when its attempts are used up). One audit
+row per status change, by p_actor (kind system). Safe to run from several sessions at once and
+from a scheduled job; returns one api.report per event freed.';
 
 
 --
@@ -1185,15 +1803,15 @@ false when the item''s idempotency key matched an earlier identical submit. All 
 
 
 --
--- Name: _transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+-- Name: _transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone, text, uuid); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text) RETURNS api.event
+CREATE FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid DEFAULT NULL::uuid) RETURNS api.event
     LANGUAGE plpgsql
     AS $$
 -- The one implementation of a status change by an actor. p_operator_step names the operator step
 -- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
--- operator functions.
+-- operator functions. p_lease_token, when given, must be the event's current lease token.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_to ledger.event_status := ledger._checked_status(p_status);
@@ -1254,6 +1872,10 @@ BEGIN
             DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
             HINT = format('Use api.%s_event, which the API role may call.', v_step);
     END IF;
+    IF v_step IS NOT NULL THEN
+        -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
+        PERFORM ledger._refuse_foreign_lease(v_event, p_lease_token, v_actor, v_now);
+    END IF;
     IF v_to = 'processing' AND v_event.run_after > v_now THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',
@@ -1298,12 +1920,16 @@ BEGIN
            updated_at = v_now,
            attempts = CASE
                           WHEN v_to = 'processing' THEN e.attempts + 1
-                          WHEN e.status = 'failed' THEN 0  -- an operator re-queue starts afresh
+                          -- An operator re-queue starts afresh; a decision starts the count of
+                          -- attempts at its follow-up action.
+                          WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
                           ELSE e.attempts
                       END,
            lease_owner = v_lease_owner,
            lease_token = v_lease_token,
            lease_expires_at = v_lease_expires_at,
+           lease_fenced = false,  -- a lease taken here lets its named owner act without the token
+           last_lease_token = p_lease_token,
            run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
            result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
            last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
@@ -1322,36 +1948,38 @@ END
 $$;
 
 
-ALTER FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text) OWNER TO agentledger_owner;
+ALTER FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text) IS 'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
+COMMENT ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) IS 'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
 
 
 --
--- Name: transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone, uuid); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_reason text DEFAULT NULL::text, p_result jsonb DEFAULT NULL::jsonb, p_details jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+CREATE FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_reason text DEFAULT NULL::text, p_result jsonb DEFAULT NULL::jsonb, p_details jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT now(), p_lease_token uuid DEFAULT NULL::uuid) RETURNS api.event
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    RETURN ledger._transition_event(p_event_id, p_status, p_actor, p_actor_kind, p_reason, p_result, p_details, p_now, NULL::text);
+    RETURN ledger._transition_event(p_event_id, p_status, p_actor, p_actor_kind, p_reason, p_result, p_details, p_now, NULL::text, p_lease_token);
 
 
-ALTER FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) IS 'Moves an event to p_status if ledger.transitions allows it (AL003 otherwise; AL001 if it does not
+COMMENT ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) IS 'Moves an event to p_status if ledger.transitions allows it (AL003 otherwise; AL001 if it does not
 exist), recording actor, reason and details in the audit trail. To processing (a claim, once
 run_after has passed): the actor takes a lease. To approved/rejected: p_result is the decision
 result. To failed: p_reason is the error. Re-queue and cancel are operator steps: api.requeue_event
-and api.cancel_event. p_now may differ from now() only for the owner (tests move the clock).';
+and api.cancel_event. While another holder''s lease is live, the event is refused (AL009) unless
+p_lease_token is that lease''s token; a lease this function took lets its named owner (p_actor) go on
+without one. p_now may differ from now() only for the owner (tests move the clock).';
 
 
 --
@@ -1801,6 +2429,102 @@ COMMENT ON FUNCTION ledger._checked_actor_kind(p_actor_kind text) IS 'Turns text
 
 
 --
+-- Name: _checked_claim(integer, text[]); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+-- The arguments every claim shares: how many events, and which types (NULL: any).
+DECLARE
+    v_max integer;
+BEGIN
+    SELECT s.max_batch_size INTO v_max FROM ledger.settings s;
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > v_max THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('a claim takes 1 to %s events, not %s', v_max, coalesce(p_limit::text, 'NULL')),
+            DETAIL = 'The upper limit is ledger.settings.max_batch_size.',
+            HINT = 'Claim as many events as the worker has free capacity for.';
+    ELSIF cardinality(p_event_types) = 0 OR array_position(p_event_types, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'event types to claim must be NULL (any type) or a list of type names',
+            DETAIL = format('The list given was %s.', p_event_types),
+            HINT = 'Pass the types the worker has handlers for, or NULL for any.';
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _checked_claim(p_limit integer, p_event_types text[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) IS 'Refuses a claim size outside 1..max_batch_size and an empty or NULL-holding type list (AL010).';
+
+
+--
+-- Name: _checked_report(bigint[], uuid[], integer[]); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+-- The common start of every report (heartbeat, decide, complete, fail, release): the arrays line
+-- up, and the named events are locked in id order, so two reports naming the same events cannot
+-- deadlock and what the report then reads is what it updates. p_other_lengths: the lengths of the
+-- report's other arrays (NULL for one left out, which means "none for any event").
+DECLARE
+    v_count integer := cardinality(p_event_ids);
+    v_max integer;
+BEGIN
+    SELECT s.max_batch_size INTO v_max FROM ledger.settings s;
+    IF p_event_ids IS NULL OR p_lease_tokens IS NULL
+       OR array_position(p_event_ids, NULL) IS NOT NULL OR array_position(p_lease_tokens, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'event ids and lease tokens must be arrays without NULLs',
+            DETAIL = 'Each event of a report is named by its id and the token of the lease it was claimed with.',
+            HINT = 'Pass the id and lease_token of each claim you report on.';
+    ELSIF v_count > v_max THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL013',
+            MESSAGE = format('a report of %s events is more than the %s allowed', v_count, v_max),
+            DETAIL = 'The limit is ledger.settings.max_batch_size.',
+            HINT = 'Report in several calls.';
+    ELSIF cardinality(p_lease_tokens) <> v_count
+          OR EXISTS (SELECT 1 FROM unnest(p_other_lengths) l WHERE l IS NOT NULL AND l <> v_count) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('the arrays of a report must all have one element per event (%s)', v_count),
+            DETAIL = format('Lengths: %s event ids, %s lease tokens, others %s.', v_count,
+                            cardinality(p_lease_tokens), p_other_lengths),
+            HINT = 'Give every array the same length, or leave an optional one out.';
+    ELSIF (SELECT count(DISTINCT i) FROM unnest(p_event_ids) i) <> v_count THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'an event id appears more than once in the report',
+            DETAIL = format('Event ids: %s.', p_event_ids),
+            HINT = 'Report each event once.';
+    END IF;
+    PERFORM 1 FROM ledger.events e WHERE e.id = ANY (p_event_ids) ORDER BY e.id FOR UPDATE;
+END
+$$;
+
+
+ALTER FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]) IS 'Checks the arrays of a report (AL010, AL013) and locks its events in id order.';
+
+
+--
 -- Name: _checked_status(text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -1857,6 +2581,48 @@ COMMENT ON FUNCTION ledger._refuse_audit_change() IS 'Trigger: refuses UPDATE, D
 
 
 --
+-- Name: _refuse_bad_outcome_inputs(text[], jsonb[], integer, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+-- The same limits api.transition_event applies to one event, for the arrays of a report.
+BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(p_reasons) r WHERE char_length(r) > 4000) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'a reason or error longer than 4000 characters',
+            DETAIL = 'It is a sentence for the audit trail, not a document.',
+            HINT = 'Put long evidence in the result or details, or a reference to it.';
+    ELSIF EXISTS (SELECT 1 FROM unnest(p_objects) o WHERE jsonb_typeof(o) <> 'object') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('each %s must be a JSON object or NULL', p_what),
+            DETAIL = format('One is a %s.', (SELECT jsonb_typeof(o) FROM unnest(p_objects) o
+                                              WHERE jsonb_typeof(o) <> 'object' LIMIT 1)),
+            HINT = 'e.g. {"score": 0.93}.';
+    ELSIF EXISTS (SELECT 1 FROM unnest(p_objects) o WHERE octet_length(o::text) > p_max_bytes) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL005',
+            MESSAGE = format('a %s larger than the limit of %s bytes', p_what, p_max_bytes),
+            DETAIL = 'It is kept forever in the audit trail; the limit is ledger.settings.max_payload_bytes.',
+            HINT = 'Store large evidence elsewhere and put a reference in it.';
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text) IS 'Refuses reasons over 4000 characters (AL010), results or details that are not objects (AL010) or over max_payload_bytes (AL005).';
+
+
+--
 -- Name: _refuse_event_delete(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -1880,6 +2646,49 @@ ALTER FUNCTION ledger._refuse_event_delete() OWNER TO agentledger_owner;
 --
 
 COMMENT ON FUNCTION ledger._refuse_event_delete() IS 'Trigger: refuses DELETE and TRUNCATE on ledger.events (SQLSTATE AL012).';
+
+
+--
+-- Name: _refuse_foreign_lease(ledger.events, uuid, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+-- The fence of api.transition_event, which people and simple clients use on events workers also
+-- hold. A presented token must be the current one. Without a token, a live lease stops everyone
+-- but its named owner, and a fenced lease (taken through the worker protocol) stops even that owner:
+-- a restarted worker that kept its name must not act under the lease of its previous life.
+BEGIN
+    IF p_lease_token IS NOT NULL THEN
+        IF p_event.lease_token IS DISTINCT FROM p_lease_token THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL009',
+                MESSAGE = format('event %s: the lease token presented is not its current lease', p_event.id),
+                DETAIL = CASE WHEN p_event.lease_token IS NULL THEN 'The event holds no lease now.'
+                              ELSE format('It is held by %s until %s.', p_event.lease_owner, p_event.lease_expires_at) END,
+                HINT = 'The lease ended (it expired and was rescued, or was reported); read the event again before acting.';
+        END IF;
+    ELSIF p_event.lease_token IS NOT NULL AND p_event.lease_expires_at > p_now
+          AND (p_event.lease_fenced OR p_event.lease_owner IS DISTINCT FROM p_actor) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL009',
+            MESSAGE = format('event %s is held by %s until %s', p_event.id, p_event.lease_owner, p_event.lease_expires_at),
+            DETAIL = CASE WHEN p_event.lease_fenced THEN 'A worker claimed it; only that lease''s token acts on it.'
+                          ELSE 'Another actor claimed it.' END,
+            HINT = 'Pass the lease token, or act once the lease has ended (api.rescue_expired_leases frees expired leases).';
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) IS 'Refuses (AL009) a transition on an event under a live lease the caller does not hold: a wrong token, or no token when the lease is fenced or named for someone else.';
 
 
 --
@@ -2042,6 +2851,56 @@ COMMENT ON FUNCTION ledger._refuse_write_once_change() IS 'Trigger: refuses chan
 
 
 --
+-- Name: _report_outcomes(bigint[], uuid[], bigint[], text, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) RETURNS SETOF api.report
+    LANGUAGE sql STABLE
+    BEGIN ATOMIC
+ SELECT i.id,
+         CASE
+             WHEN (i.id = ANY (_report_outcomes.p_done)) THEN 'done'::text
+             WHEN ((e.id IS NOT NULL) AND (e.last_lease_token = i.token)) THEN 'already_done'::text
+             ELSE 'refused'::text
+         END AS "case",
+     e.status,
+         CASE
+             WHEN ((i.id = ANY (_report_outcomes.p_done)) OR (e.last_lease_token = i.token)) THEN NULL::text
+             WHEN (e.id IS NULL) THEN 'AL001'::text
+             WHEN (e.lease_token = i.token) THEN 'AL003'::text
+             ELSE 'AL009'::text
+         END AS "case",
+         CASE
+             WHEN ((i.id = ANY (_report_outcomes.p_done)) OR (e.last_lease_token = i.token)) THEN NULL::text
+             WHEN (e.id IS NULL) THEN format('no event has id %s'::text, i.id)
+             WHEN (e.lease_token = i.token) THEN format('event %s is %s; %s applies to %s events'::text, i.id, e.status, _report_outcomes.p_step, _report_outcomes.p_from)
+             WHEN (e.lease_token IS NULL) THEN format('event %s: this lease has ended; the event holds no lease now'::text, i.id)
+             ELSE format('event %s: this lease has ended; it is held under another lease until %s'::text, i.id, e.lease_expires_at)
+         END AS format,
+         CASE
+             WHEN (e.lease_token = i.token) THEN e.lease_expires_at
+             ELSE NULL::timestamp with time zone
+         END AS "case",
+         CASE
+             WHEN ((e.status = 'queued'::ledger.event_status) OR ((e.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (e.lease_token IS NULL))) THEN e.run_after
+             ELSE NULL::timestamp with time zone
+         END AS "case"
+    FROM (UNNEST(_report_outcomes.p_event_ids, _report_outcomes.p_lease_tokens) WITH ORDINALITY i(id, token, n)
+      LEFT JOIN ledger.events e ON ((e.id = i.id)))
+   ORDER BY i.n;
+END;
+
+
+ALTER FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) IS 'The answer of a report, one api.report per event named: done, already_done (the same token reported before), or refused with AL001, AL003 or AL009.';
+
+
+--
 -- Name: _require_status(bigint, ledger.event_status, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -2073,6 +2932,104 @@ ALTER FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_s
 --
 
 COMMENT ON FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text) IS 'Locks an event and refuses (AL001, AL003) unless it has the given status.';
+
+
+--
+-- Name: settings; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.settings (
+    singleton boolean DEFAULT true NOT NULL,
+    max_payload_bytes integer DEFAULT 1048576 NOT NULL,
+    max_batch_size integer DEFAULT 1000 NOT NULL,
+    lease_duration interval DEFAULT '00:00:30'::interval NOT NULL,
+    notify_throttle interval DEFAULT '00:00:00.05'::interval NOT NULL,
+    retry_base_delay interval DEFAULT '00:00:02'::interval NOT NULL,
+    retry_max_delay interval DEFAULT '01:00:00'::interval NOT NULL,
+    CONSTRAINT settings_lease_duration_positive CHECK ((lease_duration > '00:00:00'::interval)),
+    CONSTRAINT settings_max_batch_size_range CHECK (((max_batch_size >= 1) AND (max_batch_size <= 100000))),
+    CONSTRAINT settings_max_payload_bytes_range CHECK (((max_payload_bytes >= 2) AND (max_payload_bytes <= 268435456))),
+    CONSTRAINT settings_notify_throttle_range CHECK (((notify_throttle >= '00:00:00'::interval) AND (notify_throttle <= '00:01:00'::interval))),
+    CONSTRAINT settings_retry_base_delay_range CHECK (((retry_base_delay >= '00:00:00'::interval) AND (retry_base_delay <= '1 day'::interval))),
+    CONSTRAINT settings_retry_max_delay_range CHECK (((retry_max_delay >= '00:00:00'::interval) AND (retry_max_delay <= '30 days'::interval))),
+    CONSTRAINT settings_single_row CHECK (singleton)
+);
+
+
+ALTER TABLE ledger.settings OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE settings; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.settings IS 'agentledger settings: exactly one row; change a value with UPDATE ledger.settings SET ...';
+
+
+--
+-- Name: COLUMN settings.singleton; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.singleton IS 'Always true: keeps the table at one row.';
+
+
+--
+-- Name: COLUMN settings.max_payload_bytes; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.max_payload_bytes IS 'Largest payload accepted, measured as its JSON text in bytes (default 1 MiB).';
+
+
+--
+-- Name: COLUMN settings.max_batch_size; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.max_batch_size IS 'Most events one batch submit may carry (default 1,000).';
+
+
+--
+-- Name: COLUMN settings.lease_duration; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.lease_duration IS 'How long a claim holds an event before it may be rescued, unless renewed (default 30 s).';
+
+
+--
+-- Name: COLUMN settings.notify_throttle; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.notify_throttle IS 'At most one wake-up NOTIFY per event type in this interval (default 50 ms); 0 notifies on every submit. Workers also poll, so a skipped NOTIFY only delays.';
+
+
+--
+-- Name: COLUMN settings.retry_base_delay; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.retry_base_delay IS 'Back-off before the first retry of a failed attempt (default 2 s); each further attempt doubles it.';
+
+
+--
+-- Name: COLUMN settings.retry_max_delay; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.settings.retry_max_delay IS 'Longest back-off between retries (default 1 hour).';
+
+
+--
+-- Name: _retry_delay(integer); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._retry_delay(p_attempts integer) RETURNS interval
+    LANGUAGE sql STABLE
+    RETURN (SELECT LEAST((s.retry_base_delay * power((2)::double precision, (LEAST(GREATEST((_retry_delay.p_attempts - 1), 0), 30))::double precision)), s.retry_max_delay) AS "least" FROM ledger.settings s);
+
+
+ALTER FUNCTION ledger._retry_delay(p_attempts integer) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _retry_delay(p_attempts integer); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._retry_delay(p_attempts integer) IS 'Back-off before the next try after attempt p_attempts failed: retry_base_delay * 2^(p_attempts - 1), at most retry_max_delay.';
 
 
 --
@@ -2167,6 +3124,34 @@ ALTER FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_
 --
 
 COMMENT ON FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) IS 'The HINT of a refused transition: where the event may go from its status, read from ledger.transitions.';
+
+
+--
+-- Name: _wake_action_workers(jsonb); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._wake_action_workers(p_pending jsonb) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+-- p_pending: {"<event_type>": <count>, ...} of decided events whose follow-up action just became
+-- claimable (handed off, released, or its lease rescued). Rarer than new work, so not throttled.
+BEGIN
+    IF p_pending IS NOT NULL AND p_pending <> '{}'::jsonb THEN
+        PERFORM pg_notify('agentledger_work', CASE WHEN octet_length(p_pending::text) > 7000
+                                                   THEN '{"actions": null}'
+                                                   ELSE jsonb_build_object('actions', p_pending)::text END);
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION ledger._wake_action_workers(p_pending jsonb) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _wake_action_workers(p_pending jsonb); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._wake_action_workers(p_pending jsonb) IS 'Announces decided events whose follow-up action may be claimed, on channel agentledger_work with payload {"actions": {"<type>": <count>}}.';
 
 
 --
@@ -2538,68 +3523,6 @@ ALTER TABLE ledger.seal_requests ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
 
 
 --
--- Name: settings; Type: TABLE; Schema: ledger; Owner: agentledger_owner
---
-
-CREATE TABLE ledger.settings (
-    singleton boolean DEFAULT true NOT NULL,
-    max_payload_bytes integer DEFAULT 1048576 NOT NULL,
-    max_batch_size integer DEFAULT 1000 NOT NULL,
-    lease_duration interval DEFAULT '00:00:30'::interval NOT NULL,
-    notify_throttle interval DEFAULT '00:00:00.05'::interval NOT NULL,
-    CONSTRAINT settings_lease_duration_positive CHECK ((lease_duration > '00:00:00'::interval)),
-    CONSTRAINT settings_max_batch_size_range CHECK (((max_batch_size >= 1) AND (max_batch_size <= 100000))),
-    CONSTRAINT settings_max_payload_bytes_range CHECK (((max_payload_bytes >= 2) AND (max_payload_bytes <= 268435456))),
-    CONSTRAINT settings_notify_throttle_range CHECK (((notify_throttle >= '00:00:00'::interval) AND (notify_throttle <= '00:01:00'::interval))),
-    CONSTRAINT settings_single_row CHECK (singleton)
-);
-
-
-ALTER TABLE ledger.settings OWNER TO agentledger_owner;
-
---
--- Name: TABLE settings; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON TABLE ledger.settings IS 'agentledger settings: exactly one row; change a value with UPDATE ledger.settings SET ...';
-
-
---
--- Name: COLUMN settings.singleton; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.settings.singleton IS 'Always true: keeps the table at one row.';
-
-
---
--- Name: COLUMN settings.max_payload_bytes; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.settings.max_payload_bytes IS 'Largest payload accepted, measured as its JSON text in bytes (default 1 MiB).';
-
-
---
--- Name: COLUMN settings.max_batch_size; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.settings.max_batch_size IS 'Most events one batch submit may carry (default 1,000).';
-
-
---
--- Name: COLUMN settings.lease_duration; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.settings.lease_duration IS 'How long a claim holds an event before it may be rescued, unless renewed (default 30 s).';
-
-
---
--- Name: COLUMN settings.notify_throttle; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.settings.notify_throttle IS 'At most one wake-up NOTIFY per event type in this interval (default 50 ms); 0 notifies on every submit. Workers also poll, so a skipped NOTIFY only delays.';
-
-
---
 -- Name: wakeups; Type: TABLE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -2708,6 +3631,20 @@ CREATE INDEX audit_log_event_idx ON ledger.audit_log USING btree (event_id, seq)
 --
 
 CREATE INDEX audit_log_seq_brin ON ledger.audit_log USING brin (seq);
+
+
+--
+-- Name: events_action_order_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_action_order_idx ON ledger.events USING btree (priority DESC, id) WHERE (status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status]));
+
+
+--
+-- Name: INDEX events_action_order_idx; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON INDEX ledger.events_action_order_idx IS 'Claim order of decided events whose follow-up action is pending: highest priority first, then oldest.';
 
 
 --
@@ -2895,6 +3832,42 @@ GRANT ALL ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor
 
 
 --
+-- Name: FUNCTION claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) TO agentledger_api;
+
+
+--
 -- Name: FUNCTION event_history(p_event_id bigint); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -2905,6 +3878,15 @@ GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_audito
 
 
 --
+-- Name: FUNCTION fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) TO agentledger_api;
+
+
+--
 -- Name: FUNCTION get_event(p_event_id bigint); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -2912,6 +3894,15 @@ REVOKE ALL ON FUNCTION api.get_event(p_event_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_api;
 GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_worker;
 GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) TO agentledger_api;
 
 
 --
@@ -3134,6 +4125,13 @@ GRANT SELECT(updated_at) ON TABLE ledger.events TO agentledger_auditor;
 
 
 --
+-- Name: COLUMN events.lease_fenced; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(lease_fenced) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
 -- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -3144,11 +4142,28 @@ GRANT ALL ON FUNCTION api.queue_stats(p_now timestamp with time zone) TO agentle
 
 
 --
+-- Name: FUNCTION release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) TO agentledger_api;
+
+
+--
 -- Name: FUNCTION requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
 REVOKE ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) TO agentledger_worker;
 
 
 --
@@ -3179,19 +4194,19 @@ GRANT ALL ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_ki
 
 
 --
--- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) TO agentledger_api;
-GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone) TO agentledger_worker;
+REVOKE ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) TO agentledger_api;
+GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) TO agentledger_worker;
 
 
 --
@@ -3260,6 +4275,20 @@ REVOKE ALL ON FUNCTION ledger._checked_actor_kind(p_actor_kind text) FROM PUBLIC
 
 
 --
+-- Name: FUNCTION _checked_claim(p_limit integer, p_event_types text[]); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _checked_status(p_status text); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -3274,10 +4303,24 @@ REVOKE ALL ON FUNCTION ledger._refuse_audit_change() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _refuse_event_delete(); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
 REVOKE ALL ON FUNCTION ledger._refuse_event_delete() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) FROM PUBLIC;
 
 
 --
@@ -3309,10 +4352,24 @@ REVOKE ALL ON FUNCTION ledger._refuse_write_once_change() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _require_status(p_event_id bigint, p_status ledger.event_status, p_verb text); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
 REVOKE ALL ON FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _retry_delay(p_attempts integer); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._retry_delay(p_attempts integer) FROM PUBLIC;
 
 
 --
@@ -3327,6 +4384,13 @@ REVOKE ALL ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_kno
 --
 
 REVOKE ALL ON FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _wake_action_workers(p_pending jsonb); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._wake_action_workers(p_pending jsonb) FROM PUBLIC;
 
 
 --

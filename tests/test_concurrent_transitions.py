@@ -76,10 +76,12 @@ def test_each_race_has_exactly_one_winner_and_the_audit_agrees(fresh_db: str, wo
     # Round 1: four workers claim each queued event at once.
     claims = [(i, "processing", f"worker-{n}") for i in ids for n in range(RACERS_PER_EVENT)]
     round1 = race(worker_dsn, claims)
-    # Round 2: four deciders approve or reject each held event at once. Once one decision is in,
-    # neither decision is a valid move any more.
+    # Round 2: four sessions of each claim's holder (a lease taken through api.transition_event lets
+    # its named owner act) approve or reject it at once. Once one decision is in, neither decision
+    # is a valid move any more.
+    holder = {e: actor for e, _, actor, outcome in round1 if outcome == "won"}
     targets = ["approved", "rejected", "approved", "rejected"]
-    decisions = [(i, targets[n], f"decider-{n}") for i in ids for n in range(RACERS_PER_EVENT)]
+    decisions = [(i, targets[n], holder[i]) for i in ids for n in range(RACERS_PER_EVENT)]
     round2 = race(worker_dsn, decisions)
 
     for outcomes in (round1, round2):

@@ -24,7 +24,7 @@ from tests.support.databases import REPO_ROOT, dbname, describe, run_sqitch
 
 MIDDLE = "tables/events"
 FIRST_AFTER_MIDDLE = "tables/audit"
-LAST = "functions/stats"
+LAST = "functions/rescue"
 
 # Registry contents that do not depend on when or by whom a change was deployed.
 REGISTRY_QUERIES = {
@@ -265,12 +265,12 @@ def test_verify_reports_each_change_and_names_the_failing_one(empty_db: str):
     result = ok(agentledger(["db", "verify"], empty_db))
     assert f"* {LAST} " in result.stdout and "Verify successful" in result.stdout
 
-    databases.execute(empty_db, "DROP TABLE ledger.settings CASCADE")
+    databases.execute(empty_db, "DROP FUNCTION api.queue_stats(timestamptz)")
     result = agentledger(["db", "verify"], empty_db)
     assert result.returncode == 1, describe(result)
     failing = [line for line in result.stdout.splitlines() if line.endswith("not ok")]
-    assert len(failing) == 1 and "tables/settings" in failing[0], describe(result)
-    assert "42P01" in result.stdout and "Verify failed" in result.stderr
+    assert len(failing) == 1 and "functions/stats" in failing[0], describe(result)
+    assert "42883" in result.stdout and "Verify failed" in result.stderr
 
 
 def test_status_on_empty_partial_and_full_databases(empty_db: str):

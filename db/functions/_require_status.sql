@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text)
+CREATE OR REPLACE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text)
 RETURNS void
 LANGUAGE plpgsql AS $$
 -- Locks the event and refuses unless it is in p_status: for steps that are one transition only.

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.requeue_event(
+CREATE OR REPLACE FUNCTION api.requeue_event(
     p_event_id bigint,
     p_reason text,
     p_actor text DEFAULT NULL,
@@ -16,7 +16,7 @@ COMMENT ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) IS
     'Operator re-queue of a failed event, with a reason (AL008 without one): back to queued with its attempts reset, and workers are woken.';
 GRANT EXECUTE ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) TO agentledger_api;
 
-CREATE FUNCTION api.cancel_event(
+CREATE OR REPLACE FUNCTION api.cancel_event(
     p_event_id bigint,
     p_reason text,
     p_actor text DEFAULT NULL,

@@ -65,6 +65,11 @@ BEGIN
 END
 $$;
 
+-- The operator acts an hour later, when the fixture agent's lease on a processing event has
+-- expired: a live lease would stop anyone else (AL009; see db/tests/fencing.sql).
+CREATE FUNCTION tests.later() RETURNS timestamptz LANGUAGE sql IMMUTABLE
+RETURN tests.now() + interval '1 hour';
+
 -- VOLATILE, so it sees events created earlier in the calling statement.
 CREATE FUNCTION tests.status_of(p_event_id bigint) RETURNS ledger.event_status LANGUAGE sql VOLATILE
 RETURN (SELECT e.status FROM ledger.events e WHERE e.id = p_event_id);
@@ -113,7 +118,7 @@ BEGIN
         v_move := format('%s -> %s', p.from_status, p.to_status);
         v_reason := format('operator moves it %s', v_move);
         v_call := format('SELECT api.transition_event(%s, %L, %L, %L, %L, NULL, NULL, %L)',
-                         v_id, p.to_status, 'operator-ann', 'human', v_reason, tests.now());
+                         v_id, p.to_status, 'operator-ann', 'human', v_reason, tests.later());
         IF p.from_status = p.to_status THEN
             RETURN NEXT throws_ok(v_call, 'AL003', format('event %s is already %s', v_id, p.to_status),
                 format('api.transition_event refuses %s with AL003 "already": a transition must change the status', v_move));

@@ -39,9 +39,9 @@ SELECT results_eq(
              e.changed_by, e.created_at
         FROM api.get_event(tests.id('e2')) e$$,
     $$VALUES (tests.id('e2'), 'tests-reads-b'::text, 'tests_reads'::text, 'approved'::ledger.event_status,
-              '{"n": 2}'::jsonb, 1, '{"approve": true}'::jsonb, 3, 'worker-1'::text,
+              '{"n": 2}'::jsonb, 0, '{"approve": true}'::jsonb, 3, 'worker-1'::text,
               '2001-03-02 00:00:00+00'::timestamptz)$$,
-    'api.get_event returns the event with the given id as it now is');
+    'api.get_event returns the event with the given id as it now is (attempts count the action''s tries once decided)');
 SELECT throws_ok($$SELECT api.get_event(-1)$$, 'AL001', NULL,
     'api.get_event refuses an id that names no event');
 SELECT is(
@@ -185,8 +185,8 @@ SELECT results_eq(
     $$SELECT e.status, e.lease_owner, e.lease_token, e.lease_expires_at, e.result, e.attempts
         FROM ledger.events e WHERE e.id = tests.id('e6')$$,
     $$VALUES ('approved'::ledger.event_status, NULL::text, NULL::uuid, NULL::timestamptz,
-              '{"score": 0.9}'::jsonb, 1)$$,
-    'deciding an event (leaving processing) clears its lease and keeps the result');
+              '{"score": 0.9}'::jsonb, 0)$$,
+    'deciding an event (leaving processing) clears its lease, keeps the result and starts the count of attempts at its action');
 
 DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e7'), 'processing', 'worker-9', 'agent', p_now => '2001-06-01 10:00:00+00'); END $setup$;
 SELECT lives_ok(

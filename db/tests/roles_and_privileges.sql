@@ -44,12 +44,20 @@ SELECT results_eq(
         FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace
        ORDER BY p.proname, p.oid$$,
     $$VALUES ('cancel_event',     true,  false, false),
+             ('claim_actions',    true,  true,  false),
+             ('claim_events',     true,  true,  false),
+             ('complete_events',  true,  true,  false),
+             ('decide_events',    true,  true,  false),
              ('event_history',    true,  true,  true),
+             ('fail_events',      true,  true,  false),
              ('get_event',        true,  true,  true),
+             ('heartbeat_events', true,  true,  false),
              ('latest_seal',      true,  true,  true),
              ('list_events',      true,  true,  true),
              ('queue_stats',      true,  true,  true),
+             ('release_events',   true,  true,  false),
              ('requeue_event',    true,  false, false),
+             ('rescue_expired_leases', false, true, false),
              ('seal_audit',       false, true,  true),
              ('submit_event',     true,  true,  false),
              ('submit_events',    true,  true,  false),
@@ -58,14 +66,18 @@ SELECT results_eq(
     'every api function has a decided EXECUTE right for each of the api, worker and auditor roles');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_api')$$,
-    ARRAY['cancel_event', 'event_history', 'get_event', 'latest_seal', 'list_events', 'queue_stats',
-          'requeue_event', 'submit_event', 'submit_events', 'transition_event', 'verify_audit'],
-    'agentledger_api may execute exactly the submit, transition, requeue, cancel, read, stats and verify functions');
+    ARRAY['cancel_event', 'claim_actions', 'claim_events', 'complete_events', 'decide_events',
+          'event_history', 'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events',
+          'queue_stats', 'release_events', 'requeue_event', 'submit_event', 'submit_events',
+          'transition_event', 'verify_audit'],
+    'agentledger_api may execute exactly the submit, transition, requeue, cancel, read, stats and verify functions, and the worker protocol for agents that reach only HTTP (not the rescue)');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_worker')$$,
-    ARRAY['event_history', 'get_event', 'latest_seal', 'list_events', 'queue_stats', 'seal_audit',
-          'submit_event', 'submit_events', 'transition_event'],
-    'agentledger_worker may execute exactly the submit, transition, read, stats and seal functions');
+    ARRAY['claim_actions', 'claim_events', 'complete_events', 'decide_events', 'event_history',
+          'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events', 'queue_stats',
+          'release_events', 'rescue_expired_leases', 'seal_audit', 'submit_event', 'submit_events',
+          'transition_event'],
+    'agentledger_worker may execute exactly the worker protocol (claim, report, rescue) and the submit, transition, read, stats and seal functions');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_auditor')$$,
     ARRAY['event_history', 'get_event', 'latest_seal', 'list_events', 'queue_stats', 'seal_audit',
@@ -138,9 +150,10 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT a.attname::text COLLATE "default" FROM pg_attribute a
        WHERE a.attrelid = 'ledger.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-         AND NOT has_column_privilege('agentledger_auditor', a.attrelid, a.attnum, 'SELECT')$$,
-    ARRAY['lease_token'],
-    'agentledger_auditor may read every column of ledger.events but the lease token');
+         AND NOT has_column_privilege('agentledger_auditor', a.attrelid, a.attnum, 'SELECT')
+       ORDER BY a.attnum$$,
+    ARRAY['lease_token', 'last_lease_token'],
+    'agentledger_auditor may read every column of ledger.events but the lease tokens (the live one and the last one reported with)');
 SELECT table_privs_are('ledger', 'audit_log', 'agentledger_auditor', ARRAY['SELECT'],
     'agentledger_auditor may only SELECT from ledger.audit_log');
 SELECT table_privs_are('ledger', 'audit_seals', 'agentledger_auditor', ARRAY['SELECT'],

@@ -1,7 +1,46 @@
 -- Deploy agentledger:functions/transition to pg
--- Status changes by actor: decisions, outcomes, operator re-queue and cancel.
+-- Status changes by actor, now fenced: api.transition_event refuses an event under another holder's
+-- live lease unless given its token (AL009). The signature gains p_lease_token, so the old function
+-- is dropped and created anew; the operator steps are replaced in place, unchanged.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz);
+DROP FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text);
+
+-- begin db/functions/_refuse_foreign_lease.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._refuse_foreign_lease(
+    p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamptz)
+RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+-- The fence of api.transition_event, which people and simple clients use on events workers also
+-- hold. A presented token must be the current one. Without a token, a live lease stops everyone
+-- but its named owner, and a fenced lease (taken through the worker protocol) stops even that owner:
+-- a restarted worker that kept its name must not act under the lease of its previous life.
+BEGIN
+    IF p_lease_token IS NOT NULL THEN
+        IF p_event.lease_token IS DISTINCT FROM p_lease_token THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL009',
+                MESSAGE = format('event %s: the lease token presented is not its current lease', p_event.id),
+                DETAIL = CASE WHEN p_event.lease_token IS NULL THEN 'The event holds no lease now.'
+                              ELSE format('It is held by %s until %s.', p_event.lease_owner, p_event.lease_expires_at) END,
+                HINT = 'The lease ended (it expired and was rescued, or was reported); read the event again before acting.';
+        END IF;
+    ELSIF p_event.lease_token IS NOT NULL AND p_event.lease_expires_at > p_now
+          AND (p_event.lease_fenced OR p_event.lease_owner IS DISTINCT FROM p_actor) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL009',
+            MESSAGE = format('event %s is held by %s until %s', p_event.id, p_event.lease_owner, p_event.lease_expires_at),
+            DETAIL = CASE WHEN p_event.lease_fenced THEN 'A worker claimed it; only that lease''s token acts on it.'
+                          ELSE 'Another actor claimed it.' END,
+            HINT = 'Pass the lease token, or act once the lease has ended (api.rescue_expired_leases frees expired leases).';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ledger._refuse_foreign_lease(ledger.events, uuid, text, timestamptz) IS
+    'Refuses (AL009) a transition on an event under a live lease the caller does not hold: a wrong token, or no token when the lease is fenced or named for someone else.';
+-- end db/functions/_refuse_foreign_lease.sql
 
 -- begin db/functions/transition_event.sql (copied by db/sync_functions.py; edit that file, then run it)
 CREATE FUNCTION ledger._transition_event(
@@ -13,12 +52,13 @@ CREATE FUNCTION ledger._transition_event(
     p_result jsonb,
     p_details jsonb,
     p_now timestamptz,
-    p_operator_step text)
+    p_operator_step text,
+    p_lease_token uuid DEFAULT NULL)
 RETURNS api.event
 LANGUAGE plpgsql AS $$
 -- The one implementation of a status change by an actor. p_operator_step names the operator step
 -- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
--- operator functions.
+-- operator functions. p_lease_token, when given, must be the event's current lease token.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_to ledger.event_status := ledger._checked_status(p_status);
@@ -79,6 +119,10 @@ BEGIN
             DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
             HINT = format('Use api.%s_event, which the API role may call.', v_step);
     END IF;
+    IF v_step IS NOT NULL THEN
+        -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
+        PERFORM ledger._refuse_foreign_lease(v_event, p_lease_token, v_actor, v_now);
+    END IF;
     IF v_to = 'processing' AND v_event.run_after > v_now THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',
@@ -123,12 +167,16 @@ BEGIN
            updated_at = v_now,
            attempts = CASE
                           WHEN v_to = 'processing' THEN e.attempts + 1
-                          WHEN e.status = 'failed' THEN 0  -- an operator re-queue starts afresh
+                          -- An operator re-queue starts afresh; a decision starts the count of
+                          -- attempts at its follow-up action.
+                          WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
                           ELSE e.attempts
                       END,
            lease_owner = v_lease_owner,
            lease_token = v_lease_token,
            lease_expires_at = v_lease_expires_at,
+           lease_fenced = false,  -- a lease taken here lets its named owner act without the token
+           last_lease_token = p_lease_token,
            run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
            result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
            last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
@@ -145,7 +193,7 @@ BEGIN
     RETURN ledger._as_api_event(v_event);
 END
 $$;
-COMMENT ON FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text) IS
+COMMENT ON FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text, uuid) IS
     'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
 
 CREATE FUNCTION api.transition_event(
@@ -156,23 +204,26 @@ CREATE FUNCTION api.transition_event(
     p_reason text DEFAULT NULL,
     p_result jsonb DEFAULT NULL,
     p_details jsonb DEFAULT NULL,
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_lease_token uuid DEFAULT NULL)
 RETURNS api.event
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN ledger._transition_event(p_event_id, p_status, p_actor, p_actor_kind, p_reason, p_result,
-                                p_details, p_now, NULL);
-COMMENT ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz) IS
+                                p_details, p_now, NULL, p_lease_token);
+COMMENT ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid) IS
 $$Moves an event to p_status if ledger.transitions allows it (AL003 otherwise; AL001 if it does not
 exist), recording actor, reason and details in the audit trail. To processing (a claim, once
 run_after has passed): the actor takes a lease. To approved/rejected: p_result is the decision
 result. To failed: p_reason is the error. Re-queue and cancel are operator steps: api.requeue_event
-and api.cancel_event. p_now may differ from now() only for the owner (tests move the clock).$$;
-GRANT EXECUTE ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz)
+and api.cancel_event. While another holder's lease is live, the event is refused (AL009) unless
+p_lease_token is that lease's token; a lease this function took lets its named owner (p_actor) go on
+without one. p_now may differ from now() only for the owner (tests move the clock).$$;
+GRANT EXECUTE ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid)
     TO agentledger_api, agentledger_worker;
 -- end db/functions/transition_event.sql
 
 -- begin db/functions/_require_status.sql (copied by db/sync_functions.py; edit that file, then run it)
-CREATE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text)
+CREATE OR REPLACE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text)
 RETURNS void
 LANGUAGE plpgsql AS $$
 -- Locks the event and refuses unless it is in p_status: for steps that are one transition only.
@@ -196,7 +247,7 @@ COMMENT ON FUNCTION ledger._require_status(bigint, ledger.event_status, text) IS
 -- end db/functions/_require_status.sql
 
 -- begin db/functions/requeue_and_cancel.sql (copied by db/sync_functions.py; edit that file, then run it)
-CREATE FUNCTION api.requeue_event(
+CREATE OR REPLACE FUNCTION api.requeue_event(
     p_event_id bigint,
     p_reason text,
     p_actor text DEFAULT NULL,
@@ -214,7 +265,7 @@ COMMENT ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) IS
     'Operator re-queue of a failed event, with a reason (AL008 without one): back to queued with its attempts reset, and workers are woken.';
 GRANT EXECUTE ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) TO agentledger_api;
 
-CREATE FUNCTION api.cancel_event(
+CREATE OR REPLACE FUNCTION api.cancel_event(
     p_event_id bigint,
     p_reason text,
     p_actor text DEFAULT NULL,

@@ -1,0 +1,39 @@
+-- Deploy agentledger:tables/events_fencing to pg
+-- Columns for fenced leases. A lease taken through the worker protocol (api.claim_events,
+-- api.claim_actions) is fenced: only its token acts under it. last_lease_token remembers the token
+-- of the latest report, so the same report sent again is answered "already done", not applied twice.
+BEGIN;
+SET LOCAL ROLE agentledger_owner;
+
+-- A function whose SQL body takes the events row type blocks ALTER TABLE: drop it around the change.
+DROP FUNCTION ledger._as_api_event(ledger.events);
+ALTER TABLE ledger.events
+    ADD COLUMN lease_fenced boolean NOT NULL DEFAULT false,
+    ADD COLUMN last_lease_token uuid,
+    ADD CONSTRAINT events_fenced_lease_exists CHECK (lease_token IS NOT NULL OR NOT lease_fenced);
+
+-- The action queue: decided events, whose follow-up action is pending or running, in claim order.
+CREATE INDEX events_action_order_idx ON ledger.events (priority DESC, id)
+    WHERE status IN ('approved', 'rejected');
+
+COMMENT ON COLUMN ledger.events.lease_fenced IS
+    'True when the lease was taken through the worker protocol: only its token acts under it. A lease taken by api.transition_event also lets its named owner act without the token.';
+COMMENT ON COLUMN ledger.events.last_lease_token IS
+    'Token presented with the latest report (decide, complete, fail, release). The same report sent again is answered already_done. Cleared when a lease is rescued.';
+COMMENT ON INDEX ledger.events_action_order_idx IS
+    'Claim order of decided events whose follow-up action is pending: highest priority first, then oldest.';
+
+-- begin db/functions/_as_api_event.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._as_api_event(e ledger.events) RETURNS api.event
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ROW(e.id, e.customer_id, e.event_type, e.status, e.payload, e.priority, e.attempts,
+           e.max_attempts, e.run_after, e.lease_owner, e.lease_expires_at, e.idempotency_key, e.result,
+           e.last_error, e.last_error_type, e.correlation_id, e.caused_by_event_id, e.version,
+           e.changed_by, e.changed_by_kind, e.change_reason, e.created_at, e.updated_at)::api.event;
+COMMENT ON FUNCTION ledger._as_api_event(ledger.events) IS
+    'An events row as clients see it (api.event): without the lease token.';
+-- end db/functions/_as_api_event.sql
+
+GRANT SELECT (lease_fenced) ON ledger.events TO agentledger_auditor;
+
+COMMIT;

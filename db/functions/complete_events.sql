@@ -1,0 +1,43 @@
+CREATE FUNCTION api.complete_events(
+    p_event_ids bigint[],
+    p_lease_tokens uuid[],
+    p_details jsonb[] DEFAULT NULL,
+    p_now timestamptz DEFAULT now())
+RETURNS SETOF api.report
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_done bigint[];
+BEGIN
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, ARRAY[cardinality(p_details)]);
+    PERFORM ledger._refuse_bad_outcome_inputs(NULL, p_details,
+                                              (SELECT s.max_payload_bytes FROM ledger.settings s), 'details');
+    IF EXISTS (SELECT 1 FROM unnest(p_details) d WHERE d ? 'result') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'details may not carry a "result" key',
+            DETAIL = 'The decision result was recorded when the event was decided.',
+            HINT = 'Describe what the action did, e.g. {"transfer_id": "T-123"}.';
+    END IF;
+    WITH report AS (
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details) AS r (id, token, details)
+    ), completed AS (
+        UPDATE ledger.events e
+           SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
+               changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
+               updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+               lease_fenced = false, last_lease_token = r.token
+          FROM report r
+         WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
+        RETURNING e.id
+    )
+    SELECT array_agg(c.id) INTO v_done FROM completed c;
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'complete',
+                                                       'approved or rejected');
+END
+$$;
+COMMENT ON FUNCTION api.complete_events(bigint[], uuid[], jsonb[], timestamptz) IS
+$$Marks decided events completed: their follow-up action succeeded. Named by (event id, lease token);
+p_details (objects) say what the action did and land in the audit row. One statement; answers per
+event (api.report); the same report sent again answers already_done and writes nothing.$$;
+GRANT EXECUTE ON FUNCTION api.complete_events(bigint[], uuid[], jsonb[], timestamptz) TO agentledger_worker, agentledger_api;

@@ -1,0 +1,72 @@
+CREATE FUNCTION api.decide_events(
+    p_event_ids bigint[],
+    p_lease_tokens uuid[],
+    p_decisions text[],
+    p_reasons text[] DEFAULT NULL,
+    p_results jsonb[] DEFAULT NULL,
+    p_keep_lease boolean DEFAULT true,
+    p_now timestamptz DEFAULT now())
+RETURNS SETOF api.report
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_max_bytes integer;
+    v_lease interval;
+    v_done bigint[];
+    v_handed_off jsonb;
+BEGIN
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
+                                   ARRAY[cardinality(p_decisions), cardinality(p_reasons),
+                                         cardinality(p_results)]);
+    SELECT s.max_payload_bytes, s.lease_duration INTO v_max_bytes, v_lease FROM ledger.settings s;
+    PERFORM ledger._refuse_bad_outcome_inputs(p_reasons, p_results, v_max_bytes, 'result');
+    IF p_keep_lease IS NULL OR p_decisions IS NULL OR EXISTS (
+           SELECT 1 FROM unnest(p_decisions) d WHERE d IS NULL OR d NOT IN ('approved', 'rejected')) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'each decision must be approved or rejected, and p_keep_lease true or false',
+            DETAIL = format('Decisions: %s; p_keep_lease: %s.', p_decisions, coalesce(p_keep_lease::text, 'NULL')),
+            HINT = 'Pass one decision per event.';
+    END IF;
+
+    -- The decision starts the action's own count of attempts. With p_keep_lease the deciding
+    -- worker goes on to run the action under the same token; without, the action is offered to
+    -- api.claim_actions.
+    WITH report AS (
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results)
+                      AS r (id, token, decision, reason, result)
+    ), decided AS (
+        UPDATE ledger.events e
+           SET status = r.decision::ledger.event_status, version = e.version + 1,
+               changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
+               change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
+               updated_at = v_now, result = r.result, attempts = 0,
+               lease_owner = CASE WHEN p_keep_lease THEN e.lease_owner END,
+               lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
+               lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
+               lease_fenced = p_keep_lease,
+               last_lease_token = r.token
+          FROM report r
+         WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
+        RETURNING e.id, e.event_type
+    )
+    SELECT array_agg(d.id), (SELECT jsonb_object_agg(t.event_type, t.n)
+                               FROM (SELECT d2.event_type, count(*) AS n FROM decided d2
+                                      GROUP BY d2.event_type) t)
+      INTO v_done, v_handed_off
+      FROM decided d;
+    IF NOT p_keep_lease THEN
+        PERFORM ledger._wake_action_workers(v_handed_off);
+    END IF;
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'decide',
+                                                       'processing');
+END
+$$;
+COMMENT ON FUNCTION api.decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamptz) IS
+$$Records the decisions (approved or rejected, with reason and result object) of events in
+processing, named by (event id, lease token): one statement, one audit row each, the lease owner as
+actor. With p_keep_lease (default) the worker keeps the lease to run the follow-up action; without,
+the lease ends and the action is offered to api.claim_actions. Answers per event (api.report); the
+same report sent again answers already_done and writes nothing.$$;
+GRANT EXECUTE ON FUNCTION api.decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamptz)
+    TO agentledger_worker, agentledger_api;

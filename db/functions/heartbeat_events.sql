@@ -1,0 +1,38 @@
+CREATE FUNCTION api.heartbeat_events(
+    p_event_ids bigint[],
+    p_lease_tokens uuid[],
+    p_now timestamptz DEFAULT now())
+RETURNS SETOF api.report
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_done bigint[];
+BEGIN
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
+    -- A lease that expired but was not yet rescued or taken over is still this token's to renew.
+    WITH renewed AS (
+        UPDATE ledger.events e
+           SET lease_expires_at = greatest(e.lease_expires_at,
+                                           v_now + (SELECT s.lease_duration FROM ledger.settings s))
+          FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
+         WHERE e.id = i.id AND e.lease_token = i.token
+        RETURNING e.id
+    )
+    SELECT array_agg(r.id) INTO v_done FROM renewed r;
+    RETURN QUERY SELECT o.event_id,
+                        -- Renewing is not a report: a token whose lease ended is never "already done".
+                        CASE WHEN o.outcome = 'already_done' THEN 'refused' ELSE o.outcome END,
+                        o.status,
+                        CASE WHEN o.outcome = 'already_done' THEN 'AL009' ELSE o.code END,
+                        CASE WHEN o.outcome = 'already_done'
+                             THEN format('event %s: this lease has ended', o.event_id) ELSE o.message END,
+                        o.lease_expires_at, o.run_after
+                   FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
+                                                'leased') o;
+END
+$$;
+COMMENT ON FUNCTION api.heartbeat_events(bigint[], uuid[], timestamptz) IS
+$$Extends the leases named by (event id, lease token) to now + ledger.settings.lease_duration. Answers
+per event: done with the new lease_expires_at, or refused with AL009 when the lease has ended (the
+handler should stop: whatever it reports will be refused).$$;
+GRANT EXECUTE ON FUNCTION api.heartbeat_events(bigint[], uuid[], timestamptz) TO agentledger_worker, agentledger_api;

@@ -1,0 +1,4 @@
+-- Verify agentledger:functions/transition on pg
+SELECT 'api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz)'::regprocedure,
+       'api.requeue_event(bigint, text, text, text, timestamptz)'::regprocedure,
+       'api.cancel_event(bigint, text, text, text, timestamptz)'::regprocedure;
