@@ -48,6 +48,31 @@ COMMENT ON SCHEMA ledger IS 'agentledger private data: events, the audit trail, 
 
 
 --
+-- Name: api_key; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.api_key AS (
+	name text,
+	role text,
+	lookup_prefix text,
+	created_at timestamp with time zone,
+	created_by text,
+	revoked_at timestamp with time zone,
+	revoked_by text,
+	revoke_reason text
+);
+
+
+ALTER TYPE api.api_key OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE api_key; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.api_key IS 'An API key as administrators and the API see it: never the key or its hash.';
+
+
+--
 -- Name: actor_kind; Type: TYPE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -335,6 +360,142 @@ ALTER TYPE ledger.submission OWNER TO agentledger_owner;
 COMMENT ON TYPE ledger.submission IS 'One item of a submit request while api.submit_events checks and inserts it.';
 
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: api_keys; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.api_keys (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    lookup_prefix text NOT NULL,
+    secret_sha256 bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text DEFAULT SESSION_USER NOT NULL,
+    revoked_at timestamp with time zone,
+    revoked_by text,
+    revoke_reason text,
+    CONSTRAINT api_keys_lookup_prefix_format CHECK ((lookup_prefix ~ '^[0-9a-f]{12}$'::text)),
+    CONSTRAINT api_keys_name_format CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$'::text)),
+    CONSTRAINT api_keys_revocation_complete CHECK ((((revoked_at IS NULL) = (revoked_by IS NULL)) AND ((revoked_at IS NULL) = (revoke_reason IS NULL)))),
+    CONSTRAINT api_keys_role_known CHECK ((role = ANY (ARRAY['submitter'::text, 'worker'::text, 'reviewer'::text, 'auditor'::text]))),
+    CONSTRAINT api_keys_secret_sha256_length CHECK ((octet_length(secret_sha256) = 32))
+);
+
+
+ALTER TABLE ledger.api_keys OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE api_keys; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.api_keys IS 'API keys of the HTTP API: a name (the actor recorded in the audit trail), a role deciding which endpoints it may call, and only a sha256 of the key itself. Managed through api.create_api_key and api.revoke_api_key.';
+
+
+--
+-- Name: COLUMN api_keys.id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.id IS 'Surrogate key.';
+
+
+--
+-- Name: COLUMN api_keys.name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.name IS 'Unique name of the key holder; the actor of every change made with the key. Names are never reused, even after revocation.';
+
+
+--
+-- Name: COLUMN api_keys.role; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.role IS 'submitter, worker, reviewer or auditor: which endpoints the key may call.';
+
+
+--
+-- Name: COLUMN api_keys.lookup_prefix; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.lookup_prefix IS 'The 12 hex characters after "al_" in the key: finds the row without scanning hashes.';
+
+
+--
+-- Name: COLUMN api_keys.secret_sha256; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.secret_sha256 IS 'sha256 of the whole key text.';
+
+
+--
+-- Name: COLUMN api_keys.created_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.created_at IS 'When the key was created.';
+
+
+--
+-- Name: COLUMN api_keys.created_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.created_by IS 'Database user who created it.';
+
+
+--
+-- Name: COLUMN api_keys.revoked_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.revoked_at IS 'When it was revoked; NULL while it is valid.';
+
+
+--
+-- Name: COLUMN api_keys.revoked_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.revoked_by IS 'Database user who revoked it.';
+
+
+--
+-- Name: COLUMN api_keys.revoke_reason; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.revoke_reason IS 'Why it was revoked.';
+
+
+--
+-- Name: authenticate_api_key(text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.authenticate_api_key(p_key text) RETURNS SETOF api.api_key
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT k.name,
+     k.role,
+     k.lookup_prefix,
+     k.created_at,
+     k.created_by,
+     k.revoked_at,
+     k.revoked_by,
+     k.revoke_reason
+    FROM ledger.api_keys k
+   WHERE ((authenticate_api_key.p_key ~ '^al_[0-9a-f]{64}$'::text) AND (k.lookup_prefix = substr(authenticate_api_key.p_key, 4, 12)) AND (k.secret_sha256 = sha256(convert_to(authenticate_api_key.p_key, 'UTF8'::name))) AND (k.revoked_at IS NULL));
+END;
+
+
+ALTER FUNCTION api.authenticate_api_key(p_key text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION authenticate_api_key(p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.authenticate_api_key(p_key text) IS 'The valid (not revoked) API key whose text is p_key, as one api.api_key row; no row otherwise.';
+
+
 --
 -- Name: cancel_event(bigint, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
@@ -526,6 +687,54 @@ ALTER FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], 
 COMMENT ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) IS 'Marks decided events completed: their follow-up action succeeded. Named by (event id, lease token);
 p_details (objects) say what the action did and land in the audit row. One statement; answers per
 event (api.report); the same report sent again answers already_done and writes nothing.';
+
+
+--
+-- Name: create_api_key(text, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.create_api_key(p_name text, p_role text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+-- Returns the new key; it is shown this once and only its sha256 is kept. 244 random bits from two
+-- version-4 UUIDs (gen_random_uuid uses the server's strong random source).
+DECLARE
+    v_key text := 'al_' || replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
+BEGIN
+    IF p_role IS NULL OR p_role NOT IN ('submitter', 'worker', 'reviewer', 'auditor') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('unknown API key role %s', coalesce(quote_literal(p_role), 'NULL')),
+            DETAIL = 'A key''s role decides which endpoints it may call.',
+            HINT = 'Use one of: submitter, worker, reviewer, auditor.';
+    ELSIF p_name IS NULL OR p_name !~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('invalid API key name %s', coalesce(quote_literal(p_name), 'NULL')),
+            DETAIL = 'The name is the actor of every change made with the key.',
+            HINT = 'Use 1-100 letters, digits and . _ @ -, starting with a letter or digit, e.g. "intake-service".';
+    ELSIF EXISTS (SELECT 1 FROM ledger.api_keys k WHERE k.name = p_name) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL015',
+            MESSAGE = format('an API key named %s exists already', p_name),
+            DETAIL = 'Names are never reused, even after revocation, so the audit trail names one holder.',
+            HINT = 'Choose another name, e.g. with a suffix: "intake-service-2".';
+    END IF;
+    INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256)
+    VALUES (p_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')));
+    RETURN v_key;
+END
+$_$;
+
+
+ALTER FUNCTION api.create_api_key(p_name text, p_role text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION create_api_key(p_name text, p_role text); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.create_api_key(p_name text, p_role text) IS 'Creates an API key named p_name (the actor it acts as) with role submitter, worker, reviewer or auditor, and returns the key: shown once, stored only as a sha256. AL015 if the name was ever used. For administrators only.';
 
 
 --
@@ -805,10 +1014,6 @@ per event: done with the new lease_expires_at, or refused with AL009 when the le
 handler should stop: whatever it reports will be refused).';
 
 
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
 --
 -- Name: audit_seals; Type: TABLE; Schema: ledger; Owner: agentledger_owner
 --
@@ -931,6 +1136,36 @@ ALTER FUNCTION api.latest_seal() OWNER TO agentledger_owner;
 --
 
 COMMENT ON FUNCTION api.latest_seal() IS 'The latest audit seal (NULL when there is none): export its digest to storage the database cannot change.';
+
+
+--
+-- Name: list_api_keys(); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.list_api_keys() RETURNS SETOF api.api_key
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT k.name,
+     k.role,
+     k.lookup_prefix,
+     k.created_at,
+     k.created_by,
+     k.revoked_at,
+     k.revoked_by,
+     k.revoke_reason
+    FROM ledger.api_keys k
+   ORDER BY k.name;
+END;
+
+
+ALTER FUNCTION api.list_api_keys() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION list_api_keys(); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.list_api_keys() IS 'Every API key, valid and revoked, without secrets. For administrators only.';
 
 
 --
@@ -1475,6 +1710,53 @@ COMMENT ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_n
 loses the lease so its action is offered again (or fails when its attempts are used up). One audit
 row per status change, by p_actor (kind system). Safe to run from several sessions at once and
 from a scheduled job; returns one api.report per event freed.';
+
+
+--
+-- Name: revoke_api_key(text, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.revoke_api_key(p_name text, p_reason text) RETURNS api.api_key
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_key ledger.api_keys;
+BEGIN
+    IF coalesce(btrim(p_reason), '') = '' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL008',
+            MESSAGE = 'revoking an API key needs a reason',
+            DETAIL = 'The reason is kept with the key.',
+            HINT = 'e.g. "leaked in a log file" or "service retired".';
+    END IF;
+    UPDATE ledger.api_keys k
+       SET revoked_at = now(), revoked_by = session_user, revoke_reason = p_reason
+     WHERE k.name = p_name AND k.revoked_at IS NULL
+    RETURNING * INTO v_key;
+    IF NOT FOUND THEN
+        SELECT * INTO v_key FROM ledger.api_keys k WHERE k.name = p_name;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL016',
+                MESSAGE = format('no API key is named %s', coalesce(quote_literal(p_name), 'NULL')),
+                DETAIL = 'Nothing was revoked.',
+                HINT = 'List the keys with api.list_api_keys().';
+        END IF;
+    END IF;
+    RETURN ROW(v_key.name, v_key.role, v_key.lookup_prefix, v_key.created_at, v_key.created_by,
+               v_key.revoked_at, v_key.revoked_by, v_key.revoke_reason)::api.api_key;
+END
+$$;
+
+
+ALTER FUNCTION api.revoke_api_key(p_name text, p_reason text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION revoke_api_key(p_name text, p_reason text); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.revoke_api_key(p_name text, p_reason text) IS 'Revokes the API key named p_name, with a reason (AL008 without one); it stops working at once in the database and within the API''s key cache time. Revoking a revoked key changes nothing. AL016 for an unknown name. For administrators only.';
 
 
 --
@@ -3221,6 +3503,20 @@ COMMENT ON FUNCTION ledger._wake_workers(p_queued jsonb) IS 'Announces runnable 
 
 
 --
+-- Name: api_keys_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ledger.api_keys ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.api_keys_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: audit_log; Type: TABLE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -3556,6 +3852,14 @@ COMMENT ON COLUMN ledger.wakeups.last_notified_at IS 'Wall-clock time of its las
 
 
 --
+-- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -3617,6 +3921,20 @@ ALTER TABLE ONLY ledger.transitions
 
 ALTER TABLE ONLY ledger.wakeups
     ADD CONSTRAINT wakeups_pkey PRIMARY KEY (event_type);
+
+
+--
+-- Name: api_keys_lookup_prefix_key; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE UNIQUE INDEX api_keys_lookup_prefix_key ON ledger.api_keys USING btree (lookup_prefix);
+
+
+--
+-- Name: api_keys_name_key; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE UNIQUE INDEX api_keys_name_key ON ledger.api_keys USING btree (name);
 
 
 --
@@ -3824,6 +4142,14 @@ GRANT USAGE ON SCHEMA ledger TO agentledger_auditor;
 
 
 --
+-- Name: FUNCTION authenticate_api_key(p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.authenticate_api_key(p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.authenticate_api_key(p_key text) TO agentledger_api;
+
+
+--
 -- Name: FUNCTION cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -3856,6 +4182,13 @@ GRANT ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_t
 REVOKE ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) TO agentledger_worker;
 GRANT ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION create_api_key(p_name text, p_role text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.create_api_key(p_name text, p_role text) FROM PUBLIC;
 
 
 --
@@ -3929,6 +4262,13 @@ REVOKE ALL ON FUNCTION api.latest_seal() FROM PUBLIC;
 GRANT ALL ON FUNCTION api.latest_seal() TO agentledger_api;
 GRANT ALL ON FUNCTION api.latest_seal() TO agentledger_worker;
 GRANT ALL ON FUNCTION api.latest_seal() TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION list_api_keys(); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.list_api_keys() FROM PUBLIC;
 
 
 --
@@ -4164,6 +4504,13 @@ GRANT ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_acto
 
 REVOKE ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) TO agentledger_worker;
+
+
+--
+-- Name: FUNCTION revoke_api_key(p_name text, p_reason text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.revoke_api_key(p_name text, p_reason text) FROM PUBLIC;
 
 
 --
