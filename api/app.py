@@ -1,0 +1,58 @@
+"""The FastAPI application: settings, the pool's lifetime, error handlers, middleware, routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agentledger_api import problems
+from agentledger_api.auth import Budget, KeyCache
+from agentledger_api.database import make_pool
+from agentledger_api.metrics import Metrics
+from agentledger_api.middleware import RequestContext
+from agentledger_api.routes import ROUTERS
+from agentledger_api.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    log = logging.getLogger("agentledger.api")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # open(wait=False): the API starts even while the database is away, answers 503 meanwhile,
+        # and recovers by itself (the pool keeps reconnecting in the background).
+        await app.state.pool.open(wait=False)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="agentledger",
+        version="0.1.0",
+        description="Events for AI agents, with a lifecycle and an audit trail enforced by PostgreSQL.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.log = log
+    app.state.pool = make_pool(settings)
+    app.state.key_cache = KeyCache(settings.key_cache_seconds)
+    app.state.budget = Budget(settings.requests_per_minute_per_key)
+    app.state.metrics = Metrics()
+
+    app.add_exception_handler(problems.Problem, problems.on_problem)
+    app.add_exception_handler(psycopg.Error, problems.on_database_error)
+    app.add_exception_handler(RequestValidationError, problems.on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
+    app.add_exception_handler(Exception, problems.on_unexpected)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics, log=log)
+    return app

@@ -1,0 +1,126 @@
+"""Errors as `application/problem+json` (RFC 9457): type, title, status, detail, and the code.
+
+Database refusals keep the database's SQLSTATE as `code`, with its message as `detail` and its
+hint as `hint`. SQLSTATE_STATUS is the mapping; a test holds it equal to the README's table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE = "https://agentledger.invalid/problems/"
+
+# SQLSTATE -> (HTTP status, title). Codes missing here are server faults: 500, logged in full.
+SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
+    "AL001": (404, "No such event"),
+    "AL002": (422, "Unknown event type"),
+    "AL003": (409, "Transition not allowed"),
+    "AL004": (409, "Idempotency key reused with another body"),
+    "AL005": (413, "Too large"),
+    "AL006": (422, "Invalid customer_id"),
+    "AL007": (422, "Payload is not a JSON object"),
+    "AL008": (422, "Reason required"),
+    "AL009": (409, "Lease not held"),
+    "AL010": (422, "Invalid argument"),
+    "AL011": (403, "The audit trail is append-only"),
+    "AL012": (409, "Events are records"),
+    "AL013": (413, "Batch too large"),
+    "AL014": (409, "Wrong isolation level"),
+    "AL015": (409, "API key name in use"),
+    "AL016": (404, "No such API key"),
+    "22P05": (422, "Text contains a NUL character"),
+    "42501": (403, "Not allowed"),
+}
+# Not refusals of the request: the database is busy or away. The client should retry.
+UNAVAILABLE_SQLSTATES = {"57014", "55P03", "40001", "40P01", "53300", "57P01", "57P02", "57P03", "08000",
+                         "08003", "08006", "08001", "08004"}
+
+
+class Problem(Exception):
+    """An error the API answers with, as problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, *, code: str | None = None,
+                 hint: str | None = None, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title, detail
+        self.code, self.hint, self.headers, self.extra = code, hint, headers or {}, extra or {}
+
+    @classmethod
+    def from_database(cls, exc: psycopg.Error) -> Problem:
+        code = exc.sqlstate or ""
+        diag = exc.diag
+        if code in SQLSTATE_STATUS:
+            status, title = SQLSTATE_STATUS[code]
+            return cls(status, title, diag.message_primary, code=code, hint=diag.message_hint)
+        if code in UNAVAILABLE_SQLSTATES or isinstance(exc, psycopg.OperationalError):
+            return unavailable(code or None)
+        raise exc  # a fault, not a refusal: the generic handler logs it and answers 500
+
+    def response(self, request: Request) -> JSONResponse:
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE + (self.code or str(self.status)),
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if self.code:
+            body["code"] = self.code
+        if self.hint:
+            body["hint"] = self.hint
+        body.update(self.extra)
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+        return JSONResponse(body, status_code=self.status, headers=self.headers,
+                            media_type="application/problem+json")
+
+
+def unavailable(code: str | None = None) -> Problem:
+    return Problem(503, "Database unavailable", "The database did not answer in time; retry shortly.",
+                   code=code, headers={"Retry-After": "2"})
+
+
+async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return exc.response(request)
+
+
+async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, psycopg.Error)
+    try:
+        problem = Problem.from_database(exc)
+    except psycopg.Error:
+        request.app.state.log.exception("database fault", extra={"request_id": getattr(request.state, "request_id", None)})
+        problem = Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.")
+    return problem.response(request)
+
+
+async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(part) for part in error.get("loc", ())], "msg": error.get("msg", ""), "type": error.get("type", "")}
+        for error in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    detail = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+    return Problem(422, "Invalid request", detail, code="validation", extra={"errors": errors}).response(request)
+
+
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    return Problem(exc.status_code, title, str(exc.detail) if exc.detail else None,
+                   headers=dict(exc.headers or {})).response(request)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request.app.state.log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
+    return Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.").response(request)

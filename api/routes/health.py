@@ -1,0 +1,59 @@
+"""Liveness, readiness and metrics: the endpoints that need no key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+
+from agentledger_api.auth import allow
+from agentledger_api.database import fetch_all, fetch_one
+from agentledger_api.problems import Problem
+
+router = APIRouter(tags=["health"])
+
+# The newest database functions this API calls: present means the schema is deployed far enough.
+REQUIRED_FUNCTIONS = (
+    "api.authenticate_api_key(text)",
+    "api.claim_events(text, integer, text[], timestamptz)",
+    "api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid)",
+)
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The database is reachable and the schema deployed")
+async def readyz(request: Request) -> dict[str, object]:
+    try:
+        row = await fetch_one(
+            request.app.state.pool,
+            "SELECT array_agg(f) FILTER (WHERE to_regprocedure(f) IS NULL) AS missing "
+            "FROM unnest(%(functions)s::text[]) f",
+            {"functions": list(REQUIRED_FUNCTIONS)},
+        )
+    except Problem:
+        raise
+    except Exception:
+        raise Problem(503, "Database unavailable", "The database cannot be reached.", headers={"Retry-After": "2"}) from None
+    missing = (row or {}).get("missing")
+    if missing:
+        raise Problem(503, "Schema not deployed", f"Missing database functions: {', '.join(missing)}. "
+                      "Deploy with `agentledger db deploy` or `sqitch deploy`.", headers={"Retry-After": "10"})
+    return {"status": "ready"}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+            dependencies=[Depends(allow("read"))])
+async def metrics(request: Request) -> PlainTextResponse:
+    depth: list[tuple[str, str, int]] = []
+    try:
+        rows = await fetch_all(request.app.state.pool,
+                               "SELECT c->>'event_type' AS t, c->>'status' AS s, (c->>'events')::bigint AS n "
+                               "FROM jsonb_array_elements(api.queue_stats()->'counts') c")
+        depth = [(r["t"], r["s"], r["n"]) for r in rows]
+    except Exception:
+        pass  # metrics of the process are still worth serving while the database is away
+    return PlainTextResponse(request.app.state.metrics.render(depth),
+                             media_type="text/plain; version=0.0.4")
