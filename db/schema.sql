@@ -360,9 +360,234 @@ ALTER TYPE ledger.submission OWNER TO agentledger_owner;
 COMMENT ON TYPE ledger.submission IS 'One item of a submit request while api.submit_events checks and inserts it.';
 
 
+--
+-- Name: audit_feed(bigint, bigint, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer DEFAULT 500) RETURNS SETOF api.audit_entry
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_after_seq IS NULL OR p_up_to_seq IS NULL OR p_after_seq < 0 OR p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'audit_feed needs p_after_seq >= 0, p_up_to_seq, and p_limit from 1 to 1000',
+            DETAIL = format('Got p_after_seq %s, p_up_to_seq %s, p_limit %s.', p_after_seq, p_up_to_seq, p_limit),
+            HINT = 'Start at 0 (or the last seq a client saw) and read up to a final position.';
+    END IF;
+    RETURN QUERY
+    SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
+           a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at,
+           encode(a.prev_hash, 'hex'), encode(a.hash, 'hex')
+      FROM ledger.audit_log a
+     WHERE a.seq > p_after_seq AND a.seq <= p_up_to_seq
+     ORDER BY a.seq
+     LIMIT p_limit;
+END
+$$;
+
+
+ALTER FUNCTION api.audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer) IS 'Audit rows with seq in (p_after_seq, p_up_to_seq], in seq order, at most p_limit (1..1000): the changes of every event, for live feeds and their resumption.';
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: audit_log; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.audit_log (
+    seq bigint NOT NULL,
+    customer_id text NOT NULL,
+    event_id bigint NOT NULL,
+    version integer NOT NULL,
+    from_status ledger.event_status,
+    to_status ledger.event_status NOT NULL,
+    actor text NOT NULL,
+    actor_kind ledger.actor_kind NOT NULL,
+    db_user text DEFAULT SESSION_USER NOT NULL,
+    reason text,
+    details jsonb,
+    attempt integer NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    prev_hash bytea,
+    hash bytea NOT NULL,
+    CONSTRAINT audit_log_first_row_has_no_previous CHECK ((((version = 1) = (from_status IS NULL)) AND ((version = 1) = (prev_hash IS NULL))))
+);
+
+
+ALTER TABLE ledger.audit_log OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE audit_log; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.audit_log IS 'Append-only audit trail: one row per status change of an event, written by triggers on ledger.events, hash-chained per event. Verify with api.verify_audit().';
+
+
+--
+-- Name: COLUMN audit_log.seq; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.seq IS 'Global sequence number, in insert order (gaps come from rolled-back transactions).';
+
+
+--
+-- Name: COLUMN audit_log.customer_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.customer_id IS 'The customer of the event.';
+
+
+--
+-- Name: COLUMN audit_log.event_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.event_id IS 'The event that changed.';
+
+
+--
+-- Name: COLUMN audit_log.version; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.version IS 'The event version this change produced: 1 for the submit, then +1 per change.';
+
+
+--
+-- Name: COLUMN audit_log.from_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.from_status IS 'Status before the change; NULL for the submit.';
+
+
+--
+-- Name: COLUMN audit_log.to_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.to_status IS 'Status after the change.';
+
+
+--
+-- Name: COLUMN audit_log.actor; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.actor IS 'Who made the change: an agent or worker name, a person, an API key name, or the database user.';
+
+
+--
+-- Name: COLUMN audit_log.actor_kind; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.actor_kind IS 'agent, human or system.';
+
+
+--
+-- Name: COLUMN audit_log.db_user; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.db_user IS 'The database login that made the change (session_user), whatever actor it named.';
+
+
+--
+-- Name: COLUMN audit_log.reason; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.reason IS 'Why the change was made.';
+
+
+--
+-- Name: COLUMN audit_log.details; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.details IS 'Evidence: model and version, confidence, inputs consulted, error type, the decision result.';
+
+
+--
+-- Name: COLUMN audit_log.attempt; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.attempt IS 'The event''s attempt count at the change.';
+
+
+--
+-- Name: COLUMN audit_log.recorded_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.recorded_at IS 'Transaction time of the change (real time, never a test clock).';
+
+
+--
+-- Name: COLUMN audit_log.prev_hash; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.prev_hash IS 'hash of the previous row of the same event; NULL on its first row.';
+
+
+--
+-- Name: COLUMN audit_log.hash; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.hash IS 'sha256 of prev_hash and this row''s content (see ledger._audit_hash).';
+
+
+--
+-- Name: audit_log_seq_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ledger.audit_log ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.audit_log_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: audit_feed_position(text[]); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.audit_feed_position(p_waiting text[] DEFAULT '{}'::text[]) RETURNS TABLE(last_seq bigint, writers text[], still_writing text[])
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT ( SELECT
+                 CASE
+                     WHEN q.is_called THEN q.last_value
+                     ELSE (0)::bigint
+                 END AS "case"
+            FROM ledger.audit_log_seq_seq q) AS "case",
+     COALESCE(( SELECT array_agg(DISTINCT l.virtualtransaction ORDER BY l.virtualtransaction) AS array_agg
+            FROM pg_locks l
+           WHERE ((l.locktype = 'relation'::text) AND (l.relation = ('ledger.audit_log'::regclass)::oid) AND (l.database = ( SELECT d.oid
+                    FROM pg_database d
+                   WHERE (d.datname = current_database()))) AND (l.mode = 'RowExclusiveLock'::text) AND (l.pid IS DISTINCT FROM pg_backend_pid()))), '{}'::text[]) AS "coalesce",
+     COALESCE(( SELECT array_agg(DISTINCT l.virtualtransaction ORDER BY l.virtualtransaction) AS array_agg
+            FROM pg_locks l
+           WHERE (l.virtualtransaction = ANY (audit_feed_position.p_waiting))), '{}'::text[]) AS "coalesce";
+END;
+
+
+ALTER FUNCTION api.audit_feed_position(p_waiting text[]) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION audit_feed_position(p_waiting text[]); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.audit_feed_position(p_waiting text[]) IS 'For readers that follow the audit trail live: the last seq handed out, the transactions writing
+audit rows now, and which of p_waiting still are. Read the position, and deliver rows up to its
+last_seq once none of its writers is still writing; see api.audit_feed.';
+
 
 --
 -- Name: api_keys; Type: TABLE; Schema: ledger; Owner: agentledger_owner
@@ -3517,158 +3742,6 @@ ALTER TABLE ledger.api_keys ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
--- Name: audit_log; Type: TABLE; Schema: ledger; Owner: agentledger_owner
---
-
-CREATE TABLE ledger.audit_log (
-    seq bigint NOT NULL,
-    customer_id text NOT NULL,
-    event_id bigint NOT NULL,
-    version integer NOT NULL,
-    from_status ledger.event_status,
-    to_status ledger.event_status NOT NULL,
-    actor text NOT NULL,
-    actor_kind ledger.actor_kind NOT NULL,
-    db_user text DEFAULT SESSION_USER NOT NULL,
-    reason text,
-    details jsonb,
-    attempt integer NOT NULL,
-    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
-    prev_hash bytea,
-    hash bytea NOT NULL,
-    CONSTRAINT audit_log_first_row_has_no_previous CHECK ((((version = 1) = (from_status IS NULL)) AND ((version = 1) = (prev_hash IS NULL))))
-);
-
-
-ALTER TABLE ledger.audit_log OWNER TO agentledger_owner;
-
---
--- Name: TABLE audit_log; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON TABLE ledger.audit_log IS 'Append-only audit trail: one row per status change of an event, written by triggers on ledger.events, hash-chained per event. Verify with api.verify_audit().';
-
-
---
--- Name: COLUMN audit_log.seq; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.seq IS 'Global sequence number, in insert order (gaps come from rolled-back transactions).';
-
-
---
--- Name: COLUMN audit_log.customer_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.customer_id IS 'The customer of the event.';
-
-
---
--- Name: COLUMN audit_log.event_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.event_id IS 'The event that changed.';
-
-
---
--- Name: COLUMN audit_log.version; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.version IS 'The event version this change produced: 1 for the submit, then +1 per change.';
-
-
---
--- Name: COLUMN audit_log.from_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.from_status IS 'Status before the change; NULL for the submit.';
-
-
---
--- Name: COLUMN audit_log.to_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.to_status IS 'Status after the change.';
-
-
---
--- Name: COLUMN audit_log.actor; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.actor IS 'Who made the change: an agent or worker name, a person, an API key name, or the database user.';
-
-
---
--- Name: COLUMN audit_log.actor_kind; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.actor_kind IS 'agent, human or system.';
-
-
---
--- Name: COLUMN audit_log.db_user; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.db_user IS 'The database login that made the change (session_user), whatever actor it named.';
-
-
---
--- Name: COLUMN audit_log.reason; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.reason IS 'Why the change was made.';
-
-
---
--- Name: COLUMN audit_log.details; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.details IS 'Evidence: model and version, confidence, inputs consulted, error type, the decision result.';
-
-
---
--- Name: COLUMN audit_log.attempt; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.attempt IS 'The event''s attempt count at the change.';
-
-
---
--- Name: COLUMN audit_log.recorded_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.recorded_at IS 'Transaction time of the change (real time, never a test clock).';
-
-
---
--- Name: COLUMN audit_log.prev_hash; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.prev_hash IS 'hash of the previous row of the same event; NULL on its first row.';
-
-
---
--- Name: COLUMN audit_log.hash; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON COLUMN ledger.audit_log.hash IS 'sha256 of prev_hash and this row''s content (see ledger._audit_hash).';
-
-
---
--- Name: audit_log_seq_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
---
-
-ALTER TABLE ledger.audit_log ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME ledger.audit_log_seq_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-
---
 -- Name: audit_seals_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4139,6 +4212,33 @@ GRANT USAGE ON SCHEMA api TO agentledger_auditor;
 --
 
 GRANT USAGE ON SCHEMA ledger TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer) TO agentledger_api;
+GRANT ALL ON FUNCTION api.audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer) TO agentledger_auditor;
+
+
+--
+-- Name: TABLE audit_log; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON TABLE ledger.audit_log FROM agentledger_owner;
+GRANT SELECT,INSERT,REFERENCES,TRIGGER ON TABLE ledger.audit_log TO agentledger_owner;
+GRANT SELECT ON TABLE ledger.audit_log TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION audit_feed_position(p_waiting text[]); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.audit_feed_position(p_waiting text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.audit_feed_position(p_waiting text[]) TO agentledger_api;
+GRANT ALL ON FUNCTION api.audit_feed_position(p_waiting text[]) TO agentledger_auditor;
 
 
 --
@@ -4745,15 +4845,6 @@ REVOKE ALL ON FUNCTION ledger._wake_action_workers(p_pending jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._wake_workers(p_queued jsonb) FROM PUBLIC;
-
-
---
--- Name: TABLE audit_log; Type: ACL; Schema: ledger; Owner: agentledger_owner
---
-
-REVOKE ALL ON TABLE ledger.audit_log FROM agentledger_owner;
-GRANT SELECT,INSERT,REFERENCES,TRIGGER ON TABLE ledger.audit_log TO agentledger_owner;
-GRANT SELECT ON TABLE ledger.audit_log TO agentledger_auditor;
 
 
 --

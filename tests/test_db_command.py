@@ -24,7 +24,7 @@ from tests.support.databases import REPO_ROOT, dbname, describe, run_sqitch
 
 MIDDLE = "tables/events"
 FIRST_AFTER_MIDDLE = "tables/audit"
-LAST = "functions/api_keys"
+LAST = "functions/audit_feed"
 
 # Registry contents that do not depend on when or by whom a change was deployed.
 REGISTRY_QUERIES = {

@@ -43,7 +43,9 @@ SELECT results_eq(
              has_function_privilege('agentledger_auditor', p.oid, 'EXECUTE')
         FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace
        ORDER BY p.proname, p.oid$$,
-    $$VALUES ('authenticate_api_key', true, false, false),
+    $$VALUES ('audit_feed',       true,  false, true),
+             ('audit_feed_position', true, false, true),
+             ('authenticate_api_key', true, false, false),
              ('cancel_event',     true,  false, false),
              ('claim_actions',    true,  true,  false),
              ('claim_events',     true,  true,  false),
@@ -70,7 +72,7 @@ SELECT results_eq(
     'every api function has a decided EXECUTE right for each of the api, worker and auditor roles');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_api')$$,
-    ARRAY['authenticate_api_key', 'cancel_event', 'claim_actions', 'claim_events', 'complete_events', 'decide_events',
+    ARRAY['audit_feed', 'audit_feed_position', 'authenticate_api_key', 'cancel_event', 'claim_actions', 'claim_events', 'complete_events', 'decide_events',
           'event_history', 'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events',
           'queue_stats', 'release_events', 'requeue_event', 'submit_event', 'submit_events',
           'transition_event', 'verify_audit'],
@@ -84,8 +86,8 @@ SELECT results_eq(
     'agentledger_worker may execute exactly the worker protocol (claim, report, rescue) and the submit, transition, read, stats and seal functions');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_auditor')$$,
-    ARRAY['event_history', 'get_event', 'latest_seal', 'list_events', 'queue_stats', 'seal_audit',
-          'verify_audit'],
+    ARRAY['audit_feed', 'audit_feed_position', 'event_history', 'get_event', 'latest_seal',
+          'list_events', 'queue_stats', 'seal_audit', 'verify_audit'],
     'agentledger_auditor may execute exactly the read, stats, verify and seal functions');
 SELECT function_privs_are('api', 'seal_audit', ARRAY['text'], 'agentledger_api', ARRAY[]::text[],
     'agentledger_api may not seal the audit trail');
