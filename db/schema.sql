@@ -758,15 +758,19 @@ DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_worker text := ledger._checked_actor(p_worker);
     v_lease interval;
+    v_tokens uuid[];
 BEGIN
     PERFORM ledger._checked_claim(p_limit, p_event_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
+    -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
+    -- inside an UPDATE are refused on a distributed (Citus) table.
+    v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
     -- Decided events with no live lease: handed off, released, or whose holder died (an expired
     -- lease is taken over here without waiting for the rescue). The status does not change, so no
     -- audit row: the completion or failure that ends the action records who ran it.
     RETURN QUERY
     WITH picked AS (
-        SELECT e.customer_id, e.id FROM ledger.events e
+        SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status IN ('approved', 'rejected')
            AND (e.lease_token IS NULL OR e.lease_expires_at <= v_now)
            AND e.run_after <= v_now AND e.attempts < e.max_attempts
@@ -774,13 +778,16 @@ BEGIN
          ORDER BY e.priority DESC, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
+    ), numbered AS (
+        SELECT p.*, row_number() OVER (ORDER BY p.priority DESC, p.id) AS n FROM picked p
     ), claimed AS (
         UPDATE ledger.events e
-           SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = gen_random_uuid(),
+           SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = v_tokens[p.n],
                lease_expires_at = v_now + v_lease, lease_fenced = true,
                -- Taking over an expired lease ends it: its holder's late reports are refused.
-               last_lease_token = CASE WHEN e.lease_token IS NULL THEN e.last_lease_token END
-          FROM picked p
+               last_lease_token = CASE WHEN e.lease_token IS NULL THEN e.last_lease_token END,
+               last_report = CASE WHEN e.lease_token IS NULL THEN e.last_report END
+          FROM numbered p
          WHERE e.customer_id = p.customer_id AND e.id = p.id
         RETURNING e.*
     )
@@ -817,26 +824,32 @@ DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_worker text := ledger._checked_actor(p_worker);
     v_lease interval;
+    v_tokens uuid[];
 BEGIN
     PERFORM ledger._checked_claim(p_limit, p_event_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
+    -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
+    -- inside an UPDATE are refused on a distributed (Citus) table.
+    v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
     -- One statement: pick in claim order skipping rows other claimers hold, take a fenced lease
     -- with a fresh token each; the statement's audit trigger writes one claim row per event.
     RETURN QUERY
     WITH picked AS (
-        SELECT e.customer_id, e.id FROM ledger.events e
+        SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
            AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
          ORDER BY e.priority DESC, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
+    ), numbered AS (
+        SELECT p.*, row_number() OVER (ORDER BY p.priority DESC, p.id) AS n FROM picked p
     ), claimed AS (
         UPDATE ledger.events e
            SET status = 'processing', version = e.version + 1, changed_by = v_worker,
                changed_by_kind = 'agent', change_reason = NULL, change_details = NULL,
                updated_at = v_now, attempts = e.attempts + 1, lease_owner = v_worker,
-               lease_token = gen_random_uuid(), lease_expires_at = v_now + v_lease, lease_fenced = true
-          FROM picked p
+               lease_token = v_tokens[p.n], lease_expires_at = v_now + v_lease, lease_fenced = true
+          FROM numbered p
          WHERE e.customer_id = p.customer_id AND e.id = p.id
         RETURNING e.*
     )
@@ -891,7 +904,7 @@ BEGIN
            SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
                changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
                updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-               lease_fenced = false, last_lease_token = r.token
+               lease_fenced = false, last_lease_token = r.token, last_report = 'complete'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
         RETURNING e.id
@@ -992,8 +1005,8 @@ BEGIN
     END IF;
 
     -- The decision starts the action's own count of attempts. With p_keep_lease the deciding
-    -- worker goes on to run the action under the same token; without, the action is offered to
-    -- api.claim_actions.
+    -- worker goes on to run the action under the same token (its first attempt); without, the
+    -- action is offered to api.claim_actions.
     WITH report AS (
         SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results)
                       AS r (id, token, decision, reason, result)
@@ -1002,12 +1015,13 @@ BEGIN
            SET status = r.decision::ledger.event_status, version = e.version + 1,
                changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
                change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
-               updated_at = v_now, result = r.result, attempts = 0,
+               -- A kept lease is the action's first attempt; a handed-off action has none yet.
+               updated_at = v_now, result = r.result, attempts = CASE WHEN p_keep_lease THEN 1 ELSE 0 END,
                lease_owner = CASE WHEN p_keep_lease THEN e.lease_owner END,
                lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
                lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
                lease_fenced = p_keep_lease,
-               last_lease_token = r.token
+               last_lease_token = r.token, last_report = 'decide'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
@@ -1122,7 +1136,7 @@ BEGIN
                run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
                last_error = r.error, last_error_type = r.error_type,
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = r.token
+               last_lease_token = r.token, last_report = 'fail'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
@@ -1214,16 +1228,10 @@ BEGIN
         RETURNING e.id
     )
     SELECT array_agg(r.id) INTO v_done FROM renewed r;
-    RETURN QUERY SELECT o.event_id,
-                        -- Renewing is not a report: a token whose lease ended is never "already done".
-                        CASE WHEN o.outcome = 'already_done' THEN 'refused' ELSE o.outcome END,
-                        o.status,
-                        CASE WHEN o.outcome = 'already_done' THEN 'AL009' ELSE o.code END,
-                        CASE WHEN o.outcome = 'already_done'
-                             THEN format('event %s: this lease has ended', o.event_id) ELSE o.message END,
-                        o.lease_expires_at, o.run_after
-                   FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
-                                                'leased') o;
+    -- Renewing is not a report, so no renewal is ever "already done": a token whose lease ended
+    -- is refused (AL009).
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
+                                                       'leased');
 END
 $$;
 
@@ -1510,11 +1518,13 @@ CREATE TABLE ledger.events (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     lease_fenced boolean DEFAULT false NOT NULL,
     last_lease_token uuid,
+    last_report text,
     CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
     CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
     CONSTRAINT events_customer_id_valid CHECK (((customer_id <> ''::text) AND (char_length(customer_id) <= 64) AND (customer_id !~ '[[:cntrl:]]'::text))),
     CONSTRAINT events_fenced_lease_exists CHECK (((lease_token IS NOT NULL) OR (NOT lease_fenced))),
     CONSTRAINT events_idempotency_key_valid CHECK (((idempotency_key IS NULL) OR ((idempotency_key <> ''::text) AND (char_length(idempotency_key) <= 255) AND (idempotency_key !~ '[[:cntrl:]]'::text)))),
+    CONSTRAINT events_last_report_known CHECK ((((last_report IS NULL) = (last_lease_token IS NULL)) AND (last_report = ANY (ARRAY['decide'::text, 'complete'::text, 'fail'::text, 'release'::text, 'transition'::text])))),
     CONSTRAINT events_lease_matches_status CHECK ((((lease_token IS NULL) = (lease_owner IS NULL)) AND ((lease_token IS NULL) = (lease_expires_at IS NULL)) AND
 CASE status
     WHEN 'processing'::ledger.event_status THEN (lease_token IS NOT NULL)
@@ -1724,7 +1734,14 @@ COMMENT ON COLUMN ledger.events.lease_fenced IS 'True when the lease was taken t
 -- Name: COLUMN events.last_lease_token; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON COLUMN ledger.events.last_lease_token IS 'Token presented with the latest report (decide, complete, fail, release). The same report sent again is answered already_done. Cleared when a lease is rescued.';
+COMMENT ON COLUMN ledger.events.last_lease_token IS 'Token presented with the latest report (decide, complete, fail, release, or a transition given a token). The same report sent again is answered already_done. Cleared when a lease is rescued or taken over.';
+
+
+--
+-- Name: COLUMN events.last_report; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.last_report IS 'The step of the latest report made with last_lease_token: decide, complete, fail, release or transition.';
 
 
 --
@@ -1786,7 +1803,7 @@ BEGIN
                change_details = CASE WHEN e.status = 'processing' THEN NULL ELSE e.change_details END,
                updated_at = v_now, run_after = v_now, attempts = greatest(e.attempts - 1, 0),
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = i.token
+               last_lease_token = i.token, last_report = 'release'
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
          WHERE e.id = i.id AND e.lease_token = i.token
         RETURNING e.id, e.event_type, e.status
@@ -1897,7 +1914,7 @@ BEGIN
                last_error_type = 'LeaseExpired',
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                -- The expired holder's reports are refused from now on, not taken for retries.
-               last_lease_token = NULL
+               last_lease_token = NULL, last_report = NULL
           FROM expired x
          WHERE e.customer_id = x.customer_id AND e.id = x.id
            AND e.lease_token IS NOT NULL AND e.lease_expires_at <= v_now
@@ -2428,7 +2445,7 @@ BEGIN
            attempts = CASE
                           WHEN v_to = 'processing' THEN e.attempts + 1
                           -- An operator re-queue starts afresh; a decision starts the count of
-                          -- attempts at its follow-up action.
+                          -- attempts at its follow-up action (the lease is dropped here).
                           WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
                           ELSE e.attempts
                       END,
@@ -2437,6 +2454,7 @@ BEGIN
            lease_expires_at = v_lease_expires_at,
            lease_fenced = false,  -- a lease taken here lets its named owner act without the token
            last_lease_token = p_lease_token,
+           last_report = CASE WHEN p_lease_token IS NOT NULL THEN 'transition' END,
            run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
            result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
            last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
@@ -3367,18 +3385,20 @@ CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uui
  SELECT i.id,
          CASE
              WHEN (i.id = ANY (_report_outcomes.p_done)) THEN 'done'::text
-             WHEN ((e.id IS NOT NULL) AND (e.last_lease_token = i.token)) THEN 'already_done'::text
+             WHEN ((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))) THEN 'already_done'::text
              ELSE 'refused'::text
          END AS "case",
      e.status,
          CASE
-             WHEN ((i.id = ANY (_report_outcomes.p_done)) OR (e.last_lease_token = i.token)) THEN NULL::text
+             WHEN (i.id = ANY (_report_outcomes.p_done)) THEN NULL::text
+             WHEN ((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))) THEN NULL::text
              WHEN (e.id IS NULL) THEN 'AL001'::text
              WHEN (e.lease_token = i.token) THEN 'AL003'::text
              ELSE 'AL009'::text
          END AS "case",
          CASE
-             WHEN ((i.id = ANY (_report_outcomes.p_done)) OR (e.last_lease_token = i.token)) THEN NULL::text
+             WHEN (i.id = ANY (_report_outcomes.p_done)) THEN NULL::text
+             WHEN ((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))) THEN NULL::text
              WHEN (e.id IS NULL) THEN format('no event has id %s'::text, i.id)
              WHEN (e.lease_token = i.token) THEN format('event %s is %s; %s applies to %s events'::text, i.id, e.status, _report_outcomes.p_step, _report_outcomes.p_from)
              WHEN (e.lease_token IS NULL) THEN format('event %s: this lease has ended; the event holds no lease now'::text, i.id)
@@ -3404,7 +3424,7 @@ ALTER FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid
 -- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) IS 'The answer of a report, one api.report per event named: done, already_done (the same token reported before), or refused with AL001, AL003 or AL009.';
+COMMENT ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) IS 'The answer of a report, one api.report per event named: done, already_done (the same step reported with the same token before, and no lease taken since), or refused with AL001, AL003 or AL009.';
 
 
 --
@@ -4569,6 +4589,13 @@ GRANT SELECT(updated_at) ON TABLE ledger.events TO agentledger_auditor;
 --
 
 GRANT SELECT(lease_fenced) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.last_report; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(last_report) ON TABLE ledger.events TO agentledger_auditor;
 
 
 --

@@ -26,7 +26,7 @@ BEGIN
            SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
                changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
                updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-               lease_fenced = false, last_lease_token = r.token
+               lease_fenced = false, last_lease_token = r.token, last_report = 'complete'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
         RETURNING e.id

@@ -30,8 +30,8 @@ BEGIN
     END IF;
 
     -- The decision starts the action's own count of attempts. With p_keep_lease the deciding
-    -- worker goes on to run the action under the same token; without, the action is offered to
-    -- api.claim_actions.
+    -- worker goes on to run the action under the same token (its first attempt); without, the
+    -- action is offered to api.claim_actions.
     WITH report AS (
         SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results)
                       AS r (id, token, decision, reason, result)
@@ -40,12 +40,13 @@ BEGIN
            SET status = r.decision::ledger.event_status, version = e.version + 1,
                changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
                change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
-               updated_at = v_now, result = r.result, attempts = 0,
+               -- A kept lease is the action's first attempt; a handed-off action has none yet.
+               updated_at = v_now, result = r.result, attempts = CASE WHEN p_keep_lease THEN 1 ELSE 0 END,
                lease_owner = CASE WHEN p_keep_lease THEN e.lease_owner END,
                lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
                lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
                lease_fenced = p_keep_lease,
-               last_lease_token = r.token
+               last_lease_token = r.token, last_report = 'decide'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type

@@ -50,7 +50,7 @@ BEGIN
                run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
                last_error = r.error, last_error_type = r.error_type,
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = r.token
+               last_lease_token = r.token, last_report = 'fail'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')

@@ -19,16 +19,10 @@ BEGIN
         RETURNING e.id
     )
     SELECT array_agg(r.id) INTO v_done FROM renewed r;
-    RETURN QUERY SELECT o.event_id,
-                        -- Renewing is not a report: a token whose lease ended is never "already done".
-                        CASE WHEN o.outcome = 'already_done' THEN 'refused' ELSE o.outcome END,
-                        o.status,
-                        CASE WHEN o.outcome = 'already_done' THEN 'AL009' ELSE o.code END,
-                        CASE WHEN o.outcome = 'already_done'
-                             THEN format('event %s: this lease has ended', o.event_id) ELSE o.message END,
-                        o.lease_expires_at, o.run_after
-                   FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
-                                                'leased') o;
+    -- Renewing is not a report, so no renewal is ever "already done": a token whose lease ended
+    -- is refused (AL009).
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
+                                                       'leased');
 END
 $$;
 COMMENT ON FUNCTION api.heartbeat_events(bigint[], uuid[], timestamptz) IS

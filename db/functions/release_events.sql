@@ -25,7 +25,7 @@ BEGIN
                change_details = CASE WHEN e.status = 'processing' THEN NULL ELSE e.change_details END,
                updated_at = v_now, run_after = v_now, attempts = greatest(e.attempts - 1, 0),
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = i.token
+               last_lease_token = i.token, last_report = 'release'
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
          WHERE e.id = i.id AND e.lease_token = i.token
         RETURNING e.id, e.event_type, e.status

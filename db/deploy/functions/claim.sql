@@ -16,26 +16,32 @@ DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_worker text := ledger._checked_actor(p_worker);
     v_lease interval;
+    v_tokens uuid[];
 BEGIN
     PERFORM ledger._checked_claim(p_limit, p_event_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
+    -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
+    -- inside an UPDATE are refused on a distributed (Citus) table.
+    v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
     -- One statement: pick in claim order skipping rows other claimers hold, take a fenced lease
     -- with a fresh token each; the statement's audit trigger writes one claim row per event.
     RETURN QUERY
     WITH picked AS (
-        SELECT e.customer_id, e.id FROM ledger.events e
+        SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
            AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
          ORDER BY e.priority DESC, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
+    ), numbered AS (
+        SELECT p.*, row_number() OVER (ORDER BY p.priority DESC, p.id) AS n FROM picked p
     ), claimed AS (
         UPDATE ledger.events e
            SET status = 'processing', version = e.version + 1, changed_by = v_worker,
                changed_by_kind = 'agent', change_reason = NULL, change_details = NULL,
                updated_at = v_now, attempts = e.attempts + 1, lease_owner = v_worker,
-               lease_token = gen_random_uuid(), lease_expires_at = v_now + v_lease, lease_fenced = true
-          FROM picked p
+               lease_token = v_tokens[p.n], lease_expires_at = v_now + v_lease, lease_fenced = true
+          FROM numbered p
          WHERE e.customer_id = p.customer_id AND e.id = p.id
         RETURNING e.*
     )
@@ -67,15 +73,19 @@ DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_worker text := ledger._checked_actor(p_worker);
     v_lease interval;
+    v_tokens uuid[];
 BEGIN
     PERFORM ledger._checked_claim(p_limit, p_event_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
+    -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
+    -- inside an UPDATE are refused on a distributed (Citus) table.
+    v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
     -- Decided events with no live lease: handed off, released, or whose holder died (an expired
     -- lease is taken over here without waiting for the rescue). The status does not change, so no
     -- audit row: the completion or failure that ends the action records who ran it.
     RETURN QUERY
     WITH picked AS (
-        SELECT e.customer_id, e.id FROM ledger.events e
+        SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status IN ('approved', 'rejected')
            AND (e.lease_token IS NULL OR e.lease_expires_at <= v_now)
            AND e.run_after <= v_now AND e.attempts < e.max_attempts
@@ -83,13 +93,16 @@ BEGIN
          ORDER BY e.priority DESC, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
+    ), numbered AS (
+        SELECT p.*, row_number() OVER (ORDER BY p.priority DESC, p.id) AS n FROM picked p
     ), claimed AS (
         UPDATE ledger.events e
-           SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = gen_random_uuid(),
+           SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = v_tokens[p.n],
                lease_expires_at = v_now + v_lease, lease_fenced = true,
                -- Taking over an expired lease ends it: its holder's late reports are refused.
-               last_lease_token = CASE WHEN e.lease_token IS NULL THEN e.last_lease_token END
-          FROM picked p
+               last_lease_token = CASE WHEN e.lease_token IS NULL THEN e.last_lease_token END,
+               last_report = CASE WHEN e.lease_token IS NULL THEN e.last_report END
+          FROM numbered p
          WHERE e.customer_id = p.customer_id AND e.id = p.id
         RETURNING e.*
     )

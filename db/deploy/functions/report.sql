@@ -26,16 +26,10 @@ BEGIN
         RETURNING e.id
     )
     SELECT array_agg(r.id) INTO v_done FROM renewed r;
-    RETURN QUERY SELECT o.event_id,
-                        -- Renewing is not a report: a token whose lease ended is never "already done".
-                        CASE WHEN o.outcome = 'already_done' THEN 'refused' ELSE o.outcome END,
-                        o.status,
-                        CASE WHEN o.outcome = 'already_done' THEN 'AL009' ELSE o.code END,
-                        CASE WHEN o.outcome = 'already_done'
-                             THEN format('event %s: this lease has ended', o.event_id) ELSE o.message END,
-                        o.lease_expires_at, o.run_after
-                   FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
-                                                'leased') o;
+    -- Renewing is not a report, so no renewal is ever "already done": a token whose lease ended
+    -- is refused (AL009).
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
+                                                       'leased');
 END
 $$;
 COMMENT ON FUNCTION api.heartbeat_events(bigint[], uuid[], timestamptz) IS
@@ -78,8 +72,8 @@ BEGIN
     END IF;
 
     -- The decision starts the action's own count of attempts. With p_keep_lease the deciding
-    -- worker goes on to run the action under the same token; without, the action is offered to
-    -- api.claim_actions.
+    -- worker goes on to run the action under the same token (its first attempt); without, the
+    -- action is offered to api.claim_actions.
     WITH report AS (
         SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results)
                       AS r (id, token, decision, reason, result)
@@ -88,12 +82,13 @@ BEGIN
            SET status = r.decision::ledger.event_status, version = e.version + 1,
                changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
                change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
-               updated_at = v_now, result = r.result, attempts = 0,
+               -- A kept lease is the action's first attempt; a handed-off action has none yet.
+               updated_at = v_now, result = r.result, attempts = CASE WHEN p_keep_lease THEN 1 ELSE 0 END,
                lease_owner = CASE WHEN p_keep_lease THEN e.lease_owner END,
                lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
                lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
                lease_fenced = p_keep_lease,
-               last_lease_token = r.token
+               last_lease_token = r.token, last_report = 'decide'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
@@ -149,7 +144,7 @@ BEGIN
            SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
                changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
                updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-               lease_fenced = false, last_lease_token = r.token
+               lease_fenced = false, last_lease_token = r.token, last_report = 'complete'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
         RETURNING e.id
@@ -219,7 +214,7 @@ BEGIN
                run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
                last_error = r.error, last_error_type = r.error_type,
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = r.token
+               last_lease_token = r.token, last_report = 'fail'
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
@@ -282,7 +277,7 @@ BEGIN
                change_details = CASE WHEN e.status = 'processing' THEN NULL ELSE e.change_details END,
                updated_at = v_now, run_after = v_now, attempts = greatest(e.attempts - 1, 0),
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = i.token
+               last_lease_token = i.token, last_report = 'release'
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
          WHERE e.id = i.id AND e.lease_token = i.token
         RETURNING e.id, e.event_type, e.status

@@ -54,7 +54,7 @@ BEGIN
                last_error_type = 'LeaseExpired',
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                -- The expired holder's reports are refused from now on, not taken for retries.
-               last_lease_token = NULL
+               last_lease_token = NULL, last_report = NULL
           FROM expired x
          WHERE e.customer_id = x.customer_id AND e.id = x.id
            AND e.lease_token IS NOT NULL AND e.lease_expires_at <= v_now

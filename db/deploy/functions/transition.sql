@@ -168,7 +168,7 @@ BEGIN
            attempts = CASE
                           WHEN v_to = 'processing' THEN e.attempts + 1
                           -- An operator re-queue starts afresh; a decision starts the count of
-                          -- attempts at its follow-up action.
+                          -- attempts at its follow-up action (the lease is dropped here).
                           WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
                           ELSE e.attempts
                       END,
@@ -177,6 +177,7 @@ BEGIN
            lease_expires_at = v_lease_expires_at,
            lease_fenced = false,  -- a lease taken here lets its named owner act without the token
            last_lease_token = p_lease_token,
+           last_report = CASE WHEN p_lease_token IS NOT NULL THEN 'transition' END,
            run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
            result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
            last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,

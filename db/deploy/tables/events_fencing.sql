@@ -1,7 +1,8 @@
 -- Deploy agentledger:tables/events_fencing to pg
 -- Columns for fenced leases. A lease taken through the worker protocol (api.claim_events,
--- api.claim_actions) is fenced: only its token acts under it. last_lease_token remembers the token
--- of the latest report, so the same report sent again is answered "already done", not applied twice.
+-- api.claim_actions) is fenced: only its token acts under it. last_lease_token and last_report
+-- remember the token and step of the latest report, so the same report sent again is answered
+-- "already done", not applied twice.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -10,7 +11,11 @@ DROP FUNCTION ledger._as_api_event(ledger.events);
 ALTER TABLE ledger.events
     ADD COLUMN lease_fenced boolean NOT NULL DEFAULT false,
     ADD COLUMN last_lease_token uuid,
-    ADD CONSTRAINT events_fenced_lease_exists CHECK (lease_token IS NOT NULL OR NOT lease_fenced);
+    ADD COLUMN last_report text,
+    ADD CONSTRAINT events_fenced_lease_exists CHECK (lease_token IS NOT NULL OR NOT lease_fenced),
+    ADD CONSTRAINT events_last_report_known CHECK (
+        (last_report IS NULL) = (last_lease_token IS NULL)
+        AND last_report IN ('decide', 'complete', 'fail', 'release', 'transition'));
 
 -- The action queue: decided events, whose follow-up action is pending or running, in claim order.
 CREATE INDEX events_action_order_idx ON ledger.events (priority DESC, id)
@@ -19,7 +24,9 @@ CREATE INDEX events_action_order_idx ON ledger.events (priority DESC, id)
 COMMENT ON COLUMN ledger.events.lease_fenced IS
     'True when the lease was taken through the worker protocol: only its token acts under it. A lease taken by api.transition_event also lets its named owner act without the token.';
 COMMENT ON COLUMN ledger.events.last_lease_token IS
-    'Token presented with the latest report (decide, complete, fail, release). The same report sent again is answered already_done. Cleared when a lease is rescued.';
+    'Token presented with the latest report (decide, complete, fail, release, or a transition given a token). The same report sent again is answered already_done. Cleared when a lease is rescued or taken over.';
+COMMENT ON COLUMN ledger.events.last_report IS
+    'The step of the latest report made with last_lease_token: decide, complete, fail, release or transition.';
 COMMENT ON INDEX ledger.events_action_order_idx IS
     'Claim order of decided events whose follow-up action is pending: highest priority first, then oldest.';
 
@@ -34,6 +41,6 @@ COMMENT ON FUNCTION ledger._as_api_event(ledger.events) IS
     'An events row as clients see it (api.event): without the lease token.';
 -- end db/functions/_as_api_event.sql
 
-GRANT SELECT (lease_fenced) ON ledger.events TO agentledger_auditor;
+GRANT SELECT (lease_fenced, last_report) ON ledger.events TO agentledger_auditor;
 
 COMMIT;

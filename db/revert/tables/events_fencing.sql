@@ -4,7 +4,9 @@ SET LOCAL ROLE agentledger_owner;
 DROP FUNCTION ledger._as_api_event(ledger.events);
 DROP INDEX ledger.events_action_order_idx;
 ALTER TABLE ledger.events
+    DROP CONSTRAINT events_last_report_known,
     DROP CONSTRAINT events_fenced_lease_exists,
+    DROP COLUMN last_report,
     DROP COLUMN last_lease_token,
     DROP COLUMN lease_fenced;
 -- As deployed by functions/internal (db/functions/_as_api_event.sql).

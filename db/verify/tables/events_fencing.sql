@@ -1,3 +1,3 @@
 -- Verify agentledger:tables/events_fencing on pg
-SELECT lease_fenced, last_lease_token FROM ledger.events WHERE false;
+SELECT lease_fenced, last_lease_token, last_report FROM ledger.events WHERE false;
 SELECT 'ledger.events_action_order_idx'::regclass;

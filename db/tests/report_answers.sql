@@ -1,0 +1,66 @@
+-- "Already done" is the answer to a report sent again, and to nothing else; a kept lease is the
+-- action's first attempt. Each case is a report that once looked done but was never applied.
+BEGIN;
+SELECT plan(6);
+
+CREATE SCHEMA tests;
+INSERT INTO ledger.event_types (name, max_attempts) VALUES ('tests_answers', 5), ('tests_once', 1);
+CREATE FUNCTION tests.at(p_seconds numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
+RETURN '2030-01-01 00:00:00+00'::timestamptz + p_seconds * interval '1 second';
+CREATE TABLE tests.held (name text PRIMARY KEY, id bigint, token uuid);
+-- Submit and claim one event of p_type as p_worker; remember it as p_name.
+CREATE FUNCTION tests.hold(p_name text, p_type text, p_worker text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint := (api.submit_event('cust-answers', p_type, '{}', p_now => tests.at(0))).id;
+BEGIN
+    INSERT INTO tests.held SELECT p_name, c.id, c.lease_token
+      FROM api.claim_events(p_worker, 1, ARRAY[p_type], tests.at(0)) c WHERE c.id = v_id;
+END
+$$;
+CREATE FUNCTION tests.id(p_name text) RETURNS bigint LANGUAGE sql STABLE
+RETURN (SELECT h.id FROM tests.held h WHERE h.name = p_name);
+CREATE FUNCTION tests.token(p_name text) RETURNS uuid LANGUAGE sql STABLE
+RETURN (SELECT h.token FROM tests.held h WHERE h.name = p_name);
+
+-- h1: handed off by its decider (A), then claimed for its action by B.
+DO $$ BEGIN
+    PERFORM tests.hold('h1', 'tests_answers', 'worker-a');
+    PERFORM api.decide_events(ARRAY[tests.id('h1')], ARRAY[tests.token('h1')], '{approved}',
+                              p_keep_lease => false, p_now => tests.at(1));
+    PERFORM api.claim_actions('worker-b', 1, '{tests_answers}', tests.at(2));
+END $$;
+SELECT is((SELECT (r.outcome, r.code)::text FROM api.complete_events(ARRAY[tests.id('h1')], ARRAY[tests.token('h1')],
+                                                                     p_now => tests.at(3)) r),
+          ('refused', 'AL009')::text,
+    'a completion with the token of a decision handed off is refused (AL009), not taken for a retry');
+SELECT is((SELECT (r.outcome, r.code)::text FROM api.fail_events(ARRAY[tests.id('h1')], ARRAY[tests.token('h1')],
+                                                                 '{boom}', p_now => tests.at(3)) r),
+          ('refused', 'AL009')::text,
+    'so is a failure with it: B''s action is not silently dropped');
+SELECT is((SELECT e.status::text || '/' || e.lease_owner FROM ledger.events e WHERE e.id = tests.id('h1')),
+          'approved/worker-b', 'and the event is still B''s to finish');
+
+-- h2: released by A, then A (wrongly) decides with the same token.
+DO $$ BEGIN
+    PERFORM tests.hold('h2', 'tests_answers', 'worker-a');
+    PERFORM api.release_events(ARRAY[tests.id('h2')], ARRAY[tests.token('h2')], p_now => tests.at(1));
+END $$;
+SELECT is((SELECT (r.outcome, r.code)::text FROM api.decide_events(ARRAY[tests.id('h2')], ARRAY[tests.token('h2')],
+                                                                   '{approved}', p_now => tests.at(2)) r),
+          ('refused', 'AL009')::text,
+    'a decision after the lease was released is refused: only the same step sent again is already done');
+
+-- h3: a type with one attempt; the decider keeps the lease and its action fails.
+DO $$ BEGIN
+    PERFORM tests.hold('h3', 'tests_once', 'worker-a');
+    PERFORM api.decide_events(ARRAY[tests.id('h3')], ARRAY[tests.token('h3')], '{approved}', p_now => tests.at(1));
+END $$;
+SELECT is((SELECT e.attempts FROM ledger.events e WHERE e.id = tests.id('h3')), 1,
+    'a decision that keeps the lease counts the action''s first attempt');
+SELECT is((SELECT r.status::text FROM api.fail_events(ARRAY[tests.id('h3')], ARRAY[tests.token('h3')], '{boom}',
+                                                      p_now => tests.at(2)) r),
+          'failed',
+    'so with max_attempts 1 a failed action is final: it never runs more often than max_attempts');
+
+SELECT * FROM finish();
+ROLLBACK;
