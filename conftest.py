@@ -3,6 +3,7 @@
 The implementation lives in tests/support/ so this file stays a table of contents.
 """
 
+from tests.support.api import api, make_api, module_api, module_make_api  # noqa: F401  (HTTP API fixtures)
 from tests.support.fixtures import (  # noqa: F401  (imported to register them)
     deployed_template,
     empty_db,

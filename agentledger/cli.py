@@ -17,10 +17,10 @@ from collections.abc import Sequence
 
 import psycopg
 
-from agentledger import __version__, db_commands
+from agentledger import __version__, db_commands, keys_commands, serve_command
 from agentledger.errors import AgentledgerError
 
-GROUPS = (db_commands,)
+GROUPS = (db_commands, keys_commands, serve_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

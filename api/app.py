@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agentledger_api import problems
 from agentledger_api.auth import Budget, KeyCache
 from agentledger_api.database import make_pool
+from agentledger_api.feed import AuditFeed
 from agentledger_api.metrics import Metrics
 from agentledger_api.middleware import RequestContext
 from agentledger_api.routes import ROUTERS
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.feed.close()
             await app.state.pool.close()
 
     app = FastAPI(
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.state.budget = Budget(settings.requests_per_minute_per_key)
     app.state.metrics = Metrics()
+    app.state.feed = AuditFeed(app.state.pool, settings.database_url)
 
     app.add_exception_handler(problems.Problem, problems.on_problem)
     app.add_exception_handler(psycopg.Error, problems.on_database_error)

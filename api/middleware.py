@@ -17,7 +17,7 @@ from agentledger_api.problems import Problem
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(BaseException):  # not Exception: FastAPI turns any Exception from receive() into a 400
     pass
 
 
@@ -82,8 +82,8 @@ class RequestContext:
     async def _too_large(self, scope: dict, send: Any) -> None:
         problem = Problem(413, "Request body too large",
                           f"The body is over the limit of {self.max_body_bytes} bytes (AGENTLEDGER_MAX_BODY_BYTES).")
-        body = json.dumps({"type": "https://agentledger.invalid/problems/413", "title": problem.title,
-                           "status": 413, "detail": problem.detail,
+        body = json.dumps({"type": "https://agentledger.invalid/problems/too_large", "title": problem.title,
+                           "status": 413, "detail": problem.detail, "code": "too_large",
                            "request_id": scope["state"]["request_id"]}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/problem+json"),

@@ -1,12 +1,14 @@
-"""Request bodies. They check shape only (types, unknown fields, NUL characters, integer ranges):
-every rule about events is the database's, which answers with a documented SQLSTATE.
+"""Request bodies. They check shape only (types, unknown fields, text PostgreSQL cannot store,
+integer and time ranges, JSON that could not be sent back): every rule about events is the
+database's, which answers with a documented SQLSTATE.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Annotated, Any
+import math
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -14,10 +16,57 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 BIGINT_MAX = 2**63 - 1
 
 
+MAX_JSON_DEPTH = 64
+
+
+def _valid_unicode(value: str) -> str:
+    # A lone UTF-16 surrogate (e.g. "\\ud800") cannot be encoded for PostgreSQL at all.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (it holds a lone surrogate such as \\ud800)") from None
+    return value
+
+
 def _no_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL; refusing it here gives a 422 instead of a driver error.
+    # (Inside JSON the database refuses it itself, with SQLSTATE 22P05.)
     if "\x00" in value:
         raise ValueError("must not contain the NUL character (\\u0000)")
+    return _valid_unicode(value)
+
+
+def _storable_json(value: Any, depth: int = 0) -> Any:
+    """JSON the database stores and the API can send back: finite numbers, valid text, and at most
+    MAX_JSON_DEPTH levels of nesting (Python's JSON reader accepts NaN and Infinity; JSON does not)."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"is nested more than {MAX_JSON_DEPTH} levels deep")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must not hold NaN or Infinity: they are not JSON numbers")
+    if isinstance(value, str):
+        _valid_unicode(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _valid_unicode(key)
+            _storable_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _storable_json(item, depth + 1)
+    return value
+
+
+def _sane_time(value: datetime | None) -> datetime | None:
+    # Times the database and the driver both handle: years 1900-9999 in UTC.
+    if value is None:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone, e.g. 2030-01-01T09:00:00Z")
+    try:
+        year = value.astimezone(timezone.utc).year
+    except OverflowError:
+        year = 0
+    if not 1900 <= year <= 9999:
+        raise ValueError("must lie between the years 1900 and 9999")
     return value
 
 
@@ -34,7 +83,9 @@ def _payload_object(value: Any) -> Any:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
-Payload = Annotated[dict[str, Any], BeforeValidator(_payload_object)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_storable_json)]
+Payload = Annotated[dict[str, Any], BeforeValidator(_payload_object), AfterValidator(_storable_json)]
+Time = Annotated[datetime, AfterValidator(_sane_time)]
 EventId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 
@@ -47,7 +98,7 @@ class NewEvent(Strict):
     event_type: Text = Field(examples=["loan_application"])
     payload: Payload = Field(examples=[{"amount": 25000}])
     priority: int = Field(0, ge=-32768, le=32767, description="Higher runs first.")
-    run_after: datetime | None = Field(None, description="Not claimed before this time.")
+    run_after: Time | None = Field(None, description="Not claimed before this time.")
     correlation_id: UUID | None = None
     caused_by_event_id: EventId | None = None
 
@@ -55,8 +106,8 @@ class NewEvent(Strict):
 class StatusChange(Strict):
     status: Text = Field(examples=["approved"])
     reason: Text | None = Field(None, max_length=4000)
-    result: dict[str, Any] | None = None
-    details: dict[str, Any] | None = None
+    result: JsonObject | None = None
+    details: JsonObject | None = None
     lease_token: UUID | None = Field(None, description="The lease token, when the event is held under a claim.")
 
 
@@ -74,3 +125,22 @@ class FailReport(Strict):
     error: Text = Field(min_length=1, max_length=4000)
     error_type: Text | None = Field(None, max_length=200)
     retryable: bool = True
+
+
+class DecideReport(Strict):
+    lease_token: UUID
+    decision: Literal["approved", "rejected"]
+    reason: Text | None = Field(None, max_length=4000)
+    result: JsonObject | None = None
+    keep_lease: bool = Field(True, description="Keep the lease to run the follow-up action; false offers "
+                                               "the action to POST /claims/actions.")
+
+
+class CompleteReport(Strict):
+    lease_token: UUID
+    details: JsonObject | None = Field(None, description="What the action did, e.g. {\"transfer_id\": \"T-1\"}.")
+
+
+class ReleaseReport(Strict):
+    lease_token: UUID
+    reason: Text | None = Field(None, max_length=4000)

@@ -2,6 +2,8 @@
 
 Database refusals keep the database's SQLSTATE as `code`, with its message as `detail` and its
 hint as `hint`. SQLSTATE_STATUS is the mapping; a test holds it equal to the README's table.
+Errors of the API itself carry a word as `code`: validation, unauthorized, forbidden,
+rate_limited, too_large, not_found, method_not_allowed, unavailable, schema_not_deployed, internal.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
     "AL014": (409, "Wrong isolation level"),
     "AL015": (409, "API key name in use"),
     "AL016": (404, "No such API key"),
+    "22P02": (422, "Value not readable"),
     "22P05": (422, "Text contains a NUL character"),
     "42501": (403, "Not allowed"),
 }
@@ -85,7 +88,7 @@ class Problem(Exception):
 
 def unavailable(code: str | None = None) -> Problem:
     return Problem(503, "Database unavailable", "The database did not answer in time; retry shortly.",
-                   code=code, headers={"Retry-After": "2"})
+                   code=code or "unavailable", headers={"Retry-After": "2"})
 
 
 async def on_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -99,7 +102,8 @@ async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
         problem = Problem.from_database(exc)
     except psycopg.Error:
         request.app.state.log.exception("database fault", extra={"request_id": getattr(request.state, "request_id", None)})
-        problem = Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.")
+        problem = Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.",
+                          code="internal")
     return problem.response(request)
 
 
@@ -116,11 +120,13 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
-    return Problem(exc.status_code, title, str(exc.detail) if exc.detail else None,
+    title, code = {404: ("Not found", "not_found"), 405: ("Method not allowed", "method_not_allowed")}.get(
+        exc.status_code, ("HTTP error", "http_error"))
+    return Problem(exc.status_code, title, str(exc.detail) if exc.detail else None, code=code,
                    headers=dict(exc.headers or {})).response(request)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     request.app.state.log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
-    return Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.").response(request)
+    return Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.",
+                   code="internal").response(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from agentledger_api.auth import Caller, allow
 from agentledger_api.database import fetch_all, fetch_one
-from agentledger_api.models import BIGINT_MAX, NewEvent, StatusChange, Text
+from agentledger_api.models import BIGINT_MAX, NewEvent, StatusChange, Text, Time
 from agentledger_api.problems import Problem
 
 router = APIRouter(tags=["events"])
@@ -106,8 +106,8 @@ async def list_events(
     status: Status | None = None,
     customer_id: Annotated[Text | None, Query(max_length=64)] = None,
     event_type: Annotated[Text | None, Query(max_length=50)] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: Time | None = None,
+    created_before: Time | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:

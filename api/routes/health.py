@@ -36,11 +36,13 @@ async def readyz(request: Request) -> dict[str, object]:
     except Problem:
         raise
     except Exception:
-        raise Problem(503, "Database unavailable", "The database cannot be reached.", headers={"Retry-After": "2"}) from None
+        raise Problem(503, "Database unavailable", "The database cannot be reached.", code="unavailable",
+                      headers={"Retry-After": "2"}) from None
     missing = (row or {}).get("missing")
     if missing:
         raise Problem(503, "Schema not deployed", f"Missing database functions: {', '.join(missing)}. "
-                      "Deploy with `agentledger db deploy` or `sqitch deploy`.", headers={"Retry-After": "10"})
+                      "Deploy with `agentledger db deploy` or `sqitch deploy`.", code="schema_not_deployed",
+                      headers={"Retry-After": "10"})
     return {"status": "ready"}
 
 

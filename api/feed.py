@@ -1,0 +1,130 @@
+"""One live reader of the audit trail per process, shared by every stream subscriber.
+
+It wakes on the database's notifications (one LISTEN connection, outside the pool) and polls as
+well, since not every change notifies and a notification can be lost. It delivers audit rows in seq
+order, only up to a final position (api.audit_feed_position), so a row that commits after a higher
+seq was read is never skipped. It runs only while someone is subscribed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from agentledger_api.database import fetch_all, fetch_one
+
+CHANNEL = "agentledger_work"
+log = logging.getLogger("agentledger.api.feed")
+
+
+@dataclass(eq=False)  # identity, so subscribers can live in a set
+class Subscriber:
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
+    overflowed: bool = False
+
+
+class AuditFeed:
+    def __init__(self, pool: AsyncConnectionPool, database_url: str, poll_seconds: float = 0.25) -> None:
+        self.pool, self.database_url, self.poll_seconds = pool, database_url, poll_seconds
+        self.subscribers: set[Subscriber] = set()
+        self.final_seq = 0  # rows up to here are final and have been delivered
+        self.pending: list[tuple[int, list[str]]] = []  # (last_seq, writers) not yet final
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task | None = None
+
+    async def subscribe(self) -> tuple[Subscriber, int]:
+        """A new subscriber, and the seq up to which it must catch up by itself (api.audit_feed)."""
+        if self.task is None or self.task.done():
+            self.final_seq = await self._settled_position()
+            self.task = asyncio.create_task(self._run())
+        subscriber = Subscriber()
+        self.subscribers.add(subscriber)
+        return subscriber, self.final_seq
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    async def close(self) -> None:
+        if self.task:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+    async def _settled_position(self) -> int:
+        """A position that is final now: wait (briefly) for the writers in flight to end."""
+        row = await fetch_one(self.pool, "SELECT * FROM api.audit_feed_position()")
+        assert row is not None
+        last_seq, writers = row["last_seq"], row["writers"]
+        while writers:
+            await asyncio.sleep(0.02)
+            row = await fetch_one(self.pool, "SELECT still_writing FROM api.audit_feed_position(%(w)s)", {"w": writers})
+            writers = row["still_writing"] if row else []
+        return last_seq
+
+    async def _run(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        try:
+            while self.subscribers:
+                try:
+                    await self._step()
+                except (psycopg.Error, OSError) as exc:  # the pool reconnects; keep going
+                    log.warning("feed poll failed: %s", exc)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+                self.wake.clear()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+
+    async def _step(self) -> None:
+        waiting = sorted({w for _, writers in self.pending for w in writers})
+        row = await fetch_one(self.pool, "SELECT * FROM api.audit_feed_position(%(w)s)", {"w": waiting})
+        assert row is not None
+        still = set(row["still_writing"])
+        self.pending.append((row["last_seq"], row["writers"]))
+        final = self.final_seq
+        while self.pending and not still.intersection(self.pending[0][1]):
+            final = max(final, self.pending.pop(0)[0])
+        while final > self.final_seq:
+            rows = await fetch_all(self.pool, "SELECT * FROM api.audit_feed(%(a)s, %(b)s, 1000)",
+                                   {"a": self.final_seq, "b": final})
+            if not rows:
+                break
+            for entry in rows:
+                self._publish(entry)
+            self.final_seq = rows[-1]["seq"] if len(rows) == 1000 else final
+        self.final_seq = max(self.final_seq, final)
+
+    def _publish(self, entry: dict[str, Any]) -> None:
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber.queue.put_nowait(entry)
+            except asyncio.QueueFull:
+                # A reader this far behind is dropped; it resumes with Last-Event-ID and misses nothing.
+                subscriber.overflowed = True
+                self.subscribers.discard(subscriber)
+
+    async def _listen(self) -> None:
+        """Wake the poller on notifications; reconnect with back-off when the connection drops."""
+        delay = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    delay = 0.5
+                    self.wake.set()  # something may have happened while not listening
+                    async for _ in conn.notifies():
+                        self.wake.set()
+            except asyncio.CancelledError:
+                raise
+            except (psycopg.Error, OSError) as exc:
+                log.warning("feed LISTEN connection lost: %s; reconnecting in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -1,0 +1,75 @@
+"""GET /events/stream: Server-Sent Events of every change, resumable with Last-Event-ID."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import StreamingResponse
+
+from agentledger_api.auth import Caller, allow
+from agentledger_api.database import fetch_all
+from agentledger_api.models import Text
+
+router = APIRouter(tags=["events"])
+KEEP_ALIVE_SECONDS = 15.0
+FIELDS = ("seq", "event_id", "customer_id", "version", "from_status", "to_status", "actor", "actor_kind",
+          "reason", "attempt", "recorded_at")
+
+
+def message(entry: dict[str, Any]) -> str:
+    data = json.dumps(jsonable_encoder({k: entry[k] for k in FIELDS}), separators=(",", ":"))
+    return f"id: {entry['seq']}\nevent: change\ndata: {data}\n\n"
+
+
+@router.get("/events/stream", summary="Live changes of events (Server-Sent Events)",
+            response_class=StreamingResponse)
+async def stream(
+    request: Request,
+    _: Caller = Depends(allow("read")),
+    customer_id: Annotated[Text | None, Query(max_length=64)] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**63 - 1)] = None,
+) -> StreamingResponse:
+    """One message per status change (a submit is the change to queued), with the audit seq as
+    its id. After a disconnect, send the last id seen as `Last-Event-ID`: the stream first replays
+    what was missed from the audit trail, then goes on live."""
+    feed = request.app.state.feed
+    pool = request.app.state.pool
+    subscriber, caught_up_to = await feed.subscribe()
+
+    async def events() -> AsyncIterator[str]:
+        sent = caught_up_to if last_event_id is None else last_event_id
+        try:
+            yield "retry: 2000\n\n"
+            while last_event_id is not None and sent < caught_up_to:  # replay, a page at a time
+                rows = await fetch_all(pool, "SELECT * FROM api.audit_feed(%(a)s, %(b)s, 1000)",
+                                       {"a": sent, "b": caught_up_to})
+                if not rows:
+                    break
+                for entry in rows:
+                    if customer_id is None or entry["customer_id"] == customer_id:
+                        yield message(entry)
+                sent = rows[-1]["seq"]
+            sent = max(sent, caught_up_to)
+            while not subscriber.overflowed:
+                if await request.is_disconnected():
+                    return
+                try:
+                    entry = await asyncio.wait_for(subscriber.queue.get(), KEEP_ALIVE_SECONDS)
+                except asyncio.TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if entry["seq"] <= sent:
+                    continue
+                sent = entry["seq"]
+                if customer_id is None or entry["customer_id"] == customer_id:
+                    yield message(entry)
+        finally:
+            feed.unsubscribe(subscriber)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,133 @@
+"""The worker protocol over HTTP, for agents that reach only HTTP: claim, heartbeat, decide,
+complete, fail, release, and the queue's statistics.
+
+A worker key's name is the worker: claims are taken in that name, and every report names its event
+by id and the lease token its claim returned. Each endpoint is one call of the database function of
+the same step (README "The worker protocol"), with a batch of one; the database answers per event
+(api.report), and the answer becomes the HTTP status here:
+
+- done: 200 with the report;
+- already_done: 200 with the report too. The same report was applied before, so a client that
+  retries after a lost answer gets success and nothing is written twice;
+- refused: the report's code as problem+json (AL009 lease not held and AL003 wrong status 409,
+  AL001 no such event 404), with the database's message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from psycopg.types.json import Jsonb
+
+from agentledger_api.auth import Caller, allow
+from agentledger_api.database import fetch_all, fetch_one
+from agentledger_api.models import ClaimRequest, CompleteReport, DecideReport, FailReport, LeaseRef, ReleaseReport
+from agentledger_api.problems import SQLSTATE_STATUS, Problem
+from agentledger_api.routes.events import EventIdPath, pool
+
+router = APIRouter(tags=["work"])
+
+
+def jsonb(value: dict[str, Any] | None) -> Jsonb | None:
+    return Jsonb(value) if value is not None else None
+
+
+async def claim(request: Request, function: str, body: ClaimRequest, caller: Caller) -> dict[str, Any]:
+    rows = await fetch_all(pool(request), f"SELECT * FROM api.{function}(%(worker)s, %(limit)s, %(types)s::text[])",
+                           {"worker": caller.name, "limit": body.limit, "types": body.event_types})
+    return {"items": rows}
+
+
+async def report(request: Request, call: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Runs one report of one event (`call` is the function call, an array of one per argument)
+    and answers with its api.report row, or raises the refusal it names."""
+    row = await fetch_one(pool(request), f"SELECT * FROM {call}", params)
+    assert row is not None  # a report answers one row per event named
+    if row["outcome"] == "refused":
+        raise refusal(row)
+    return row
+
+
+def refusal(row: dict[str, Any]) -> Problem:
+    # The report codes are all in SQLSTATE_STATUS; 409 covers a code added to the database first.
+    status, title = SQLSTATE_STATUS.get(row["code"], (409, "Report refused"))
+    return Problem(status, title, row["message"], code=row["code"],
+                   extra={"event_id": row["event_id"], "event_status": row["status"]})
+
+
+@router.post("/claims", summary="Claim queued events")
+async def claim_events(request: Request, body: ClaimRequest,
+                       caller: Caller = Depends(allow("work"))) -> dict[str, Any]:
+    """Up to `limit` runnable queued events (of `event_types`, or any), highest priority first,
+    each now processing under a lease held by this key. Keep each claim's `lease_token`: every
+    report on the event must present it. An empty `items` means no work right now."""
+    return await claim(request, "claim_events", body, caller)
+
+
+@router.post("/claims/actions", summary="Claim decided events whose follow-up action is pending")
+async def claim_actions(request: Request, body: ClaimRequest,
+                        caller: Caller = Depends(allow("work"))) -> dict[str, Any]:
+    """Approved or rejected events with no live lease (handed off with keep_lease false, released,
+    or abandoned), with the decision's result and reason; finish each with complete or fail."""
+    return await claim(request, "claim_actions", body, caller)
+
+
+@router.post("/events/{event_id}/heartbeat", summary="Extend a lease")
+async def heartbeat(request: Request, event_id: EventIdPath, body: LeaseRef,
+                    _: Caller = Depends(allow("work"))) -> dict[str, Any]:
+    """Renews the lease to now + the lease duration; `lease_expires_at` is the new end. A 409
+    (AL009) means the lease ended: stop working on the event, every report will be refused."""
+    return await report(request, "api.heartbeat_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid])",
+                        {"id": event_id, "token": body.lease_token})
+
+
+@router.post("/events/{event_id}/decide", summary="Approve or reject a claimed event")
+async def decide(request: Request, event_id: EventIdPath, body: DecideReport,
+                 _: Caller = Depends(allow("work"))) -> dict[str, Any]:
+    return await report(
+        request,
+        "api.decide_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(decision)s::text], "
+        "ARRAY[%(reason)s::text], ARRAY[%(result)s::jsonb], %(keep)s::boolean)",
+        {"id": event_id, "token": body.lease_token, "decision": body.decision, "reason": body.reason,
+         "result": jsonb(body.result), "keep": body.keep_lease},
+    )
+
+
+@router.post("/events/{event_id}/complete", summary="The follow-up action succeeded")
+async def complete(request: Request, event_id: EventIdPath, body: CompleteReport,
+                   _: Caller = Depends(allow("work"))) -> dict[str, Any]:
+    return await report(request, "api.complete_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], "
+                                 "ARRAY[%(details)s::jsonb])",
+                        {"id": event_id, "token": body.lease_token, "details": jsonb(body.details)})
+
+
+@router.post("/events/{event_id}/fail", summary="Report a failed attempt")
+async def fail(request: Request, event_id: EventIdPath, body: FailReport,
+               _: Caller = Depends(allow("work"))) -> dict[str, Any]:
+    """Retryable while attempts remain: the event runs again at `run_after` (the back-off);
+    otherwise it becomes failed."""
+    return await report(
+        request,
+        "api.fail_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(error)s::text], "
+        "ARRAY[%(error_type)s::text], ARRAY[%(retryable)s::boolean])",
+        {"id": event_id, "token": body.lease_token, "error": body.error, "error_type": body.error_type,
+         "retryable": body.retryable},
+    )
+
+
+@router.post("/events/{event_id}/release", summary="Give a claimed event back unworked")
+async def release(request: Request, event_id: EventIdPath, body: ReleaseReport,
+                  _: Caller = Depends(allow("work"))) -> dict[str, Any]:
+    """Runnable again at once, and the attempt its claim counted is returned (e.g. on shutdown)."""
+    return await report(request, "api.release_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], %(reason)s::text)",
+                        {"id": event_id, "token": body.lease_token, "reason": body.reason})
+
+
+@router.get("/stats", summary="Queue statistics")
+async def stats(request: Request, _: Caller = Depends(allow("read"))) -> dict[str, Any]:
+    """Events per type and status, how long the longest-waiting runnable event has waited, decided
+    events whose action is pending, and the notification queue's usage."""
+    row = await fetch_one(pool(request), "SELECT api.queue_stats() AS stats")
+    assert row is not None
+    return row["stats"]
