@@ -765,14 +765,14 @@ BEGIN
     -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
     -- inside an UPDATE are refused on a distributed (Citus) table.
     v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
-    -- Decided events with no live lease: handed off, released, or whose holder died (an expired
-    -- lease is taken over here without waiting for the rescue). The status does not change, so no
-    -- audit row: the completion or failure that ends the action records who ran it.
+    -- Decided events with no lease: handed off, released, decided by a person, or freed by the
+    -- rescue after their holder died. The status does not change, so no audit row: the completion
+    -- or failure that ends the action records who ran it.
     RETURN QUERY
     WITH picked AS (
         SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status IN ('approved', 'rejected')
-           AND (e.lease_token IS NULL OR e.lease_expires_at <= v_now)
+           AND e.lease_token IS NULL
            AND e.run_after <= v_now AND e.attempts < e.max_attempts
            AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
          ORDER BY e.priority DESC, e.id
@@ -783,10 +783,8 @@ BEGIN
     ), claimed AS (
         UPDATE ledger.events e
            SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = v_tokens[p.n],
-               lease_expires_at = v_now + v_lease, lease_fenced = true,
-               -- Taking over an expired lease ends it: its holder's late reports are refused.
-               last_lease_token = CASE WHEN e.lease_token IS NULL THEN e.last_lease_token END,
-               last_report = CASE WHEN e.lease_token IS NULL THEN e.last_report END
+               lease_expires_at = v_now + v_lease,
+               lease_fenced = true
           FROM numbered p
          WHERE e.customer_id = p.customer_id AND e.id = p.id
         RETURNING e.*
@@ -807,7 +805,7 @@ ALTER FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types t
 --
 
 COMMENT ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) IS 'Claims up to p_limit decided (approved or rejected) events whose follow-up action is pending: no
-live lease, run_after passed. Same order and lease as api.claim_events; the status stays, each claim
+lease (api.rescue_expired_leases frees expired ones), run_after passed. Same order and lease as api.claim_events; the status stays, each claim
 counts an attempt at the action. Returns the claims with their lease tokens, the decision result and
 its reason; finish each with api.complete_events or api.fail_events.';
 
@@ -886,8 +884,9 @@ CREATE FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[],
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
+    v_digests bytea[];
 BEGIN
-    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, ARRAY[cardinality(p_details)]);
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, ARRAY[ledger._flat_length(p_details)]);
     PERFORM ledger._refuse_bad_outcome_inputs(NULL, p_details,
                                               (SELECT s.max_payload_bytes FROM ledger.settings s), 'details');
     IF EXISTS (SELECT 1 FROM unnest(p_details) d WHERE d ? 'result') THEN
@@ -897,20 +896,23 @@ BEGIN
             DETAIL = 'The decision result was recorded when the event was decided.',
             HINT = 'Describe what the action did, e.g. {"transfer_id": "T-123"}.';
     END IF;
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.details))
+                         FROM unnest(p_event_ids, p_details) WITH ORDINALITY AS d (id, details, n) ORDER BY d.n);
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details) AS r (id, token, details)
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details, v_digests) AS r (id, token, details, digest)
     ), completed AS (
         UPDATE ledger.events e
            SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
                changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
                updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-               lease_fenced = false, last_lease_token = r.token, last_report = 'complete'
+               lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
+               last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
         RETURNING e.id
     )
     SELECT array_agg(c.id) INTO v_done FROM completed c;
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'complete',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'complete',
                                                        'approved or rejected');
 END
 $$;
@@ -959,8 +961,17 @@ BEGIN
             DETAIL = 'Names are never reused, even after revocation, so the audit trail names one holder.',
             HINT = 'Choose another name, e.g. with a suffix: "intake-service-2".';
     END IF;
-    INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256)
-    VALUES (p_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')));
+    BEGIN
+        INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256)
+        VALUES (p_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')));
+    EXCEPTION WHEN unique_violation THEN
+        -- Two administrators creating the same name at once: the second is told as above.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL015',
+            MESSAGE = format('an API key named %s exists already', p_name),
+            DETAIL = 'Names are never reused, even after revocation, so the audit trail names one holder.',
+            HINT = 'Choose another name, e.g. with a suffix: "intake-service-2".';
+    END;
     RETURN v_key;
 END
 $_$;
@@ -989,10 +1000,11 @@ DECLARE
     v_lease interval;
     v_done bigint[];
     v_handed_off jsonb;
+    v_digests bytea[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
-                                   ARRAY[cardinality(p_decisions), cardinality(p_reasons),
-                                         cardinality(p_results)]);
+                                   ARRAY[ledger._flat_length(p_decisions), ledger._flat_length(p_reasons),
+                                         ledger._flat_length(p_results)]);
     SELECT s.max_payload_bytes, s.lease_duration INTO v_max_bytes, v_lease FROM ledger.settings s;
     PERFORM ledger._refuse_bad_outcome_inputs(p_reasons, p_results, v_max_bytes, 'result');
     IF p_keep_lease IS NULL OR p_decisions IS NULL OR EXISTS (
@@ -1007,9 +1019,12 @@ BEGIN
     -- The decision starts the action's own count of attempts. With p_keep_lease the deciding
     -- worker goes on to run the action under the same token (its first attempt); without, the
     -- action is offered to api.claim_actions.
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.decision, d.reason, d.result, p_keep_lease))
+                         FROM unnest(p_decisions, p_reasons, p_results) WITH ORDINALITY AS d (decision, reason, result, n)
+                        ORDER BY d.n);
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results)
-                      AS r (id, token, decision, reason, result)
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests)
+                      AS r (id, token, decision, reason, result, digest)
     ), decided AS (
         UPDATE ledger.events e
            SET status = r.decision::ledger.event_status, version = e.version + 1,
@@ -1021,7 +1036,7 @@ BEGIN
                lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
                lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
                lease_fenced = p_keep_lease,
-               last_lease_token = r.token, last_report = 'decide'
+               last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
@@ -1034,7 +1049,7 @@ BEGIN
     IF NOT p_keep_lease THEN
         PERFORM ledger._wake_action_workers(v_handed_off);
     END IF;
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'decide',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'decide',
                                                        'processing');
 END
 $$;
@@ -1098,10 +1113,11 @@ DECLARE
     v_done bigint[];
     v_runnable jsonb;
     v_actions jsonb;
+    v_digests bytea[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
-                                   ARRAY[cardinality(p_errors), cardinality(p_error_types),
-                                         cardinality(p_retryable)]);
+                                   ARRAY[ledger._flat_length(p_errors), ledger._flat_length(p_error_types),
+                                         ledger._flat_length(p_retryable)]);
     IF p_errors IS NULL OR EXISTS (SELECT 1 FROM unnest(p_errors) x WHERE coalesce(btrim(x), '') = '') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL008',
@@ -1113,11 +1129,15 @@ BEGIN
 
     -- Per event: retry (back to queued, or for a decided event back in the action queue) with the
     -- back-off of its attempt while attempts remain and the error is retryable; failed otherwise.
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.error, d.error_type, coalesce(d.retryable, true)))
+                         FROM unnest(p_event_ids, p_errors, p_error_types, p_retryable)
+                              WITH ORDINALITY AS d (id, error, error_type, retryable, n)
+                        ORDER BY d.n);
     WITH report AS (
         SELECT r.*, coalesce(r.retryable, true) AND e.attempts < e.max_attempts AS retry,
                e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
-          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable)
-                   AS r (id, token, error, error_type, retryable)
+          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests)
+                   AS r (id, token, error, error_type, retryable, digest)
           JOIN ledger.events e ON e.id = r.id
     ), failed AS (
         UPDATE ledger.events e
@@ -1136,7 +1156,7 @@ BEGIN
                run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
                last_error = r.error, last_error_type = r.error_type,
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = r.token, last_report = 'fail'
+               last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
@@ -1156,7 +1176,7 @@ BEGIN
     -- makes them runnable now, and then they are announced like new work.
     PERFORM ledger._wake_workers(v_runnable);
     PERFORM ledger._wake_action_workers(v_actions);
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'fail',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'fail',
                                                        'processing, approved or rejected');
 END
 $$;
@@ -1230,7 +1250,7 @@ BEGIN
     SELECT array_agg(r.id) INTO v_done FROM renewed r;
     -- Renewing is not a report, so no renewal is ever "already done": a token whose lease ended
     -- is refused (AL009).
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, NULL, v_done, 'heartbeat',
                                                        'leased');
 END
 $$;
@@ -1519,6 +1539,7 @@ CREATE TABLE ledger.events (
     lease_fenced boolean DEFAULT false NOT NULL,
     last_lease_token uuid,
     last_report text,
+    last_report_digest bytea,
     CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
     CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
     CONSTRAINT events_customer_id_valid CHECK (((customer_id <> ''::text) AND (char_length(customer_id) <= 64) AND (customer_id !~ '[[:cntrl:]]'::text))),
@@ -1745,6 +1766,13 @@ COMMENT ON COLUMN ledger.events.last_report IS 'The step of the latest report ma
 
 
 --
+-- Name: COLUMN events.last_report_digest; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.last_report_digest IS 'sha256 of what the latest report said (decision, error, details ...), so only the same report sent again is answered already_done.';
+
+
+--
 -- Name: queue_stats(timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -1788,6 +1816,7 @@ DECLARE
     v_done bigint[];
     v_queued jsonb;
     v_actions jsonb;
+    v_digest bytea := ledger._report_digest(jsonb_build_array(p_reason));
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
     PERFORM ledger._refuse_bad_outcome_inputs(ARRAY[p_reason], NULL, NULL, 'reason');
@@ -1803,7 +1832,7 @@ BEGIN
                change_details = CASE WHEN e.status = 'processing' THEN NULL ELSE e.change_details END,
                updated_at = v_now, run_after = v_now, attempts = greatest(e.attempts - 1, 0),
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = i.token, last_report = 'release'
+               last_lease_token = i.token, last_report = 'release', last_report_digest = v_digest
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
          WHERE e.id = i.id AND e.lease_token = i.token
         RETURNING e.id, e.event_type, e.status
@@ -1819,7 +1848,7 @@ BEGIN
       FROM released r;
     PERFORM ledger._wake_workers(v_queued);
     PERFORM ledger._wake_action_workers(v_actions);
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'release',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, array_fill(v_digest, ARRAY[cardinality(p_event_ids)]), v_done, 'release',
                                                        'leased');
 END
 $$;
@@ -1878,9 +1907,11 @@ DECLARE
     v_actions jsonb;
 BEGIN
     PERFORM ledger._checked_claim(p_limit, NULL);
-    -- One guarded UPDATE. The expiry is re-checked on the row version the UPDATE locks, so a
-    -- heartbeat, completion or release that committed meanwhile is never undone; SKIP LOCKED lets
-    -- several rescuers (and reports in flight) pass each other without waiting.
+    -- One guarded UPDATE. FOR UPDATE re-checks the expiry on the newest version of each row it
+    -- locks (and keeps the lock), so a heartbeat, completion or release that committed meanwhile is
+    -- never undone; SKIP LOCKED lets several rescuers (and reports in flight) pass each other
+    -- without waiting. The UPDATE joins on what was locked only: repeating the expiry test there
+    -- would let the planner drive it from the expiry index, quadratic when many leases expire.
     WITH expired AS (
         SELECT e.customer_id, e.id FROM ledger.events e
          WHERE e.lease_token IS NOT NULL AND e.lease_expires_at <= v_now
@@ -1914,10 +1945,9 @@ BEGIN
                last_error_type = 'LeaseExpired',
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                -- The expired holder's reports are refused from now on, not taken for retries.
-               last_lease_token = NULL, last_report = NULL
+               last_lease_token = NULL, last_report = NULL, last_report_digest = NULL
           FROM expired x
          WHERE e.customer_id = x.customer_id AND e.id = x.id
-           AND e.lease_token IS NOT NULL AND e.lease_expires_at <= v_now
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(ROW(r.id, 'done', r.status, NULL,
@@ -2413,7 +2443,7 @@ BEGIN
             ERRCODE = 'AL003',
             MESSAGE = format('event %s has used all %s of its attempts', p_event_id, v_event.max_attempts),
             DETAIL = 'A claim counts as an attempt.',
-            HINT = format('Fail it instead (api.transition_event(%s, ''failed'', ...)); an operator may then re-queue it with fresh attempts.', p_event_id);
+            HINT = format('An operator may cancel it (api.cancel_event(%s, reason)), or re-queue it with fresh attempts once it has failed.', p_event_id);
     END IF;
     IF v_to = 'processing' THEN
         -- A claim: the actor takes a lease. Volatile values are computed before the UPDATE.
@@ -2447,6 +2477,9 @@ BEGIN
                           -- An operator re-queue starts afresh; a decision starts the count of
                           -- attempts at its follow-up action (the lease is dropped here).
                           WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
+                          -- Given back to the queue: the attempt is returned, so an event
+                          -- released at its last attempt can still be claimed.
+                          WHEN e.status = 'processing' AND v_to = 'queued' THEN greatest(e.attempts - 1, 0)
                           ELSE e.attempts
                       END,
            lease_owner = v_lease_owner,
@@ -2455,6 +2488,7 @@ BEGIN
            lease_fenced = false,  -- a lease taken here lets its named owner act without the token
            last_lease_token = p_lease_token,
            last_report = CASE WHEN p_lease_token IS NOT NULL THEN 'transition' END,
+           last_report_digest = NULL,
            run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
            result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
            last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
@@ -2467,6 +2501,8 @@ BEGIN
 
     IF v_to = 'queued' THEN
         PERFORM ledger._wake_workers(jsonb_build_object(v_event.event_type, 1));
+    ELSIF v_to IN ('approved', 'rejected') THEN
+        PERFORM ledger._wake_action_workers(jsonb_build_object(v_event.event_type, 1));
     END IF;
     RETURN ledger._as_api_event(v_event);
 END
@@ -2713,6 +2749,12 @@ CREATE FUNCTION ledger._audit_status_changes() RETURNS trigger
 -- AFTER UPDATE ... FOR EACH STATEMENT: one audit row per event whose status changed, chained to the
 -- previous row of that event. The event row is locked by the UPDATE, so its chain head is stable.
 BEGIN
+    -- A statement that changed no status (a heartbeat, a claim that found nothing) must not touch
+    -- the audit table at all: its write lock would make seals and live readers wait for this
+    -- transaction to end.
+    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id WHERE n.status <> o.status) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
                                   actor_kind, db_user, reason, details, attempt, recorded_at,
                                   prev_hash, hash)
@@ -2859,6 +2901,14 @@ BEGIN
         IF NEW.change_details IS NOT DISTINCT FROM OLD.change_details THEN
             NEW.change_details := NULL;
         END IF;
+        -- Attempts as the api functions count them, so a raw change cannot strand an event: given
+        -- back to the queue, the attempt is returned (else at the last attempt it could never be
+        -- claimed again); decided, its follow-up action starts its own count.
+        IF OLD.status = 'processing' AND NEW.status = 'queued' THEN
+            NEW.attempts := greatest(OLD.attempts - 1, 0);
+        ELSIF NEW.status IN ('approved', 'rejected') THEN
+            NEW.attempts := 0;
+        END IF;
     ELSIF NEW.version <> OLD.version + 1 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
@@ -2971,7 +3021,8 @@ BEGIN
             MESSAGE = format('a claim takes 1 to %s events, not %s', v_max, coalesce(p_limit::text, 'NULL')),
             DETAIL = 'The upper limit is ledger.settings.max_batch_size.',
             HINT = 'Claim as many events as the worker has free capacity for.';
-    ELSIF cardinality(p_event_types) = 0 OR array_position(p_event_types, NULL) IS NOT NULL THEN
+    ELSIF cardinality(p_event_types) = 0 OR array_ndims(p_event_types) > 1
+          OR array_position(p_event_types, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
             MESSAGE = 'event types to claim must be NULL (any type) or a list of type names',
@@ -3007,7 +3058,13 @@ DECLARE
     v_max integer;
 BEGIN
     SELECT s.max_batch_size INTO v_max FROM ledger.settings s;
-    IF p_event_ids IS NULL OR p_lease_tokens IS NULL
+    IF array_ndims(p_event_ids) > 1 OR array_ndims(p_lease_tokens) > 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'event ids and lease tokens must be one-dimensional arrays',
+            DETAIL = format('They have %s and %s dimensions.', array_ndims(p_event_ids), array_ndims(p_lease_tokens)),
+            HINT = 'Pass a flat list: ARRAY[id1, id2, ...].';
+    ELSIF p_event_ids IS NULL OR p_lease_tokens IS NULL
        OR array_position(p_event_ids, NULL) IS NOT NULL OR array_position(p_lease_tokens, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
@@ -3077,6 +3134,36 @@ ALTER FUNCTION ledger._checked_status(p_status text) OWNER TO agentledger_owner;
 --
 
 COMMENT ON FUNCTION ledger._checked_status(p_status text) IS 'Turns text into an event status, refusing unknown ones (AL010).';
+
+
+--
+-- Name: _flat_length(anyarray); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._flat_length(p_values anyarray) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+-- The number of elements of a one-dimensional array (NULL for NULL); refuses a nested one (AL010).
+BEGIN
+    IF array_ndims(p_values) > 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('an array of a report has %s dimensions; each must be a flat list', array_ndims(p_values)),
+            DETAIL = 'Reports take one element per event in every array.',
+            HINT = 'Pass a flat list: ARRAY[value1, value2, ...].';
+    END IF;
+    RETURN cardinality(p_values);
+END
+$$;
+
+
+ALTER FUNCTION ledger._flat_length(p_values anyarray) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _flat_length(p_values anyarray); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._flat_length(p_values anyarray) IS 'cardinality() of a one-dimensional array; refuses nested arrays (AL010).';
 
 
 --
@@ -3376,55 +3463,83 @@ COMMENT ON FUNCTION ledger._refuse_write_once_change() IS 'Trigger: refuses chan
 
 
 --
--- Name: _report_outcomes(bigint[], uuid[], bigint[], text, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+-- Name: _report_digest(jsonb); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) RETURNS SETOF api.report
+CREATE FUNCTION ledger._report_digest(p_content jsonb) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN sha256(convert_to((p_content)::text, 'UTF8'::name));
+
+
+ALTER FUNCTION ledger._report_digest(p_content jsonb) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _report_digest(p_content jsonb); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._report_digest(p_content jsonb) IS 'sha256 of what a report says about one event (its decision, error, details ...): a repeat of the same report has the same digest.';
+
+
+--
+-- Name: _report_outcomes(bigint[], uuid[], bytea[], bigint[], text, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) RETURNS SETOF api.report
     LANGUAGE sql STABLE
     BEGIN ATOMIC
- SELECT i.id,
+ SELECT o.id,
          CASE
-             WHEN (i.id = ANY (_report_outcomes.p_done)) THEN 'done'::text
-             WHEN ((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))) THEN 'already_done'::text
+             WHEN o.done THEN 'done'::text
+             WHEN o.repeat THEN 'already_done'::text
              ELSE 'refused'::text
          END AS "case",
-     e.status,
+     o.status,
          CASE
-             WHEN (i.id = ANY (_report_outcomes.p_done)) THEN NULL::text
-             WHEN ((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))) THEN NULL::text
-             WHEN (e.id IS NULL) THEN 'AL001'::text
-             WHEN (e.lease_token = i.token) THEN 'AL003'::text
+             WHEN (o.done OR o.repeat) THEN NULL::text
+             WHEN o.missing THEN 'AL001'::text
+             WHEN (o.same_report_step OR o.holder) THEN 'AL003'::text
              ELSE 'AL009'::text
          END AS "case",
          CASE
-             WHEN (i.id = ANY (_report_outcomes.p_done)) THEN NULL::text
-             WHEN ((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))) THEN NULL::text
-             WHEN (e.id IS NULL) THEN format('no event has id %s'::text, i.id)
-             WHEN (e.lease_token = i.token) THEN format('event %s is %s; %s applies to %s events'::text, i.id, e.status, _report_outcomes.p_step, _report_outcomes.p_from)
-             WHEN (e.lease_token IS NULL) THEN format('event %s: this lease has ended; the event holds no lease now'::text, i.id)
-             ELSE format('event %s: this lease has ended; it is held under another lease until %s'::text, i.id, e.lease_expires_at)
+             WHEN (o.done OR o.repeat) THEN NULL::text
+             WHEN o.missing THEN format('no event has id %s'::text, o.id)
+             WHEN o.same_report_step THEN format('event %s: another %s was already reported with this lease token; it is %s'::text, o.id, _report_outcomes.p_step, o.status)
+             WHEN o.holder THEN format('event %s is %s; %s applies to %s events'::text, o.id, o.status, _report_outcomes.p_step, _report_outcomes.p_from)
+             WHEN (o.lease_token IS NULL) THEN format('event %s: this lease has ended; the event holds no lease now'::text, o.id)
+             ELSE format('event %s: this lease has ended; it is held under another lease until %s'::text, o.id, o.lease_expires_at)
          END AS format,
          CASE
-             WHEN (e.lease_token = i.token) THEN e.lease_expires_at
+             WHEN o.holder THEN o.lease_expires_at
              ELSE NULL::timestamp with time zone
          END AS "case",
          CASE
-             WHEN ((e.status = 'queued'::ledger.event_status) OR ((e.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (e.lease_token IS NULL))) THEN e.run_after
+             WHEN ((o.status = 'queued'::ledger.event_status) OR ((o.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (o.lease_token IS NULL))) THEN o.run_after
              ELSE NULL::timestamp with time zone
          END AS "case"
-    FROM (UNNEST(_report_outcomes.p_event_ids, _report_outcomes.p_lease_tokens) WITH ORDINALITY i(id, token, n)
-      LEFT JOIN ledger.events e ON ((e.id = i.id)))
-   ORDER BY i.n;
+    FROM ( SELECT i.id,
+             i.n,
+             e.status,
+             e.lease_token,
+             e.lease_expires_at,
+             e.run_after,
+             (i.id = ANY (_report_outcomes.p_done)) AS done,
+             (e.id IS NULL) AS missing,
+             COALESCE((e.lease_token = i.token), false) AS holder,
+             COALESCE(((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))), false) AS same_report_step,
+             COALESCE(((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token)) AND (e.last_report_digest = i.digest)), false) AS repeat
+            FROM (UNNEST(_report_outcomes.p_event_ids, _report_outcomes.p_lease_tokens, _report_outcomes.p_digests) WITH ORDINALITY i(id, token, digest, n)
+              LEFT JOIN ledger.events e ON ((e.id = i.id)))) o
+   ORDER BY o.n;
 END;
 
 
-ALTER FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) OWNER TO agentledger_owner;
+ALTER FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) IS 'The answer of a report, one api.report per event named: done, already_done (the same step reported with the same token before, and no lease taken since), or refused with AL001, AL003 or AL009.';
+COMMENT ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) IS 'The answer of a report, one api.report per event named: done, already_done (the same report, by step, token and content, applied before, and no lease taken since), or refused with AL001, AL003 or AL009.';
 
 
 --
@@ -3547,7 +3662,7 @@ COMMENT ON COLUMN ledger.settings.retry_max_delay IS 'Longest back-off between r
 
 CREATE FUNCTION ledger._retry_delay(p_attempts integer) RETURNS interval
     LANGUAGE sql STABLE
-    RETURN (SELECT LEAST((s.retry_base_delay * power((2)::double precision, (LEAST(GREATEST((_retry_delay.p_attempts - 1), 0), 30))::double precision)), s.retry_max_delay) AS "least" FROM ledger.settings s);
+    RETURN (SELECT make_interval(secs => (LEAST((EXTRACT(epoch FROM s.retry_base_delay) * power((2)::numeric, (LEAST(GREATEST((_retry_delay.p_attempts - 1), 0), 60))::numeric)), EXTRACT(epoch FROM s.retry_max_delay)))::double precision) AS make_interval FROM ledger.settings s);
 
 
 ALTER FUNCTION ledger._retry_delay(p_attempts integer) OWNER TO agentledger_owner;
@@ -4048,7 +4163,7 @@ CREATE INDEX audit_log_seq_brin ON ledger.audit_log USING brin (seq);
 -- Name: events_action_order_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE INDEX events_action_order_idx ON ledger.events USING btree (priority DESC, id) WHERE (status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status]));
+CREATE INDEX events_action_order_idx ON ledger.events USING btree (priority DESC, id) WHERE ((status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (lease_token IS NULL));
 
 
 --
@@ -4056,6 +4171,20 @@ CREATE INDEX events_action_order_idx ON ledger.events USING btree (priority DESC
 --
 
 COMMENT ON INDEX ledger.events_action_order_idx IS 'Claim order of decided events whose follow-up action is pending: highest priority first, then oldest.';
+
+
+--
+-- Name: events_claim_by_type_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_claim_by_type_idx ON ledger.events USING btree (event_type, priority DESC, id) WHERE (status = 'queued'::ledger.event_status);
+
+
+--
+-- Name: INDEX events_claim_by_type_idx; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON INDEX ledger.events_claim_by_type_idx IS 'Claim order within an event type: claims that name types read only their own queued events.';
 
 
 --
@@ -4599,6 +4728,13 @@ GRANT SELECT(last_report) ON TABLE ledger.events TO agentledger_auditor;
 
 
 --
+-- Name: COLUMN events.last_report_digest; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(last_report_digest) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
 -- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -4770,6 +4906,13 @@ REVOKE ALL ON FUNCTION ledger._checked_status(p_status text) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _flat_length(p_values anyarray); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._flat_length(p_values anyarray) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _refuse_audit_change(); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4826,10 +4969,17 @@ REVOKE ALL ON FUNCTION ledger._refuse_write_once_change() FROM PUBLIC;
 
 
 --
--- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _report_digest(p_content jsonb); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._report_digest(p_content jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) FROM PUBLIC;
 
 
 --

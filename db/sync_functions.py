@@ -14,7 +14,10 @@ its own copy between markers:
 
 db/functions/ is where a function's source is edited. This tool rewrites
 the blocks of every current deploy script (db/deploy/**/*.sql without `@` in
-the file name); frozen scripts are never read or written.
+the file name); frozen scripts are never written. A source that no current
+script includes any more (its change was reworked without it) must still
+equal its copy in the frozen script that has it: it can only change through
+another rework that includes it.
 
     python db/sync_functions.py           rewrite drifted blocks
     python db/sync_functions.py --check   change nothing; report drift, exit 1 if any
@@ -110,6 +113,17 @@ def current_deploy_scripts(root: Path) -> list[Path]:
     return sorted(p for p in deploy.rglob("*.sql") if "@" not in p.name)
 
 
+def frozen_blocks(root: Path) -> dict[str, list[tuple[str, Block]]]:
+    """Blocks of the frozen (reworked) deploy scripts, by source: [(script, block), ...]."""
+    found: dict[str, list[tuple[str, Block]]] = {}
+    for script in sorted((root / "db" / "deploy").rglob("*@*.sql")):
+        parts, _ = parse(script.read_text())
+        for part in parts:
+            if isinstance(part, Block):
+                found.setdefault(part.source, []).append((script.relative_to(root).as_posix(), part))
+    return found
+
+
 def function_files(root: Path) -> set[str]:
     functions = root / "db" / "functions"
     return {p.relative_to(root).as_posix() for p in functions.rglob("*.sql")}
@@ -165,8 +179,16 @@ def run(root: Path, check: bool) -> int:
     included: set[str] = set()
     for script in scripts:
         included |= sync_script(root, script, check, report)
+    frozen = frozen_blocks(root)
     for orphan in sorted(function_files(root) - included):
-        report.error(f"{orphan} is not copied into any current deploy script")
+        copies = frozen.get(orphan)
+        if not copies:
+            report.error(f"{orphan} is not copied into any current deploy script")
+        elif all(block.body != wanted_body(root / orphan) for _, block in copies):
+            script, block = copies[-1]
+            report.error(f"{orphan} was edited, but only frozen scripts hold it ({script}): "
+                         "add it to a rework of its change")
+            print(short_diff(block.body, wanted_body(root / orphan), f"{script} (block)", orphan), end="")
     print(
         f"{report.blocks} function blocks in {len(scripts)} current deploy scripts: "
         f"{report.drifted} out of date, {report.updated} updated, {report.errors} errors"

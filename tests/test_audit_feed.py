@@ -51,3 +51,15 @@ def test_workers_may_not_read_the_feed(fresh_db: str, login_as) -> None:
     with psycopg.connect(login_as(fresh_db, "agentledger_worker"), autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT * FROM api.audit_feed(0, 10)")
+
+
+def test_a_claim_that_finds_nothing_holds_up_no_reader(fresh_db: str, login_as) -> None:
+    """A worker polling in an open transaction (psycopg's default) must not look like a writer of
+    audit rows: its no-op claim takes no lock on the audit table."""
+    with psycopg.connect(login_as(fresh_db, "agentledger_api"), autocommit=True) as reader, \
+         psycopg.connect(login_as(fresh_db, "agentledger_worker")) as poller:
+        assert poller.execute("SELECT count(*) FROM api.claim_events('idle-worker', 10)").fetchone()[0] == 0
+        assert poller.execute("SELECT count(*) FROM api.heartbeat_events('{}', '{}')").fetchone()[0] == 0
+        _, writers, _ = position(reader, [])
+        assert writers == [], "an empty claim is not a writer of audit rows"
+        poller.rollback()

@@ -144,3 +144,17 @@ def test_function_without_trailing_newline_keeps_end_marker_on_its_own_line(proj
     assert run_tool(project).returncode == 0
     assert "$$;\n-- end db/functions/add.sql\n" in (project / "db/deploy/api.sql").read_text()
     assert run_tool(project, "--check").returncode == 0
+
+
+def test_a_source_left_out_of_a_rework_must_keep_its_frozen_text(project: Path):
+    # The rework of api.sql carries only add.sql; now.sql lives on in the frozen script alone.
+    write(project, "db/deploy/api@v1.0.sql",
+          block("db/functions/add.sql", ADD_V1) + block("db/functions/now.sql", NOW_FN))
+    write(project, "db/deploy/api.sql", block("db/functions/add.sql", ADD_V2))
+    write(project, "db/functions/add.sql", ADD_V2)
+    assert run_tool(project, "--check").returncode == 0, "unchanged, it needs no current script"
+
+    write(project, "db/functions/now.sql", NOW_FN.replace("now()", "clock_timestamp()"))
+    result = run_tool(project, "--check")
+    assert result.returncode == 1
+    assert "db/functions/now.sql was edited, but only frozen scripts hold it (db/deploy/api@v1.0.sql)" in result.stdout

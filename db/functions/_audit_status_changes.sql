@@ -1,8 +1,14 @@
-CREATE FUNCTION ledger._audit_status_changes() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._audit_status_changes() RETURNS trigger
 LANGUAGE plpgsql AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: one audit row per event whose status changed, chained to the
 -- previous row of that event. The event row is locked by the UPDATE, so its chain head is stable.
 BEGIN
+    -- A statement that changed no status (a heartbeat, a claim that found nothing) must not touch
+    -- the audit table at all: its write lock would make seals and live readers wait for this
+    -- transaction to end.
+    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id WHERE n.status <> o.status) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
                                   actor_kind, db_user, reason, details, attempt, recorded_at,
                                   prev_hash, hash)

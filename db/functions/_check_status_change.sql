@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._check_status_change() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._check_status_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 -- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql).
 DECLARE
@@ -37,6 +37,14 @@ BEGIN
         END IF;
         IF NEW.change_details IS NOT DISTINCT FROM OLD.change_details THEN
             NEW.change_details := NULL;
+        END IF;
+        -- Attempts as the api functions count them, so a raw change cannot strand an event: given
+        -- back to the queue, the attempt is returned (else at the last attempt it could never be
+        -- claimed again); decided, its follow-up action starts its own count.
+        IF OLD.status = 'processing' AND NEW.status = 'queued' THEN
+            NEW.attempts := greatest(OLD.attempts - 1, 0);
+        ELSIF NEW.status IN ('approved', 'rejected') THEN
+            NEW.attempts := 0;
         END IF;
     ELSIF NEW.version <> OLD.version + 1 THEN
         RAISE EXCEPTION USING

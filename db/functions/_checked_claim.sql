@@ -11,7 +11,8 @@ BEGIN
             MESSAGE = format('a claim takes 1 to %s events, not %s', v_max, coalesce(p_limit::text, 'NULL')),
             DETAIL = 'The upper limit is ledger.settings.max_batch_size.',
             HINT = 'Claim as many events as the worker has free capacity for.';
-    ELSIF cardinality(p_event_types) = 0 OR array_position(p_event_types, NULL) IS NOT NULL THEN
+    ELSIF cardinality(p_event_types) = 0 OR array_ndims(p_event_types) > 1
+          OR array_position(p_event_types, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
             MESSAGE = 'event types to claim must be NULL (any type) or a list of type names',

@@ -1,3 +1,20 @@
+CREATE FUNCTION ledger._flat_length(p_values anyarray) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE AS $$
+-- The number of elements of a one-dimensional array (NULL for NULL); refuses a nested one (AL010).
+BEGIN
+    IF array_ndims(p_values) > 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('an array of a report has %s dimensions; each must be a flat list', array_ndims(p_values)),
+            DETAIL = 'Reports take one element per event in every array.',
+            HINT = 'Pass a flat list: ARRAY[value1, value2, ...].';
+    END IF;
+    RETURN cardinality(p_values);
+END
+$$;
+COMMENT ON FUNCTION ledger._flat_length(anyarray) IS
+    'cardinality() of a one-dimensional array; refuses nested arrays (AL010).';
+
 CREATE FUNCTION ledger._checked_report(
     p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[])
 RETURNS void
@@ -11,7 +28,13 @@ DECLARE
     v_max integer;
 BEGIN
     SELECT s.max_batch_size INTO v_max FROM ledger.settings s;
-    IF p_event_ids IS NULL OR p_lease_tokens IS NULL
+    IF array_ndims(p_event_ids) > 1 OR array_ndims(p_lease_tokens) > 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'event ids and lease tokens must be one-dimensional arrays',
+            DETAIL = format('They have %s and %s dimensions.', array_ndims(p_event_ids), array_ndims(p_lease_tokens)),
+            HINT = 'Pass a flat list: ARRAY[id1, id2, ...].';
+    ELSIF p_event_ids IS NULL OR p_lease_tokens IS NULL
        OR array_position(p_event_ids, NULL) IS NOT NULL OR array_position(p_lease_tokens, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',

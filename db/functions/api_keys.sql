@@ -24,8 +24,17 @@ BEGIN
             DETAIL = 'Names are never reused, even after revocation, so the audit trail names one holder.',
             HINT = 'Choose another name, e.g. with a suffix: "intake-service-2".';
     END IF;
-    INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256)
-    VALUES (p_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')));
+    BEGIN
+        INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256)
+        VALUES (p_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')));
+    EXCEPTION WHEN unique_violation THEN
+        -- Two administrators creating the same name at once: the second is told as above.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL015',
+            MESSAGE = format('an API key named %s exists already', p_name),
+            DETAIL = 'Names are never reused, even after revocation, so the audit trail names one holder.',
+            HINT = 'Choose another name, e.g. with a suffix: "intake-service-2".';
+    END;
     RETURN v_key;
 END
 $$;

@@ -16,14 +16,14 @@ BEGIN
     -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
     -- inside an UPDATE are refused on a distributed (Citus) table.
     v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
-    -- Decided events with no live lease: handed off, released, or whose holder died (an expired
-    -- lease is taken over here without waiting for the rescue). The status does not change, so no
-    -- audit row: the completion or failure that ends the action records who ran it.
+    -- Decided events with no lease: handed off, released, decided by a person, or freed by the
+    -- rescue after their holder died. The status does not change, so no audit row: the completion
+    -- or failure that ends the action records who ran it.
     RETURN QUERY
     WITH picked AS (
         SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status IN ('approved', 'rejected')
-           AND (e.lease_token IS NULL OR e.lease_expires_at <= v_now)
+           AND e.lease_token IS NULL
            AND e.run_after <= v_now AND e.attempts < e.max_attempts
            AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
          ORDER BY e.priority DESC, e.id
@@ -34,10 +34,8 @@ BEGIN
     ), claimed AS (
         UPDATE ledger.events e
            SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = v_tokens[p.n],
-               lease_expires_at = v_now + v_lease, lease_fenced = true,
-               -- Taking over an expired lease ends it: its holder's late reports are refused.
-               last_lease_token = CASE WHEN e.lease_token IS NULL THEN e.last_lease_token END,
-               last_report = CASE WHEN e.lease_token IS NULL THEN e.last_report END
+               lease_expires_at = v_now + v_lease,
+               lease_fenced = true
           FROM numbered p
          WHERE e.customer_id = p.customer_id AND e.id = p.id
         RETURNING e.*
@@ -51,7 +49,7 @@ END
 $$;
 COMMENT ON FUNCTION api.claim_actions(text, integer, text[], timestamptz) IS
 $$Claims up to p_limit decided (approved or rejected) events whose follow-up action is pending: no
-live lease, run_after passed. Same order and lease as api.claim_events; the status stays, each claim
+lease (api.rescue_expired_leases frees expired ones), run_after passed. Same order and lease as api.claim_events; the status stays, each claim
 counts an attempt at the action. Returns the claims with their lease tokens, the decision result and
 its reason; finish each with api.complete_events or api.fail_events.$$;
 GRANT EXECUTE ON FUNCTION api.claim_actions(text, integer, text[], timestamptz) TO agentledger_worker, agentledger_api;

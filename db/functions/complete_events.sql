@@ -8,8 +8,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
+    v_digests bytea[];
 BEGIN
-    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, ARRAY[cardinality(p_details)]);
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, ARRAY[ledger._flat_length(p_details)]);
     PERFORM ledger._refuse_bad_outcome_inputs(NULL, p_details,
                                               (SELECT s.max_payload_bytes FROM ledger.settings s), 'details');
     IF EXISTS (SELECT 1 FROM unnest(p_details) d WHERE d ? 'result') THEN
@@ -19,20 +20,23 @@ BEGIN
             DETAIL = 'The decision result was recorded when the event was decided.',
             HINT = 'Describe what the action did, e.g. {"transfer_id": "T-123"}.';
     END IF;
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.details))
+                         FROM unnest(p_event_ids, p_details) WITH ORDINALITY AS d (id, details, n) ORDER BY d.n);
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details) AS r (id, token, details)
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details, v_digests) AS r (id, token, details, digest)
     ), completed AS (
         UPDATE ledger.events e
            SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
                changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
                updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-               lease_fenced = false, last_lease_token = r.token, last_report = 'complete'
+               lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
+               last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
         RETURNING e.id
     )
     SELECT array_agg(c.id) INTO v_done FROM completed c;
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'complete',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'complete',
                                                        'approved or rejected');
 END
 $$;

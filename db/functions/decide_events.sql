@@ -14,10 +14,11 @@ DECLARE
     v_lease interval;
     v_done bigint[];
     v_handed_off jsonb;
+    v_digests bytea[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
-                                   ARRAY[cardinality(p_decisions), cardinality(p_reasons),
-                                         cardinality(p_results)]);
+                                   ARRAY[ledger._flat_length(p_decisions), ledger._flat_length(p_reasons),
+                                         ledger._flat_length(p_results)]);
     SELECT s.max_payload_bytes, s.lease_duration INTO v_max_bytes, v_lease FROM ledger.settings s;
     PERFORM ledger._refuse_bad_outcome_inputs(p_reasons, p_results, v_max_bytes, 'result');
     IF p_keep_lease IS NULL OR p_decisions IS NULL OR EXISTS (
@@ -32,9 +33,12 @@ BEGIN
     -- The decision starts the action's own count of attempts. With p_keep_lease the deciding
     -- worker goes on to run the action under the same token (its first attempt); without, the
     -- action is offered to api.claim_actions.
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.decision, d.reason, d.result, p_keep_lease))
+                         FROM unnest(p_decisions, p_reasons, p_results) WITH ORDINALITY AS d (decision, reason, result, n)
+                        ORDER BY d.n);
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results)
-                      AS r (id, token, decision, reason, result)
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests)
+                      AS r (id, token, decision, reason, result, digest)
     ), decided AS (
         UPDATE ledger.events e
            SET status = r.decision::ledger.event_status, version = e.version + 1,
@@ -46,7 +50,7 @@ BEGIN
                lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
                lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
                lease_fenced = p_keep_lease,
-               last_lease_token = r.token, last_report = 'decide'
+               last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
@@ -59,7 +63,7 @@ BEGIN
     IF NOT p_keep_lease THEN
         PERFORM ledger._wake_action_workers(v_handed_off);
     END IF;
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'decide',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'decide',
                                                        'processing');
 END
 $$;

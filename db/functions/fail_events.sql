@@ -12,10 +12,11 @@ DECLARE
     v_done bigint[];
     v_runnable jsonb;
     v_actions jsonb;
+    v_digests bytea[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
-                                   ARRAY[cardinality(p_errors), cardinality(p_error_types),
-                                         cardinality(p_retryable)]);
+                                   ARRAY[ledger._flat_length(p_errors), ledger._flat_length(p_error_types),
+                                         ledger._flat_length(p_retryable)]);
     IF p_errors IS NULL OR EXISTS (SELECT 1 FROM unnest(p_errors) x WHERE coalesce(btrim(x), '') = '') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL008',
@@ -27,11 +28,15 @@ BEGIN
 
     -- Per event: retry (back to queued, or for a decided event back in the action queue) with the
     -- back-off of its attempt while attempts remain and the error is retryable; failed otherwise.
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.error, d.error_type, coalesce(d.retryable, true)))
+                         FROM unnest(p_event_ids, p_errors, p_error_types, p_retryable)
+                              WITH ORDINALITY AS d (id, error, error_type, retryable, n)
+                        ORDER BY d.n);
     WITH report AS (
         SELECT r.*, coalesce(r.retryable, true) AND e.attempts < e.max_attempts AS retry,
                e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
-          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable)
-                   AS r (id, token, error, error_type, retryable)
+          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests)
+                   AS r (id, token, error, error_type, retryable, digest)
           JOIN ledger.events e ON e.id = r.id
     ), failed AS (
         UPDATE ledger.events e
@@ -50,7 +55,7 @@ BEGIN
                run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
                last_error = r.error, last_error_type = r.error_type,
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = r.token, last_report = 'fail'
+               last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
@@ -70,7 +75,7 @@ BEGIN
     -- makes them runnable now, and then they are announced like new work.
     PERFORM ledger._wake_workers(v_runnable);
     PERFORM ledger._wake_action_workers(v_actions);
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'fail',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'fail',
                                                        'processing, approved or rejected');
 END
 $$;

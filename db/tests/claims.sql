@@ -4,7 +4,7 @@
 -- api.claim_actions: which decided events it offers (no live lease, run_after passed), what it
 -- returns (the decision's result and reason) and that it counts an attempt without an audit row.
 BEGIN;
-SELECT plan(36);
+SELECT plan(38);
 
 -- Fixtures ------------------------------------------------------------------------------------------
 CREATE SCHEMA tests;
@@ -155,14 +155,14 @@ SELECT is(tests.claim_events('pick-any', 'worker-1', 10, NULL, tests.at(0)), '{p
     'p_event_types NULL claims events of any type');
 
 -- api.claim_events: attempts used up ----------------------------------------------------------------
--- x1 may be tried once. Claimed, then given back through api.transition_event (which, unlike
--- api.release_events, does not return the attempt), it is queued with its only attempt used.
+-- x1 may be tried once. The api functions never leave an event queued with no attempt left, so a
+-- DBA's raw UPDATE makes that state here: the claim must still respect it.
 DO $setup$ BEGIN PERFORM tests.submit('x1', 'tests_once'); END $setup$;
 SELECT is(tests.claim_events('once-1', 'worker-1', 10, '{tests_once}', tests.at(0)), '{x1}',
     'an event with one attempt left is claimed');
 DO $setup$ BEGIN
-    PERFORM api.transition_event(tests.id('x1'), 'queued', 'worker-1', 'agent', 'giving it back',
-                                 p_now => tests.at(1), p_lease_token => tests.token('x1'));
+    PERFORM api.release_events(ARRAY[tests.id('x1')], ARRAY[tests.token('x1')], p_now => tests.at(1));
+    UPDATE ledger.events SET attempts = max_attempts WHERE id = tests.id('x1');
 END $setup$;
 SELECT is((SELECT (e.status, e.attempts, e.max_attempts)::text FROM ledger.events e WHERE e.id = tests.id('x1')),
           '(queued,1,1)',
@@ -214,32 +214,36 @@ SELECT results_eq(
     'the fixture: deciding starts the count of action attempts: at 0 for a1 and a2, which hold no lease, at 1 for a3 and a4, which keep theirs to run the action');
 
 SELECT tests.audit_rows('{a1,a2,a3,a4}') AS actions_audit_before \gset
-SELECT is(tests.claim_actions('actions-1', 'runner-1', 10, '{tests_action}', tests.at(95)), '{a2,a1,a4}',
-    'claim_actions offers decided events without a live lease, by priority then id: handed-off ones and one whose lease expired (a4), not one under a live lease (a3), nor a queued (a5) or completed (a6) event');
+SELECT is(tests.claim_actions('actions-1', 'runner-1', 10, '{tests_action}', tests.at(95)), '{a2,a1}',
+    'claim_actions offers decided events that hold no lease, by priority then id: the handed-off ones, not one under a live lease (a3), not one whose lease expired but was not rescued yet (a4), nor a queued (a5) or completed (a6) event');
 SELECT results_eq(
     $$SELECT (c.c).id, (c.c).status, (c.c).result, (c.c).decision_reason, (c.c).attempts, (c.c).lease_expires_at
         FROM tests.claims c WHERE c.label = 'actions-1' ORDER BY c.seq$$,
     $$VALUES (tests.id('a2'), 'rejected'::ledger.event_status, '{"score": 0.1}'::jsonb, 'too risky'::text, 1, tests.at(185)),
-             (tests.id('a1'), 'approved', '{"score": 0.9}', 'looks fine', 1, tests.at(185)),
-             (tests.id('a4'), 'approved', NULL, NULL, 2, tests.at(185))$$,
-    'a claimed action carries the decision (status, result, decision_reason), its attempt (a4''s second: its decider kept the lease for the first) and a lease until p_now + lease_duration');
+             (tests.id('a1'), 'approved', '{"score": 0.9}', 'looks fine', 1, tests.at(185))$$,
+    'a claimed action carries the decision (status, result, decision_reason), its attempt and a lease until p_now + lease_duration');
 SELECT results_eq(
     $$SELECT f.name, e.status, e.attempts, e.lease_owner, e.lease_token = tests.token(f.name), e.lease_fenced
-        FROM ledger.events e JOIN tests.fx f ON f.id = e.id WHERE f.name IN ('a1', 'a2', 'a4') ORDER BY f.name$$,
+        FROM ledger.events e JOIN tests.fx f ON f.id = e.id WHERE f.name IN ('a1', 'a2') ORDER BY f.name$$,
     $$VALUES ('a1', 'approved'::ledger.event_status, 1, 'runner-1'::text, true, true),
-             ('a2', 'rejected', 1, 'runner-1', true, true),
-             ('a4', 'approved', 2, 'runner-1', true, true)$$,
+             ('a2', 'rejected', 1, 'runner-1', true, true)$$,
     'claiming an action keeps the decided status, counts an attempt and gives the runner a fenced lease with the returned token');
 SELECT is(tests.audit_rows('{a1,a2,a3,a4}'), :actions_audit_before,
     'claiming an action writes no audit row: the status does not change');
+DO $setup$ BEGIN PERFORM api.rescue_expired_leases(p_now => tests.at(95)); END $setup$;
+SELECT is(tests.claim_actions('actions-1b', 'runner-1', 10, '{tests_action}', tests.at(95)), '{a4}',
+    'once the rescue has freed a4''s expired lease, its action is offered');
 SELECT ok((SELECT (c.c).lease_token FROM tests.claims c WHERE c.label = 'action-setup' AND (c.c).id = tests.id('a4'))
           IS DISTINCT FROM tests.token('a4')
-          AND (SELECT e.last_lease_token IS NULL FROM ledger.events e WHERE e.id = tests.id('a4')),
-    'an expired lease is taken over with a fresh token, and the old one is forgotten (last_lease_token cleared)');
+          AND (SELECT e.last_lease_token IS NULL AND e.attempts = 2 FROM ledger.events e WHERE e.id = tests.id('a4')),
+    'with a fresh token and its second attempt (its decider kept the lease for the first); the old token is forgotten');
 SELECT is(tests.claim_actions('actions-2', 'runner-2', 10, '{tests_action}', tests.at(99.999)), '{}',
-    'claim_actions offers nothing while every decided event is under a live lease');
-SELECT is(tests.claim_actions('actions-3', 'runner-2', 10, NULL, tests.at(100)), '{a3}',
-    'a kept lease counts as expired from lease_expires_at on, and the action is then offered (queued and completed events still are not)');
+    'claim_actions offers nothing while every decided event is under a lease');
+SELECT is(tests.claim_actions('actions-3', 'runner-2', 10, NULL, tests.at(100)), '{}',
+    'a kept lease that has just expired is not taken over by a claim: only the rescue frees it');
+DO $setup$ BEGIN PERFORM api.rescue_expired_leases(p_now => tests.at(100)); END $setup$;
+SELECT is(tests.claim_actions('actions-4', 'runner-2', 10, NULL, tests.at(100)), '{a3}',
+    'after the rescue, the action is offered (queued and completed events still are not)');
 
 -- claim_actions respects run_after: a7's action failed at 0 s and is retried a minute later.
 DO $setup$ BEGIN PERFORM tests.submit('a7', 'tests_action_retry'); END $setup$;

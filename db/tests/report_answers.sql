@@ -1,7 +1,7 @@
 -- "Already done" is the answer to a report sent again, and to nothing else; a kept lease is the
 -- action's first attempt. Each case is a report that once looked done but was never applied.
 BEGIN;
-SELECT plan(6);
+SELECT plan(14);
 
 CREATE SCHEMA tests;
 INSERT INTO ledger.event_types (name, max_attempts) VALUES ('tests_answers', 5), ('tests_once', 1);
@@ -61,6 +61,52 @@ SELECT is((SELECT r.status::text FROM api.fail_events(ARRAY[tests.id('h3')], ARR
                                                       p_now => tests.at(2)) r),
           'failed',
     'so with max_attempts 1 a failed action is final: it never runs more often than max_attempts');
+
+-- h4: a repeat with other content is not the same report.
+DO $$ BEGIN
+    PERFORM tests.hold('h4', 'tests_answers', 'worker-a');
+    PERFORM api.decide_events(ARRAY[tests.id('h4')], ARRAY[tests.token('h4')], '{approved}', p_now => tests.at(1));
+END $$;
+SELECT is((SELECT (r.outcome, r.code, r.status)::text FROM api.decide_events(ARRAY[tests.id('h4')], ARRAY[tests.token('h4')],
+                                                                             '{rejected}', p_now => tests.at(2)) r),
+          ('refused', 'AL003', 'approved')::text,
+    'the same token with another decision is refused (AL003) and says what was decided: only the same report is already done');
+DO $$ BEGIN
+    PERFORM api.fail_events(ARRAY[tests.id('h4')], ARRAY[tests.token('h4')], '{"bank API down"}', p_now => tests.at(3));
+END $$;
+SELECT is((SELECT r.outcome FROM api.fail_events(ARRAY[tests.id('h4')], ARRAY[tests.token('h4')], '{"bank API down"}',
+                                                 p_now => tests.at(4)) r),
+          'already_done', 'a failure reported again as it was is already done');
+SELECT is((SELECT r.code FROM api.fail_events(ARRAY[tests.id('h4')], ARRAY[tests.token('h4')], '{"bank API down"}',
+                                              NULL, '{false}', p_now => tests.at(4)) r),
+          'AL003', 'but not when it now says the failure is final: that was not what was applied');
+
+-- h5: a person gives a claimed event back at its last attempt; it must stay claimable.
+DO $$ BEGIN
+    PERFORM tests.hold('h5', 'tests_once', 'worker-a');
+    PERFORM api.transition_event(tests.id('h5'), 'queued', 'worker-a', 'agent', 'shutting down', p_now => tests.at(1),
+                                 p_lease_token => tests.token('h5'));
+END $$;
+SELECT is((SELECT count(*)::integer FROM api.claim_events('worker-b', 5, '{tests_once}', tests.at(2)) c
+            WHERE c.id = tests.id('h5')), 1,
+    'an event given back through api.transition_event gets its attempt back and can be claimed again');
+
+-- h6: a DBA decides by hand at the last attempt; the action must still be offered.
+DO $$ BEGIN PERFORM tests.hold('h6', 'tests_once', 'worker-a'); END $$;
+UPDATE ledger.events SET status = 'approved', change_reason = 'decided by hand', lease_owner = NULL, lease_token = NULL,
+       lease_expires_at = NULL, lease_fenced = false
+ WHERE id = tests.id('h6');
+SELECT is((SELECT count(*)::integer FROM api.claim_actions('runner', 5, '{tests_once}', tests.at(2)) c
+            WHERE c.id = tests.id('h6')), 1,
+    'a raw decision starts the action''s attempts at 0, so its action is offered');
+
+-- Inputs that once gave internal errors.
+UPDATE ledger.settings SET retry_base_delay = '12 hours', retry_max_delay = '30 days';
+SELECT is(ledger._retry_delay(40), interval '30 days', 'the back-off of a late attempt is capped, never an interval overflow');
+SELECT throws_ok($$SELECT * FROM api.heartbeat_events('{{1,2},{3,4}}'::bigint[], '{{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12},{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14}}'::uuid[])$$,
+    'AL010', NULL, 'a report refuses nested arrays (AL010)');
+SELECT throws_ok($$SELECT * FROM api.claim_events('w', 1, '{{a},{b}}'::text[])$$, 'AL010', NULL,
+    'a claim refuses a nested type list (AL010)');
 
 SELECT * FROM finish();
 ROLLBACK;

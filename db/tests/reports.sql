@@ -139,7 +139,8 @@ SELECT is((SELECT array_agg(e.version ORDER BY e.id) FROM ledger.events e WHERE 
 
 SELECT is(tests.report('decide-3', $$api.decide_events(
               ARRAY[tests.id('d3'), tests.id('d1'), -1], ARRAY[tests.token('d3'), tests.token('d1'), gen_random_uuid()],
-              '{approved,rejected,approved}', p_now => tests.at(20))$$),
+              '{approved,rejected,approved}', '{NULL,"too risky",NULL}',
+              ARRAY[NULL, '{"score": 0.2}', NULL]::jsonb[], p_now => tests.at(20))$$),
           '{done,already_done,"refused AL001"}',
     'one batch answers done, already_done and refused side by side, each in the position its event was named');
 

@@ -190,7 +190,9 @@ SELECT is_empty(
 SELECT results_eq(
     $$SELECT r.rolname::text COLLATE "default", r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication,
              r.rolbypassrls
-        FROM pg_roles r WHERE r.rolname LIKE 'agentledger\_%' ORDER BY 1$$,
+        FROM pg_roles r
+       WHERE r.rolname IN ('agentledger_api', 'agentledger_auditor', 'agentledger_owner', 'agentledger_worker')
+       ORDER BY 1$$,
     $$VALUES ('agentledger_api', false, false, false, false, false, false),
              ('agentledger_auditor', false, false, false, false, false, false),
              ('agentledger_owner', false, false, false, false, false, false),

@@ -28,7 +28,7 @@ BEGIN
     SELECT array_agg(r.id) INTO v_done FROM renewed r;
     -- Renewing is not a report, so no renewal is ever "already done": a token whose lease ended
     -- is refused (AL009).
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'heartbeat',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, NULL, v_done, 'heartbeat',
                                                        'leased');
 END
 $$;
@@ -56,10 +56,11 @@ DECLARE
     v_lease interval;
     v_done bigint[];
     v_handed_off jsonb;
+    v_digests bytea[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
-                                   ARRAY[cardinality(p_decisions), cardinality(p_reasons),
-                                         cardinality(p_results)]);
+                                   ARRAY[ledger._flat_length(p_decisions), ledger._flat_length(p_reasons),
+                                         ledger._flat_length(p_results)]);
     SELECT s.max_payload_bytes, s.lease_duration INTO v_max_bytes, v_lease FROM ledger.settings s;
     PERFORM ledger._refuse_bad_outcome_inputs(p_reasons, p_results, v_max_bytes, 'result');
     IF p_keep_lease IS NULL OR p_decisions IS NULL OR EXISTS (
@@ -74,9 +75,12 @@ BEGIN
     -- The decision starts the action's own count of attempts. With p_keep_lease the deciding
     -- worker goes on to run the action under the same token (its first attempt); without, the
     -- action is offered to api.claim_actions.
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.decision, d.reason, d.result, p_keep_lease))
+                         FROM unnest(p_decisions, p_reasons, p_results) WITH ORDINALITY AS d (decision, reason, result, n)
+                        ORDER BY d.n);
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results)
-                      AS r (id, token, decision, reason, result)
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests)
+                      AS r (id, token, decision, reason, result, digest)
     ), decided AS (
         UPDATE ledger.events e
            SET status = r.decision::ledger.event_status, version = e.version + 1,
@@ -88,7 +92,7 @@ BEGIN
                lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
                lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
                lease_fenced = p_keep_lease,
-               last_lease_token = r.token, last_report = 'decide'
+               last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
@@ -101,7 +105,7 @@ BEGIN
     IF NOT p_keep_lease THEN
         PERFORM ledger._wake_action_workers(v_handed_off);
     END IF;
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'decide',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'decide',
                                                        'processing');
 END
 $$;
@@ -126,8 +130,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
+    v_digests bytea[];
 BEGIN
-    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, ARRAY[cardinality(p_details)]);
+    PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, ARRAY[ledger._flat_length(p_details)]);
     PERFORM ledger._refuse_bad_outcome_inputs(NULL, p_details,
                                               (SELECT s.max_payload_bytes FROM ledger.settings s), 'details');
     IF EXISTS (SELECT 1 FROM unnest(p_details) d WHERE d ? 'result') THEN
@@ -137,20 +142,23 @@ BEGIN
             DETAIL = 'The decision result was recorded when the event was decided.',
             HINT = 'Describe what the action did, e.g. {"transfer_id": "T-123"}.';
     END IF;
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.details))
+                         FROM unnest(p_event_ids, p_details) WITH ORDINALITY AS d (id, details, n) ORDER BY d.n);
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details) AS r (id, token, details)
+        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details, v_digests) AS r (id, token, details, digest)
     ), completed AS (
         UPDATE ledger.events e
            SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
                changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
                updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-               lease_fenced = false, last_lease_token = r.token, last_report = 'complete'
+               lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
+               last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
         RETURNING e.id
     )
     SELECT array_agg(c.id) INTO v_done FROM completed c;
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'complete',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'complete',
                                                        'approved or rejected');
 END
 $$;
@@ -176,10 +184,11 @@ DECLARE
     v_done bigint[];
     v_runnable jsonb;
     v_actions jsonb;
+    v_digests bytea[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens,
-                                   ARRAY[cardinality(p_errors), cardinality(p_error_types),
-                                         cardinality(p_retryable)]);
+                                   ARRAY[ledger._flat_length(p_errors), ledger._flat_length(p_error_types),
+                                         ledger._flat_length(p_retryable)]);
     IF p_errors IS NULL OR EXISTS (SELECT 1 FROM unnest(p_errors) x WHERE coalesce(btrim(x), '') = '') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL008',
@@ -191,11 +200,15 @@ BEGIN
 
     -- Per event: retry (back to queued, or for a decided event back in the action queue) with the
     -- back-off of its attempt while attempts remain and the error is retryable; failed otherwise.
+    v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.error, d.error_type, coalesce(d.retryable, true)))
+                         FROM unnest(p_event_ids, p_errors, p_error_types, p_retryable)
+                              WITH ORDINALITY AS d (id, error, error_type, retryable, n)
+                        ORDER BY d.n);
     WITH report AS (
         SELECT r.*, coalesce(r.retryable, true) AND e.attempts < e.max_attempts AS retry,
                e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
-          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable)
-                   AS r (id, token, error, error_type, retryable)
+          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests)
+                   AS r (id, token, error, error_type, retryable, digest)
           JOIN ledger.events e ON e.id = r.id
     ), failed AS (
         UPDATE ledger.events e
@@ -214,7 +227,7 @@ BEGIN
                run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
                last_error = r.error, last_error_type = r.error_type,
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = r.token, last_report = 'fail'
+               last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
          WHERE e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
@@ -234,7 +247,7 @@ BEGIN
     -- makes them runnable now, and then they are announced like new work.
     PERFORM ledger._wake_workers(v_runnable);
     PERFORM ledger._wake_action_workers(v_actions);
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'fail',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'fail',
                                                        'processing, approved or rejected');
 END
 $$;
@@ -262,6 +275,7 @@ DECLARE
     v_done bigint[];
     v_queued jsonb;
     v_actions jsonb;
+    v_digest bytea := ledger._report_digest(jsonb_build_array(p_reason));
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
     PERFORM ledger._refuse_bad_outcome_inputs(ARRAY[p_reason], NULL, NULL, 'reason');
@@ -277,7 +291,7 @@ BEGIN
                change_details = CASE WHEN e.status = 'processing' THEN NULL ELSE e.change_details END,
                updated_at = v_now, run_after = v_now, attempts = greatest(e.attempts - 1, 0),
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = i.token, last_report = 'release'
+               last_lease_token = i.token, last_report = 'release', last_report_digest = v_digest
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
          WHERE e.id = i.id AND e.lease_token = i.token
         RETURNING e.id, e.event_type, e.status
@@ -293,7 +307,7 @@ BEGIN
       FROM released r;
     PERFORM ledger._wake_workers(v_queued);
     PERFORM ledger._wake_action_workers(v_actions);
-    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_done, 'release',
+    RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, array_fill(v_digest, ARRAY[cardinality(p_event_ids)]), v_done, 'release',
                                                        'leased');
 END
 $$;

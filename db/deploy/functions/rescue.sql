@@ -18,9 +18,11 @@ DECLARE
     v_actions jsonb;
 BEGIN
     PERFORM ledger._checked_claim(p_limit, NULL);
-    -- One guarded UPDATE. The expiry is re-checked on the row version the UPDATE locks, so a
-    -- heartbeat, completion or release that committed meanwhile is never undone; SKIP LOCKED lets
-    -- several rescuers (and reports in flight) pass each other without waiting.
+    -- One guarded UPDATE. FOR UPDATE re-checks the expiry on the newest version of each row it
+    -- locks (and keeps the lock), so a heartbeat, completion or release that committed meanwhile is
+    -- never undone; SKIP LOCKED lets several rescuers (and reports in flight) pass each other
+    -- without waiting. The UPDATE joins on what was locked only: repeating the expiry test there
+    -- would let the planner drive it from the expiry index, quadratic when many leases expire.
     WITH expired AS (
         SELECT e.customer_id, e.id FROM ledger.events e
          WHERE e.lease_token IS NOT NULL AND e.lease_expires_at <= v_now
@@ -54,10 +56,9 @@ BEGIN
                last_error_type = 'LeaseExpired',
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                -- The expired holder's reports are refused from now on, not taken for retries.
-               last_lease_token = NULL, last_report = NULL
+               last_lease_token = NULL, last_report = NULL, last_report_digest = NULL
           FROM expired x
          WHERE e.customer_id = x.customer_id AND e.id = x.id
-           AND e.lease_token IS NOT NULL AND e.lease_expires_at <= v_now
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(ROW(r.id, 'done', r.status, NULL,

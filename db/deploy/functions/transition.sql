@@ -136,7 +136,7 @@ BEGIN
             ERRCODE = 'AL003',
             MESSAGE = format('event %s has used all %s of its attempts', p_event_id, v_event.max_attempts),
             DETAIL = 'A claim counts as an attempt.',
-            HINT = format('Fail it instead (api.transition_event(%s, ''failed'', ...)); an operator may then re-queue it with fresh attempts.', p_event_id);
+            HINT = format('An operator may cancel it (api.cancel_event(%s, reason)), or re-queue it with fresh attempts once it has failed.', p_event_id);
     END IF;
     IF v_to = 'processing' THEN
         -- A claim: the actor takes a lease. Volatile values are computed before the UPDATE.
@@ -170,6 +170,9 @@ BEGIN
                           -- An operator re-queue starts afresh; a decision starts the count of
                           -- attempts at its follow-up action (the lease is dropped here).
                           WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
+                          -- Given back to the queue: the attempt is returned, so an event
+                          -- released at its last attempt can still be claimed.
+                          WHEN e.status = 'processing' AND v_to = 'queued' THEN greatest(e.attempts - 1, 0)
                           ELSE e.attempts
                       END,
            lease_owner = v_lease_owner,
@@ -178,6 +181,7 @@ BEGIN
            lease_fenced = false,  -- a lease taken here lets its named owner act without the token
            last_lease_token = p_lease_token,
            last_report = CASE WHEN p_lease_token IS NOT NULL THEN 'transition' END,
+           last_report_digest = NULL,
            run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
            result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
            last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
@@ -190,6 +194,8 @@ BEGIN
 
     IF v_to = 'queued' THEN
         PERFORM ledger._wake_workers(jsonb_build_object(v_event.event_type, 1));
+    ELSIF v_to IN ('approved', 'rejected') THEN
+        PERFORM ledger._wake_action_workers(jsonb_build_object(v_event.event_type, 1));
     END IF;
     RETURN ledger._as_api_event(v_event);
 END

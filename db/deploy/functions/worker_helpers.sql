@@ -8,9 +8,10 @@ SET LOCAL ROLE agentledger_owner;
 CREATE FUNCTION ledger._retry_delay(p_attempts integer) RETURNS interval
 LANGUAGE sql STABLE
 -- Exponential back-off after the p_attempts-th attempt failed: base, 2 x base, 4 x base, ... capped.
--- The exponent is capped before multiplying, so a large attempt count cannot overflow the interval.
-RETURN (SELECT least(s.retry_base_delay * power(2, least(greatest(p_attempts - 1, 0), 30)),
-                     s.retry_max_delay)
+-- Computed in seconds and capped before it becomes an interval, so no setting can overflow it.
+RETURN (SELECT make_interval(secs => least(extract(epoch FROM s.retry_base_delay)
+                                           * power(2::numeric, least(greatest(p_attempts - 1, 0), 60)),
+                                           extract(epoch FROM s.retry_max_delay))::double precision)
           FROM ledger.settings s);
 COMMENT ON FUNCTION ledger._retry_delay(integer) IS
     'Back-off before the next try after attempt p_attempts failed: retry_base_delay * 2^(p_attempts - 1), at most retry_max_delay.';
@@ -30,7 +31,8 @@ BEGIN
             MESSAGE = format('a claim takes 1 to %s events, not %s', v_max, coalesce(p_limit::text, 'NULL')),
             DETAIL = 'The upper limit is ledger.settings.max_batch_size.',
             HINT = 'Claim as many events as the worker has free capacity for.';
-    ELSIF cardinality(p_event_types) = 0 OR array_position(p_event_types, NULL) IS NOT NULL THEN
+    ELSIF cardinality(p_event_types) = 0 OR array_ndims(p_event_types) > 1
+          OR array_position(p_event_types, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
             MESSAGE = 'event types to claim must be NULL (any type) or a list of type names',
@@ -44,6 +46,23 @@ COMMENT ON FUNCTION ledger._checked_claim(integer, text[]) IS
 -- end db/functions/_checked_claim.sql
 
 -- begin db/functions/_checked_report.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._flat_length(p_values anyarray) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE AS $$
+-- The number of elements of a one-dimensional array (NULL for NULL); refuses a nested one (AL010).
+BEGIN
+    IF array_ndims(p_values) > 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('an array of a report has %s dimensions; each must be a flat list', array_ndims(p_values)),
+            DETAIL = 'Reports take one element per event in every array.',
+            HINT = 'Pass a flat list: ARRAY[value1, value2, ...].';
+    END IF;
+    RETURN cardinality(p_values);
+END
+$$;
+COMMENT ON FUNCTION ledger._flat_length(anyarray) IS
+    'cardinality() of a one-dimensional array; refuses nested arrays (AL010).';
+
 CREATE FUNCTION ledger._checked_report(
     p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[])
 RETURNS void
@@ -57,7 +76,13 @@ DECLARE
     v_max integer;
 BEGIN
     SELECT s.max_batch_size INTO v_max FROM ledger.settings s;
-    IF p_event_ids IS NULL OR p_lease_tokens IS NULL
+    IF array_ndims(p_event_ids) > 1 OR array_ndims(p_lease_tokens) > 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'event ids and lease tokens must be one-dimensional arrays',
+            DETAIL = format('They have %s and %s dimensions.', array_ndims(p_event_ids), array_ndims(p_lease_tokens)),
+            HINT = 'Pass a flat list: ARRAY[id1, id2, ...].';
+    ELSIF p_event_ids IS NULL OR p_lease_tokens IS NULL
        OR array_position(p_event_ids, NULL) IS NOT NULL OR array_position(p_lease_tokens, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
@@ -126,45 +151,56 @@ COMMENT ON FUNCTION ledger._refuse_bad_outcome_inputs(text[], jsonb[], integer, 
 -- end db/functions/_refuse_bad_outcome_inputs.sql
 
 -- begin db/functions/_report_outcomes.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._report_digest(p_content jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN sha256(convert_to(p_content::text, 'UTF8'));
+COMMENT ON FUNCTION ledger._report_digest(jsonb) IS
+    'sha256 of what a report says about one event (its decision, error, details ...): a repeat of the same report has the same digest.';
+
 CREATE FUNCTION ledger._report_outcomes(
-    p_event_ids bigint[], p_lease_tokens uuid[], p_done bigint[], p_step text, p_from text)
+    p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text)
 RETURNS SETOF api.report
 LANGUAGE sql STABLE
 -- Runs after the report's UPDATE, with its events still locked: p_done lists those it changed; the
--- others are told apart here, in the order they were named. "Already done" needs the same token and
--- the same step as the latest report, and no other lease on the event since.
+-- others are told apart here, in the order they were named. A report that was applied before is
+-- "already done" only when it is the same report (step, token and content) and no other lease has
+-- been taken on the event since; the same token with other content is refused (AL003).
 BEGIN ATOMIC
-    SELECT i.id,
-           CASE WHEN i.id = ANY (p_done) THEN 'done'
-                WHEN e.last_lease_token = i.token AND e.last_report = p_step
-                     AND (e.lease_token IS NULL OR e.lease_token = i.token) THEN 'already_done'
-                ELSE 'refused' END,
-           e.status,
-           CASE WHEN i.id = ANY (p_done) THEN NULL
-                WHEN e.last_lease_token = i.token AND e.last_report = p_step
-                     AND (e.lease_token IS NULL OR e.lease_token = i.token) THEN NULL
-                WHEN e.id IS NULL THEN 'AL001'
-                WHEN e.lease_token = i.token THEN 'AL003'
+    SELECT o.id,
+           CASE WHEN o.done THEN 'done' WHEN o.repeat THEN 'already_done' ELSE 'refused' END,
+           o.status,
+           CASE WHEN o.done OR o.repeat THEN NULL
+                WHEN o.missing THEN 'AL001'
+                WHEN o.same_report_step OR o.holder THEN 'AL003'
                 ELSE 'AL009' END,
-           CASE WHEN i.id = ANY (p_done) THEN NULL
-                WHEN e.last_lease_token = i.token AND e.last_report = p_step
-                     AND (e.lease_token IS NULL OR e.lease_token = i.token) THEN NULL
-                WHEN e.id IS NULL THEN format('no event has id %s', i.id)
-                WHEN e.lease_token = i.token THEN
-                    format('event %s is %s; %s applies to %s events', i.id, e.status, p_step, p_from)
-                WHEN e.lease_token IS NULL THEN
-                    format('event %s: this lease has ended; the event holds no lease now', i.id)
+           CASE WHEN o.done OR o.repeat THEN NULL
+                WHEN o.missing THEN format('no event has id %s', o.id)
+                WHEN o.same_report_step THEN
+                    format('event %s: another %s was already reported with this lease token; it is %s',
+                           o.id, p_step, o.status)
+                WHEN o.holder THEN format('event %s is %s; %s applies to %s events', o.id, o.status, p_step, p_from)
+                WHEN o.lease_token IS NULL THEN
+                    format('event %s: this lease has ended; the event holds no lease now', o.id)
                 ELSE format('event %s: this lease has ended; it is held under another lease until %s',
-                            i.id, e.lease_expires_at) END,
-           CASE WHEN e.lease_token = i.token THEN e.lease_expires_at END,
-           CASE WHEN e.status = 'queued' OR e.status IN ('approved', 'rejected') AND e.lease_token IS NULL
-                THEN e.run_after END
-      FROM unnest(p_event_ids, p_lease_tokens) WITH ORDINALITY AS i (id, token, n)
-      LEFT JOIN ledger.events e ON e.id = i.id
-     ORDER BY i.n;
+                            o.id, o.lease_expires_at) END,
+           CASE WHEN o.holder THEN o.lease_expires_at END,
+           CASE WHEN o.status = 'queued' OR o.status IN ('approved', 'rejected') AND o.lease_token IS NULL
+                THEN o.run_after END
+      FROM (SELECT i.id, i.n, e.status, e.lease_token, e.lease_expires_at, e.run_after,
+                   i.id = ANY (p_done) AS done,
+                   e.id IS NULL AS missing,
+                   coalesce(e.lease_token = i.token, false) AS holder,
+                   coalesce(e.last_lease_token = i.token AND e.last_report = p_step
+                            AND (e.lease_token IS NULL OR e.lease_token = i.token), false) AS same_report_step,
+                   coalesce(e.last_lease_token = i.token AND e.last_report = p_step
+                            AND (e.lease_token IS NULL OR e.lease_token = i.token)
+                            AND e.last_report_digest = i.digest, false) AS repeat
+              FROM unnest(p_event_ids, p_lease_tokens, p_digests) WITH ORDINALITY AS i (id, token, digest, n)
+              LEFT JOIN ledger.events e ON e.id = i.id) o
+     ORDER BY o.n;
 END;
-COMMENT ON FUNCTION ledger._report_outcomes(bigint[], uuid[], bigint[], text, text) IS
-    'The answer of a report, one api.report per event named: done, already_done (the same step reported with the same token before, and no lease taken since), or refused with AL001, AL003 or AL009.';
+COMMENT ON FUNCTION ledger._report_outcomes(bigint[], uuid[], bytea[], bigint[], text, text) IS
+    'The answer of a report, one api.report per event named: done, already_done (the same report, by step, token and content, applied before, and no lease taken since), or refused with AL001, AL003 or AL009.';
 -- end db/functions/_report_outcomes.sql
 
 -- begin db/functions/_wake_action_workers.sql (copied by db/sync_functions.py; edit that file, then run it)

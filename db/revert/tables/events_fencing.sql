@@ -2,10 +2,12 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 DROP FUNCTION ledger._as_api_event(ledger.events);
+DROP INDEX ledger.events_claim_by_type_idx;
 DROP INDEX ledger.events_action_order_idx;
 ALTER TABLE ledger.events
     DROP CONSTRAINT events_last_report_known,
     DROP CONSTRAINT events_fenced_lease_exists,
+    DROP COLUMN last_report_digest,
     DROP COLUMN last_report,
     DROP COLUMN last_lease_token,
     DROP COLUMN lease_fenced;

@@ -1,11 +1,10 @@
 -- Verify agentledger:triggers/events on pg
 DO $$
 BEGIN
-    ASSERT (SELECT count(*) FROM pg_catalog.pg_trigger
-            WHERE tgrelid = 'ledger.events'::regclass AND NOT tgisinternal AND tgenabled = 'A'
-              AND tgname IN ('_050_refuse_write_once_change', '_100_check_status_change',
-                             '_500_audit_submits', '_500_audit_status_changes', '_050_refuse_delete',
-                             '_050_refuse_truncate')) = 6,
-        'the six event triggers must exist and be ENABLE ALWAYS';
+    ASSERT (SELECT prosrc LIKE '%processing%queued%attempts%' FROM pg_proc
+             WHERE oid = 'ledger._check_status_change()'::regprocedure),
+           'ledger._check_status_change counts attempts for raw status changes';
+    ASSERT (SELECT prosrc LIKE '%NOT EXISTS%' FROM pg_proc WHERE oid = 'ledger._audit_status_changes()'::regprocedure),
+           'ledger._audit_status_changes returns early when no status changed';
 END
 $$;
