@@ -1,0 +1,394 @@
+"""`agentledger run`: everything needed to try agentledger, in one command.
+
+1. The database: the server of DATABASE_URL when it is set; otherwise a private embedded PostgreSQL
+   in `.agentledger/` of the project (see agentledger.embedded), whose data survives a restart.
+2. The schema, deployed with `agentledger db deploy`'s code (not sqitch).
+3. A login role for the API (a member of agentledger_api, never a superuser) and a development API
+   key (role worker). The database keeps only the key's sha256, so the key is also kept in
+   `.agentledger/dev-api-key` (mode 0600), for later runs to show it again.
+4. The HTTP API (`agentledger serve`) as that role on 127.0.0.1, once /readyz answers, then the
+   processes of EXTRA_PROCESSES; then where to look is printed on stdout.
+
+SIGINT (Ctrl-C) or SIGTERM stops the processes in reverse order, then PostgreSQL, and the command
+exits 0; a second signal stops them at once. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from agentledger import database
+from agentledger.console import Console
+from agentledger.deploy import MODES, deploy
+from agentledger.embedded import EmbeddedPostgres, child_setup, stop_process
+from agentledger.errors import AgentledgerError
+from agentledger.project import Project, find_project_dir
+from agentledger.serve_command import GRACE_SECONDS, _number
+from agentledger.session import Session
+
+HOST = "127.0.0.1"
+STATE_DIR = ".agentledger"
+DATABASE = "agentledger"  # the embedded server's database
+API_ROLE = "agentledger_dev_api"
+# Settings of a group role do not pass to its members (see the README's Roles).
+API_ROLE_SETTINGS = (("statement_timeout", "15s"), ("lock_timeout", "5s"),
+                     ("idle_in_transaction_session_timeout", "30s"))
+KEY_FILE = "dev-api-key"
+KEY_NAME = "dev"
+KEY_ROLE = "worker"
+READY_SECONDS = 60.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a process started beside the API may need."""
+
+    project_dir: Path
+    api_url: str
+    api_key: str
+    database_url: str  # as the administrator who deployed the schema
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # added to this command's environment
+
+
+# The hook for processes that run beside the API: each entry returns the process to start once the
+# API answers; they are stopped (SIGTERM) before the API. The example workers
+# (`agentledger worker --example`, not built yet) join here, e.g.
+#     lambda ctx: ProcessSpec("example workers", [sys.executable, "-m", "agentledger", "worker", "--example"],
+#                             {"AGENTLEDGER_API_URL": ctx.api_url, "AGENTLEDGER_API_KEY": ctx.api_key})
+EXTRA_PROCESSES: list[Callable[[RunContext], ProcessSpec]] = []
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="run everything locally: database, schema, dev key and the API",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--port", type=_number(1, 65535), default=8000,
+                   help=f"port of the API on {HOST} (default: %(default)s)")
+    p.add_argument("--project-dir", default=None, metavar="DIR",
+                   help=f"the agentledger checkout: its sqitch plan is deployed and {STATE_DIR}/ is kept in it "
+                        "(default: the checkout this package lives in)")
+    p.set_defaults(handler=_run, command_parser=p)
+
+
+class StopRequested(BaseException):
+    """SIGINT or SIGTERM arrived: stop everything and exit 0."""
+
+
+class Stopper:
+    """The first signal asks for a stop, which happens between steps; a second one while a step is
+    still blocked leaves it at once, and, while stopping, kills what is still running."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+        self.stopping = False
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.signals.append(signum)
+        if len(self.signals) == 2 and not self.stopping:
+            raise StopRequested
+
+    def requested(self) -> bool:
+        return bool(self.signals)
+
+    def hurry(self) -> bool:
+        return len(self.signals) > 1
+
+    def check(self) -> None:
+        if self.signals:
+            raise StopRequested
+
+
+class Progress:
+    """`agentledger: step ...` lines on stderr, completed with the result and the time taken."""
+
+    def __init__(self) -> None:
+        self._step: tuple[str, float] | None = None
+        self._line_open = False
+
+    def start(self, text: str, own_line: bool = False) -> None:
+        """own_line: other output (a server's) follows, so the result gets a line of its own."""
+        self._close_line()
+        print(f"agentledger: {text} ...", end="\n" if own_line else "", file=sys.stderr, flush=True)
+        self._step, self._line_open = (text, time.monotonic()), not own_line
+
+    def done(self, result: str = "done") -> float:
+        assert self._step is not None
+        text, started = self._step
+        elapsed = time.monotonic() - started
+        if self._line_open:
+            print(f" {result} ({elapsed:.1f} s)", file=sys.stderr, flush=True)
+        else:
+            print(f"agentledger: {text}: {result} ({elapsed:.1f} s)", file=sys.stderr, flush=True)
+        self._step, self._line_open = None, False
+        return elapsed
+
+    def note(self, text: str) -> None:
+        self._close_line()
+        print(f"agentledger: {text}", file=sys.stderr, flush=True)
+
+    def _close_line(self) -> None:
+        if self._line_open:
+            print(file=sys.stderr, flush=True)
+            self._line_open = False
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    project = Project(find_project_dir(args.project_dir))
+    state = project.root / STATE_DIR
+    progress = Progress()
+
+    def show(path: Path) -> str:
+        try:
+            return str(path.relative_to(project.root))
+        except ValueError:
+            return str(path)
+
+    _check_port_free(args.port)
+    stopper = Stopper()
+    stopper.install()
+    embedded: EmbeddedPostgres | None = None
+    children: list[tuple[str, subprocess.Popen]] = []
+    ended_on_its_own: tuple[str, subprocess.Popen] | None = None
+    try:
+        _private_dir(state)
+        url = os.environ.get(database.ENV_VAR)
+        if url:
+            admin = database.to_conninfo(url)
+            progress.note(f"using the database of {database.ENV_VAR}: {database.display(admin)}")
+            shown_database = database.display(admin)
+        else:
+            embedded = EmbeddedPostgres(state, progress.note, show)
+            progress.start(f"starting embedded PostgreSQL in {show(embedded.data_dir)}")
+            embedded.start(stopper.requested)
+            stopper.check()
+            progress.done(f"PostgreSQL {embedded.version} ready on a Unix socket in {show(embedded.socket_dir)}")
+            _create_database(embedded.conninfo("postgres"), DATABASE)
+            admin = embedded.conninfo(DATABASE)
+            shown_database = f'psql "{embedded.url(DATABASE)}"'
+
+        progress.start("deploying schema")
+        progress.done(_deploy(project, admin))
+        stopper.check()
+
+        progress.start(f"preparing the login role {API_ROLE} and the development API key")
+        access = _prepare_access(admin, state / KEY_FILE, with_password=embedded is None)
+        progress.done()
+        progress.note(access.key_note.replace("{file}", show(state / KEY_FILE)))
+        stopper.check()
+
+        api_url = f"http://{HOST}:{args.port}"
+        progress.start(f"starting the API on {api_url} as {API_ROLE}", own_line=True)
+        env = {**os.environ, database.ENV_VAR: access.api_conninfo}
+        children.append(("the API", _spawn([sys.executable, "-m", "agentledger", "serve", "--host", HOST,
+                                            "--port", str(args.port)], env, project.root)))
+        _wait_until_ready(f"{api_url}/readyz", children[-1][1], stopper)
+        progress.done("ready")
+
+        context = RunContext(project.root, api_url, access.key, admin)
+        for make in EXTRA_PROCESSES:
+            spec = make(context)
+            progress.note(f"starting {spec.name}")
+            children.append((spec.name, _spawn(spec.argv, {**os.environ, **spec.env}, project.root)))
+
+        _print_where_to_look(api_url, access, shown_database, show(state / KEY_FILE))
+        ended_on_its_own = _wait(children, stopper)
+    except StopRequested:
+        pass
+    finally:
+        stopper.stopping = True
+        if stopper.signals:
+            progress.note(f"stopping ({signal.Signals(stopper.signals[0]).name}) ...")
+        elif ended_on_its_own:
+            name, process = ended_on_its_own
+            progress.note(f"{name} stopped on its own (exit {process.returncode}); stopping the rest ...")
+        database_started = embedded is not None and embedded.process is not None
+        for name, process in reversed(children):
+            stop_process(process, signal.SIGTERM, GRACE_SECONDS + 5, stopper.hurry)
+        if embedded is not None:
+            embedded.stop(stopper.hurry)
+        if children or database_started:
+            progress.note("stopped" + (f"; the data stays in {show(state)} for the next run"
+                                       if database_started else ""))
+        stopper.restore()
+    return 1 if ended_on_its_own else 0
+
+
+def _check_port_free(port: int) -> None:
+    """Fail before starting anything when the API could not listen (e.g. another run is going)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError as exc:
+            raise AgentledgerError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}; is another "
+                                   "`agentledger run` going? Choose another port with --port") from None
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)  # it holds the data, the socket and the development key
+
+
+def _create_database(maintenance: str, name: str) -> None:
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _deploy(project: Project, conninfo: str) -> str:
+    """`agentledger db deploy`, its sqitch-style lines kept aside unless it fails."""
+    out = io.StringIO()
+    session = Session(project, conninfo, Console(out=out, err=out))
+    mode = project.config.get("deploy.mode") or "all"
+    try:
+        code = deploy(session, None, mode if mode in MODES else "all")
+    except AgentledgerError as exc:
+        raise AgentledgerError(f"deploying the schema failed: {exc}\n{out.getvalue()}".rstrip()) from None
+    finally:
+        session.close()
+    if code != 0:
+        raise AgentledgerError(f"deploying the schema failed:\n{out.getvalue()}".rstrip())
+    deployed = sum(1 for line in out.getvalue().splitlines() if line.startswith("  + "))
+    return f"{deployed} changes deployed" if deployed else "up to date"
+
+
+@dataclass(frozen=True)
+class Access:
+    api_conninfo: str
+    key: str
+    key_name: str
+    key_note: str  # "{file}" stands for the key file
+
+
+def _prepare_access(admin: str, key_file: Path, with_password: bool) -> Access:
+    """The API's login role and the development key; both are created only when missing."""
+    try:
+        conn = psycopg.connect(admin, autocommit=True, application_name="agentledger run")
+    except psycopg.Error as exc:
+        raise AgentledgerError(f"cannot connect to {database.display(admin)}: {exc}".rstrip()) from None
+    with conn:
+        role = sql.Identifier(API_ROLE)
+        row = conn.execute("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = %s", (API_ROLE,)).fetchone()
+        if row is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+            for setting, value in API_ROLE_SETTINGS:
+                conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(role, sql.Identifier(setting),
+                                                                        sql.Literal(value)))
+        elif row[0]:
+            raise AgentledgerError(f"the role {API_ROLE} is a superuser, and the API never runs as one: "
+                                   f"ALTER ROLE {API_ROLE} NOSUPERUSER")
+        elif not row[1]:
+            conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(role))
+        if not conn.execute("SELECT pg_has_role(%s, 'agentledger_api', 'MEMBER')", (API_ROLE,)).fetchone()[0]:
+            conn.execute(sql.SQL("GRANT agentledger_api TO {}").format(role))
+        overrides: dict[str, str] = {"user": API_ROLE, "application_name": "agentledger api"}
+        if with_password:
+            # A server of one's own may want a password: a fresh one each run, held only by the API process.
+            password = secrets.token_urlsafe(24)
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(password)))
+            overrides["password"] = password
+        api_conninfo = make_conninfo(admin, **overrides)
+
+        kept = key_file.read_text().strip() if key_file.is_file() else ""
+        found = conn.execute("SELECT name FROM api.authenticate_api_key(%s)", (kept,)).fetchone() if kept else None
+        if found is not None:
+            return Access(api_conninfo, kept, found[0],
+                          f"development API key {found[0]} ({KEY_ROLE}), read from {{file}}")
+        taken = {r[0] for r in conn.execute("SELECT name FROM api.list_api_keys()")}
+        name = next(n for n in (KEY_NAME, *(f"{KEY_NAME}-{i}" for i in range(2, 10_000))) if n not in taken)
+        key = conn.execute("SELECT api.create_api_key(%s, %s)", (name, KEY_ROLE)).fetchone()[0]
+    _write_private(key_file, key + "\n")
+    why = " (replacing a key this database does not know)" if kept else ""
+    return Access(api_conninfo, key, name,
+                  f"created the development API key {name} ({KEY_ROLE}); the database keeps only its sha256, "
+                  f"so it is also kept in {{file}} (mode 0600){why} for later runs to show it again")
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
+def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    """A child in its own process group (a Ctrl-C on the terminal reaches only this command, which
+    stops things in order), sent SIGTERM if this command dies."""
+    return subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, process_group=0,
+                            preexec_fn=child_setup(signal.SIGTERM))
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen, stopper: Stopper) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while True:
+        stopper.check()
+        if process.poll() is not None:
+            raise AgentledgerError(f"the API exited while starting (exit {process.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise AgentledgerError(f"{url} did not answer 200 within {READY_SECONDS:g} s")
+        time.sleep(0.1)
+
+
+def _wait(children: list[tuple[str, subprocess.Popen]], stopper: Stopper) -> tuple[str, subprocess.Popen] | None:
+    """Until a stop is asked for (None) or a child ends on its own (that child)."""
+    while not stopper.requested():
+        for name, process in children:
+            if process.poll() is not None:
+                return name, process
+        time.sleep(0.1)
+    return None
+
+
+def _print_where_to_look(api_url: str, access: Access, shown_database: str, key_file: str) -> None:
+    auth = f'-H "Authorization: Bearer {access.key}"'
+    body = '{"customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 25000}}'
+    print(f"""
+agentledger is running.
+  API docs:  {api_url}/docs
+  API key:   {access.key}   ({access.key_name}, role {KEY_ROLE}; kept in {key_file})
+  database:  {shown_database}
+
+Submit an event:
+  curl -s -X POST {api_url}/events {auth} -H 'Content-Type: application/json' -d '{body}'
+Its audit trail (ID is the "id" the submit answered):
+  curl -s {api_url}/events/ID/history {auth}
+
+Stop with Ctrl-C: the data, the role and the key stay for the next run.
+""", flush=True)

