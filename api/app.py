@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agentledger_api import problems
+from agentledger_api import openapi, problems
 from agentledger_api.auth import Budget, KeyCache
 from agentledger_api.database import make_pool
 from agentledger_api.feed import AuditFeed
@@ -57,5 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, problems.on_unexpected)
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics, log=log)
     return app

@@ -7,40 +7,72 @@ function takes the whole batch in one statement.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentledger_api.problems import unavailable
 from agentledger_api.settings import Settings
 
+# A JSON value written by an SQL client may be nested deeper, or hold longer numbers, than Python
+# can read. It is shown as this marker rather than failing the whole response (or, worse, a claim
+# that has already committed).
+UNREADABLE = {"agentledger_unreadable": "this JSON value is nested too deeply or holds too long a number "
+                                        "for the API; read it with SQL"}
+
+
+def _loads(data: bytes | str) -> Any:
+    try:
+        return json.loads(data)
+    except (RecursionError, ValueError):
+        return UNREADABLE
+
 
 def make_pool(settings: Settings) -> AsyncConnectionPool:
     async def configure(conn: psycopg.AsyncConnection) -> None:
+        set_json_loads(_loads, conn)
         await conn.execute(f"SET statement_timeout = {int(settings.statement_timeout_ms)}")
 
-    return AsyncConnectionPool(
+    pool = AsyncConnectionPool(
         settings.database_url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         timeout=settings.pool_timeout_seconds,
         open=False,
-        kwargs={"autocommit": True, "row_factory": dict_row, "application_name": "agentledger-api"},
+        kwargs={
+            "autocommit": True, "row_factory": dict_row, "application_name": "agentledger-api",
+            # Find a dead or silent server: statement_timeout only works while the server answers.
+            "connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+            "keepalives_count": 3, "tcp_user_timeout": settings.statement_timeout_ms + 5000,
+        },
         configure=configure,
+        # A connection the server dropped (a restart) is replaced before use, not failed on a request.
+        check=AsyncConnectionPool.check_connection,
     )
+    pool.statement_timeout_seconds = settings.statement_timeout_ms / 1000  # type: ignore[attr-defined]
+    return pool
 
 
 async def fetch_all(pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    deadline = pool.timeout + (_statement_timeout(pool) or 5.0) + 2.0
     try:
-        async with pool.connection() as conn:
-            cursor = await conn.execute(query, params)
-            return await cursor.fetchall()
-    except PoolTimeout:
+        async with asyncio.timeout(deadline):
+            async with pool.connection() as conn:
+                cursor = await conn.execute(query, params)
+                return await cursor.fetchall()
+    except (PoolTimeout, TimeoutError):
         raise unavailable() from None
 
 
 async def fetch_one(pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
     rows = await fetch_all(pool, query, params)
     return rows[0] if rows else None
+
+
+def _statement_timeout(pool: AsyncConnectionPool) -> float | None:
+    return getattr(pool, "statement_timeout_seconds", None)

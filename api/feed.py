@@ -3,7 +3,7 @@
 It wakes on the database's notifications (one LISTEN connection, outside the pool) and polls as
 well, since not every change notifies and a notification can be lost. It delivers audit rows in seq
 order, only up to a final position (api.audit_feed_position), so a row that commits after a higher
-seq was read is never skipped. It runs only while someone is subscribed.
+seq was read is never skipped. It polls only while someone is subscribed.
 """
 
 from __future__ import annotations
@@ -36,16 +36,22 @@ class AuditFeed:
         self.final_seq = 0  # rows up to here are final and have been delivered
         self.pending: list[tuple[int, list[str]]] = []  # (last_seq, writers) not yet final
         self.wake = asyncio.Event()
+        self.lock = asyncio.Lock()  # subscribing and starting the task, one at a time
         self.task: asyncio.Task | None = None
 
     async def subscribe(self) -> tuple[Subscriber, int]:
         """A new subscriber, and the seq up to which it must catch up by itself (api.audit_feed)."""
-        if self.task is None or self.task.done():
-            self.final_seq = await self._settled_position()
-            self.task = asyncio.create_task(self._run())
-        subscriber = Subscriber()
-        self.subscribers.add(subscriber)
-        return subscriber, self.final_seq
+        async with self.lock:
+            if not self.subscribers:
+                # Nobody was listening, so the poller was idle: start again from a final position now.
+                self.final_seq = await self._settled_position()
+                self.pending.clear()
+            subscriber = Subscriber()
+            self.subscribers.add(subscriber)
+            if self.task is None or self.task.done():
+                self.task = asyncio.create_task(self._run())
+            self.wake.set()
+            return subscriber, self.final_seq
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
@@ -68,15 +74,22 @@ class AuditFeed:
         return last_seq
 
     async def _run(self) -> None:
+        """One task per process for its whole life: polls while anyone listens, idles otherwise."""
         listener = asyncio.create_task(self._listen())
+        delay = self.poll_seconds
         try:
-            while self.subscribers:
-                try:
-                    await self._step()
-                except (psycopg.Error, OSError) as exc:  # the pool reconnects; keep going
-                    log.warning("feed poll failed: %s", exc)
+            while True:
+                if self.subscribers:
+                    try:
+                        await self._step()
+                        delay = self.poll_seconds
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # the database is away or busy: keep trying, slower
+                        log.warning("feed poll failed: %s", exc)
+                        delay = min(delay * 2, 5.0)
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+                    await asyncio.wait_for(self.wake.wait(), delay if self.subscribers else None)
                 self.wake.clear()
         finally:
             listener.cancel()
@@ -87,7 +100,8 @@ class AuditFeed:
         waiting = sorted({w for _, writers in self.pending for w in writers})
         row = await fetch_one(self.pool, "SELECT * FROM api.audit_feed_position(%(w)s)", {"w": waiting})
         assert row is not None
-        still = set(row["still_writing"])
+        # Writers seen now are still writing, whatever the earlier positions say.
+        still = set(row["still_writing"]) | set(row["writers"])
         self.pending.append((row["last_seq"], row["writers"]))
         final = self.final_seq
         while self.pending and not still.intersection(self.pending[0][1]):
@@ -116,7 +130,8 @@ class AuditFeed:
         delay = 0.5
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                        self.database_url, autocommit=True, application_name="agentledger-api-feed") as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     delay = 0.5
                     self.wake.set()  # something may have happened while not listening

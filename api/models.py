@@ -77,6 +77,9 @@ def _payload_object(value: Any) -> Any:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise ValueError(f"a string payload must hold a JSON object; it is not JSON ({exc.msg})") from None
+        except (RecursionError, ValueError):
+            raise ValueError("a string payload must hold a JSON object that is not absurdly nested "
+                             "and has no number longer than 4300 digits") from None
     if not isinstance(value, dict):
         raise ValueError("must be a JSON object, or a string holding one")
     return value
@@ -101,6 +104,14 @@ class NewEvent(Strict):
     run_after: Time | None = Field(None, description="Not claimed before this time.")
     correlation_id: UUID | None = None
     caused_by_event_id: EventId | None = None
+
+
+# Printable ASCII: a header value is read as Latin-1, so anything else would not come back as sent.
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+
+
+class BatchEvent(NewEvent):
+    idempotency_key: IdempotencyKey | None = Field(None, description="As the Idempotency-Key header of POST /events.")
 
 
 class StatusChange(Strict):

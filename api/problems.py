@@ -120,6 +120,10 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # The body could not be read as JSON at all (bad UTF-8, absurd nesting): a malformed request.
+        return Problem(422, "Invalid request", f"The body is not readable JSON: {exc.detail}",
+                       code="validation").response(request)
     title, code = {404: ("Not found", "not_found"), 405: ("Method not allowed", "method_not_allowed")}.get(
         exc.status_code, ("HTTP error", "http_error"))
     return Problem(exc.status_code, title, str(exc.detail) if exc.detail else None, code=code,

@@ -5,8 +5,9 @@ Every setting has an environment variable and a default; the README lists them.
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -35,7 +36,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
+    database_url: str = field(repr=False)  # it may hold a password
     pool_min_size: int = 2
     pool_max_size: int = 10
     pool_timeout_seconds: float = 5.0  # waiting for a free connection, then 503
@@ -80,8 +81,12 @@ class Settings:
             raise SettingsError("need 1 <= AGENTLEDGER_POOL_MIN_SIZE <= AGENTLEDGER_POOL_MAX_SIZE")
         if self.max_body_bytes < 1024 or self.max_batch_size < 1:
             raise SettingsError("AGENTLEDGER_MAX_BODY_BYTES must be >= 1024 and AGENTLEDGER_MAX_BATCH_SIZE >= 1")
-        if self.pool_timeout_seconds <= 0 or self.statement_timeout_ms <= 0 or self.key_cache_seconds < 0:
-            raise SettingsError("timeouts must be positive and AGENTLEDGER_KEY_CACHE_SECONDS >= 0")
+        if not all(math.isfinite(v) for v in (self.pool_timeout_seconds, self.key_cache_seconds)):
+            raise SettingsError("AGENTLEDGER_POOL_TIMEOUT_SECONDS and AGENTLEDGER_KEY_CACHE_SECONDS must be finite numbers")
+        if self.pool_timeout_seconds <= 0 or self.key_cache_seconds < 0:
+            raise SettingsError("AGENTLEDGER_POOL_TIMEOUT_SECONDS must be positive and AGENTLEDGER_KEY_CACHE_SECONDS >= 0")
+        if not 1 <= self.statement_timeout_ms <= 3_600_000:
+            raise SettingsError("AGENTLEDGER_STATEMENT_TIMEOUT_MS must be between 1 and 3600000 (one hour)")
         if self.requests_per_minute_per_key < 0:
             raise SettingsError("AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY must be >= 0")
 

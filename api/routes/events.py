@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from agentledger_api.auth import Caller, allow
 from agentledger_api.database import fetch_all, fetch_one
-from agentledger_api.models import BIGINT_MAX, NewEvent, StatusChange, Text, Time
+from agentledger_api.models import BIGINT_MAX, BatchEvent, IdempotencyKey, NewEvent, StatusChange, Text, Time
 from agentledger_api.problems import Problem
 
 router = APIRouter(tags=["events"])
@@ -52,7 +52,7 @@ async def submit(
     response: Response,
     event: NewEvent,
     caller: Caller = Depends(allow("submit")),
-    idempotency_key: Annotated[Text | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
 ) -> dict[str, Any]:
     """A replay with the same `Idempotency-Key` and body answers 200 with the original event and
     creates nothing; the same key with another body is refused (409)."""
@@ -74,7 +74,7 @@ async def submit(
 @router.post("/events/batch", status_code=201, summary="Submit many events in one transaction")
 async def submit_batch(
     request: Request,
-    events: Annotated[list[NewEvent], Body(min_length=1)],
+    events: Annotated[list[BatchEvent], Body(min_length=1)],
     caller: Caller = Depends(allow("submit")),
 ) -> dict[str, Any]:
     limit = request.app.state.settings.max_batch_size

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
@@ -27,12 +29,13 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="The database is reachable and the schema deployed")
 async def readyz(request: Request) -> dict[str, object]:
     try:
-        row = await fetch_one(
-            request.app.state.pool,
-            "SELECT array_agg(f) FILTER (WHERE to_regprocedure(f) IS NULL) AS missing "
-            "FROM unnest(%(functions)s::text[]) f",
-            {"functions": list(REQUIRED_FUNCTIONS)},
-        )
+        async with asyncio.timeout(1.5):  # a readiness probe wants an answer, not the pool's wait
+            row = await fetch_one(
+                request.app.state.pool,
+                "SELECT array_agg(f) FILTER (WHERE to_regprocedure(f) IS NULL) AS missing "
+                "FROM unnest(%(functions)s::text[]) f",
+                {"functions": list(REQUIRED_FUNCTIONS)},
+            )
     except Problem:
         raise
     except Exception:

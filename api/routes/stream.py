@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -11,9 +12,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
-from agentledger_api.auth import Caller, allow
+from agentledger_api.auth import Caller, allow, authenticate
 from agentledger_api.database import fetch_all
 from agentledger_api.models import Text
+from agentledger_api.problems import Problem
 
 router = APIRouter(tags=["events"])
 KEEP_ALIVE_SECONDS = 15.0
@@ -39,12 +41,14 @@ async def stream(
     what was missed from the audit trail, then goes on live."""
     feed = request.app.state.feed
     pool = request.app.state.pool
-    subscriber, caught_up_to = await feed.subscribe()
+    recheck_every = max(request.app.state.settings.key_cache_seconds, 1.0)
 
     async def events() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"  # headers go out at once, before the feed has taken its position
+        subscriber, caught_up_to = await feed.subscribe()
         sent = caught_up_to if last_event_id is None else last_event_id
+        checked = time.monotonic()
         try:
-            yield "retry: 2000\n\n"
             while last_event_id is not None and sent < caught_up_to:  # replay, a page at a time
                 rows = await fetch_all(pool, "SELECT * FROM api.audit_feed(%(a)s, %(b)s, 1000)",
                                        {"a": sent, "b": caught_up_to})
@@ -56,10 +60,15 @@ async def stream(
                 sent = rows[-1]["seq"]
             sent = max(sent, caught_up_to)
             while not subscriber.overflowed:
-                if await request.is_disconnected():
-                    return
+                if time.monotonic() - checked > recheck_every:
+                    # A stream outlives the key cache: a revoked key's stream ends like its requests.
+                    try:
+                        await authenticate(request)
+                    except Problem:
+                        return
+                    checked = time.monotonic()
                 try:
-                    entry = await asyncio.wait_for(subscriber.queue.get(), KEEP_ALIVE_SECONDS)
+                    entry = await asyncio.wait_for(subscriber.queue.get(), min(KEEP_ALIVE_SECONDS, recheck_every))
                 except asyncio.TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
