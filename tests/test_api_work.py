@@ -171,3 +171,18 @@ def test_stats(work_api: WorkApi, worker: dict[str, str]) -> None:
     counts = {(c["event_type"], c["status"]): c["events"] for c in stats["counts"]}
     assert counts == {("loan_application", "processing"): 1, ("loan_application", "queued"): 1}
     assert stats["oldest_queued_age_seconds"] >= 0 and stats["decided_awaiting_action"] == 0
+
+
+def test_a_key_reports_only_on_what_it_claimed(work_api: WorkApi, worker: dict[str, str]) -> None:
+    """The lease token alone does not let another key act: the audit names the key that acts."""
+    event_id = work_api.submit()
+    token = claim_one(work_api, worker)["lease_token"]
+    other = work_api.key("underwriter-2", "worker")
+    rows = work_api.audit_rows(event_id)
+    response = work_api.client.post(f"/events/{event_id}/decide", headers=other,
+                                    json={"lease_token": token, "decision": "approved"})
+    assert_problem(response, 409, "AL009")
+    assert work_api.audit_rows(event_id) == rows, "nothing was recorded"
+    mine = work_api.client.post(f"/events/{event_id}/decide", headers=worker,
+                                json={"lease_token": token, "decision": "approved"})
+    assert mine.status_code == 200 and mine.json()["outcome"] == "done", mine.text

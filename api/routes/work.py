@@ -41,7 +41,17 @@ async def claim(request: Request, function: str, body: ClaimRequest, caller: Cal
 
 async def report(request: Request, call: str, params: dict[str, Any]) -> dict[str, Any]:
     """Runs one report of one event (`call` is the function call, an array of one per argument)
-    and answers with its api.report row, or raises the refusal it names."""
+    and answers with its api.report row, or raises the refusal it names.
+
+    The database fences by token and records the lease holder as the actor. Over HTTP the key is
+    the identity, so a key may report only on what it claimed itself: the audit trail then names
+    the key that acted, even if a token was passed on."""
+    caller: Caller = request.state.caller
+    held = await fetch_one(pool(request), "SELECT lease_owner FROM api.get_event(%(id)s)", {"id": params["id"]})
+    if held is not None and held["lease_owner"] not in (None, caller.name):
+        raise Problem(409, "Lease not held", f"event {params['id']} is held by another key; "
+                      "a key reports only on events it claimed", code="AL009",
+                      extra={"event_id": params["id"]})
     row = await fetch_one(pool(request), f"SELECT * FROM {call}", params)
     assert row is not None  # a report answers one row per event named
     if row["outcome"] == "refused":
