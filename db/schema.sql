@@ -1787,7 +1787,9 @@ CREATE FUNCTION api.queue_stats(p_now timestamp with time zone DEFAULT now()) RE
                     FROM ledger.events e
                    GROUP BY e.event_type, e.status) c), '[]'::jsonb), 'oldest_runnable_since', q.oldest, 'oldest_queued_age_seconds', COALESCE(round(EXTRACT(epoch FROM (ledger._checked_now(queue_stats.p_now) - q.oldest)), 3), (0)::numeric), 'decided_awaiting_action', ( SELECT count(*) AS count
             FROM ledger.events e
-           WHERE ((e.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (e.lease_token IS NULL))), 'notification_queue_usage', pg_notification_queue_usage()) AS jsonb_build_object
+           WHERE ((e.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (e.lease_token IS NULL))), 'leases_expired', ( SELECT count(*) AS count
+            FROM ledger.events e
+           WHERE ((e.lease_token IS NOT NULL) AND (e.lease_expires_at <= ledger._checked_now(queue_stats.p_now)))), 'notification_queue_usage', pg_notification_queue_usage()) AS jsonb_build_object
     FROM ( SELECT min(e.run_after) AS oldest
             FROM ledger.events e
            WHERE ((e.status = 'queued'::ledger.event_status) AND (e.run_after <= ledger._checked_now(queue_stats.p_now)))) q;
@@ -1800,7 +1802,7 @@ ALTER FUNCTION api.queue_stats(p_now timestamp with time zone) OWNER TO agentled
 -- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, and pg_notification_queue_usage().';
+COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, and pg_notification_queue_usage().';
 
 
 --

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.queue_stats(p_now timestamptz DEFAULT now()) RETURNS jsonb
+CREATE OR REPLACE FUNCTION api.queue_stats(p_now timestamptz DEFAULT now()) RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT jsonb_build_object(
@@ -11,11 +11,14 @@ BEGIN ATOMIC
         'oldest_queued_age_seconds', coalesce(round(extract(epoch FROM ledger._checked_now(p_now) - q.oldest)::numeric, 3), 0),
         'decided_awaiting_action', (SELECT count(*) FROM ledger.events e
                                      WHERE e.status IN ('approved', 'rejected') AND e.lease_token IS NULL),
+        -- Held past their lease: their holder has stopped; the rescue frees them.
+        'leases_expired', (SELECT count(*) FROM ledger.events e
+                            WHERE e.lease_token IS NOT NULL AND e.lease_expires_at <= ledger._checked_now(p_now)),
         'notification_queue_usage', pg_notification_queue_usage())
       -- How long the longest-waiting runnable event has waited: since its run_after, not its submit.
       FROM (SELECT min(e.run_after) AS oldest FROM ledger.events e
              WHERE e.status = 'queued' AND e.run_after <= ledger._checked_now(p_now)) q;
 END;
 COMMENT ON FUNCTION api.queue_stats(timestamptz) IS
-    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, and pg_notification_queue_usage().';
+    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, and pg_notification_queue_usage().';
 GRANT EXECUTE ON FUNCTION api.queue_stats(timestamptz) TO agentledger_api, agentledger_worker, agentledger_auditor;

@@ -1,7 +1,7 @@
 -- "Already done" is the answer to a report sent again, and to nothing else; a kept lease is the
 -- action's first attempt. Each case is a report that once looked done but was never applied.
 BEGIN;
-SELECT plan(14);
+SELECT plan(15);
 
 CREATE SCHEMA tests;
 INSERT INTO ledger.event_types (name, max_attempts) VALUES ('tests_answers', 5), ('tests_once', 1);
@@ -99,6 +99,11 @@ UPDATE ledger.events SET status = 'approved', change_reason = 'decided by hand',
 SELECT is((SELECT count(*)::integer FROM api.claim_actions('runner', 5, '{tests_once}', tests.at(2)) c
             WHERE c.id = tests.id('h6')), 1,
     'a raw decision starts the action''s attempts at 0, so its action is offered');
+
+SELECT ok((api.queue_stats(tests.at(0)) ->> 'leases_expired')::integer = 0
+          AND (api.queue_stats(tests.at(100000)) ->> 'leases_expired')::integer
+              = (SELECT count(*) FROM ledger.events e WHERE e.lease_token IS NOT NULL),
+    'api.queue_stats counts the leases that have expired (none yet at claim time, every held one a day later)');
 
 -- Inputs that once gave internal errors.
 UPDATE ledger.settings SET retry_base_delay = '12 hours', retry_max_delay = '30 days';

@@ -1,2 +1,6 @@
 -- Verify agentledger:functions/stats on pg
-SELECT 'api.queue_stats(timestamptz)'::regprocedure;
+DO $$
+BEGIN
+    ASSERT api.queue_stats() ? 'leases_expired', 'api.queue_stats reports leases_expired';
+END
+$$;
