@@ -880,6 +880,7 @@ must present.';
 CREATE FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[] DEFAULT NULL::jsonb[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -908,7 +909,8 @@ BEGIN
                lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
                last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
+           AND e.status IN ('approved', 'rejected')
         RETURNING e.id
     )
     SELECT array_agg(c.id) INTO v_done FROM completed c;
@@ -993,6 +995,7 @@ COMMENT ON FUNCTION api.create_api_key(p_name text, p_role text) IS 'Creates an 
 CREATE FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[] DEFAULT NULL::text[], p_results jsonb[] DEFAULT NULL::jsonb[], p_keep_lease boolean DEFAULT true, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -1038,7 +1041,8 @@ BEGIN
                lease_fenced = p_keep_lease,
                last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
+         -- id = ANY(...) gives every plan, also a cached generic one, the way in through the id index.
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
     )
     SELECT array_agg(d.id), (SELECT jsonb_object_agg(t.event_type, t.n)
@@ -1107,6 +1111,7 @@ COMMENT ON FUNCTION api.event_history(p_event_id bigint) IS 'The audit trail of 
 CREATE FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[] DEFAULT NULL::text[], p_retryable boolean[] DEFAULT NULL::boolean[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -1138,7 +1143,7 @@ BEGIN
                e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
           FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests)
                    AS r (id, token, error, error_type, retryable, digest)
-          JOIN ledger.events e ON e.id = r.id
+          JOIN ledger.events e ON e.id = r.id AND e.id = ANY (p_event_ids)  -- see decide_events
     ), failed AS (
         UPDATE ledger.events e
            SET status = CASE WHEN NOT r.retry THEN 'failed'
@@ -1158,7 +1163,7 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
@@ -1232,6 +1237,7 @@ COMMENT ON FUNCTION api.get_event(p_event_id bigint) IS 'One event by id (AL001 
 CREATE FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -1244,7 +1250,7 @@ BEGIN
            SET lease_expires_at = greatest(e.lease_expires_at,
                                            v_now + (SELECT s.lease_duration FROM ledger.settings s))
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = i.id AND e.lease_token = i.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id
     )
     SELECT array_agg(r.id) INTO v_done FROM renewed r;
@@ -1812,6 +1818,7 @@ COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue st
 CREATE FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -1836,7 +1843,7 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = i.token, last_report = 'release', last_report_digest = v_digest
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = i.id AND e.lease_token = i.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),
@@ -3530,7 +3537,7 @@ CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uui
              COALESCE(((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))), false) AS same_report_step,
              COALESCE(((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token)) AND (e.last_report_digest = i.digest)), false) AS repeat
             FROM (UNNEST(_report_outcomes.p_event_ids, _report_outcomes.p_lease_tokens, _report_outcomes.p_digests) WITH ORDINALITY i(id, token, digest, n)
-              LEFT JOIN ledger.events e ON ((e.id = i.id)))) o
+              LEFT JOIN ledger.events e ON (((e.id = i.id) AND (e.id = ANY (_report_outcomes.p_event_ids)))))) o
    ORDER BY o.n;
 END;
 

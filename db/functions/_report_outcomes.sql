@@ -43,7 +43,7 @@ BEGIN ATOMIC
                             AND (e.lease_token IS NULL OR e.lease_token = i.token)
                             AND e.last_report_digest = i.digest, false) AS repeat
               FROM unnest(p_event_ids, p_lease_tokens, p_digests) WITH ORDINALITY AS i (id, token, digest, n)
-              LEFT JOIN ledger.events e ON e.id = i.id) o
+              LEFT JOIN ledger.events e ON e.id = i.id AND e.id = ANY (p_event_ids)) o
      ORDER BY o.n;
 END;
 COMMENT ON FUNCTION ledger._report_outcomes(bigint[], uuid[], bytea[], bigint[], text, text) IS

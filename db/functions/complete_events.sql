@@ -4,7 +4,10 @@ CREATE FUNCTION api.complete_events(
     p_details jsonb[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -32,7 +35,8 @@ BEGIN
                lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
                last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
+           AND e.status IN ('approved', 'rejected')
         RETURNING e.id
     )
     SELECT array_agg(c.id) INTO v_done FROM completed c;

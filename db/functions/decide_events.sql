@@ -7,7 +7,10 @@ CREATE FUNCTION api.decide_events(
     p_keep_lease boolean DEFAULT true,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_max_bytes integer;
@@ -52,7 +55,8 @@ BEGIN
                lease_fenced = p_keep_lease,
                last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
+         -- id = ANY(...) gives every plan, also a cached generic one, the way in through the id index.
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
     )
     SELECT array_agg(d.id), (SELECT jsonb_object_agg(t.event_type, t.n)

@@ -6,7 +6,10 @@ CREATE FUNCTION api.fail_events(
     p_retryable boolean[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -37,7 +40,7 @@ BEGIN
                e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
           FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests)
                    AS r (id, token, error, error_type, retryable, digest)
-          JOIN ledger.events e ON e.id = r.id
+          JOIN ledger.events e ON e.id = r.id AND e.id = ANY (p_event_ids)  -- see decide_events
     ), failed AS (
         UPDATE ledger.events e
            SET status = CASE WHEN NOT r.retry THEN 'failed'
@@ -57,7 +60,7 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
         RETURNING e.id, e.event_type, e.status, e.run_after
     )

@@ -3,7 +3,10 @@ CREATE FUNCTION api.heartbeat_events(
     p_lease_tokens uuid[],
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -15,7 +18,7 @@ BEGIN
            SET lease_expires_at = greatest(e.lease_expires_at,
                                            v_now + (SELECT s.lease_duration FROM ledger.settings s))
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = i.id AND e.lease_token = i.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id
     )
     SELECT array_agg(r.id) INTO v_done FROM renewed r;

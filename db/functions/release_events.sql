@@ -4,7 +4,10 @@ CREATE FUNCTION api.release_events(
     p_reason text DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -28,7 +31,7 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = i.token, last_report = 'release', last_report_digest = v_digest
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = i.id AND e.lease_token = i.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),

@@ -10,7 +10,10 @@ CREATE FUNCTION api.heartbeat_events(
     p_lease_tokens uuid[],
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -22,7 +25,7 @@ BEGIN
            SET lease_expires_at = greatest(e.lease_expires_at,
                                            v_now + (SELECT s.lease_duration FROM ledger.settings s))
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = i.id AND e.lease_token = i.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id
     )
     SELECT array_agg(r.id) INTO v_done FROM renewed r;
@@ -49,7 +52,10 @@ CREATE FUNCTION api.decide_events(
     p_keep_lease boolean DEFAULT true,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_max_bytes integer;
@@ -94,7 +100,8 @@ BEGIN
                lease_fenced = p_keep_lease,
                last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
+         -- id = ANY(...) gives every plan, also a cached generic one, the way in through the id index.
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
     )
     SELECT array_agg(d.id), (SELECT jsonb_object_agg(t.event_type, t.n)
@@ -126,7 +133,10 @@ CREATE FUNCTION api.complete_events(
     p_details jsonb[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -154,7 +164,8 @@ BEGIN
                lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
                last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token AND e.status IN ('approved', 'rejected')
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
+           AND e.status IN ('approved', 'rejected')
         RETURNING e.id
     )
     SELECT array_agg(c.id) INTO v_done FROM completed c;
@@ -178,7 +189,10 @@ CREATE FUNCTION api.fail_events(
     p_retryable boolean[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -209,7 +223,7 @@ BEGIN
                e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
           FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests)
                    AS r (id, token, error, error_type, retryable, digest)
-          JOIN ledger.events e ON e.id = r.id
+          JOIN ledger.events e ON e.id = r.id AND e.id = ANY (p_event_ids)  -- see decide_events
     ), failed AS (
         UPDATE ledger.events e
            SET status = CASE WHEN NOT r.retry THEN 'failed'
@@ -229,7 +243,7 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = r.id AND e.lease_token = r.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
@@ -269,7 +283,10 @@ CREATE FUNCTION api.release_events(
     p_reason text DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
+-- events hold leases, and once chose to walk every leased event per event reported.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -293,7 +310,7 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = i.token, last_report = 'release', last_report_digest = v_digest
           FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = i.id AND e.lease_token = i.token
+         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),
