@@ -35,6 +35,15 @@ def _loads(data: bytes | str) -> Any:
 
 def make_pool(settings: Settings) -> AsyncConnectionPool:
     async def configure(conn: psycopg.AsyncConnection) -> None:
+        cursor = await conn.execute(
+            "SELECT r.rolsuper OR pg_has_role(current_user, 'agentledger_owner', 'MEMBER') AS too_strong, "
+            "pg_has_role(current_user, 'agentledger_api', 'MEMBER') AS api FROM pg_roles r WHERE r.rolname = current_user")
+        role = await cursor.fetchone()
+        if role is None or role["too_strong"] or not role["api"]:
+            # The API must hold the API role's rights and no more: refuse to serve otherwise.
+            raise psycopg.ProgrammingError(
+                "the API connects as a login role that is a member of agentledger_api, never as a superuser "
+                "or a member of agentledger_owner; fix DATABASE_URL")
         set_json_loads(_loads, conn)
         await conn.execute(f"SET statement_timeout = {int(settings.statement_timeout_ms)}")
 
