@@ -1,0 +1,272 @@
+"""Every ```sh block of README.md runs, so the README cannot rot (tests/test_readme.py runs the ```sql ones).
+
+Each block is taken from the README at test time and run with bash (`set -euo pipefail`). Only what
+must differ in a test is changed, through explicit (README text, test text) replacements; each README
+text must still be found, so a README change that breaks a command breaks its test. What changes:
+- the database `agentledger` and the admin URL: a scratch database on the test server;
+- port 8000 / 8080: a free port;
+- `.venv/bin/pip install -e .`: replaced by a check that the repository's .venv has agentledger (it
+  is installed already; the test installs nothing);
+- commands that write files (`db/sync_functions.py`, the schema snapshot) and `./run` (its
+  `.agentledger/`) run in a copy of the checkout, so the working tree is never written to.
+Long-running commands run in the background, are waited for on /readyz, are exercised with the curl
+line the README (or `./run`) gives, and are stopped with SIGINT.
+
+Not run (SKIPPED below says why): `./test` and `.ci/run` (they run this suite), and the benchmarks
+(minutes), which run with `--help` only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.support import databases
+from tests.test_run_command import copy_checkout, free_port
+
+REPO = databases.REPO_ROOT
+README = (REPO / "README.md").read_text()
+VENV = REPO / ".venv"
+
+# Commands that are not run, with the reason; their blocks are still checked as described.
+SKIPPED = {
+    "./test": "runs the whole suite, this test included: checked to exist, be executable and be .ci/run's",
+    "bench/*.py": "each runs for minutes: run with --help only",
+}
+
+
+def sh_blocks() -> list[tuple[str, str]]:
+    """(nearest heading, block text) of every ```sh block, in README order."""
+    blocks, heading = [], ""
+    for match in re.finditer(r"^(#{2,3}) ([^\n]+)$|^```sh\n(.*?)^```", README, flags=re.MULTILINE | re.DOTALL):
+        if match.group(2) is not None:
+            heading = match.group(2).strip()
+        else:
+            blocks.append((heading, match.group(3)))
+    return blocks
+
+
+def blocks_of(heading: str) -> list[str]:
+    found = [text for title, text in sh_blocks() if title == heading]
+    assert found, f"README has ```sh blocks under '{heading}'"
+    return found
+
+
+# Every sh block is covered by exactly one test below: heading -> how many blocks it has.
+COVERED = {
+    "Two commands": 2,                                      # ./run; ./test
+    "Running it": 1,                                        # keys + serve + curl
+    "`agentledger db`: deploying without sqitch": 3,        # db commands; sync_functions; snapshot
+    "Benchmarks": 2,                                        # submit_bench; client_submit
+}
+
+
+def adapt(block: str, replacements: list[tuple[str, str]]) -> str:
+    """block with each README text replaced by its test text; every README text must be there."""
+    for old, new in replacements:
+        assert old in block, f"the README command changed: {old!r} is no longer in\n{block}"
+        block = block.replace(old, new)
+    return block
+
+
+def run_sh(script: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """script under bash -euo pipefail, in its own process group (all of it is killed on a timeout)."""
+    process = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        raise AssertionError(f"timed out after {timeout} s:\n{script}\nstdout:\n{out}\nstderr:\n{err}") from None
+    finally:
+        try:  # nothing it started in the background may outlive it
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return subprocess.CompletedProcess(["bash", "-c", script], process.returncode, out, err)
+
+
+def test_every_sh_block_is_covered() -> None:
+    counts: dict[str, int] = {}
+    for heading, _ in sh_blocks():
+        counts[heading] = counts.get(heading, 0) + 1
+    assert counts == COVERED, "a ```sh block was added, moved or removed: cover it in this file"
+
+
+def test_venv_is_installed() -> None:
+    # The install lines of the README are not run (the test installs nothing): the venv they make must exist.
+    assert (VENV / "bin" / "agentledger").exists() and (VENV / "bin" / "pytest").exists(), \
+        "the repository's .venv is not installed: run ./test"
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the checkout (tracked and new files, as on disk) for commands that write files."""
+    target = tmp_path_factory.mktemp("readme") / "checkout"
+    copy_checkout(target)
+    return target
+
+
+# --- ## Two commands -------------------------------------------------------------------------------
+
+def test_run_serves_the_api_and_its_curl_line_submits(checkout: Path) -> None:
+    run_block, _ = blocks_of("Two commands")
+    port = free_port()
+    # The block's alternative, `./run --port 8080`, on a free port (it covers the plain `./run` too).
+    [command] = re.findall(r"# or (\./run --port 8080)\n", run_block)
+    command = adapt(command, [("8080", str(port))])
+    # AGENTLEDGER_VENV (README, "Two commands"): run on the repository's .venv instead of installing one.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["AGENTLEDGER_VENV"] = str(VENV)
+    out_file, err_file = checkout.parent / "run.out", checkout.parent / "run.err"
+    with open(out_file, "w") as out, open(err_file, "w") as err:
+        process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=checkout, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+
+    def output() -> str:
+        return f"stdout:\n{out_file.read_text()}\nstderr:\n{err_file.read_text()}"
+
+    try:
+        deadline = time.monotonic() + 40
+        while "Stop with Ctrl-C" not in out_file.read_text():
+            assert process.poll() is None, f"./run ended early (exit {process.returncode})\n{output()}"
+            assert time.monotonic() < deadline, f"./run was not ready in 40 s\n{output()}"
+            time.sleep(0.1)
+        stdout = out_file.read_text()
+        assert f"http://127.0.0.1:{port}/docs" in stdout, output()
+        # The curl lines ./run prints (README: "a curl line that submits an event and one that shows the
+        # event's audit trail"), run as printed.
+        submit = re.search(r"^\s*(curl -s -X POST .*)$", stdout, flags=re.MULTILINE)
+        history = re.search(r"^\s*(curl -s \S+/events/ID/history .*)$", stdout, flags=re.MULTILINE)
+        assert submit and history, output()
+        result = run_sh(submit.group(1), checkout, env, timeout=15)
+        assert result.returncode == 0, databases.describe(result)
+        event = json.loads(result.stdout)
+        assert event["customer_id"] == "cust-42" and event["status"] == "queued", result.stdout
+        result = run_sh(history.group(1).replace("/ID/", f"/{event['id']}/"), checkout, env, timeout=15)
+        assert result.returncode == 0, databases.describe(result)
+        assert json.loads(result.stdout)["entries"][0]["actor"] == "dev", result.stdout
+
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output()
+
+
+def test_test_commands_exist_and_ci_runs_them() -> None:
+    _, test_block = blocks_of("Two commands")
+    # Not run: see SKIPPED["./test"].
+    commands = [line.split("#")[0].split() for line in test_block.splitlines() if line.strip()]
+    assert commands and all(words[0] == "./test" for words in commands), test_block
+    for words in commands:  # the pytest arguments name files that exist
+        for word in words[1:]:
+            if not word.startswith("-"):
+                assert (REPO / word).exists(), f"{word} in `{' '.join(words)}` does not exist"
+    for script in ("test", ".ci/run"):
+        assert os.access(REPO / script, os.X_OK), f"{script} exists and is executable"
+    assert re.search(r"^exec bash \./test\b|^\./test\b", (REPO / ".ci/run").read_text(), flags=re.MULTILINE), \
+        ".ci/run runs ./test"
+
+
+# --- ### Running it (the HTTP API) -------------------------------------------------------------------
+
+@pytest.fixture
+def api_role() -> Iterator[str]:
+    """A unique name for the README's server-wide `api_service` role, dropped afterwards."""
+    name = f"api_service_{secrets.token_hex(4)}"
+    yield name
+    databases.execute(databases.ADMIN_URL, sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def url(user: str, db: str) -> str:
+    return f"postgresql://{user}@{databases.HOST}:{databases.PORT}/{db}"
+
+
+def test_api_keys_serve_and_curl(fresh_db: str, api_role: str) -> None:
+    [block] = blocks_of("Running it")
+    db, port = databases.dbname(fresh_db), free_port()
+    serve = f".venv/bin/agentledger serve --port {port}"
+    script = adapt(block, [
+        (" -h 127.0.0.1 -U postgres agentledger -c",
+         f" -h {databases.HOST} -p {databases.PORT} -U {databases.USER} {db} -c"),
+        ("CREATE ROLE api_service LOGIN", f"CREATE ROLE {api_role} LOGIN"),
+        ("postgresql://postgres@127.0.0.1:5432/agentledger", url(databases.USER, db)),
+        ("postgresql://api_service@127.0.0.1:5432/agentledger", url(api_role, db)),
+        # In the background, waited for on /readyz; stopped with SIGINT once the README's curl has run.
+        (".venv/bin/agentledger serve --port 8000\n",
+         f"{serve} &\nSERVER=$!\ntrap 'kill $SERVER 2>/dev/null || true' EXIT\n"
+         f"for _ in $(seq 150); do curl -sf localhost:{port}/readyz >/dev/null && break; sleep 0.1; done\n"),
+        ("localhost:8000/events", f"localhost:{port}/events"),
+    ])
+    script += "\necho\nkill -INT $SERVER\nwait $SERVER && code=0 || code=$?\necho \"server exit $code\"\n"
+    result = run_sh(script, REPO, databases.client_env(), timeout=45)
+    assert result.returncode == 0, databases.describe(result)
+    *_, answer, stopped = result.stdout.splitlines()
+    event = json.loads(answer)
+    assert event["customer_id"] == "cust-42" and event["status"] == "queued", databases.describe(result)
+    assert stopped == "server exit 0", databases.describe(result)
+    with psycopg.connect(fresh_db) as conn:
+        actor, db_user = conn.execute("SELECT actor, db_user FROM ledger.audit_log WHERE event_id = %s",
+                                      [event["id"]]).fetchone()
+    assert (actor, db_user) == ("intake-service", api_role), "the key's name acts, as the API role"
+
+
+# --- ### `agentledger db`: deploying without sqitch ---------------------------------------------------
+
+def test_db_commands_deploy_verify_and_revert() -> None:
+    block, _, _ = blocks_of("`agentledger db`: deploying without sqitch")
+    with databases.scratch_database() as conninfo:
+        db = databases.dbname(conninfo)
+        script = adapt(block, [
+            # Not reinstalled: the venv must already have the command.
+            (".venv/bin/pip install -e .", "test -x .venv/bin/agentledger"),
+            ("postgresql://postgres@127.0.0.1:5432/agentledger", url(databases.USER, db)),
+        ])
+        result = run_sh(script, REPO, databases.client_env(), timeout=45)
+        assert result.returncode == 0, databases.describe(result)
+        with psycopg.connect(conninfo) as conn:
+            [last] = conn.execute("SELECT change FROM sqitch.changes ORDER BY committed_at DESC LIMIT 1").fetchone()
+    assert last == "tables/events", "the revert stopped after tables/events"
+
+
+def test_sync_functions_commands(checkout: Path) -> None:
+    _, block, _ = blocks_of("`agentledger db`: deploying without sqitch")
+    result = run_sh(block, checkout, databases.client_env())  # in the copy: the first command writes files
+    assert result.returncode == 0, databases.describe(result)
+
+
+def test_schema_snapshot_refresh_command(checkout: Path) -> None:
+    _, _, block = blocks_of("`agentledger db`: deploying without sqitch")
+    # In the copy (it rewrites db/schema.sql), on the repository's venv.
+    script = adapt(block, [(".venv/bin/pytest", f"{VENV}/bin/pytest -p no:cacheprovider")])
+    result = run_sh(script, checkout, databases.client_env())
+    assert result.returncode == 0 and "1 passed" in result.stdout, databases.describe(result)
+    assert (checkout / "db" / "schema.sql").read_text().strip(), "the snapshot was written"
+
+
+# --- ## Benchmarks -----------------------------------------------------------------------------------
+
+def test_benchmark_commands_accept_their_options() -> None:
+    # See SKIPPED["bench/*.py"]: each command with --help appended; its options must be in the help.
+    for block in blocks_of("Benchmarks"):
+        [command] = [line for line in block.splitlines() if line.strip()]
+        result = run_sh(f"{command} --help", REPO, dict(os.environ), timeout=30)
+        assert result.returncode == 0 and "usage:" in result.stdout, databases.describe(result)
+        for option in re.findall(r"\s(--?[a-z][\w-]*)", command):
+            assert re.search(rf"\[{re.escape(option)}\b", result.stdout), f"{option} is an option of `{command}`"
