@@ -956,18 +956,12 @@ BEGIN
             MESSAGE = format('invalid API key name %s', coalesce(quote_literal(p_name), 'NULL')),
             DETAIL = 'The name is the actor of every change made with the key.',
             HINT = 'Use 1-100 letters, digits and . _ @ -, starting with a letter or digit, e.g. "intake-service".';
-    ELSIF EXISTS (SELECT 1 FROM ledger.api_keys k WHERE k.name = p_name) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL015',
-            MESSAGE = format('an API key named %s exists already', p_name),
-            DETAIL = 'Names are never reused, even after revocation, so the audit trail names one holder.',
-            HINT = 'Choose another name, e.g. with a suffix: "intake-service-2".';
     END IF;
     BEGIN
         INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256)
         VALUES (p_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')));
     EXCEPTION WHEN unique_violation THEN
-        -- Two administrators creating the same name at once: the second is told as above.
+        -- The unique index decides, also between two administrators creating the same name at once.
         RAISE EXCEPTION USING
             ERRCODE = 'AL015',
             MESSAGE = format('an API key named %s exists already', p_name),
@@ -1045,9 +1039,7 @@ BEGIN
          WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
     )
-    SELECT array_agg(d.id), (SELECT jsonb_object_agg(t.event_type, t.n)
-                               FROM (SELECT d2.event_type, count(*) AS n FROM decided d2
-                                      GROUP BY d2.event_type) t)
+    SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type))
       INTO v_done, v_handed_off
       FROM decided d;
     IF NOT p_keep_lease THEN
@@ -1168,13 +1160,9 @@ BEGIN
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT f2.event_type, count(*) AS n FROM failed f2
-                 WHERE f2.status = 'queued' AND f2.run_after <= v_now GROUP BY f2.event_type) t),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT f2.event_type, count(*) AS n FROM failed f2
-                 WHERE f2.status IN ('approved', 'rejected') AND f2.run_after <= v_now
-                 GROUP BY f2.event_type) t)
+           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status = 'queued' AND f.run_after <= v_now)),
+           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status IN ('approved', 'rejected')
+                                                                    AND f.run_after <= v_now))
       INTO v_done, v_runnable, v_actions
       FROM failed f;
     -- Retries are usually scheduled for later, which workers find by polling; a zero back-off
@@ -1847,12 +1835,8 @@ BEGIN
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM released r2 WHERE r2.status = 'queued'
-                 GROUP BY r2.event_type) t),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM released r2 WHERE r2.status <> 'queued'
-                 GROUP BY r2.event_type) t)
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status = 'queued')),
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status <> 'queued'))
       INTO v_done, v_queued, v_actions
       FROM released r;
     PERFORM ledger._wake_workers(v_queued);
@@ -1965,12 +1949,8 @@ BEGIN
                                        ELSE 'lease expired; action offered again' END,
                          NULL, CASE WHEN r.status <> 'failed' THEN r.run_after END)::api.report
                      ORDER BY r.id),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM rescued r2 WHERE r2.status = 'queued'
-                 GROUP BY r2.event_type) t),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM rescued r2
-                 WHERE r2.status IN ('approved', 'rejected') GROUP BY r2.event_type) t)
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status = 'queued')),
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status IN ('approved', 'rejected')))
       INTO v_reports, v_queued, v_actions
       FROM rescued r;
     PERFORM ledger._wake_workers(v_queued);
@@ -3143,6 +3123,24 @@ ALTER FUNCTION ledger._checked_status(p_status text) OWNER TO agentledger_owner;
 --
 
 COMMENT ON FUNCTION ledger._checked_status(p_status text) IS 'Turns text into an event status, refusing unknown ones (AL010).';
+
+
+--
+-- Name: _count_by_type(text[]); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._count_by_type(p_event_types text[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT jsonb_object_agg(t.event_type, t.n) AS jsonb_object_agg FROM (SELECT u.event_type, count(*) AS n FROM unnest(_count_by_type.p_event_types) u(event_type) GROUP BY u.event_type) t);
+
+
+ALTER FUNCTION ledger._count_by_type(p_event_types text[]) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _count_by_type(p_event_types text[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._count_by_type(p_event_types text[]) IS 'How many of each event type a list holds, as {"<type>": <count>} (NULL for none): what ledger._wake_workers and ledger._wake_action_workers announce.';
 
 
 --
@@ -4912,6 +4910,13 @@ REVOKE ALL ON FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_toke
 --
 
 REVOKE ALL ON FUNCTION ledger._checked_status(p_status text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _count_by_type(p_event_types text[]); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._count_by_type(p_event_types text[]) FROM PUBLIC;
 
 
 --

@@ -17,18 +17,12 @@ BEGIN
             MESSAGE = format('invalid API key name %s', coalesce(quote_literal(p_name), 'NULL')),
             DETAIL = 'The name is the actor of every change made with the key.',
             HINT = 'Use 1-100 letters, digits and . _ @ -, starting with a letter or digit, e.g. "intake-service".';
-    ELSIF EXISTS (SELECT 1 FROM ledger.api_keys k WHERE k.name = p_name) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL015',
-            MESSAGE = format('an API key named %s exists already', p_name),
-            DETAIL = 'Names are never reused, even after revocation, so the audit trail names one holder.',
-            HINT = 'Choose another name, e.g. with a suffix: "intake-service-2".';
     END IF;
     BEGIN
         INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256)
         VALUES (p_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')));
     EXCEPTION WHEN unique_violation THEN
-        -- Two administrators creating the same name at once: the second is told as above.
+        -- The unique index decides, also between two administrators creating the same name at once.
         RAISE EXCEPTION USING
             ERRCODE = 'AL015',
             MESSAGE = format('an API key named %s exists already', p_name),

@@ -59,9 +59,7 @@ BEGIN
          WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
     )
-    SELECT array_agg(d.id), (SELECT jsonb_object_agg(t.event_type, t.n)
-                               FROM (SELECT d2.event_type, count(*) AS n FROM decided d2
-                                      GROUP BY d2.event_type) t)
+    SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type))
       INTO v_done, v_handed_off
       FROM decided d;
     IF NOT p_keep_lease THEN

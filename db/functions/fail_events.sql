@@ -65,13 +65,9 @@ BEGIN
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT f2.event_type, count(*) AS n FROM failed f2
-                 WHERE f2.status = 'queued' AND f2.run_after <= v_now GROUP BY f2.event_type) t),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT f2.event_type, count(*) AS n FROM failed f2
-                 WHERE f2.status IN ('approved', 'rejected') AND f2.run_after <= v_now
-                 GROUP BY f2.event_type) t)
+           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status = 'queued' AND f.run_after <= v_now)),
+           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status IN ('approved', 'rejected')
+                                                                    AND f.run_after <= v_now))
       INTO v_done, v_runnable, v_actions
       FROM failed f;
     -- Retries are usually scheduled for later, which workers find by polling; a zero back-off

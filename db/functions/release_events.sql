@@ -35,12 +35,8 @@ BEGIN
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM released r2 WHERE r2.status = 'queued'
-                 GROUP BY r2.event_type) t),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM released r2 WHERE r2.status <> 'queued'
-                 GROUP BY r2.event_type) t)
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status = 'queued')),
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status <> 'queued'))
       INTO v_done, v_queued, v_actions
       FROM released r;
     PERFORM ledger._wake_workers(v_queued);

@@ -61,12 +61,8 @@ BEGIN
                                        ELSE 'lease expired; action offered again' END,
                          NULL, CASE WHEN r.status <> 'failed' THEN r.run_after END)::api.report
                      ORDER BY r.id),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM rescued r2 WHERE r2.status = 'queued'
-                 GROUP BY r2.event_type) t),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM rescued r2
-                 WHERE r2.status IN ('approved', 'rejected') GROUP BY r2.event_type) t)
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status = 'queued')),
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status IN ('approved', 'rejected')))
       INTO v_reports, v_queued, v_actions
       FROM rescued r;
     PERFORM ledger._wake_workers(v_queued);

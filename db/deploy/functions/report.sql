@@ -104,9 +104,7 @@ BEGIN
          WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
     )
-    SELECT array_agg(d.id), (SELECT jsonb_object_agg(t.event_type, t.n)
-                               FROM (SELECT d2.event_type, count(*) AS n FROM decided d2
-                                      GROUP BY d2.event_type) t)
+    SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type))
       INTO v_done, v_handed_off
       FROM decided d;
     IF NOT p_keep_lease THEN
@@ -248,13 +246,9 @@ BEGIN
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT f2.event_type, count(*) AS n FROM failed f2
-                 WHERE f2.status = 'queued' AND f2.run_after <= v_now GROUP BY f2.event_type) t),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT f2.event_type, count(*) AS n FROM failed f2
-                 WHERE f2.status IN ('approved', 'rejected') AND f2.run_after <= v_now
-                 GROUP BY f2.event_type) t)
+           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status = 'queued' AND f.run_after <= v_now)),
+           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status IN ('approved', 'rejected')
+                                                                    AND f.run_after <= v_now))
       INTO v_done, v_runnable, v_actions
       FROM failed f;
     -- Retries are usually scheduled for later, which workers find by polling; a zero back-off
@@ -314,12 +308,8 @@ BEGIN
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM released r2 WHERE r2.status = 'queued'
-                 GROUP BY r2.event_type) t),
-           (SELECT jsonb_object_agg(t.event_type, t.n) FROM (
-                SELECT r2.event_type, count(*) AS n FROM released r2 WHERE r2.status <> 'queued'
-                 GROUP BY r2.event_type) t)
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status = 'queued')),
+           ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status <> 'queued'))
       INTO v_done, v_queued, v_actions
       FROM released r;
     PERFORM ledger._wake_workers(v_queued);

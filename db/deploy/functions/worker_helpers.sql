@@ -203,6 +203,17 @@ COMMENT ON FUNCTION ledger._report_outcomes(bigint[], uuid[], bytea[], bigint[],
     'The answer of a report, one api.report per event named: done, already_done (the same report, by step, token and content, applied before, and no lease taken since), or refused with AL001, AL003 or AL009.';
 -- end db/functions/_report_outcomes.sql
 
+-- begin db/functions/_count_by_type.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._count_by_type(p_event_types text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- The wake-up payload of a statement: {"<event_type>": <count>, ...}, NULL when there is none.
+RETURN (SELECT jsonb_object_agg(t.event_type, t.n)
+          FROM (SELECT u.event_type, count(*) AS n FROM unnest(p_event_types) u (event_type)
+                 GROUP BY u.event_type) t);
+COMMENT ON FUNCTION ledger._count_by_type(text[]) IS
+    'How many of each event type a list holds, as {"<type>": <count>} (NULL for none): what ledger._wake_workers and ledger._wake_action_workers announce.';
+-- end db/functions/_count_by_type.sql
+
 -- begin db/functions/_wake_action_workers.sql (copied by db/sync_functions.py; edit that file, then run it)
 CREATE FUNCTION ledger._wake_action_workers(p_pending jsonb) RETURNS void
 LANGUAGE plpgsql AS $$

@@ -6,4 +6,5 @@ SELECT 'ledger._retry_delay(integer)'::regprocedure,
        'ledger._report_outcomes(bigint[], uuid[], bytea[], bigint[], text, text)'::regprocedure,
        'ledger._report_digest(jsonb)'::regprocedure,
        'ledger._flat_length(anyarray)'::regprocedure,
+       'ledger._count_by_type(text[])'::regprocedure,
        'ledger._wake_action_workers(jsonb)'::regprocedure;
