@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import set_json_loads
+from psycopg.types.json import Jsonb, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentledger_api.problems import unavailable
@@ -82,6 +82,11 @@ async def fetch_all(pool: AsyncConnectionPool, query: str, params: dict[str, Any
 async def fetch_one(pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
     rows = await fetch_all(pool, query, params)
     return rows[0] if rows else None
+
+
+def jsonb(value: Any) -> Jsonb | None:
+    """A JSON parameter, or SQL NULL for None (psycopg would send None as JSON null)."""
+    return Jsonb(value) if value is not None else None
 
 
 def _statement_timeout(pool: AsyncConnectionPool) -> float | None:

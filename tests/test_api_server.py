@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +16,9 @@ import psycopg
 import pytest
 
 from tests.support.api import assert_problem, bearer, event
+from tests.support.processes import free_port
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_healthy(base_url: str, server: subprocess.Popen, log: Path, timeout: float = 20.0) -> None:

@@ -4,7 +4,6 @@ Events, and a reconnect with Last-Event-ID replays exactly what was missed."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,12 +15,9 @@ import psycopg
 import pytest
 
 from tests.support import databases
+from tests.support.processes import free_port
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ import pytest
 from psycopg import sql
 
 from tests.support import databases
-from tests.test_run_command import copy_checkout, free_port
+from tests.support.processes import copy_checkout, free_port
 
 REPO = databases.REPO_ROOT
 README = (REPO / "README.md").read_text()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -23,48 +21,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import databases
+from tests.support.processes import copy_checkout, descendants, free_port
 
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 45.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def copy_checkout(target: Path) -> None:
-    """The files git would commit now (tracked, plus new ones not ignored), as they are on disk."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=databases.REPO_ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, listed.decode().split("\0")):
-        source = databases.REPO_ROOT / name
-        if source.is_file():  # a tracked file deleted in the work tree is skipped
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below pid (from /proc)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # The command name may hold spaces and parentheses; the parent pid follows the last ')'.
-            parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        children = {child for child, ppid in parents.items() if ppid == parent} - found
-        found |= children
-        todo.extend(children)
-    return found
 
 
 def alive(pid: int) -> bool:

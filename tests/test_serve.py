@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,9 @@ from pathlib import Path
 import httpx
 
 from tests.support import databases
+from tests.support.processes import children, free_port
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
@@ -29,18 +25,6 @@ def serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[s
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def children(pid: int) -> set[int]:
-    """The processes whose parent is pid (from /proc)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            # The command name may hold spaces and parentheses; the parent pid follows the last ')'.
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except (OSError, ValueError):
-            continue
-        if entry.name.isdigit() and int(fields[1]) == pid:
-            found.add(int(entry.name))
-    return found
 
 
 def wait_until_up(url: str, server: subprocess.Popen[str], seconds: float = 20.0) -> httpx.Response:

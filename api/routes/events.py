@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Resp
 from psycopg.types.json import Jsonb
 
 from agentledger_api.auth import Caller, allow
-from agentledger_api.database import fetch_all, fetch_one
+from agentledger_api.database import fetch_all, fetch_one, jsonb
 from agentledger_api.models import BIGINT_MAX, BatchEvent, IdempotencyKey, NewEvent, StatusChange, Text, Time
 from agentledger_api.problems import Problem
 
@@ -157,8 +157,8 @@ async def change_status(
         "SELECT * FROM api.transition_event(%(id)s, %(status)s, %(actor)s, %(kind)s, %(reason)s, %(result)s, "
         "%(details)s, p_lease_token => %(token)s)",
         {"id": event_id, "status": change.status, "actor": caller.name, "kind": KIND[caller.role],
-         "reason": change.reason, "result": Jsonb(change.result) if change.result is not None else None,
-         "details": Jsonb(change.details) if change.details is not None else None, "token": change.lease_token},
+         "reason": change.reason, "result": jsonb(change.result),
+         "details": jsonb(change.details), "token": change.lease_token},
     )
     assert row is not None
     return row

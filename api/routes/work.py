@@ -18,19 +18,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from psycopg.types.json import Jsonb
 
 from agentledger_api.auth import Caller, allow
-from agentledger_api.database import fetch_all, fetch_one
+from agentledger_api.database import fetch_all, fetch_one, jsonb
 from agentledger_api.models import ClaimRequest, CompleteReport, DecideReport, FailReport, LeaseRef, ReleaseReport
 from agentledger_api.problems import SQLSTATE_STATUS, Problem
 from agentledger_api.routes.events import EventIdPath, pool
 
 router = APIRouter(tags=["work"])
-
-
-def jsonb(value: dict[str, Any] | None) -> Jsonb | None:
-    return Jsonb(value) if value is not None else None
 
 
 async def claim(request: Request, function: str, body: ClaimRequest, caller: Caller) -> dict[str, Any]:
