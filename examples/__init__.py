@@ -1,0 +1,1 @@
+"""Example agents for agentledger workers (`agentledger worker --example`)."""

@@ -1,0 +1,19 @@
+"""agentledger workers: the agents' side of agentledger.
+
+    from agentledger_worker import Worker
+
+    worker = Worker(dsn, name="fraud-triage-1", concurrency=10)
+
+    @worker.handler("fraud_alert")
+    async def triage(event, ctx):
+        return ctx.approve(result={"score": 0.1})
+
+Talks to PostgreSQL through the worker role and the api functions only; needs no web framework.
+"""
+
+from agentledger_worker.context import Context, LeaseLost, Refused
+from agentledger_worker.event import Event
+from agentledger_worker.outcomes import Complete, Decision, Fail
+from agentledger_worker.worker import Worker
+
+__all__ = ["Complete", "Context", "Decision", "Event", "Fail", "LeaseLost", "Refused", "Worker"]
