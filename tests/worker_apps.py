@@ -1,0 +1,35 @@
+"""Workers that the worker tests run as real processes (`agentledger worker --app tests.worker_apps:NAME`).
+
+Behaviour is set through the environment, so one definition serves several tests:
+AGENTLEDGER_TEST_HANDLER_SECONDS  how long each decision takes (default 0)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from agentledger_worker import Worker
+
+SECONDS = float(os.environ.get("AGENTLEDGER_TEST_HANDLER_SECONDS", "0"))
+
+
+def _quick(name: str) -> Worker:
+    worker = Worker(name=os.environ.get("AGENTLEDGER_TEST_WORKER_NAME", name), concurrency=10,
+                    poll_interval=0.5, rescue_interval=0.5, shutdown_timeout=5)
+
+    @worker.handler("loan_application")
+    async def decide(event, ctx):
+        if SECONDS:
+            await asyncio.sleep(SECONDS)
+        return ctx.approve(result={"by": worker.name})
+
+    @worker.action("loan_application")
+    async def act(event, ctx):
+        return ctx.complete({"by": worker.name})
+
+    return worker
+
+
+# A worker that decides and completes loan applications, each decision taking SECONDS.
+loans = _quick("loans")
