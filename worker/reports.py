@@ -89,8 +89,14 @@ class Reporter:
 
     async def _flush(self, batch: list[Report]) -> None:
         calls = _calls(batch)
+        sends = 0
+
+        async def send(conn: psycopg.AsyncConnection) -> list[list[dict]]:
+            nonlocal sends
+            sends += 1
+            return await _send(conn, calls)
         try:
-            rows = await self.session.retrying(lambda conn: _send(conn, calls))
+            rows = await self.session.retrying(send)
         except psycopg.Error as exc:
             if len(batch) == 1:
                 _settle_error(batch[0], exc)
@@ -101,6 +107,11 @@ class Reporter:
                 await self._flush([report])
             return
         self.flushes += 1
+        if sends > 1:
+            repeats = sum(row["outcome"] == "already_done" for answers in rows for row in answers)
+            log.info("a batch of %s reports was sent again after its connection was lost: "
+                     "%s had been applied already (already_done), %s applied now", len(batch), repeats,
+                     len(batch) - repeats)
         for (_, reports), answers in zip(calls, rows):
             for report, row in zip(reports, answers):
                 if not report.answer.done():
