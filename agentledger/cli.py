@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 import psycopg
 
-from agentledger import __version__, db_commands, keys_commands, run_command, serve_command
+from agentledger import (__version__, db_commands, events_commands, keys_commands, run_command, serve_command,
+                         stats_command)
 from agentledger.errors import AgentledgerError
 
-GROUPS = (db_commands, keys_commands, serve_command, run_command)
+GROUPS = (db_commands, keys_commands, events_commands, stats_command, serve_command, run_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
