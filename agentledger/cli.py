@@ -18,10 +18,10 @@ from collections.abc import Sequence
 import psycopg
 
 from agentledger import (__version__, db_commands, events_commands, keys_commands, run_command, serve_command,
-                         stats_command)
+                         stats_command, worker_command)
 from agentledger.errors import AgentledgerError
 
-GROUPS = (db_commands, keys_commands, events_commands, stats_command, serve_command, run_command)
+GROUPS = (db_commands, keys_commands, events_commands, stats_command, serve_command, run_command, worker_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

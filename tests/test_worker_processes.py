@@ -3,12 +3,17 @@ holds events, and graceful and aborted stops on signals."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
+import subprocess
+import sys
 import time
 from contextlib import ExitStack
 
 import pytest
 
+from tests.support import databases
 from tests.support.workers import settings, sql, statuses, submit, wait_until, worker_process
 
 
@@ -106,3 +111,25 @@ def test_handlers_slower_than_the_shutdown_timeout_are_released_and_a_second_sig
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 1  # aborted: not a clean stop, but nothing is left held
     assert statuses(fresh_db) == {"queued": 20}
+
+
+def test_a_role_that_may_not_claim_is_told_so_and_the_worker_exits_1(fresh_db, login_as):
+    auditor = login_as(fresh_db, "agentledger_auditor")
+    result = subprocess.run([sys.executable, "-m", "agentledger", "worker", "--app", "tests.worker_apps:loans"],
+                            cwd=databases.REPO_ROOT, env={**os.environ, "DATABASE_URL": auditor},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert re.search(r"agentledger: cannot claim (events|actions): permission denied for function claim_", result.stderr)
+    assert "member of agentledger_worker" in result.stderr
+
+
+def test_misuse_exits_2_with_a_clear_message():
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    for args, message in ((["--app", "tests.worker_apps:loans"], "no database given"),
+                          (["--app", "no_such_module:worker"], "cannot import 'no_such_module'"),
+                          (["--app", "tests.worker_apps"], "--app takes MODULE:NAME"),
+                          (["--app", "tests.worker_apps:SECONDS"], "not an agentledger_worker.Worker")):
+        result = subprocess.run([sys.executable, "-m", "agentledger", "worker", *args], cwd=databases.REPO_ROOT,
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
