@@ -69,6 +69,7 @@ COVERED = {
     "Running it": 1,                                        # keys + serve + curl
     "`agentledger db`: deploying without sqitch": 3,        # db commands; sync_functions; snapshot
     "Benchmarks": 2,                                        # submit_bench; client_submit
+    "Workers in Python": 1,                                 # run by tests/test_worker_readme.py
 }
 
 
