@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import sys
+import threading
 
 from agentledger import database
 from agentledger.errors import AgentledgerError, UsageError
@@ -53,9 +54,17 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from agentledger_worker.runtime import WorkerStopped
     try:
-        return worker.run(dsn)
+        code = worker.run(dsn)
     except WorkerStopped as exc:
         raise AgentledgerError(str(exc)) from None
+    if any(t.name.startswith("agentledger-") and t.is_alive() for t in threading.enumerate()):
+        # A sync handler still runs in its thread (it cannot be interrupted) and its event was
+        # released: exit now rather than wait for it at interpreter exit.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def load_app(spec: str):

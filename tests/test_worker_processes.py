@@ -133,3 +133,13 @@ def test_misuse_exits_2_with_a_clear_message():
                                 env=env, capture_output=True, text=True, timeout=60)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_a_stuck_sync_handler_does_not_keep_the_process_from_exiting(fresh_db, worker_dsn, tmp_path):
+    submit(fresh_db, 4)
+    with worker_process(worker_dsn, "sync_loans", env={"AGENTLEDGER_TEST_HANDLER_SECONDS": "120"},
+                        log=tmp_path / "sync.log") as process:
+        wait_until(lambda: statuses(fresh_db)["processing"] == 4, 30, "4 events held")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0  # after the 1 s shutdown timeout, not after the handlers' 120 s
+    assert statuses(fresh_db) == {"queued": 4}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 from agentledger_worker import Worker
 
@@ -33,3 +34,13 @@ def _quick(name: str) -> Worker:
 
 # A worker that decides and completes loan applications, each decision taking SECONDS.
 loans = _quick("loans")
+
+
+# The same with sync handlers, which run in threads and cannot be interrupted.
+sync_loans = Worker(name="sync-loans", concurrency=4, poll_interval=0.5, shutdown_timeout=1)
+
+
+@sync_loans.handler("loan_application")
+def decide_slowly(event, ctx):
+    time.sleep(SECONDS)
+    return ctx.approve()

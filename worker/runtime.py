@@ -251,6 +251,8 @@ class Runtime:
             await self._finish(held, outcome)
         except LeaseLost:
             pass
+        except Exception:  # a fault of the runtime itself: the lease runs out and the rescue frees the event
+            log.exception("event %s: could not be processed", held.event.id)
         finally:
             if self.held.get(held.event.id) is held:
                 del self.held[held.event.id]
