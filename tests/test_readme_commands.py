@@ -70,6 +70,8 @@ COVERED = {
     "`agentledger db`: deploying without sqitch": 3,        # db commands; sync_functions; snapshot
     "Benchmarks": 2,                                        # submit_bench; client_submit
     "Workers in Python": 1,                                 # run by tests/test_worker_readme.py
+    "Operator commands": 1,                                 # run by tests/test_cli_events.py
+    "Backups": 1,                                           # run by tests/test_operations.py
 }
 
 

@@ -1,0 +1,82 @@
+"""Operations as the README describes them: a backup restored into a new database keeps a
+verifying audit trail, and a database deployed at the last tag upgrades with its events intact."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from tests.support import databases
+from tests.support.databases import dbname, describe, run_sqitch
+from tests.support.workers import sql, statuses, submit
+
+README = (databases.REPO_ROOT / "README.md").read_text()
+
+
+def section(title: str) -> str:
+    return re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", README, flags=re.MULTILINE | re.DOTALL).group(1)
+
+
+def test_the_backup_commands_restore_a_trail_that_verifies(fresh_db, tmp_path):
+    submit(fresh_db, 50)
+    sql(fresh_db, "SELECT count(*) FROM api.claim_events('w', 10)")
+    sql(fresh_db, "SELECT api.seal_audit('ops')")
+    [block] = re.findall(r"```sh\n(.*?)```", section("Backups"), flags=re.DOTALL)
+    restored = databases.new_name()
+    script = block.replace("-h 127.0.0.1 -U postgres", f"-h {databases.HOST} -p {databases.PORT} -U {databases.USER}")
+    script = script.replace("agentledger_restored", restored)
+    script = re.sub(r"(-Fc) agentledger ", rf"\1 {dbname(fresh_db)} ", script)
+    assert script.count(restored) == 3 and dbname(fresh_db) in script, script
+    try:
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=databases.client_env(),
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, describe(result)
+        assert re.search(r"^ t  \| +\d+ \| *$", result.stdout, flags=re.MULTILINE), result.stdout
+        copy = databases.dsn(restored)
+        original = sql(fresh_db, "SELECT count(*), max(seq), (SELECT digest FROM api.latest_seal()) FROM ledger.audit_log")
+        assert sql(copy, "SELECT count(*), max(seq), (SELECT digest FROM api.latest_seal()) FROM ledger.audit_log") == original
+        assert statuses(copy) == statuses(fresh_db) == {"queued": 40, "processing": 10}
+        assert "CREATE ROLE agentledger_worker" in (tmp_path / "roles.sql").read_text()
+    finally:
+        databases.drop_database(restored)
+
+
+def last_tag() -> str:
+    return re.findall(r"^(@\S+)", (databases.REPO_ROOT / "sqitch.plan").read_text(), flags=re.MULTILINE)[-1]
+
+
+def test_a_database_deployed_at_the_last_tag_upgrades_with_its_events(empty_db):
+    name = dbname(empty_db)
+    tag = last_tag()
+    deployed = run_sqitch(["deploy", "--to", tag], name)
+    if deployed.returncode != 0:
+        pytest.fail(describe(deployed), pytrace=False)
+    # Events in every status, written through the functions of that release.
+    ids = submit(empty_db, 7)
+    for event_id, steps in zip(ids, (["processing"], ["processing", "approved"], ["processing", "rejected"],
+                                      ["processing", "approved", "completed"], ["processing", "failed"], [], [])):
+        for status in steps:
+            reason = "gave up" if status == "failed" else None
+            sql(empty_db, "SELECT api.transition_event(%s, %s, 'old-worker', 'agent', %s)", event_id, status, reason)
+    before = sql(empty_db, "SELECT id, status::text, version FROM ledger.events ORDER BY id")
+
+    upgraded = run_sqitch(["deploy"], name)
+    assert upgraded.returncode == 0, describe(upgraded)
+    verified = run_sqitch(["verify"], name)
+    assert verified.returncode == 0, describe(verified)
+    assert sql(empty_db, "SELECT id, status::text, version FROM ledger.events ORDER BY id") == before
+    assert sql(empty_db, "SELECT ok FROM api.verify_audit()")[0][0] is True
+
+    # The new protocol takes the old events over: queued ones are claimed, decided ones offered for
+    # their action, the old lease is rescued once it has run out.
+    claimed = sql(empty_db, "SELECT id, lease_token FROM api.claim_events('new-worker', 10)")
+    actions = sql(empty_db, "SELECT id, lease_token FROM api.claim_actions('new-worker', 10)")
+    assert sorted(i for i, _ in claimed) == ids[5:7] and sorted(i for i, _ in actions) == ids[1:3]
+    done = sql(empty_db, "SELECT outcome FROM api.complete_events(%s, %s)",
+               [i for i, _ in actions], [t for _, t in actions])
+    assert done == [("done",), ("done",)]
+    rescued = sql(empty_db, "SELECT event_id, status::text FROM api.rescue_expired_leases(10, 'ops', now() + interval '1 hour')")
+    assert (ids[0], "queued") in rescued
+    assert sql(empty_db, "SELECT ok FROM api.verify_audit()")[0][0] is True
