@@ -3,14 +3,16 @@
 1. The database: the server of DATABASE_URL when it is set; otherwise a private embedded PostgreSQL
    in `.agentledger/` of the project (see agentledger.embedded), whose data survives a restart.
 2. The schema, deployed with `agentledger db deploy`'s code (not sqitch).
-3. A login role for the API (a member of agentledger_api, never a superuser) and a development API
-   key (role worker). The database keeps only the key's sha256, so the key is also kept in
-   `.agentledger/dev-api-key` (mode 0600), for later runs to show it again.
-4. The HTTP API (`agentledger serve`) as that role on 127.0.0.1, once /readyz answers, then the
-   processes of EXTRA_PROCESSES; then where to look is printed on stdout.
+3. Login roles for the API (a member of agentledger_api) and for the example workers (a member of
+   agentledger_worker), never superusers, and a development API key (role worker). The database
+   keeps only the key's sha256, so the key is also kept in `.agentledger/dev-api-key` (mode 0600),
+   for later runs to show it again.
+4. The HTTP API (`agentledger serve`) as its role on 127.0.0.1; once /readyz answers, the processes
+   of EXTRA_PROCESSES: the example workers (`agentledger worker --example`) as theirs. Then where to
+   look is printed on stdout.
 
-SIGINT (Ctrl-C) or SIGTERM stops the processes in reverse order, then PostgreSQL, and the command
-exits 0; a second signal stops them at once. Progress goes to stderr.
+SIGINT (Ctrl-C) or SIGTERM stops the processes in reverse order (the workers, then the API), then
+PostgreSQL, and the command exits 0; a second signal stops them at once. Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ HOST = "127.0.0.1"
 STATE_DIR = ".agentledger"
 DATABASE = "agentledger"  # the embedded server's database
 API_ROLE = "agentledger_dev_api"
-# Settings of a group role do not pass to its members (see the README's Roles).
-API_ROLE_SETTINGS = (("statement_timeout", "15s"), ("lock_timeout", "5s"),
-                     ("idle_in_transaction_session_timeout", "30s"))
+WORKER_ROLE = "agentledger_dev_worker"
+# Settings of a group role do not pass to its members (see the README's Roles); both roles get them.
+ROLE_SETTINGS = (("statement_timeout", "15s"), ("lock_timeout", "5s"),
+                 ("idle_in_transaction_session_timeout", "30s"))
 KEY_FILE = "dev-api-key"
 KEY_NAME = "dev"
 KEY_ROLE = "worker"
@@ -65,6 +68,7 @@ class RunContext:
     api_url: str
     api_key: str
     database_url: str  # as the administrator who deployed the schema
+    worker_database_url: str  # as WORKER_ROLE, a member of agentledger_worker
 
 
 @dataclass(frozen=True)
@@ -72,14 +76,21 @@ class ProcessSpec:
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)  # added to this command's environment
+    # Sent when a second signal hurries the stop (a worker then releases what it holds); SIGKILL
+    # follows 5 s later if the process is still there.
+    hurry_signal: int = signal.SIGKILL
 
 
-# The hook for processes that run beside the API: each entry returns the process to start once the
-# API answers; they are stopped (SIGTERM) before the API. The example workers
-# (`agentledger worker --example`, not built yet) join here, e.g.
-#     lambda ctx: ProcessSpec("example workers", [sys.executable, "-m", "agentledger", "worker", "--example"],
-#                             {"AGENTLEDGER_API_URL": ctx.api_url, "AGENTLEDGER_API_KEY": ctx.api_key})
-EXTRA_PROCESSES: list[Callable[[RunContext], ProcessSpec]] = []
+def example_workers(ctx: RunContext) -> ProcessSpec:
+    """`agentledger worker --example`: the example agents, as WORKER_ROLE."""
+    return ProcessSpec(f"the example workers (agentledger worker --example) as {WORKER_ROLE}",
+                       [sys.executable, "-m", "agentledger", "worker", "--example"],
+                       {database.ENV_VAR: ctx.worker_database_url}, hurry_signal=signal.SIGTERM)
+
+
+# The processes that run beside the API: each entry returns the process to start once the API
+# answers; they are stopped (SIGTERM) before the API, the last started first.
+EXTRA_PROCESSES: list[Callable[[RunContext], ProcessSpec]] = [example_workers]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -179,6 +190,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     stopper.install()
     embedded: EmbeddedPostgres | None = None
     children: list[tuple[str, subprocess.Popen]] = []
+    hurry_signals: dict[int, int] = {}  # pid -> the signal a hurried stop sends
     ended_on_its_own: tuple[str, subprocess.Popen] | None = None
     try:
         _private_dir(state)
@@ -201,7 +213,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         progress.done(_deploy(project, admin))
         stopper.check()
 
-        progress.start(f"preparing the login role {API_ROLE} and the development API key")
+        progress.start(f"preparing the login roles {API_ROLE} and {WORKER_ROLE} and the development API key")
         access = _prepare_access(admin, state / KEY_FILE, with_password=embedded is None)
         progress.done()
         progress.note(access.key_note.replace("{file}", show(state / KEY_FILE)))
@@ -215,11 +227,12 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         _wait_until_ready(f"{api_url}/readyz", children[-1][1], stopper)
         progress.done("ready")
 
-        context = RunContext(project.root, api_url, access.key, admin)
+        context = RunContext(project.root, api_url, access.key, admin, access.worker_conninfo)
         for make in EXTRA_PROCESSES:
             spec = make(context)
             progress.note(f"starting {spec.name}")
             children.append((spec.name, _spawn(spec.argv, {**os.environ, **spec.env}, project.root)))
+            hurry_signals[children[-1][1].pid] = spec.hurry_signal
 
         _print_where_to_look(api_url, access, shown_database, show(state / KEY_FILE))
         ended_on_its_own = _wait(children, stopper)
@@ -234,7 +247,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             progress.note(f"{name} stopped on its own (exit {process.returncode}); stopping the rest ...")
         database_started = embedded is not None and embedded.process is not None
         for name, process in reversed(children):
-            stop_process(process, signal.SIGTERM, GRACE_SECONDS + 5, stopper.hurry)
+            stop_process(process, signal.SIGTERM, GRACE_SECONDS + 5, stopper.hurry,
+                         hurry_signals.get(process.pid, signal.SIGKILL))
         if embedded is not None:
             embedded.stop(stopper.hurry)
         if children or database_started:
@@ -286,53 +300,64 @@ def _deploy(project: Project, conninfo: str) -> str:
 @dataclass(frozen=True)
 class Access:
     api_conninfo: str
+    worker_conninfo: str
     key: str
     key_name: str
     key_note: str  # "{file}" stands for the key file
 
 
 def _prepare_access(admin: str, key_file: Path, with_password: bool) -> Access:
-    """The API's login role and the development key; both are created only when missing."""
+    """The login roles of the API and the example workers, and the development key; each is created
+    only when missing."""
     try:
         conn = psycopg.connect(admin, autocommit=True, application_name="agentledger run")
     except psycopg.Error as exc:
         raise AgentledgerError(f"cannot connect to {database.display(admin)}: {exc}".rstrip()) from None
     with conn:
-        role = sql.Identifier(API_ROLE)
-        row = conn.execute("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = %s", (API_ROLE,)).fetchone()
-        if row is None:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
-            for setting, value in API_ROLE_SETTINGS:
-                conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(role, sql.Identifier(setting),
-                                                                        sql.Literal(value)))
-        elif row[0]:
-            raise AgentledgerError(f"the role {API_ROLE} is a superuser, and the API never runs as one: "
-                                   f"ALTER ROLE {API_ROLE} NOSUPERUSER")
-        elif not row[1]:
-            conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(role))
-        if not conn.execute("SELECT pg_has_role(%s, 'agentledger_api', 'MEMBER')", (API_ROLE,)).fetchone()[0]:
-            conn.execute(sql.SQL("GRANT agentledger_api TO {}").format(role))
-        overrides: dict[str, str] = {"user": API_ROLE, "application_name": "agentledger api"}
-        if with_password:
-            # A server of one's own may want a password: a fresh one each run, held only by the API process.
-            password = secrets.token_urlsafe(24)
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(password)))
-            overrides["password"] = password
-        api_conninfo = make_conninfo(admin, **overrides)
+        api_conninfo = _login_role(conn, admin, API_ROLE, "agentledger_api", "the API", "agentledger api",
+                                   with_password)
+        worker_conninfo = _login_role(conn, admin, WORKER_ROLE, "agentledger_worker", "a worker", "agentledger worker",
+                                      with_password)
 
         kept = key_file.read_text().strip() if key_file.is_file() else ""
         found = conn.execute("SELECT name FROM api.authenticate_api_key(%s)", (kept,)).fetchone() if kept else None
         if found is not None:
-            return Access(api_conninfo, kept, found[0],
+            return Access(api_conninfo, worker_conninfo, kept, found[0],
                           f"development API key {found[0]} ({KEY_ROLE}), read from {{file}}")
         taken = {r[0] for r in conn.execute("SELECT name FROM api.list_api_keys()")}
         name = next(n for n in (KEY_NAME, *(f"{KEY_NAME}-{i}" for i in range(2, 10_000))) if n not in taken)
         key = conn.execute("SELECT api.create_api_key(%s, %s)", (name, KEY_ROLE)).fetchone()[0]
     _write_private(key_file, key + "\n")
     why = " (replacing a key this database does not know)" if kept else ""
-    return Access(api_conninfo, key, name,
+    return Access(api_conninfo, worker_conninfo, key, name,
                   f"created the development API key {name} ({KEY_ROLE}); the database keeps only its sha256, "
                   f"so it is also kept in {{file}} (mode 0600){why} for later runs to show it again")
+
+
+def _login_role(conn: psycopg.Connection, admin: str, name: str, group: str, who: str, application_name: str,
+                with_password: bool) -> str:
+    """The login role `name`, a member of `group` and never a superuser: created or repaired when
+    needed; its connection string (with a fresh password when the server is one's own)."""
+    role = sql.Identifier(name)
+    row = conn.execute("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+    if row is None:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+        for setting, value in ROLE_SETTINGS:
+            conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(role, sql.Identifier(setting), sql.Literal(value)))
+    elif row[0]:
+        raise AgentledgerError(f"the role {name} is a superuser, and {who} never runs as one: "
+                               f"ALTER ROLE {name} NOSUPERUSER")
+    elif not row[1]:
+        conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(role))
+    if not conn.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (name, group)).fetchone()[0]:
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role))
+    overrides: dict[str, str] = {"user": name, "application_name": application_name}
+    if with_password:
+        # A server of one's own may want a password: a fresh one each run, held only by the process.
+        password = secrets.token_urlsafe(24)
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(password)))
+        overrides["password"] = password
+    return make_conninfo(admin, **overrides)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -385,10 +410,11 @@ agentledger is running.
   API key:   {access.key}   ({access.key_name}, role {KEY_ROLE}; kept in {key_file})
   database:  {shown_database}
 
-Submit an event:
+The example workers decide and complete loan_application, fraud_alert and support_ticket
+events. Submit one:
   curl -s -X POST {api_url}/events {auth} -H 'Content-Type: application/json' -d '{body}'
-Its audit trail (ID is the "id" the submit answered):
+Its audit trail, queued to completed (ID is the "id" the submit answered):
   curl -s {api_url}/events/ID/history {auth}
 
-Stop with Ctrl-C: the data, the role and the key stay for the next run.
+Stop with Ctrl-C: the data, the roles and the key stay for the next run.
 """, flush=True)

@@ -25,12 +25,7 @@ from tests.support.processes import copy_checkout, descendants, free_port
 
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 45.0
-
-
-
-
-
-
+PROCESSED_SECONDS = 30.0
 
 
 def alive(pid: int) -> bool:
@@ -114,16 +109,31 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
             "customer_id": "cust-run", "event_type": "loan_application", "payload": {"amount": 1234}})
         assert created.status_code == 201, created.text
         event_id = created.json()["id"]
+        # The example workers take it: no income stated, so rejected; the letter is sent, and it completes.
+        deadline = time.monotonic() + PROCESSED_SECONDS
+        while (status := httpx.get(f"{first.url}/events/{event_id}", headers=headers,
+                                   timeout=10).json()["status"]) != "completed":
+            assert status != "failed" and time.monotonic() < deadline, \
+                f"event {event_id} is {status}, not completed\n{first.output()}"
+            time.sleep(0.1)
         history = httpx.get(f"{first.url}/events/{event_id}/history", headers=headers, timeout=10)
         assert history.status_code == 200, history.text
-        assert history.json()["entries"][0]["actor"] == "dev"
-        assert history.json()["entries"][0]["db_user"] == "agentledger_dev_api", "the API is not a superuser"
+        entries = history.json()["entries"]
+        assert entries[0]["actor"] == "dev"
+        assert entries[0]["db_user"] == "agentledger_dev_api", "the API is not a superuser"
+        assert [(e["to_status"], e["actor"], e["db_user"]) for e in entries[1:]] == [
+            ("processing", "example-agents", "agentledger_dev_worker"),
+            ("rejected", "example-agents", "agentledger_dev_worker"),
+            ("completed", "example-agents", "agentledger_dev_worker")], entries
+        assert entries[3]["details"]["action"] == "decision_letter_sent", entries
 
         started = first.interrupt()
     finally:
         first.kill()
     assert first.process.returncode == 0, first.output()
-    assert len(started) >= 2, f"PostgreSQL and the API ran as children of ./run: {started}"
+    assert len(started) >= 3, f"PostgreSQL, the API and the workers ran as children of ./run: {started}"
+    assert "worker example-agents stopped: claimed 1, rejected 1, completed 1" in first.err.read_text(), \
+        "the example workers stopped cleanly: " + first.output()
     assert not [pid for pid in started if alive(pid)], "no process of ./run is left"
     assert "stopped" in first.err.read_text()
 
