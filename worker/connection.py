@@ -49,8 +49,11 @@ def connect_kwargs(purpose: str, worker_name: str) -> dict:
 
 
 class Session:
-    def __init__(self, dsn: str, purpose: str, worker_name: str):
+    def __init__(self, dsn: str, purpose: str, worker_name: str, deadline: float = 30.0):
         self.dsn, self.purpose, self.worker_name = dsn, purpose, worker_name
+        # A call that has not answered by then is given up, and its connection with it: a socket
+        # that went silent raises nothing by itself, and TCP keepalives may not notice.
+        self.deadline = deadline
         self._conn: psycopg.AsyncConnection | None = None
         self._backoff = Backoff()
         self._failed = False
@@ -75,7 +78,7 @@ class Session:
     async def run(self, fn: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
         conn = await self.connection()
         try:
-            return await fn(conn)
+            return await asyncio.wait_for(fn(conn), self.deadline)
         except LOST as exc:
             self._failed = True
             log.warning("%s connection lost: %s", self.purpose, _one_line(exc))

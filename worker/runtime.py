@@ -72,9 +72,10 @@ class Runtime:
         self.worker, self.s, self.name = worker, worker.settings, worker.name
         self.types = {"events": sorted(worker.decision_handlers), "actions": sorted(worker.action_handlers)}
         self.wanted = {kind: bool(types) for kind, types in self.types.items()}
-        self.claims = Session(dsn, "claims", self.name)
-        self.upkeep = Session(dsn, "upkeep", self.name)
-        self.reporter = Reporter(Session(dsn, "reports", self.name), self.s.flush_delay, self.s.max_batch)
+        self.claims = Session(dsn, "claims", self.name, self.s.call_timeout)
+        self.upkeep = Session(dsn, "upkeep", self.name, self.s.call_timeout)
+        self.reporter = Reporter(Session(dsn, "reports", self.name, self.s.call_timeout), self.s.flush_delay,
+                                 self.s.max_batch)
         self.listener = Listener(dsn, self.name, self._on_work, self.s.listen_check_interval,
                                  self.s.listen_check_timeout)
         self.held: dict[int, Held] = {}
@@ -360,6 +361,9 @@ class Runtime:
             return
         kind = "completed" if isinstance(outcome, Complete) else ("failed" if row["status"] == "failed" else "retried")
         self.counts[kind] += 1
+        if kind == "retried" and held.event.decided and held.event.event_type not in self.worker.action_handlers:
+            log.warning("event %s: its follow-up action goes back to the action queue, and this worker has no "
+                        "@worker.action(%r) to run it", held.event.id, held.event.event_type)
         log.debug("event %s (%s): %s", held.event.id, held.event.event_type, kind)
 
     async def _refused(self, held: Held, step: str, row: dict) -> None:

@@ -38,6 +38,7 @@ class Settings:
     progress_interval: float = 5.0  # a progress line at most this often, when busy
     listen_check_interval: float = 5.0  # a quiet LISTEN connection is checked this often
     listen_check_timeout: float = 5.0
+    call_timeout: float = 30.0  # a database call not answered by then is given up and its connection dropped
     max_batch: int = 1000  # most events per claim or report (ledger.settings.max_batch_size)
     renotify_delay: float = 0.05  # look again this long after a notification (ledger.settings.notify_throttle)
 
@@ -111,7 +112,7 @@ def _check_settings(s: Settings) -> None:
     if s.prefetch < 0:
         raise ValueError("prefetch must be 0 or more")
     for name in ("poll_interval", "rescue_interval", "progress_interval", "listen_check_interval",
-                 "listen_check_timeout"):
+                 "listen_check_timeout", "call_timeout"):
         if getattr(s, name) <= 0:
             raise ValueError(f"{name} must be more than 0 seconds")
     if s.flush_delay < 0 or s.shutdown_timeout < 0 or s.renotify_delay < 0:
