@@ -66,6 +66,7 @@ def blocks_of(heading: str) -> list[str]:
 # Every sh block is covered by exactly one test below: heading -> how many blocks it has.
 COVERED = {
     "Two commands": 2,                                      # ./run; ./test
+    "Walkthrough": 1,                                       # run against ./run's server
     "Running it": 1,                                        # keys + serve + curl
     "`agentledger db`: deploying without sqitch": 3,        # db commands; sync_functions; snapshot
     "Benchmarks": 2,                                        # submit_bench; client_submit
@@ -100,6 +101,15 @@ def run_sh(script: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> 
         except ProcessLookupError:
             pass
     return subprocess.CompletedProcess(["bash", "-c", script], process.returncode, out, err)
+
+
+def json_values(text: str) -> list:
+    """The JSON values printed one after the other in text."""
+    decoder, values, at = json.JSONDecoder(), [], 0
+    while (at := len(text) - len(text[at:].lstrip())) < len(text):
+        value, at = decoder.raw_decode(text, at)
+        values.append(value)
+    return values
 
 
 def test_every_sh_block_is_covered() -> None:
@@ -162,6 +172,20 @@ def test_run_serves_the_api_and_its_curl_line_submits(checkout: Path) -> None:
         result = run_sh(history.group(1).replace("/ID/", f"/{event['id']}/"), checkout, env, timeout=15)
         assert result.returncode == 0, databases.describe(result)
         assert json.loads(result.stdout)["entries"][0]["actor"] == "dev", result.stdout
+
+        # ## Walkthrough, against this server: the example underwriter decides and disburses.
+        [walkthrough] = blocks_of("Walkthrough")
+        walkthrough = adapt(walkthrough, [("localhost:8000", f"127.0.0.1:{port}")])
+        result = run_sh(walkthrough, checkout, env, timeout=30)
+        assert result.returncode == 0, databases.describe(result)
+        event, history = json_values(result.stdout)  # curl prints each without a newline
+        history_text = result.stdout
+        assert event["status"] == "completed" and event["result"]["rule_version"], history_text
+        assert [(e["to_status"], e["actor"]) for e in history["entries"]] == [
+            ("queued", "dev"), ("processing", "example-agents"), ("approved", "example-agents"),
+            ("completed", "example-agents")], history_text
+        assert history["entries"][2]["reason"] == "debt to income 0.20 is within policy", history_text
+        assert history["verification"]["ok"] is True, history_text
 
         process.send_signal(signal.SIGINT)  # Ctrl-C
         process.wait(30)
