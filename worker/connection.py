@@ -98,11 +98,16 @@ class Session:
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and not conn.closed:
-            try:
-                await asyncio.wait_for(conn.close(), timeout=2)
-            except (*LOST, asyncio.CancelledError):
-                pass
+        await close_quietly(conn)
+
+
+async def close_quietly(conn: psycopg.AsyncConnection | None) -> None:
+    """Close a connection that may be broken or silent: never raise, never wait long."""
+    if conn is not None and not conn.closed:
+        try:
+            await asyncio.wait_for(conn.close(), timeout=2)
+        except (*LOST, asyncio.CancelledError):
+            pass
 
 
 def _one_line(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from agentledger_worker.connection import LOST, Backoff, _one_line, connect_kwargs
+from agentledger_worker.connection import LOST, Backoff, _one_line, close_quietly, connect_kwargs
 
 log = logging.getLogger("agentledger.worker")
 CHANNEL = "agentledger_work"
@@ -72,8 +72,4 @@ class Listener:
 
     async def _close(self) -> None:
         conn, self.conn = self.conn, None
-        if conn is not None and not conn.closed:
-            try:
-                await asyncio.wait_for(conn.close(), timeout=2)
-            except (*LOST, asyncio.CancelledError):
-                pass
+        await close_quietly(conn)
