@@ -1,13 +1,10 @@
-CREATE FUNCTION api.complete_events(
+CREATE OR REPLACE FUNCTION api.complete_events(
     p_event_ids bigint[],
     p_lease_tokens uuid[],
     p_details jsonb[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -25,21 +22,27 @@ BEGIN
     END IF;
     v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.details))
                          FROM unnest(p_event_ids, p_details) WITH ORDINALITY AS d (id, details, n) ORDER BY d.n);
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
+    -- $3 details, $4 digests, $5 now.
+    EXECUTE $sql$
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details, v_digests) AS r (id, token, details, digest)
+        SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::jsonb[], $4::bytea[]) AS r (id, token, details, digest)
     ), completed AS (
         UPDATE ledger.events e
            SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
                changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
-               updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+               updated_at = $5, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
                lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
                last_report_digest = r.digest
           FROM report r
-         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
+         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
            AND e.status IN ('approved', 'rejected')
         RETURNING e.id
     )
-    SELECT array_agg(c.id) INTO v_done FROM completed c;
+    SELECT array_agg(c.id) FROM completed c
+    $sql$
+      INTO v_done
+      USING p_event_ids, p_lease_tokens, p_details, v_digests, v_now;
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'complete',
                                                        'approved or rejected');
 END

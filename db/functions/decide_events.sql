@@ -1,4 +1,4 @@
-CREATE FUNCTION api.decide_events(
+CREATE OR REPLACE FUNCTION api.decide_events(
     p_event_ids bigint[],
     p_lease_tokens uuid[],
     p_decisions text[],
@@ -7,10 +7,7 @@ CREATE FUNCTION api.decide_events(
     p_keep_lease boolean DEFAULT true,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_max_bytes integer;
@@ -39,8 +36,14 @@ BEGIN
     v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.decision, d.reason, d.result, p_keep_lease))
                          FROM unnest(p_decisions, p_reasons, p_results) WITH ORDINALITY AS d (decision, reason, result, n)
                         ORDER BY d.n);
+    -- The UPDATE is planned for this batch at each call (EXECUTE): a cached generic plan guesses at
+    -- the array sizes and at how many events hold leases, and once chose to walk every leased event
+    -- per event reported. The other statements, and the triggers the UPDATE fires, keep their
+    -- cached plans. $1 event ids, $2 tokens, $3 decisions, $4 reasons, $5 results, $6 digests,
+    -- $7 now, $8 keep the lease, $9 lease duration.
+    EXECUTE $sql$
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests)
+        SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[])
                       AS r (id, token, decision, reason, result, digest)
     ), decided AS (
         UPDATE ledger.events e
@@ -48,20 +51,22 @@ BEGIN
                changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
                change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
                -- A kept lease is the action's first attempt; a handed-off action has none yet.
-               updated_at = v_now, result = r.result, attempts = CASE WHEN p_keep_lease THEN 1 ELSE 0 END,
-               lease_owner = CASE WHEN p_keep_lease THEN e.lease_owner END,
-               lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
-               lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
-               lease_fenced = p_keep_lease,
+               updated_at = $7, result = r.result, attempts = CASE WHEN $8 THEN 1 ELSE 0 END,
+               lease_owner = CASE WHEN $8 THEN e.lease_owner END,
+               lease_token = CASE WHEN $8 THEN e.lease_token END,
+               lease_expires_at = CASE WHEN $8 THEN greatest(e.lease_expires_at, $7 + $9) END,
+               lease_fenced = $8,
                last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
-         -- id = ANY(...) gives every plan, also a cached generic one, the way in through the id index.
-         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
+         -- id = ANY(...) gives the plan its way in through the id index.
+         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
     )
-    SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type))
+    SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type)) FROM decided d
+    $sql$
       INTO v_done, v_handed_off
-      FROM decided d;
+      USING p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests, v_now, p_keep_lease,
+            v_lease;
     IF NOT p_keep_lease THEN
         PERFORM ledger._wake_action_workers(v_handed_off);
     END IF;

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.fail_events(
+CREATE OR REPLACE FUNCTION api.fail_events(
     p_event_ids bigint[],
     p_lease_tokens uuid[],
     p_errors text[],
@@ -6,10 +6,7 @@ CREATE FUNCTION api.fail_events(
     p_retryable boolean[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -35,12 +32,15 @@ BEGIN
                          FROM unnest(p_event_ids, p_errors, p_error_types, p_retryable)
                               WITH ORDINALITY AS d (id, error, error_type, retryable, n)
                         ORDER BY d.n);
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
+    -- $3 errors, $4 error types, $5 retryable, $6 digests, $7 now.
+    EXECUTE $sql$
     WITH report AS (
         SELECT r.*, coalesce(r.retryable, true) AND e.attempts < e.max_attempts AS retry,
-               e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
-          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests)
+               e.status AS from_status, $7 + ledger._retry_delay(e.attempts) AS retry_at
+          FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::boolean[], $6::bytea[])
                    AS r (id, token, error, error_type, retryable, digest)
-          JOIN ledger.events e ON e.id = r.id AND e.id = ANY (p_event_ids)  -- see decide_events
+          JOIN ledger.events e ON e.id = r.id AND e.id = ANY ($1)  -- see decide_events
     ), failed AS (
         UPDATE ledger.events e
            SET status = CASE WHEN NOT r.retry THEN 'failed'
@@ -54,22 +54,24 @@ BEGIN
                                      ELSE jsonb_strip_nulls(jsonb_build_object(
                                               'error_type', r.error_type, 'retryable', coalesce(r.retryable, true),
                                               'retry_at', CASE WHEN r.retry THEN r.retry_at END)) END,
-               updated_at = v_now,
+               updated_at = $7,
                run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
                last_error = r.error, last_error_type = r.error_type,
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token
+         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),
-           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status = 'queued' AND f.run_after <= v_now)),
+           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status = 'queued' AND f.run_after <= $7)),
            ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status IN ('approved', 'rejected')
-                                                                    AND f.run_after <= v_now))
+                                                                    AND f.run_after <= $7))
+      FROM failed f
+    $sql$
       INTO v_done, v_runnable, v_actions
-      FROM failed f;
+      USING p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests, v_now;
     -- Retries are usually scheduled for later, which workers find by polling; a zero back-off
     -- makes them runnable now, and then they are announced like new work.
     PERFORM ledger._wake_workers(v_runnable);

@@ -1,27 +1,29 @@
-CREATE FUNCTION api.heartbeat_events(
+CREATE OR REPLACE FUNCTION api.heartbeat_events(
     p_event_ids bigint[],
     p_lease_tokens uuid[],
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
     -- A lease that expired but was not yet rescued or taken over is still this token's to renew.
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens, $3 now.
+    EXECUTE $sql$
     WITH renewed AS (
         UPDATE ledger.events e
            SET lease_expires_at = greatest(e.lease_expires_at,
-                                           v_now + (SELECT s.lease_duration FROM ledger.settings s))
-          FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
+                                           $3 + (SELECT s.lease_duration FROM ledger.settings s))
+          FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
+         WHERE e.id = ANY ($1) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id
     )
-    SELECT array_agg(r.id) INTO v_done FROM renewed r;
+    SELECT array_agg(r.id) FROM renewed r
+    $sql$
+      INTO v_done
+      USING p_event_ids, p_lease_tokens, v_now;
     -- Renewing is not a report, so no renewal is ever "already done": a token whose lease ended
     -- is refused (AL009).
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, NULL, v_done, 'heartbeat',

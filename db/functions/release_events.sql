@@ -1,13 +1,10 @@
-CREATE FUNCTION api.release_events(
+CREATE OR REPLACE FUNCTION api.release_events(
     p_event_ids bigint[],
     p_lease_tokens uuid[],
     p_reason text DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -18,27 +15,32 @@ BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
     PERFORM ledger._refuse_bad_outcome_inputs(ARRAY[p_reason], NULL, NULL, 'reason');
     -- Given back unworked: the attempt the claim counted is returned, and the event is runnable now.
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
+    -- $3 reason, $4 now, $5 digest.
+    EXECUTE $sql$
     WITH released AS (
         UPDATE ledger.events e
            SET status = CASE WHEN e.status = 'processing' THEN 'queued' ELSE e.status END,
                version = e.version + CASE WHEN e.status = 'processing' THEN 1 ELSE 0 END,
                changed_by = CASE WHEN e.status = 'processing' THEN e.lease_owner ELSE e.changed_by END,
                changed_by_kind = CASE WHEN e.status = 'processing' THEN 'agent' ELSE e.changed_by_kind END,
-               change_reason = CASE WHEN e.status = 'processing' THEN coalesce(p_reason, 'released')
+               change_reason = CASE WHEN e.status = 'processing' THEN coalesce($3, 'released')
                                     ELSE e.change_reason END,
                change_details = CASE WHEN e.status = 'processing' THEN NULL ELSE e.change_details END,
-               updated_at = v_now, run_after = v_now, attempts = greatest(e.attempts - 1, 0),
+               updated_at = $4, run_after = $4, attempts = greatest(e.attempts - 1, 0),
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = i.token, last_report = 'release', last_report_digest = v_digest
-          FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
+               last_lease_token = i.token, last_report = 'release', last_report_digest = $5
+          FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
+         WHERE e.id = ANY ($1) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),
            ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status = 'queued')),
            ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status <> 'queued'))
+      FROM released r
+    $sql$
       INTO v_done, v_queued, v_actions
-      FROM released r;
+      USING p_event_ids, p_lease_tokens, p_reason, v_now, v_digest;
     PERFORM ledger._wake_workers(v_queued);
     PERFORM ledger._wake_action_workers(v_actions);
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, array_fill(v_digest, ARRAY[cardinality(p_event_ids)]), v_done, 'release',
