@@ -46,7 +46,12 @@ def page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     return {"items": rows, "next": encode_cursor(rows[-1]["id"]) if len(rows) == limit else None}
 
 
-@router.post("/events", status_code=201, summary="Submit an event")
+# A replay answers 200 with the original event: documented, so clients and schema checks expect JSON there.
+REPLAY = {200: {"description": "A replay: the event first submitted with this Idempotency-Key and body",
+                "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+@router.post("/events", status_code=201, summary="Submit an event", responses=REPLAY)
 async def submit(
     request: Request,
     response: Response,
