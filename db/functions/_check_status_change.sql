@@ -1,6 +1,8 @@
 CREATE OR REPLACE FUNCTION ledger._check_status_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
--- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql).
+-- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql), except
+-- writes made as the owner that change the status and set updated_at: the trigger's WHEN clause
+-- leaves those rows to ledger._audit_status_changes, which checks them once per statement.
 DECLARE
     v_rule ledger.transitions;
 BEGIN
@@ -69,4 +71,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._check_status_change() IS
-    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user.';
+    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';

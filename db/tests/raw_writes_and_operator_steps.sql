@@ -1,7 +1,7 @@
 -- Lifecycle and audit integrity against raw writes by the owner and against client roles acting
 -- through api.transition_event. Each check states what the README promises; all changes roll back.
 BEGIN;
-SELECT plan(8);
+SELECT plan(13);
 
 CREATE SCHEMA tests;
 
@@ -92,6 +92,40 @@ RESET ROLE;
 SELECT (api.submit_event('edge-cust', 'loan_application', '{}', p_run_after => now() + interval '1 day')).id AS later \gset
 SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, %L)', :later, 'processing', 'worker-a', 'agent'),
     'AL003', NULL, 'an event scheduled for tomorrow cannot be claimed today');
+
+-- 7. Writes made as the owner that change the status and move updated_at skip the row trigger (its
+--    WHEN clause: the api functions write so, outside a test's single transaction); the audit
+--    trigger checks them once per statement, with the same SQLSTATEs.
+SELECT tests.event_in('queued') AS o1, tests.event_in('queued') AS o2, tests.event_in('queued') AS o3 \gset
+SET LOCAL ROLE agentledger_owner;
+SELECT throws_ok(
+    format($$UPDATE ledger.events SET status = 'completed', version = version + 1,
+                    updated_at = updated_at + interval '1 second' WHERE id = %s$$, :o1),
+    'AL003', format('event %s cannot go from queued to completed', :o1),
+    'as the owner, a move that ledger.transitions does not allow is refused (AL003)');
+SELECT throws_ok(
+    format($$UPDATE ledger.events SET status = 'failed', change_reason = 'withdrawn',
+                    updated_at = updated_at + interval '1 second' WHERE id = %s$$, :o1),
+    'AL010', NULL,
+    'as the owner, a status change that does not advance version by one is refused (AL010)');
+SELECT throws_ok(
+    format($$UPDATE ledger.events SET status = 'failed', version = version + 1,
+                    updated_at = updated_at + interval '1 second' WHERE id = %s$$, :o1),
+    'AL008', NULL,
+    'as the owner, a cancel without a reason is refused (AL008)');
+SELECT lives_ok(
+    format($$UPDATE ledger.events SET status = 'failed', version = version + 1, change_reason = 'withdrawn',
+                    changed_by = 'operator-carol', changed_by_kind = 'human',
+                    updated_at = updated_at + interval '1 second' WHERE id IN (%s, %s)$$, :o2, :o3),
+    'as the owner, allowed moves of two events in one statement pass');
+RESET ROLE;
+SELECT results_eq(
+    format($$SELECT a.event_id, a.from_status::text, a.to_status::text, a.actor, a.reason
+               FROM ledger.audit_log a WHERE a.event_id IN (%s, %s, %s) AND a.version > 1
+              ORDER BY a.event_id$$, :o1, :o2, :o3),
+    format($$VALUES (%s::bigint, 'queued', 'failed', 'operator-carol', 'withdrawn'),
+                    (%s::bigint, 'queued', 'failed', 'operator-carol', 'withdrawn')$$, :o2, :o3),
+    'each allowed move has its audit row with the actor and reason given, and the refused ones none');
 
 SELECT * FROM finish();
 ROLLBACK;

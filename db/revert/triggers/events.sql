@@ -1,5 +1,6 @@
 -- Revert agentledger:triggers/events from pg
--- Back to the trigger functions of @v0.1.0 (db/deploy/triggers/events@v0.1.0.sql).
+-- Back to the trigger functions of @v0.2.0 (db/deploy/triggers/events@v0.2.0.sql), and the row
+-- trigger without its WHEN clause, so it checks every row again.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -43,6 +44,14 @@ BEGIN
         IF NEW.change_details IS NOT DISTINCT FROM OLD.change_details THEN
             NEW.change_details := NULL;
         END IF;
+        -- Attempts as the api functions count them, so a raw change cannot strand an event: given
+        -- back to the queue, the attempt is returned (else at the last attempt it could never be
+        -- claimed again); decided, its follow-up action starts its own count.
+        IF OLD.status = 'processing' AND NEW.status = 'queued' THEN
+            NEW.attempts := greatest(OLD.attempts - 1, 0);
+        ELSIF NEW.status IN ('approved', 'rejected') THEN
+            NEW.attempts := 0;
+        END IF;
     ELSIF NEW.version <> OLD.version + 1 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
@@ -73,6 +82,12 @@ LANGUAGE plpgsql AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: one audit row per event whose status changed, chained to the
 -- previous row of that event. The event row is locked by the UPDATE, so its chain head is stable.
 BEGIN
+    -- A statement that changed no status (a heartbeat, a claim that found nothing) must not touch
+    -- the audit table at all: its write lock would make seals and live readers wait for this
+    -- transaction to end.
+    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id WHERE n.status <> o.status) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
                                   actor_kind, db_user, reason, details, attempt, recorded_at,
                                   prev_hash, hash)
@@ -94,5 +109,12 @@ END
 $$;
 COMMENT ON FUNCTION ledger._audit_status_changes() IS
     'Trigger: writes one hash-chained audit row per event whose status an UPDATE changed, whoever wrote it.';
+
+DROP TRIGGER _100_check_status_change ON ledger.events;
+CREATE TRIGGER _100_check_status_change
+    BEFORE UPDATE OF status, version, changed_by, changed_by_kind, change_reason, change_details
+    ON ledger.events
+    FOR EACH ROW EXECUTE FUNCTION ledger._check_status_change();
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _100_check_status_change;
 
 COMMIT;
