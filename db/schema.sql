@@ -880,6 +880,7 @@ must present.';
 CREATE FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[] DEFAULT NULL::jsonb[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -911,8 +912,8 @@ BEGIN
                lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
                last_report_digest = r.digest
           FROM report r
-         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
-           AND e.status IN ('approved', 'rejected')
+         WHERE e.id = ANY ($1) AND e.id = r.id  -- by id only: see decide_events
+           AND (e.lease_token = r.token AND e.status IN ('approved', 'rejected')) IS TRUE
         RETURNING e.id
     )
     SELECT array_agg(c.id) FROM completed c
@@ -994,6 +995,7 @@ COMMENT ON FUNCTION api.create_api_key(p_name text, p_role text) IS 'Creates an 
 CREATE FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[] DEFAULT NULL::text[], p_results jsonb[] DEFAULT NULL::jsonb[], p_keep_lease boolean DEFAULT true, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -1025,9 +1027,8 @@ BEGIN
                         ORDER BY d.n);
     -- The UPDATE is planned for this batch at each call (EXECUTE): a cached generic plan guesses at
     -- the array sizes and at how many events hold leases, and once chose to walk every leased event
-    -- per event reported. The other statements, and the triggers the UPDATE fires, keep their
-    -- cached plans. $1 event ids, $2 tokens, $3 decisions, $4 reasons, $5 results, $6 digests,
-    -- $7 now, $8 keep the lease, $9 lease duration.
+    -- per event reported. $1 event ids, $2 tokens, $3 decisions, $4 reasons, $5 results,
+    -- $6 digests, $7 now, $8 keep the lease, $9 lease duration.
     EXECUTE $sql$
     WITH report AS (
         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[])
@@ -1045,8 +1046,11 @@ BEGIN
                lease_fenced = $8,
                last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
-         -- id = ANY(...) gives the plan its way in through the id index.
-         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
+         -- The events are reached by id only: id = ANY(...) is the way in through the id index, and
+         -- IS TRUE keeps the lease and status tests out of the choice of index. ANALYZE rarely sees
+         -- events in processing or under a lease, so their indexes look nearly empty, and a plan
+         -- that walked one of them read every event in that status or lease for each report.
+         WHERE e.id = ANY ($1) AND e.id = r.id AND (e.lease_token = r.token AND e.status = 'processing') IS TRUE
         RETURNING e.id, e.event_type
     )
     SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type)) FROM decided d
@@ -1115,6 +1119,7 @@ COMMENT ON FUNCTION api.event_history(p_event_id bigint) IS 'The audit trail of 
 CREATE FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[] DEFAULT NULL::text[], p_retryable boolean[] DEFAULT NULL::boolean[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -1169,8 +1174,8 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token
-           AND e.status IN ('processing', 'approved', 'rejected')
+         WHERE e.id = ANY ($1) AND e.id = r.id  -- by id only: see decide_events
+           AND (e.lease_token = r.token AND e.status IN ('processing', 'approved', 'rejected')) IS TRUE
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),
@@ -1241,6 +1246,7 @@ COMMENT ON FUNCTION api.get_event(p_event_id bigint) IS 'One event by id (AL001 
 CREATE FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -1255,7 +1261,7 @@ BEGIN
            SET lease_expires_at = greatest(e.lease_expires_at,
                                            $3 + (SELECT s.lease_duration FROM ledger.settings s))
           FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
-         WHERE e.id = ANY ($1) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
+         WHERE e.id = ANY ($1) AND e.id = i.id AND (e.lease_token = i.token) IS TRUE  -- by id only: see decide_events
         RETURNING e.id
     )
     SELECT array_agg(r.id) FROM renewed r
@@ -1826,6 +1832,7 @@ COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue st
 CREATE FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
@@ -1853,7 +1860,7 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = i.token, last_report = 'release', last_report_digest = $5
           FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
-         WHERE e.id = ANY ($1) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
+         WHERE e.id = ANY ($1) AND e.id = i.id AND (e.lease_token = i.token) IS TRUE  -- by id only: see decide_events
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),

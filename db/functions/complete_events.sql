@@ -4,7 +4,9 @@ CREATE OR REPLACE FUNCTION api.complete_events(
     p_details jsonb[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Generic plans for all but the UPDATE, as in api.decide_events.
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -35,8 +37,8 @@ BEGIN
                lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
                last_report_digest = r.digest
           FROM report r
-         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
-           AND e.status IN ('approved', 'rejected')
+         WHERE e.id = ANY ($1) AND e.id = r.id  -- by id only: see decide_events
+           AND (e.lease_token = r.token AND e.status IN ('approved', 'rejected')) IS TRUE
         RETURNING e.id
     )
     SELECT array_agg(c.id) FROM completed c

@@ -6,7 +6,9 @@ CREATE OR REPLACE FUNCTION api.fail_events(
     p_retryable boolean[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Generic plans for all but the UPDATE, as in api.decide_events.
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -60,8 +62,8 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token
-           AND e.status IN ('processing', 'approved', 'rejected')
+         WHERE e.id = ANY ($1) AND e.id = r.id  -- by id only: see decide_events
+           AND (e.lease_token = r.token AND e.status IN ('processing', 'approved', 'rejected')) IS TRUE
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),

@@ -3,7 +3,9 @@ CREATE OR REPLACE FUNCTION api.heartbeat_events(
     p_lease_tokens uuid[],
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Generic plans for all but the UPDATE, as in api.decide_events.
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -17,7 +19,7 @@ BEGIN
            SET lease_expires_at = greatest(e.lease_expires_at,
                                            $3 + (SELECT s.lease_duration FROM ledger.settings s))
           FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
-         WHERE e.id = ANY ($1) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
+         WHERE e.id = ANY ($1) AND e.id = i.id AND (e.lease_token = i.token) IS TRUE  -- by id only: see decide_events
         RETURNING e.id
     )
     SELECT array_agg(r.id) FROM renewed r

@@ -4,7 +4,9 @@ CREATE OR REPLACE FUNCTION api.release_events(
     p_reason text DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Generic plans for all but the UPDATE, as in api.decide_events.
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -31,7 +33,7 @@ BEGIN
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = i.token, last_report = 'release', last_report_digest = $5
           FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
-         WHERE e.id = ANY ($1) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
+         WHERE e.id = ANY ($1) AND e.id = i.id AND (e.lease_token = i.token) IS TRUE  -- by id only: see decide_events
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),

@@ -1,6 +1,6 @@
 -- Revert agentledger:functions/report from pg
--- Back to the report functions of @v0.2.0 (db/deploy/functions/report@v0.2.0.sql), which plan every
--- statement of a call for its batch (plan_cache_mode = force_custom_plan).
+-- Back to the report functions of @v0.3.0 (db/deploy/functions/report@v0.3.0.sql), which leave the
+-- plans of their statements to the plan cache's default mode.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -9,25 +9,27 @@ CREATE OR REPLACE FUNCTION api.heartbeat_events(
     p_lease_tokens uuid[],
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
     -- A lease that expired but was not yet rescued or taken over is still this token's to renew.
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens, $3 now.
+    EXECUTE $sql$
     WITH renewed AS (
         UPDATE ledger.events e
            SET lease_expires_at = greatest(e.lease_expires_at,
-                                           v_now + (SELECT s.lease_duration FROM ledger.settings s))
-          FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
+                                           $3 + (SELECT s.lease_duration FROM ledger.settings s))
+          FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
+         WHERE e.id = ANY ($1) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id
     )
-    SELECT array_agg(r.id) INTO v_done FROM renewed r;
+    SELECT array_agg(r.id) FROM renewed r
+    $sql$
+      INTO v_done
+      USING p_event_ids, p_lease_tokens, v_now;
     -- Renewing is not a report, so no renewal is ever "already done": a token whose lease ended
     -- is refused (AL009).
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, NULL, v_done, 'heartbeat',
@@ -49,10 +51,7 @@ CREATE OR REPLACE FUNCTION api.decide_events(
     p_keep_lease boolean DEFAULT true,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_max_bytes integer;
@@ -81,8 +80,14 @@ BEGIN
     v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.decision, d.reason, d.result, p_keep_lease))
                          FROM unnest(p_decisions, p_reasons, p_results) WITH ORDINALITY AS d (decision, reason, result, n)
                         ORDER BY d.n);
+    -- The UPDATE is planned for this batch at each call (EXECUTE): a cached generic plan guesses at
+    -- the array sizes and at how many events hold leases, and once chose to walk every leased event
+    -- per event reported. The other statements, and the triggers the UPDATE fires, keep their
+    -- cached plans. $1 event ids, $2 tokens, $3 decisions, $4 reasons, $5 results, $6 digests,
+    -- $7 now, $8 keep the lease, $9 lease duration.
+    EXECUTE $sql$
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests)
+        SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[])
                       AS r (id, token, decision, reason, result, digest)
     ), decided AS (
         UPDATE ledger.events e
@@ -90,20 +95,22 @@ BEGIN
                changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
                change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
                -- A kept lease is the action's first attempt; a handed-off action has none yet.
-               updated_at = v_now, result = r.result, attempts = CASE WHEN p_keep_lease THEN 1 ELSE 0 END,
-               lease_owner = CASE WHEN p_keep_lease THEN e.lease_owner END,
-               lease_token = CASE WHEN p_keep_lease THEN e.lease_token END,
-               lease_expires_at = CASE WHEN p_keep_lease THEN greatest(e.lease_expires_at, v_now + v_lease) END,
-               lease_fenced = p_keep_lease,
+               updated_at = $7, result = r.result, attempts = CASE WHEN $8 THEN 1 ELSE 0 END,
+               lease_owner = CASE WHEN $8 THEN e.lease_owner END,
+               lease_token = CASE WHEN $8 THEN e.lease_token END,
+               lease_expires_at = CASE WHEN $8 THEN greatest(e.lease_expires_at, $7 + $9) END,
+               lease_fenced = $8,
                last_lease_token = r.token, last_report = 'decide', last_report_digest = r.digest
           FROM report r
-         -- id = ANY(...) gives every plan, also a cached generic one, the way in through the id index.
-         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
+         -- id = ANY(...) gives the plan its way in through the id index.
+         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token AND e.status = 'processing'
         RETURNING e.id, e.event_type
     )
-    SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type))
+    SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type)) FROM decided d
+    $sql$
       INTO v_done, v_handed_off
-      FROM decided d;
+      USING p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests, v_now, p_keep_lease,
+            v_lease;
     IF NOT p_keep_lease THEN
         PERFORM ledger._wake_action_workers(v_handed_off);
     END IF;
@@ -126,10 +133,7 @@ CREATE OR REPLACE FUNCTION api.complete_events(
     p_details jsonb[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -147,21 +151,27 @@ BEGIN
     END IF;
     v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.details))
                          FROM unnest(p_event_ids, p_details) WITH ORDINALITY AS d (id, details, n) ORDER BY d.n);
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
+    -- $3 details, $4 digests, $5 now.
+    EXECUTE $sql$
     WITH report AS (
-        SELECT * FROM unnest(p_event_ids, p_lease_tokens, p_details, v_digests) AS r (id, token, details, digest)
+        SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::jsonb[], $4::bytea[]) AS r (id, token, details, digest)
     ), completed AS (
         UPDATE ledger.events e
            SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
                changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
-               updated_at = v_now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+               updated_at = $5, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
                lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
                last_report_digest = r.digest
           FROM report r
-         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
+         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token  -- see decide_events
            AND e.status IN ('approved', 'rejected')
         RETURNING e.id
     )
-    SELECT array_agg(c.id) INTO v_done FROM completed c;
+    SELECT array_agg(c.id) FROM completed c
+    $sql$
+      INTO v_done
+      USING p_event_ids, p_lease_tokens, p_details, v_digests, v_now;
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'complete',
                                                        'approved or rejected');
 END
@@ -180,10 +190,7 @@ CREATE OR REPLACE FUNCTION api.fail_events(
     p_retryable boolean[] DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -209,12 +216,15 @@ BEGIN
                          FROM unnest(p_event_ids, p_errors, p_error_types, p_retryable)
                               WITH ORDINALITY AS d (id, error, error_type, retryable, n)
                         ORDER BY d.n);
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
+    -- $3 errors, $4 error types, $5 retryable, $6 digests, $7 now.
+    EXECUTE $sql$
     WITH report AS (
         SELECT r.*, coalesce(r.retryable, true) AND e.attempts < e.max_attempts AS retry,
-               e.status AS from_status, v_now + ledger._retry_delay(e.attempts) AS retry_at
-          FROM unnest(p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests)
+               e.status AS from_status, $7 + ledger._retry_delay(e.attempts) AS retry_at
+          FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::boolean[], $6::bytea[])
                    AS r (id, token, error, error_type, retryable, digest)
-          JOIN ledger.events e ON e.id = r.id AND e.id = ANY (p_event_ids)  -- see decide_events
+          JOIN ledger.events e ON e.id = r.id AND e.id = ANY ($1)  -- see decide_events
     ), failed AS (
         UPDATE ledger.events e
            SET status = CASE WHEN NOT r.retry THEN 'failed'
@@ -228,22 +238,24 @@ BEGIN
                                      ELSE jsonb_strip_nulls(jsonb_build_object(
                                               'error_type', r.error_type, 'retryable', coalesce(r.retryable, true),
                                               'retry_at', CASE WHEN r.retry THEN r.retry_at END)) END,
-               updated_at = v_now,
+               updated_at = $7,
                run_after = CASE WHEN r.retry THEN r.retry_at ELSE e.run_after END,
                last_error = r.error, last_error_type = r.error_type,
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
-         WHERE e.id = ANY (p_event_ids) AND e.id = r.id AND e.lease_token = r.token
+         WHERE e.id = ANY ($1) AND e.id = r.id AND e.lease_token = r.token
            AND e.status IN ('processing', 'approved', 'rejected')
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),
-           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status = 'queued' AND f.run_after <= v_now)),
+           ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status = 'queued' AND f.run_after <= $7)),
            ledger._count_by_type(array_agg(f.event_type) FILTER (WHERE f.status IN ('approved', 'rejected')
-                                                                    AND f.run_after <= v_now))
+                                                                    AND f.run_after <= $7))
+      FROM failed f
+    $sql$
       INTO v_done, v_runnable, v_actions
-      FROM failed f;
+      USING p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests, v_now;
     -- Retries are usually scheduled for later, which workers find by polling; a zero back-off
     -- makes them runnable now, and then they are announced like new work.
     PERFORM ledger._wake_workers(v_runnable);
@@ -268,10 +280,7 @@ CREATE OR REPLACE FUNCTION api.release_events(
     p_reason text DEFAULT NULL,
     p_now timestamptz DEFAULT now())
 RETURNS SETOF api.report
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- Plans fitted to each batch: a cached generic plan guesses at the array sizes and at how many
--- events hold leases, and once chose to walk every leased event per event reported.
-SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_done bigint[];
@@ -282,27 +291,32 @@ BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
     PERFORM ledger._refuse_bad_outcome_inputs(ARRAY[p_reason], NULL, NULL, 'reason');
     -- Given back unworked: the attempt the claim counted is returned, and the event is runnable now.
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
+    -- $3 reason, $4 now, $5 digest.
+    EXECUTE $sql$
     WITH released AS (
         UPDATE ledger.events e
            SET status = CASE WHEN e.status = 'processing' THEN 'queued' ELSE e.status END,
                version = e.version + CASE WHEN e.status = 'processing' THEN 1 ELSE 0 END,
                changed_by = CASE WHEN e.status = 'processing' THEN e.lease_owner ELSE e.changed_by END,
                changed_by_kind = CASE WHEN e.status = 'processing' THEN 'agent' ELSE e.changed_by_kind END,
-               change_reason = CASE WHEN e.status = 'processing' THEN coalesce(p_reason, 'released')
+               change_reason = CASE WHEN e.status = 'processing' THEN coalesce($3, 'released')
                                     ELSE e.change_reason END,
                change_details = CASE WHEN e.status = 'processing' THEN NULL ELSE e.change_details END,
-               updated_at = v_now, run_after = v_now, attempts = greatest(e.attempts - 1, 0),
+               updated_at = $4, run_after = $4, attempts = greatest(e.attempts - 1, 0),
                lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_fenced = false,
-               last_lease_token = i.token, last_report = 'release', last_report_digest = v_digest
-          FROM unnest(p_event_ids, p_lease_tokens) AS i (id, token)
-         WHERE e.id = ANY (p_event_ids) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
+               last_lease_token = i.token, last_report = 'release', last_report_digest = $5
+          FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
+         WHERE e.id = ANY ($1) AND e.id = i.id AND e.lease_token = i.token  -- see decide_events
         RETURNING e.id, e.event_type, e.status
     )
     SELECT array_agg(r.id),
            ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status = 'queued')),
            ledger._count_by_type(array_agg(r.event_type) FILTER (WHERE r.status <> 'queued'))
+      FROM released r
+    $sql$
       INTO v_done, v_queued, v_actions
-      FROM released r;
+      USING p_event_ids, p_lease_tokens, p_reason, v_now, v_digest;
     PERFORM ledger._wake_workers(v_queued);
     PERFORM ledger._wake_action_workers(v_actions);
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, array_fill(v_digest, ARRAY[cardinality(p_event_ids)]), v_done, 'release',
