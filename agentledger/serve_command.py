@@ -114,6 +114,9 @@ def run_server(sock: socket.socket, level: str) -> int:
     """Serve the API on `sock` in this process until SIGTERM or SIGINT; 0 when it stopped cleanly."""
     _exit_quietly_on_stop_signals()
     try:
+        # A stop signal during the imports waits until they are done: raised inside an import, the
+        # SystemExit could surface wrapped in another error (e.g. from a class's __set_name__).
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         import uvicorn
 
         from agentledger_api.app import create_app
@@ -122,6 +125,7 @@ def run_server(sock: socket.socket, level: str) -> int:
         config = uvicorn.Config(create_app(Settings.from_env()), log_level=level, log_config=log_config(level),
                                 # The app logs one structured line per request (its middleware).
                                 access_log=False, timeout_graceful_shutdown=int(GRACE_SECONDS))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         uvicorn.Server(config).run(sockets=[sock])
     except SystemExit as exc:  # uvicorn's own exits (3: the app failed to start), and ours
         return exc.code if isinstance(exc.code, int) else 1
