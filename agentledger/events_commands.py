@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _actor_option(p)
 
     p = action("list", _list, "list events in id order, a page at a time")
-    p.add_argument("--status", help="queued, processing, approved, rejected, completed or failed")
+    p.add_argument("--status", help="queued, processing, in_review, approved, rejected, completed or failed")
     p.add_argument("--customer", help="only this customer's events")
     p.add_argument("--type", dest="event_type", help="only events of this type")
     p.add_argument("--limit", type=_integer(32), help="at most this many (1-1000; default: 100)")

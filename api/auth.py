@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "transition": frozenset({"worker", "reviewer"}),
     "work": frozenset({"worker"}),
     "operate": frozenset({"reviewer"}),
+    "review": frozenset({"reviewer"}),
+    "review_queue": frozenset({"reviewer", "auditor"}),
     "audit": frozenset({"auditor", "reviewer"}),
 }
 CACHE_SIZE = 10_000

@@ -29,7 +29,8 @@ class Metrics:
             counts[-1] += 1
         self.latency_sum[route] += seconds
 
-    def render(self, queue_depth: list[tuple[str, str, int]]) -> str:
+    def render(self, queue_depth: list[tuple[str, str, int]],
+               breaches: list[tuple[str, str, int, int]] = ()) -> str:
         pid = os.getpid()
         lines = [
             "# HELP agentledger_http_requests_total HTTP requests by method, route and status.",
@@ -55,6 +56,18 @@ class Metrics:
         ]
         for event_type, status, count in queue_depth:
             lines.append(f'agentledger_events{{event_type="{_esc(event_type)}",status="{status}"}} {count}')
+        lines += [
+            "# HELP agentledger_deadline_breaches Events that missed a deadline, by type and deadline (decide, review).",
+            "# TYPE agentledger_deadline_breaches gauge",
+        ]
+        for event_type, deadline, count, _open in breaches:
+            lines.append(f'agentledger_deadline_breaches{{event_type="{_esc(event_type)}",deadline="{deadline}"}} {count}')
+        lines += [
+            "# HELP agentledger_deadline_breaches_open Late events not yet decided or reviewed, by type and deadline.",
+            "# TYPE agentledger_deadline_breaches_open gauge",
+        ]
+        for event_type, deadline, _count, still_open in breaches:
+            lines.append(f'agentledger_deadline_breaches_open{{event_type="{_esc(event_type)}",deadline="{deadline}"}} {still_open}')
         return "\n".join(lines) + "\n"
 
 

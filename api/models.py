@@ -122,6 +122,11 @@ class StatusChange(Strict):
     lease_token: UUID | None = Field(None, description="The lease token, when the event is held under a claim.")
 
 
+class Verdict(Strict):
+    verdict: Literal["approved", "rejected"] = Field(examples=["approved"])
+    reason: Text = Field(min_length=1, max_length=4000, examples=["income verified against payslips"])
+
+
 class ClaimRequest(Strict):
     limit: int = Field(1, ge=1, le=1000)
     event_types: list[Text] | None = Field(None, min_length=1, max_length=100)

@@ -36,6 +36,8 @@ SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
     "AL014": (409, "Wrong isolation level"),
     "AL015": (409, "API key name in use"),
     "AL016": (404, "No such API key"),
+    "AL017": (403, "The proposer cannot review"),
+    "AL018": (409, "Already approved by this reviewer"),
     "22P02": (422, "Value not readable"),
     "22P05": (422, "Text contains a NUL character"),
     "42501": (403, "Not allowed"),

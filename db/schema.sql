@@ -100,6 +100,7 @@ system - agentledger itself (lease rescue, scheduled maintenance).';
 CREATE TYPE ledger.event_status AS ENUM (
     'queued',
     'processing',
+    'in_review',
     'approved',
     'rejected',
     'completed',
@@ -116,6 +117,8 @@ ALTER TYPE ledger.event_status OWNER TO agentledger_owner;
 COMMENT ON TYPE ledger.event_status IS 'Where an event is in its lifecycle:
 queued     - waiting to be claimed once run_after has passed;
 processing - claimed by a worker that holds its lease and is deciding it;
+in_review  - decided by an agent, but its type''s review policy asks people: the decision is a
+             proposal until reviewers approve or reject the event (ledger.review_policies);
 approved   - decided yes; the follow-up action (e.g. disburse the loan) is pending or running;
 rejected   - decided no; the follow-up action (e.g. notify the customer) is pending or running;
 completed  - the follow-up action succeeded; terminal;
@@ -214,6 +217,27 @@ decided).';
 
 
 --
+-- Name: deadline_breach; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.deadline_breach AS (
+	event_id bigint,
+	event_type text,
+	deadline text,
+	due_at timestamp with time zone
+);
+
+
+ALTER TYPE api.deadline_breach OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE deadline_breach; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.deadline_breach IS 'A deadline an event missed: decide (not decided within decide_within of submission) or review (not reviewed within review_within), and when it was due.';
+
+
+--
 -- Name: event; Type: TYPE; Schema: api; Owner: agentledger_owner
 --
 
@@ -306,6 +330,35 @@ was applied before: a retry) or refused (code is the SQLSTATE, message says why:
 held, AL003 wrong status, AL001 no such event). status is the event''s status afterwards;
 lease_expires_at is set while the caller still holds the lease; run_after is when a retried or
 released event may run again.';
+
+
+--
+-- Name: review; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.review AS (
+	id bigint,
+	customer_id text,
+	event_type text,
+	payload jsonb,
+	proposed_status ledger.event_status,
+	proposed_by text,
+	proposal_reason text,
+	result jsonb,
+	approvals_required smallint,
+	approved_by text[],
+	review_started_at timestamp with time zone,
+	created_at timestamp with time zone
+);
+
+
+ALTER TYPE api.review OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE review; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.review IS 'An event waiting for review: what was submitted, the agent''s proposal (decision, proposer, reason, result) and the approvals so far.';
 
 
 --
@@ -1490,6 +1543,126 @@ COMMENT ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_t
 
 
 --
+-- Name: list_reviews(text, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.list_reviews(p_event_type text DEFAULT NULL::text, p_limit integer DEFAULT 100) RETURNS SETOF api.review
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
+            HINT = 'Ask for 1 to 1000 reviews at a time.';
+    END IF;
+    RETURN QUERY
+    SELECT e.id, e.customer_id, e.event_type, e.payload, e.proposed_status, e.proposed_by,
+           p.reason, e.result, e.approvals_required, e.approved_by, e.review_started_at, e.created_at
+      FROM ledger.events e
+      LEFT JOIN LATERAL (SELECT a.reason FROM ledger.audit_log a
+                          WHERE a.event_id = e.id AND a.to_status = 'in_review' AND a.from_status = 'processing'
+                          ORDER BY a.seq DESC LIMIT 1) p ON true
+     WHERE e.status = 'in_review' AND (p_event_type IS NULL OR e.event_type = p_event_type)
+     ORDER BY e.review_started_at, e.id
+     LIMIT p_limit;
+END
+$$;
+
+
+ALTER FUNCTION api.list_reviews(p_event_type text, p_limit integer) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION list_reviews(p_event_type text, p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) IS 'The review queue, oldest first: events in review (of p_event_type, or all), each with the proposal, its proposer and reason, the result proposed, and the approvals so far.';
+
+
+--
+-- Name: mark_deadline_breaches(integer, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.mark_deadline_breaches(p_limit integer DEFAULT 1000, p_actor text DEFAULT 'deadline-watch'::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.deadline_breach
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- Marks each event whose deadline has passed, once: a note (an audit row that keeps the status) by
+-- p_actor as the system, the time of the breach on the event, and one NOTIFY on
+-- agentledger_escalations with the counts per deadline and type. Rows others hold are skipped
+-- (a later pass takes them), so several sessions may run it at once.
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_actor text := ledger._checked_actor(p_actor);
+    v_marked api.deadline_breach[];
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
+            HINT = 'Mark 1 to 10000 breaches per call.';
+    END IF;
+    WITH late_decisions AS (
+        SELECT e.customer_id, e.id, e.event_type, 'decide'::text AS deadline, e.created_at + t.decide_within AS due_at
+          FROM ledger.events e JOIN ledger.event_types t ON t.name = e.event_type
+         WHERE e.status IN ('queued', 'processing') AND e.decide_breached_at IS NULL
+           AND e.created_at + t.decide_within <= v_now
+         ORDER BY e.created_at, e.id
+         LIMIT p_limit
+           FOR UPDATE OF e SKIP LOCKED
+    ), late_reviews AS (
+        SELECT e.customer_id, e.id, e.event_type, 'review'::text AS deadline, e.review_started_at + t.review_within AS due_at
+          FROM ledger.events e JOIN ledger.event_types t ON t.name = e.event_type
+         WHERE e.status = 'in_review' AND e.review_breached_at IS NULL
+           AND e.review_started_at + t.review_within <= v_now
+         ORDER BY e.review_started_at, e.id
+         LIMIT p_limit
+           FOR UPDATE OF e SKIP LOCKED
+    ), late AS (
+        SELECT * FROM late_decisions UNION ALL SELECT * FROM late_reviews
+    ), noted AS (
+        UPDATE ledger.events e
+           SET version = e.version + 1, changed_by = v_actor, changed_by_kind = 'system',
+               change_reason = format('%s deadline passed at %s', l.deadline, l.due_at),
+               change_details = jsonb_build_object('deadline', l.deadline, 'due_at', l.due_at),
+               updated_at = v_now,
+               decide_breached_at = CASE WHEN l.deadline = 'decide' THEN v_now ELSE e.decide_breached_at END,
+               review_breached_at = CASE WHEN l.deadline = 'review' THEN v_now ELSE e.review_breached_at END
+          FROM late l
+         WHERE e.customer_id = l.customer_id AND e.id = l.id
+        RETURNING e.id, e.event_type, l.deadline, l.due_at
+    )
+    SELECT array_agg(ROW(n.id, n.event_type, n.deadline, n.due_at)::api.deadline_breach ORDER BY n.due_at, n.id)
+      INTO v_marked FROM noted n;
+    IF v_marked IS NOT NULL THEN
+        -- Ids or counts only, never customer data; one notification per call.
+        PERFORM pg_notify('agentledger_escalations', (
+            SELECT jsonb_object_agg(d.deadline, d.by_type)::text
+              FROM (SELECT c.deadline, jsonb_object_agg(c.event_type, c.n) AS by_type
+                      FROM (SELECT m.deadline, m.event_type, count(*) AS n FROM unnest(v_marked) m
+                             GROUP BY m.deadline, m.event_type) c
+                     GROUP BY c.deadline) d));
+    END IF;
+    RETURN QUERY SELECT * FROM unnest(v_marked);
+END
+$$;
+
+
+ALTER FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) IS 'Marks, once each, the events whose deadline of their type has passed: not decided within
+decide_within of submission (queued or processing), or not reviewed within review_within of going
+to review. Each gets an audit row of its own (a note, by p_actor as the system) and the time of the
+breach; one NOTIFY agentledger_escalations carries the counts {"decide": {"<type>": n}, "review": ...}.
+Returns the breaches marked now. Workers run it with the lease rescue; it may also be scheduled.';
+
+
+--
 -- Name: _checked_now(timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -1560,6 +1733,13 @@ CREATE TABLE ledger.events (
     last_lease_token uuid,
     last_report text,
     last_report_digest bytea,
+    proposed_status ledger.event_status,
+    proposed_by text,
+    approvals_required smallint,
+    approved_by text[],
+    review_started_at timestamp with time zone,
+    decide_breached_at timestamp with time zone,
+    review_breached_at timestamp with time zone,
     CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
     CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
     CONSTRAINT events_customer_id_valid CHECK (((customer_id <> ''::text) AND (char_length(customer_id) <= 64) AND (customer_id !~ '[[:cntrl:]]'::text))),
@@ -1575,6 +1755,7 @@ CASE status
 END)),
     CONSTRAINT events_payload_is_object CHECK ((jsonb_typeof(payload) = 'object'::text)),
     CONSTRAINT events_result_is_object CHECK (((result IS NULL) OR (jsonb_typeof(result) = 'object'::text))),
+    CONSTRAINT events_review_state CHECK (((status <> 'in_review'::ledger.event_status) OR ((proposed_status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (proposed_by IS NOT NULL) AND ((approvals_required >= 1) AND (approvals_required <= 5)) AND (approved_by IS NOT NULL) AND (cardinality(approved_by) < approvals_required) AND (review_started_at IS NOT NULL)))),
     CONSTRAINT events_run_after_finite CHECK (isfinite(run_after)),
     CONSTRAINT events_version_positive CHECK ((version >= 1))
 );
@@ -1793,6 +1974,55 @@ COMMENT ON COLUMN ledger.events.last_report_digest IS 'sha256 of what the latest
 
 
 --
+-- Name: COLUMN events.proposed_status; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.proposed_status IS 'The decision an agent proposed when the event went to review (approved or rejected).';
+
+
+--
+-- Name: COLUMN events.proposed_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.proposed_by IS 'Who proposed it: that actor may not review it.';
+
+
+--
+-- Name: COLUMN events.approvals_required; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.approvals_required IS 'How many distinct reviewers must approve, fixed when the review started.';
+
+
+--
+-- Name: COLUMN events.approved_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.approved_by IS 'The reviewers who have approved in this review so far.';
+
+
+--
+-- Name: COLUMN events.review_started_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.review_started_at IS 'When the event went to review (the queue is oldest first).';
+
+
+--
+-- Name: COLUMN events.decide_breached_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.decide_breached_at IS 'When the event was found undecided past its type''s decide_within (escalated once).';
+
+
+--
+-- Name: COLUMN events.review_breached_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.review_breached_at IS 'When the event was found still in review past its type''s review_within (escalated once per review).';
+
+
+--
 -- Name: queue_stats(timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -1809,7 +2039,15 @@ CREATE FUNCTION api.queue_stats(p_now timestamp with time zone DEFAULT now()) RE
             FROM ledger.events e
            WHERE ((e.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (e.lease_token IS NULL))), 'leases_expired', ( SELECT count(*) AS count
             FROM ledger.events e
-           WHERE ((e.lease_token IS NOT NULL) AND (e.lease_expires_at <= ledger._checked_now(queue_stats.p_now)))), 'notification_queue_usage', pg_notification_queue_usage()) AS jsonb_build_object
+           WHERE ((e.lease_token IS NOT NULL) AND (e.lease_expires_at <= ledger._checked_now(queue_stats.p_now)))), 'deadline_breaches', COALESCE(( SELECT jsonb_agg(jsonb_build_object('event_type', b.event_type, 'deadline', b.deadline, 'events', b.n, 'open', b.open) ORDER BY b.event_type, b.deadline) AS jsonb_agg
+            FROM ( SELECT e.event_type,
+                     d.deadline,
+                     count(*) AS n,
+                     count(*) FILTER (WHERE d.open) AS open
+                    FROM (ledger.events e
+                      CROSS JOIN LATERAL ( VALUES ('decide'::text,e.decide_breached_at,(e.status = ANY (ARRAY['queued'::ledger.event_status, 'processing'::ledger.event_status]))), ('review'::text,e.review_breached_at,(e.status = 'in_review'::ledger.event_status))) d(deadline, breached_at, open))
+                   WHERE (d.breached_at IS NOT NULL)
+                   GROUP BY e.event_type, d.deadline) b), '[]'::jsonb), 'notification_queue_usage', pg_notification_queue_usage()) AS jsonb_build_object
     FROM ( SELECT min(e.run_after) AS oldest
             FROM ledger.events e
            WHERE ((e.status = 'queued'::ledger.event_status) AND (e.run_after <= ledger._checked_now(queue_stats.p_now)))) q;
@@ -1822,7 +2060,7 @@ ALTER FUNCTION api.queue_stats(p_now timestamp with time zone) OWNER TO agentled
 -- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, and pg_notification_queue_usage().';
+COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, deadline breaches per type and deadline (all, and those still open), and pg_notification_queue_usage().';
 
 
 --
@@ -2002,6 +2240,96 @@ COMMENT ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_n
 loses the lease so its action is offered again (or fails when its attempts are used up). One audit
 row per status change, by p_actor (kind system). Safe to run from several sessions at once and
 from a scheduled job; returns one api.report per event freed.';
+
+
+--
+-- Name: review_event(bigint, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- A person's verdict on an event in review. One rejection decides it rejected; it is approved once
+-- approvals_required distinct people have approved; an approval short of that is an audited note.
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_reviewer text := ledger._checked_actor(p_reviewer);
+    v_event ledger.events;
+    v_approvals text[];
+    v_to ledger.event_status;
+BEGIN
+    IF p_verdict IS NULL OR p_verdict NOT IN ('approved', 'rejected') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('unknown verdict %s', coalesce(quote_literal(p_verdict), 'NULL')),
+            DETAIL = 'A reviewer approves or rejects the event.',
+            HINT = 'Use approved or rejected.';
+    ELSIF char_length(p_reason) > 4000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
+            DETAIL = 'The reason is a sentence for the audit trail, not a document.',
+            HINT = 'Put a reference to long evidence in the reason.';
+    END IF;
+    SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ledger._refuse_unknown_event(p_event_id);
+    END IF;
+    IF v_event.status <> 'in_review' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s is %s; only an event in review can be reviewed', p_event_id, v_event.status),
+            DETAIL = 'Events go to review when their type''s review policy holds for the decision.',
+            HINT = 'api.list_reviews shows the events waiting for review.';
+    ELSIF v_reviewer = v_event.proposed_by THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL017',
+            MESSAGE = format('event %s: %s proposed this decision and cannot review it', p_event_id, v_reviewer),
+            DETAIL = 'A review is made by people other than the agent or key that proposed.',
+            HINT = 'Another reviewer must decide.';
+    ELSIF v_reviewer = ANY (v_event.approved_by) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL018',
+            MESSAGE = format('event %s: %s has already approved it', p_event_id, v_reviewer),
+            DETAIL = format('It needs %s approvals from distinct reviewers; it has %s.',
+                            v_event.approvals_required, cardinality(v_event.approved_by)),
+            HINT = 'Another reviewer must approve.';
+    END IF;
+
+    v_approvals := CASE WHEN p_verdict = 'approved' THEN v_event.approved_by || v_reviewer ELSE v_event.approved_by END;
+    v_to := CASE WHEN p_verdict = 'rejected' THEN 'rejected'
+                 WHEN cardinality(v_approvals) >= v_event.approvals_required THEN 'approved'
+                 ELSE 'in_review' END;  -- the same status: a note
+    UPDATE ledger.events e
+       SET status = v_to, version = e.version + 1, changed_by = v_reviewer, changed_by_kind = 'human',
+           change_reason = p_reason, updated_at = v_now, run_after = v_now,
+           change_details = jsonb_build_object('verdict', p_verdict, 'proposal', e.proposed_status,
+                                               'proposed_by', e.proposed_by, 'approved_by', to_jsonb(v_approvals),
+                                               'approvals_required', e.approvals_required),
+           approved_by = v_approvals
+     WHERE e.customer_id = v_event.customer_id AND e.id = p_event_id
+    RETURNING * INTO v_event;
+    IF v_to <> 'in_review' THEN
+        -- Decided: the follow-up action may be claimed now.
+        PERFORM ledger._wake_action_workers(jsonb_build_object(v_event.event_type, 1));
+    END IF;
+    RETURN ledger._as_api_event(v_event);
+END
+$$;
+
+
+ALTER FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone) IS 'A reviewer''s verdict (approved or rejected, with a reason: AL008 without one) on an event in review
+(AL003 otherwise). The proposer may not review (AL017), nor may one reviewer approve twice (AL018).
+One rejection decides the event rejected; it is approved once approvals_required distinct reviewers
+have approved, and an approval short of that is recorded as an audit row of its own. Once decided,
+the follow-up action is offered to workers. p_reviewer is the person (the API passes its key''s name).';
 
 
 --
@@ -2445,6 +2773,13 @@ BEGIN
             MESSAGE = format('event %s: %s to %s is an operator step (%s)', p_event_id, v_event.status, v_to, v_step),
             DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
             HINT = format('Use api.%s_event, which the API role may call.', v_step);
+    ELSIF v_step IN ('propose', 'review') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s: %s to %s is a review step', p_event_id, v_event.status, v_to),
+            DETAIL = 'A decision goes to review by its type''s review policy, and leaves it by reviewers'' verdicts.',
+            HINT = CASE WHEN v_step = 'propose' THEN 'Decide approved or rejected; the policy decides whether people review it.'
+                        ELSE 'Use api.review_event (POST /events/{id}/reviews).' END;
     END IF;
     IF v_step IS NOT NULL THEN
         -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
@@ -2767,15 +3102,17 @@ CREATE FUNCTION ledger._audit_status_changes() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: checks the status changes the row trigger left to it, then
--- writes one audit row per event whose status changed, chained to the previous row of that event.
--- The event row is locked by the UPDATE, so its chain head is stable.
+-- writes one audit row per event whose version moved (a status change, or a note that keeps the
+-- status), chained to the previous row of that event. The event row is locked by the UPDATE, so its
+-- chain head is stable. (Notes are checked by the row trigger, which sees every same-status write.)
 DECLARE
     v_bad record;
 BEGIN
-    -- A statement that changed no status (a heartbeat, a claim that found nothing) must not touch
-    -- the audit table at all: its write lock would make seals and live readers wait for this
-    -- transaction to end.
-    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id WHERE n.status <> o.status) THEN
+    -- A statement that changed no status and no version (a heartbeat, a claim that found nothing)
+    -- must not touch the audit table at all: its write lock would make seals and live readers wait
+    -- for this transaction to end.
+    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id
+                    WHERE n.status <> o.status OR n.version <> o.version) THEN
         RETURN NULL;
     END IF;
     -- The rules of ledger._check_status_change for writes made as the owner (the api functions)
@@ -2831,7 +3168,7 @@ BEGIN
                    (SELECT a.hash FROM ledger.audit_log a
                      WHERE a.event_id = n.id ORDER BY a.seq DESC LIMIT 1) AS prev_hash
               FROM new_events n JOIN old_events o ON o.id = n.id
-             WHERE n.status <> o.status) c;
+             WHERE n.version <> o.version) c;
     RETURN NULL;
 END
 $$;
@@ -2843,7 +3180,7 @@ ALTER FUNCTION ledger._audit_status_changes() OWNER TO agentledger_owner;
 -- Name: FUNCTION _audit_status_changes(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._audit_status_changes() IS 'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed, whoever wrote it.';
+COMMENT ON FUNCTION ledger._audit_status_changes() IS 'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed (or that it noted: same status, version + 1), whoever wrote it.';
 
 
 --
@@ -2930,8 +3267,9 @@ CREATE FUNCTION ledger._check_status_change() RETURNS trigger
 DECLARE
     v_rule ledger.transitions;
 BEGIN
-    IF NEW.status = OLD.status THEN
+    IF NEW.status = OLD.status AND (NEW.version = OLD.version OR current_user <> 'agentledger_owner') THEN
         -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
+        -- (A note, an audited change that keeps the status, is made only by the api functions.)
         IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.change_reason, NEW.change_details)
            IS DISTINCT FROM
            (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.change_reason, OLD.change_details) THEN
@@ -2943,6 +3281,7 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
+    -- A status change, or a note (same status, version + 1): allowed if ledger.transitions lists it.
     SELECT * INTO v_rule FROM ledger.transitions t
      WHERE t.from_status = OLD.status AND t.to_status = NEW.status;
     IF NOT FOUND THEN
@@ -3002,7 +3341,7 @@ ALTER FUNCTION ledger._check_status_change() OWNER TO agentledger_owner;
 -- Name: FUNCTION _check_status_change(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._check_status_change() IS 'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
+COMMENT ON FUNCTION ledger._check_status_change() IS 'Trigger: refuses a status change or note not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
 
 
 --
@@ -3174,16 +3513,16 @@ COMMENT ON FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens 
 --
 
 CREATE FUNCTION ledger._checked_status(p_status text) RETURNS ledger.event_status
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql STABLE
     AS $$
+-- The labels are read from the type, so a status added later (in_review) is known here too.
 BEGIN
-    IF p_status IS NULL
-       OR p_status NOT IN ('queued', 'processing', 'approved', 'rejected', 'completed', 'failed') THEN
+    IF p_status IS NULL OR NOT p_status = ANY (enum_range(NULL::ledger.event_status)::text[]) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
             MESSAGE = format('unknown status %s', coalesce(quote_literal(p_status), 'NULL')),
             DETAIL = 'An event status is one of the labels of type ledger.event_status.',
-            HINT = 'Use one of: queued, processing, approved, rejected, completed, failed.';
+            HINT = format('Use one of: %s.', array_to_string(enum_range(NULL::ledger.event_status), ', '));
     END IF;
     RETURN p_status::ledger.event_status;
 END
@@ -3756,6 +4095,76 @@ COMMENT ON FUNCTION ledger._retry_delay(p_attempts integer) IS 'Back-off before 
 
 
 --
+-- Name: _route_to_review(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._route_to_review() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+-- BEFORE UPDATE OF status, for a decision (processing -> approved/rejected), whoever makes it: when
+-- the event's review policy holds, the decision becomes a proposal and the event waits for people
+-- (in_review), without a lease. Fires before _100_check_status_change, which then checks the move
+-- processing -> in_review like any other.
+DECLARE
+    v_policy ledger.review_policies;
+    v_confidence numeric;
+    v_value numeric;
+    v_why text;
+BEGIN
+    SELECT * INTO v_policy FROM ledger.review_policies p WHERE p.event_type = NEW.event_type;
+    IF NOT FOUND THEN
+        RETURN NEW;
+    END IF;
+    IF jsonb_typeof(NEW.result -> 'confidence') = 'number' THEN
+        v_confidence := (NEW.result ->> 'confidence')::numeric;
+    END IF;
+    IF jsonb_typeof(NEW.payload -> v_policy.payload_field) = 'number' THEN
+        v_value := (NEW.payload ->> v_policy.payload_field)::numeric;
+    END IF;
+    v_why := CASE
+        WHEN v_policy.always_review THEN 'every decision of this type is reviewed'
+        WHEN v_value > v_policy.payload_above THEN
+            format('%s %s is above %s', v_policy.payload_field, v_value, v_policy.payload_above)
+        WHEN v_policy.confidence_below IS NOT NULL AND v_confidence IS NULL THEN
+            format('no confidence given; below %s is reviewed', v_policy.confidence_below)
+        WHEN v_confidence < v_policy.confidence_below THEN
+            format('confidence %s is below %s', v_confidence, v_policy.confidence_below)
+    END;
+    IF v_why IS NULL THEN
+        RETURN NEW;
+    END IF;
+    NEW.proposed_status := NEW.status;
+    -- The proposer as the audit trail will name them: a raw UPDATE is its database user's.
+    NEW.proposed_by := CASE WHEN current_user = 'agentledger_owner' THEN NEW.changed_by ELSE session_user END;
+    NEW.status := 'in_review';
+    NEW.approvals_required := v_policy.approvals_required;
+    NEW.approved_by := '{}';
+    NEW.review_started_at := NEW.updated_at;
+    NEW.review_breached_at := NULL;  -- a new review has its own deadline
+    -- People hold no lease; the follow-up action starts its own count once reviewers decide.
+    NEW.lease_owner := NULL;
+    NEW.lease_token := NULL;
+    NEW.lease_expires_at := NULL;
+    NEW.lease_fenced := false;
+    NEW.attempts := 0;
+    NEW.change_details := coalesce(NEW.change_details, '{}'::jsonb)
+        || jsonb_build_object('proposal', NEW.proposed_status, 'review_because', v_why,
+                              'approvals_required', v_policy.approvals_required);
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION ledger._route_to_review() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _route_to_review(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._route_to_review() IS 'Trigger: a decision whose event type''s review policy holds becomes a proposal: the event goes to in_review (no lease) with the proposal, its proposer and the approvals it needs.';
+
+
+--
 -- Name: _submission_problem(text, boolean, jsonb, integer, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -3783,7 +4192,7 @@ CREATE TABLE ledger.transitions (
     name text NOT NULL,
     reason_required boolean DEFAULT false NOT NULL,
     description text NOT NULL,
-    CONSTRAINT transitions_change_status CHECK ((from_status <> to_status))
+    CONSTRAINT transitions_same_status_is_a_note CHECK (((from_status <> to_status) OR (name = 'note'::text)))
 );
 
 
@@ -3814,7 +4223,7 @@ COMMENT ON COLUMN ledger.transitions.to_status IS 'Status after the change.';
 -- Name: COLUMN transitions.name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON COLUMN ledger.transitions.name IS 'The lifecycle step this move is (claim, decide, complete, fail, release, requeue, cancel).';
+COMMENT ON COLUMN ledger.transitions.name IS 'The lifecycle step this move is (claim, decide, propose, review, complete, fail, release, requeue, cancel), or note: an audited change that keeps the status.';
 
 
 --
@@ -3837,7 +4246,7 @@ COMMENT ON COLUMN ledger.transitions.description IS 'When this move happens.';
 
 CREATE FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) RETURNS text
     LANGUAGE sql STABLE
-    RETURN (SELECT CASE WHEN (count(*) = 0) THEN format('event %s is %s; %s is terminal'::text, _transition_hint.p_event_id, _transition_hint.p_status, _transition_hint.p_status) ELSE format('event %s is %s; from %s it may go to %s'::text, _transition_hint.p_event_id, _transition_hint.p_status, _transition_hint.p_status, string_agg((t.to_status)::text, ', '::text ORDER BY t.to_status)) END AS format FROM ledger.transitions t WHERE (t.from_status = _transition_hint.p_status));
+    RETURN (SELECT CASE WHEN (count(*) = 0) THEN format('event %s is %s; %s is terminal'::text, _transition_hint.p_event_id, _transition_hint.p_status, _transition_hint.p_status) ELSE format('event %s is %s; from %s it may go to %s'::text, _transition_hint.p_event_id, _transition_hint.p_status, _transition_hint.p_status, string_agg((t.to_status)::text, ', '::text ORDER BY t.to_status)) END AS format FROM ledger.transitions t WHERE ((t.from_status = _transition_hint.p_status) AND (t.to_status <> _transition_hint.p_status)));
 
 
 ALTER FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) OWNER TO agentledger_owner;
@@ -3980,8 +4389,12 @@ CREATE TABLE ledger.event_types (
     description text DEFAULT ''::text NOT NULL,
     max_attempts integer DEFAULT 5 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    decide_within interval,
+    review_within interval,
+    CONSTRAINT event_types_decide_within_positive CHECK ((decide_within > '00:00:00'::interval)),
     CONSTRAINT event_types_max_attempts_range CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
-    CONSTRAINT event_types_name_format CHECK ((name ~ '^[a-z][a-z0-9_.-]{0,49}$'::text))
+    CONSTRAINT event_types_name_format CHECK ((name ~ '^[a-z][a-z0-9_.-]{0,49}$'::text)),
+    CONSTRAINT event_types_review_within_positive CHECK ((review_within > '00:00:00'::interval))
 );
 
 
@@ -4023,6 +4436,20 @@ COMMENT ON COLUMN ledger.event_types.created_at IS 'When the type was registered
 
 
 --
+-- Name: COLUMN event_types.decide_within; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.event_types.decide_within IS 'An event of this type must be decided within this long of its submission, or it is escalated (NULL: no deadline).';
+
+
+--
+-- Name: COLUMN event_types.review_within; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.event_types.review_within IS 'An event of this type in review must be decided by reviewers within this long, or it is escalated (NULL: no deadline).';
+
+
+--
 -- Name: events_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4034,6 +4461,94 @@ ALTER TABLE ledger.events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+
+--
+-- Name: review_policies; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.review_policies (
+    event_type text NOT NULL,
+    always_review boolean DEFAULT false NOT NULL,
+    payload_field text,
+    payload_above numeric,
+    confidence_below numeric,
+    approvals_required smallint DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT review_policies_approvals_range CHECK (((approvals_required >= 1) AND (approvals_required <= 5))),
+    CONSTRAINT review_policies_confidence_range CHECK (((confidence_below > (0)::numeric) AND (confidence_below <= (1)::numeric))),
+    CONSTRAINT review_policies_payload_field_format CHECK ((payload_field ~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$'::text)),
+    CONSTRAINT review_policies_threshold_complete CHECK (((payload_field IS NULL) = (payload_above IS NULL)))
+);
+
+
+ALTER TABLE ledger.review_policies OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE review_policies; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.review_policies IS 'When an agent''s decision of an event of this type waits for people instead of taking effect: always,
+when a number in the payload is above a threshold, or when the agent''s confidence is below one (any
+rule that holds sends it to review). A type without a row is never reviewed. DBAs manage the rows
+with SQL; a change applies to decisions made after it.';
+
+
+--
+-- Name: COLUMN review_policies.event_type; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.review_policies.event_type IS 'The event type the policy is for.';
+
+
+--
+-- Name: COLUMN review_policies.always_review; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.review_policies.always_review IS 'Every decision of this type is reviewed.';
+
+
+--
+-- Name: COLUMN review_policies.payload_field; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.review_policies.payload_field IS 'A top-level field of the payload holding a number, e.g. amount; with payload_above.';
+
+
+--
+-- Name: COLUMN review_policies.payload_above; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.review_policies.payload_above IS 'Review when payload_field is a number above this (e.g. amount > 10000).';
+
+
+--
+-- Name: COLUMN review_policies.confidence_below; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.review_policies.confidence_below IS 'Review when the decision''s result has no number "confidence", or one below this (0 to 1).';
+
+
+--
+-- Name: COLUMN review_policies.approvals_required; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.review_policies.approvals_required IS 'How many distinct people must approve (2 for four-eyes); one rejection is enough to reject.';
+
+
+--
+-- Name: COLUMN review_policies.created_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.review_policies.created_at IS 'When the policy was created.';
+
+
+--
+-- Name: COLUMN review_policies.updated_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.review_policies.updated_at IS 'When the policy last changed (kept by the UPDATE that changes it).';
 
 
 --
@@ -4181,6 +4696,14 @@ ALTER TABLE ONLY ledger.events
 
 
 --
+-- Name: review_policies review_policies_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.review_policies
+    ADD CONSTRAINT review_policies_pkey PRIMARY KEY (event_type);
+
+
+--
 -- Name: seal_requests seal_requests_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4297,6 +4820,13 @@ CREATE INDEX events_lease_expiry_idx ON ledger.events USING btree (lease_expires
 
 
 --
+-- Name: events_review_queue_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_review_queue_idx ON ledger.events USING btree (review_started_at, id) WHERE (status = 'in_review'::ledger.event_status);
+
+
+--
 -- Name: events_status_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4328,6 +4858,15 @@ ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_truncate;
 CREATE TRIGGER _050_refuse_write_once_change BEFORE UPDATE OF id, customer_id, event_type, payload, idempotency_key, correlation_id, caused_by_event_id, created_at ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._refuse_write_once_change();
 
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _050_refuse_write_once_change;
+
+
+--
+-- Name: events _080_route_to_review; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _080_route_to_review BEFORE UPDATE OF status ON ledger.events FOR EACH ROW WHEN (((old.status = 'processing'::ledger.event_status) AND (new.status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])))) EXECUTE FUNCTION ledger._route_to_review();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _080_route_to_review;
 
 
 --
@@ -4418,6 +4957,14 @@ ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _500_audit_status_changes;
 CREATE TRIGGER _500_audit_submits AFTER INSERT ON ledger.events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._audit_submits();
 
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _500_audit_submits;
+
+
+--
+-- Name: review_policies review_policies_event_type_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.review_policies
+    ADD CONSTRAINT review_policies_event_type_fkey FOREIGN KEY (event_type) REFERENCES ledger.event_types(name);
 
 
 --
@@ -4609,6 +5156,24 @@ REVOKE ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_even
 GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_api;
 GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_worker;
 GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION list_reviews(p_event_type text, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) TO agentledger_api;
+GRANT ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) TO agentledger_api;
 
 
 --
@@ -4816,6 +5381,55 @@ GRANT SELECT(last_report_digest) ON TABLE ledger.events TO agentledger_auditor;
 
 
 --
+-- Name: COLUMN events.proposed_status; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(proposed_status) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.proposed_by; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(proposed_by) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.approvals_required; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(approvals_required) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.approved_by; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(approved_by) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.review_started_at; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(review_started_at) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.decide_breached_at; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(decide_breached_at) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.review_breached_at; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(review_breached_at) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
 -- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -4848,6 +5462,14 @@ GRANT ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_acto
 
 REVOKE ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) TO agentledger_worker;
+
+
+--
+-- Name: FUNCTION review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone) TO agentledger_api;
 
 
 --
@@ -5085,6 +5707,13 @@ REVOKE ALL ON FUNCTION ledger._retry_delay(p_attempts integer) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _route_to_review(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._route_to_review() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -5110,6 +5739,13 @@ REVOKE ALL ON FUNCTION ledger._wake_action_workers(p_pending jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._wake_workers(p_queued jsonb) FROM PUBLIC;
+
+
+--
+-- Name: TABLE review_policies; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT ON TABLE ledger.review_policies TO agentledger_auditor;
 
 
 --

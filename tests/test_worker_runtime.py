@@ -9,7 +9,7 @@ import time
 import psycopg
 import pytest
 
-from agentledger_worker import Worker
+from agentledger_worker import SentToReview, Worker
 from tests.support.workers import async_wait_until, running, settings, sql, statuses, submit
 
 FAST = dict(poll_interval=0.3, rescue_interval=0.3, flush_delay=0.001, listen_check_interval=0.5)
@@ -235,3 +235,38 @@ def test_killed_connections_come_back_and_nothing_is_lost(fresh_db, worker_dsn):
     assert killed[0] == 1 and killed[1] == 1 and killed[4] == 1  # listen and claims existed and died
     # Exactly once: one claim, one decision and one completion per event.
     assert sql(fresh_db, "SELECT count(*) FROM ledger.audit_log")[0][0] == 4 * 1010
+
+
+def test_a_decision_sent_to_review_stops_the_handler_and_runs_no_action(fresh_db, worker_dsn):
+    sql(fresh_db, """INSERT INTO ledger.review_policies (event_type, always_review)
+                     VALUES ('support_ticket', true), ('fraud_alert', true)""")
+    inline_id = submit(fresh_db, 1, "support_ticket")[0]
+    returned_id = submit(fresh_db, 1, "fraud_alert")[0]
+    seen: list[str] = []
+    worker = Worker(name="proposer", **FAST)
+
+    @worker.handler("support_ticket")
+    async def answer(event, ctx):
+        try:
+            await ctx.decide(ctx.approve(result={"summary": "card blocked"}))
+        except SentToReview:
+            seen.append("inline: sent to review")
+            raise
+        seen.append("inline: went on")  # never: the action waits for the reviewers
+        return ctx.complete()
+
+    worker.handler("fraud_alert")(lambda event, ctx: ctx.reject("escalate"))
+
+    @worker.action("fraud_alert")
+    def act(event, ctx):
+        seen.append("action ran")
+        return ctx.complete()
+
+    async def scenario():
+        async with running(worker, worker_dsn):
+            await async_wait_until(lambda: statuses(fresh_db) == {"in_review": 2}, 30, "both proposals")
+            await asyncio.sleep(0.5)  # nothing more happens
+    asyncio.run(scenario())
+    assert seen == ["inline: sent to review"]
+    for event_id in (inline_id, returned_id):
+        assert [t for _, t, *_ in history(fresh_db, event_id)] == ["queued", "processing", "in_review"]

@@ -11,9 +11,9 @@
 Talks to PostgreSQL through the worker role and the api functions only; needs no web framework.
 """
 
-from agentledger_worker.context import Context, LeaseLost, Refused
+from agentledger_worker.context import Context, LeaseLost, Refused, SentToReview
 from agentledger_worker.event import Event
 from agentledger_worker.outcomes import Complete, Decision, Fail
 from agentledger_worker.worker import Worker
 
-__all__ = ["Complete", "Context", "Decision", "Event", "Fail", "LeaseLost", "Refused", "Worker"]
+__all__ = ["Complete", "Context", "Decision", "Event", "Fail", "LeaseLost", "Refused", "SentToReview", "Worker"]

@@ -18,6 +18,11 @@ class LeaseLost(Exception):
     stopping. Nothing more may be reported on it; the handler should stop."""
 
 
+class SentToReview(LeaseLost):
+    """The decision was recorded as a proposal: the event's review policy sends it to people, and the
+    follow-up action waits for their verdict. The handler should stop here."""
+
+
 class Refused(Exception):
     """The database refused a step; `code` is its SQLSTATE."""
 

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 
 from agentledger_worker.connection import LOST, Session
-from agentledger_worker.context import Context, LeaseLost, Refused
+from agentledger_worker.context import Context, LeaseLost, Refused, SentToReview
 from agentledger_worker.event import Event
 from agentledger_worker.listener import Listener
 from agentledger_worker.outcomes import Complete, Decision, Fail, from_exception
@@ -38,10 +38,13 @@ CLAIM_SQL = {
     "actions": "SELECT c.*, now() AS db_now FROM api.claim_actions(%s, %s, %s) c",
 }
 HEARTBEAT_SQL = "SELECT r.*, now() AS db_now FROM api.heartbeat_events(%s, %s) r"
-# Only one worker at a time runs the rescue; the others skip their turn (the rescue is safe to run
-# concurrently, this only saves the duplicate work). The key is any constant bigint of our own.
-RESCUE_SQL = """SELECT CASE WHEN pg_try_advisory_xact_lock(7418290561) THEN
-                       (SELECT count(*) FROM api.rescue_expired_leases(%s, %s)) END AS rescued"""
+# Only one worker at a time runs the maintenance pass: the rescue of expired leases, then the marking
+# of missed deadlines. The others skip their turn (both are safe to run concurrently; this only saves
+# the duplicate work). The key is any constant bigint of our own.
+RESCUE_SQL = """WITH turn AS (SELECT pg_try_advisory_xact_lock(7418290561) AS mine)
+                SELECT CASE WHEN mine THEN (SELECT count(*) FROM api.rescue_expired_leases(%(limit)s, %(actor)s)) END AS rescued,
+                       CASE WHEN mine THEN (SELECT count(*) FROM api.mark_deadline_breaches(%(limit)s, %(actor)s)) END AS breaches
+                  FROM turn"""
 # Errors that mean this worker cannot work here at all: report them and stop.
 FATAL = (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFunction,
          psycopg.errors.InvalidSchemaName)
@@ -304,6 +307,9 @@ class Runtime:
                 self._lose(held, row["message"])
                 raise LeaseLost(row["message"])
             raise Refused(row["code"], row["message"])
+        if row["status"] == "in_review":
+            self._sent_to_review(held, decision)
+            raise SentToReview(f"event {held.event.id}: the {decision.decision} decision waits for reviewers")
         held.event = dataclasses.replace(held.event, status=decision.decision, result=decision.result,
                                          decision_reason=decision.reason, attempts=1)
         held.ctx.event = held.event
@@ -329,9 +335,19 @@ class Runtime:
         if row["outcome"] == "refused":
             await self._refused(held, "decide", row)
             return False
+        if row["status"] == "in_review":
+            self._sent_to_review(held, decision)
+            return False
         self.counts[decision.decision] += 1
         log.debug("event %s: %s; its action is offered to action handlers", held.event.id, decision.decision)
         return True
+
+    def _sent_to_review(self, held: Held, decision: Decision) -> None:
+        """The decision became a proposal: people decide now, and the event is no longer held."""
+        held.finishing = True
+        self.counts["sent to review"] += 1
+        log.info("event %s (%s): the %s decision goes to review", held.event.id, held.event.event_type,
+                 decision.decision)
 
     async def _finish(self, held: Held, outcome: Any) -> None:
         """Report the last step of this worker's turn: complete, or fail (maybe to retry)."""
@@ -447,17 +463,19 @@ class Runtime:
                     self._lose(h, row["message"])
 
     async def _rescue(self) -> None:
-        async def rescue(conn: psycopg.AsyncConnection) -> int | None:
-            cursor = await conn.execute(RESCUE_SQL, (self.s.max_batch, self.name))
-            return (await cursor.fetchone())["rescued"]
+        async def rescue(conn: psycopg.AsyncConnection) -> dict:
+            cursor = await conn.execute(RESCUE_SQL, {"limit": self.s.max_batch, "actor": self.name})
+            return await cursor.fetchone()
         try:
-            rescued = await self.upkeep.run(rescue)
+            row = await self.upkeep.run(rescue)
         except (*LOST, psycopg.Error) as exc:
             log.warning("lease rescue failed: %s", exc)
             return
-        if rescued:
-            self.counts["rescued"] += rescued
-            log.info("rescued %s events whose lease had expired", rescued)
+        if row["rescued"]:
+            self.counts["rescued"] += row["rescued"]
+            log.info("rescued %s events whose lease had expired", row["rescued"])
+        if row["breaches"]:
+            log.warning("%s events missed a deadline; escalated on agentledger_escalations", row["breaches"])
 
     async def _progress(self) -> None:
         last, last_at = 0, time.monotonic()
@@ -473,7 +491,8 @@ class Runtime:
             last, last_at = done, now
 
     def _summary(self) -> str:
-        keys = ("claimed", "approved", "rejected", "completed", "retried", "failed", "released", "lost", "rescued")
+        keys = ("claimed", "approved", "rejected", "sent to review", "completed", "retried", "failed", "released", "lost",
+                "rescued")
         return ", ".join(f"{key} {self.counts[key]}" for key in keys if self.counts[key])
 
 

@@ -19,7 +19,7 @@ from agentledger_api.problems import Problem
 router = APIRouter(tags=["events"])
 EventIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="Event id")]
 KIND = {"submitter": "agent", "worker": "agent", "reviewer": "human", "auditor": "human"}
-Status = Literal["queued", "processing", "approved", "rejected", "completed", "failed"]
+Status = Literal["queued", "processing", "in_review", "approved", "rejected", "completed", "failed"]
 
 
 def pool(request: Request):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
 from agentledger_api.auth import allow
-from agentledger_api.database import fetch_all, fetch_one
+from agentledger_api.database import fetch_one
 from agentledger_api.problems import Problem
 
 router = APIRouter(tags=["health"])
@@ -53,12 +53,13 @@ async def readyz(request: Request) -> dict[str, object]:
             dependencies=[Depends(allow("read"))])
 async def metrics(request: Request) -> PlainTextResponse:
     depth: list[tuple[str, str, int]] = []
+    breaches: list[tuple[str, str, int, int]] = []
     try:
-        rows = await fetch_all(request.app.state.pool,
-                               "SELECT c->>'event_type' AS t, c->>'status' AS s, (c->>'events')::bigint AS n "
-                               "FROM jsonb_array_elements(api.queue_stats()->'counts') c")
-        depth = [(r["t"], r["s"], r["n"]) for r in rows]
+        row = await fetch_one(request.app.state.pool, "SELECT api.queue_stats() AS s")
+        stats = row["s"] if row else {}
+        depth = [(c["event_type"], c["status"], c["events"]) for c in stats.get("counts", [])]
+        breaches = [(b["event_type"], b["deadline"], b["events"], b["open"]) for b in stats.get("deadline_breaches", [])]
     except Exception:
         pass  # metrics of the process are still worth serving while the database is away
-    return PlainTextResponse(request.app.state.metrics.render(depth),
+    return PlainTextResponse(request.app.state.metrics.render(depth, breaches),
                              media_type="text/plain; version=0.0.4")

@@ -1,15 +1,17 @@
 CREATE OR REPLACE FUNCTION ledger._audit_status_changes() RETURNS trigger
 LANGUAGE plpgsql AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: checks the status changes the row trigger left to it, then
--- writes one audit row per event whose status changed, chained to the previous row of that event.
--- The event row is locked by the UPDATE, so its chain head is stable.
+-- writes one audit row per event whose version moved (a status change, or a note that keeps the
+-- status), chained to the previous row of that event. The event row is locked by the UPDATE, so its
+-- chain head is stable. (Notes are checked by the row trigger, which sees every same-status write.)
 DECLARE
     v_bad record;
 BEGIN
-    -- A statement that changed no status (a heartbeat, a claim that found nothing) must not touch
-    -- the audit table at all: its write lock would make seals and live readers wait for this
-    -- transaction to end.
-    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id WHERE n.status <> o.status) THEN
+    -- A statement that changed no status and no version (a heartbeat, a claim that found nothing)
+    -- must not touch the audit table at all: its write lock would make seals and live readers wait
+    -- for this transaction to end.
+    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id
+                    WHERE n.status <> o.status OR n.version <> o.version) THEN
         RETURN NULL;
     END IF;
     -- The rules of ledger._check_status_change for writes made as the owner (the api functions)
@@ -65,9 +67,9 @@ BEGIN
                    (SELECT a.hash FROM ledger.audit_log a
                      WHERE a.event_id = n.id ORDER BY a.seq DESC LIMIT 1) AS prev_hash
               FROM new_events n JOIN old_events o ON o.id = n.id
-             WHERE n.status <> o.status) c;
+             WHERE n.version <> o.version) c;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION ledger._audit_status_changes() IS
-    'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed, whoever wrote it.';
+    'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed (or that it noted: same status, version + 1), whoever wrote it.';

@@ -6,8 +6,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_rule ledger.transitions;
 BEGIN
-    IF NEW.status = OLD.status THEN
+    IF NEW.status = OLD.status AND (NEW.version = OLD.version OR current_user <> 'agentledger_owner') THEN
         -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
+        -- (A note, an audited change that keeps the status, is made only by the api functions.)
         IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.change_reason, NEW.change_details)
            IS DISTINCT FROM
            (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.change_reason, OLD.change_details) THEN
@@ -19,6 +20,7 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
+    -- A status change, or a note (same status, version + 1): allowed if ledger.transitions lists it.
     SELECT * INTO v_rule FROM ledger.transitions t
      WHERE t.from_status = OLD.status AND t.to_status = NEW.status;
     IF NOT FOUND THEN
@@ -71,4 +73,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._check_status_change() IS
-    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
+    'Trigger: refuses a status change or note not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';

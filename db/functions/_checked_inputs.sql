@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
+CREATE OR REPLACE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 -- Who acts: the name given (an agent, a person, an API key name), else the database user.
 DECLARE
@@ -17,7 +17,7 @@ $$;
 COMMENT ON FUNCTION ledger._checked_actor(text) IS
     'The actor of a change: the given name trimmed, or session_user when none; refuses unreadable names (AL010).';
 
-CREATE FUNCTION ledger._checked_actor_kind(p_actor_kind text) RETURNS ledger.actor_kind
+CREATE OR REPLACE FUNCTION ledger._checked_actor_kind(p_actor_kind text) RETURNS ledger.actor_kind
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF p_actor_kind IS NULL OR p_actor_kind NOT IN ('agent', 'human', 'system') THEN
@@ -32,23 +32,23 @@ END
 $$;
 COMMENT ON FUNCTION ledger._checked_actor_kind(text) IS 'Turns text into an actor kind, refusing unknown ones (AL010).';
 
-CREATE FUNCTION ledger._checked_status(p_status text) RETURNS ledger.event_status
-LANGUAGE plpgsql IMMUTABLE AS $$
+CREATE OR REPLACE FUNCTION ledger._checked_status(p_status text) RETURNS ledger.event_status
+LANGUAGE plpgsql STABLE AS $$
+-- The labels are read from the type, so a status added later (in_review) is known here too.
 BEGIN
-    IF p_status IS NULL
-       OR p_status NOT IN ('queued', 'processing', 'approved', 'rejected', 'completed', 'failed') THEN
+    IF p_status IS NULL OR NOT p_status = ANY (enum_range(NULL::ledger.event_status)::text[]) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL010',
             MESSAGE = format('unknown status %s', coalesce(quote_literal(p_status), 'NULL')),
             DETAIL = 'An event status is one of the labels of type ledger.event_status.',
-            HINT = 'Use one of: queued, processing, approved, rejected, completed, failed.';
+            HINT = format('Use one of: %s.', array_to_string(enum_range(NULL::ledger.event_status), ', '));
     END IF;
     RETURN p_status::ledger.event_status;
 END
 $$;
 COMMENT ON FUNCTION ledger._checked_status(text) IS 'Turns text into an event status, refusing unknown ones (AL010).';
 
-CREATE FUNCTION ledger._checked_now(p_now timestamptz) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION ledger._checked_now(p_now timestamptz) RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$
 -- "Now" for a function call. Only the owner (and superusers, who are members of every role) may
 -- move the clock, which tests do; clients could otherwise back-date what they write.

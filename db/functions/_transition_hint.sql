@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) RETURNS text
+CREATE OR REPLACE FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) RETURNS text
 LANGUAGE sql STABLE
 RETURN (
     SELECT CASE
@@ -7,6 +7,6 @@ RETURN (
                     string_agg(t.to_status::text, ', ' ORDER BY t.to_status))
     END
     FROM ledger.transitions t
-    WHERE t.from_status = p_status);
+    WHERE t.from_status = p_status AND t.to_status <> p_status);  -- a note is not a move
 COMMENT ON FUNCTION ledger._transition_hint(bigint, ledger.event_status) IS
     'The HINT of a refused transition: where the event may go from its status, read from ledger.transitions.';

@@ -14,11 +14,21 @@ BEGIN ATOMIC
         -- Held past their lease: their holder has stopped; the rescue frees them.
         'leases_expired', (SELECT count(*) FROM ledger.events e
                             WHERE e.lease_token IS NOT NULL AND e.lease_expires_at <= ledger._checked_now(p_now)),
+        'deadline_breaches', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('event_type', b.event_type, 'deadline', b.deadline,
+                                                'events', b.n, 'open', b.open) ORDER BY b.event_type, b.deadline)
+              FROM (SELECT e.event_type, d.deadline, count(*) AS n, count(*) FILTER (WHERE d.open) AS open
+                      FROM ledger.events e
+                     CROSS JOIN LATERAL (VALUES ('decide', e.decide_breached_at, e.status IN ('queued', 'processing')),
+                                                ('review', e.review_breached_at, e.status = 'in_review'))
+                                        AS d (deadline, breached_at, open)
+                     WHERE d.breached_at IS NOT NULL
+                     GROUP BY e.event_type, d.deadline) b), '[]'::jsonb),
         'notification_queue_usage', pg_notification_queue_usage())
       -- How long the longest-waiting runnable event has waited: since its run_after, not its submit.
       FROM (SELECT min(e.run_after) AS oldest FROM ledger.events e
              WHERE e.status = 'queued' AND e.run_after <= ledger._checked_now(p_now)) q;
 END;
 COMMENT ON FUNCTION api.queue_stats(timestamptz) IS
-    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, and pg_notification_queue_usage().';
+    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, deadline breaches per type and deadline (all, and those still open), and pg_notification_queue_usage().';
 GRANT EXECUTE ON FUNCTION api.queue_stats(timestamptz) TO agentledger_api, agentledger_worker, agentledger_auditor;

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._transition_event(
+CREATE OR REPLACE FUNCTION ledger._transition_event(
     p_event_id bigint,
     p_status text,
     p_actor text,
@@ -73,6 +73,13 @@ BEGIN
             MESSAGE = format('event %s: %s to %s is an operator step (%s)', p_event_id, v_event.status, v_to, v_step),
             DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
             HINT = format('Use api.%s_event, which the API role may call.', v_step);
+    ELSIF v_step IN ('propose', 'review') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s: %s to %s is a review step', p_event_id, v_event.status, v_to),
+            DETAIL = 'A decision goes to review by its type''s review policy, and leaves it by reviewers'' verdicts.',
+            HINT = CASE WHEN v_step = 'propose' THEN 'Decide approved or rejected; the policy decides whether people review it.'
+                        ELSE 'Use api.review_event (POST /events/{id}/reviews).' END;
     END IF;
     IF v_step IS NOT NULL THEN
         -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
@@ -158,7 +165,7 @@ $$;
 COMMENT ON FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text, uuid) IS
     'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
 
-CREATE FUNCTION api.transition_event(
+CREATE OR REPLACE FUNCTION api.transition_event(
     p_event_id bigint,
     p_status text,
     p_actor text DEFAULT NULL,

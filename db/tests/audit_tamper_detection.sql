@@ -2,6 +2,7 @@
 -- with the audit trail: an edited row, a deleted middle row, deleted tail rows (unsealed and
 -- sealed), a deleted chain, and a deleted chain together with its event after a seal.
 -- api.verify_audit() checks the whole database; the only events in it are this file's own.
+-- requires: a database without events of its own
 BEGIN;
 SELECT plan(47);
 

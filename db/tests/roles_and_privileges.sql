@@ -59,10 +59,13 @@ SELECT results_eq(
              ('latest_seal',      true,  true,  true),
              ('list_api_keys',    false, false, false),
              ('list_events',      true,  true,  true),
+             ('list_reviews',     true,  false, true),
+             ('mark_deadline_breaches', true, true, false),
              ('queue_stats',      true,  true,  true),
              ('release_events',   true,  true,  false),
              ('requeue_event',    true,  false, false),
              ('rescue_expired_leases', false, true, false),
+             ('review_event',     true,  false, false),
              ('revoke_api_key',   false, false, false),
              ('seal_audit',       false, true,  true),
              ('submit_event',     true,  true,  false),
@@ -74,21 +77,21 @@ SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_api')$$,
     ARRAY['audit_feed', 'audit_feed_position', 'authenticate_api_key', 'cancel_event', 'claim_actions', 'claim_events', 'complete_events', 'decide_events',
           'event_history', 'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events',
-          'queue_stats', 'release_events', 'requeue_event', 'submit_event', 'submit_events',
-          'transition_event', 'verify_audit'],
-    'agentledger_api may execute exactly the submit, transition, requeue, cancel, read, stats and verify functions, and the worker protocol for agents that reach only HTTP (not the rescue)');
+          'list_reviews', 'mark_deadline_breaches', 'queue_stats', 'release_events', 'requeue_event', 'review_event', 'submit_event',
+          'submit_events', 'transition_event', 'verify_audit'],
+    'agentledger_api may execute exactly the submit, transition, requeue, cancel, review, read, stats and verify functions, and the worker protocol for agents that reach only HTTP (not the rescue)');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_worker')$$,
     ARRAY['claim_actions', 'claim_events', 'complete_events', 'decide_events', 'event_history',
-          'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events', 'queue_stats',
-          'release_events', 'rescue_expired_leases', 'seal_audit', 'submit_event', 'submit_events',
+          'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events', 'mark_deadline_breaches',
+          'queue_stats', 'release_events', 'rescue_expired_leases', 'seal_audit', 'submit_event', 'submit_events',
           'transition_event'],
     'agentledger_worker may execute exactly the worker protocol (claim, report, rescue) and the submit, transition, read, stats and seal functions');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_auditor')$$,
     ARRAY['audit_feed', 'audit_feed_position', 'event_history', 'get_event', 'latest_seal',
-          'list_events', 'queue_stats', 'seal_audit', 'verify_audit'],
-    'agentledger_auditor may execute exactly the read, stats, verify and seal functions');
+          'list_events', 'list_reviews', 'queue_stats', 'seal_audit', 'verify_audit'],
+    'agentledger_auditor may execute exactly the read, review queue, stats, verify and seal functions');
 SELECT function_privs_are('api', 'seal_audit', ARRAY['text'], 'agentledger_api', ARRAY[]::text[],
     'agentledger_api may not seal the audit trail');
 SELECT is_empty(
@@ -153,8 +156,9 @@ SELECT is_empty($$SELECT * FROM tests.ledger_privileges_of('agentledger_worker')
 SELECT results_eq(
     $$SELECT * FROM tests.ledger_privileges_of('agentledger_auditor')$$,
     ARRAY['audit_log: SELECT', 'audit_log: column SELECT', 'audit_seals: SELECT',
-          'audit_seals: column SELECT', 'events: column SELECT'],
-    'agentledger_auditor may read events (column by column), audit_log and audit_seals, and nothing more');
+          'audit_seals: column SELECT', 'events: column SELECT', 'review_policies: SELECT',
+          'review_policies: column SELECT'],
+    'agentledger_auditor may read events (column by column), audit_log, audit_seals and review_policies, and nothing more');
 SELECT results_eq(
     $$SELECT a.attname::text COLLATE "default" FROM pg_attribute a
        WHERE a.attrelid = 'ledger.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped

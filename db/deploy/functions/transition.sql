@@ -1,49 +1,12 @@
 -- Deploy agentledger:functions/transition to pg
--- Status changes by actor, now fenced: api.transition_event refuses an event under another holder's
--- live lease unless given its token (AL009). The signature gains p_lease_token, so the old function
--- is dropped and created anew; the operator steps are replaced in place, unchanged.
+-- The generic transition refuses the review steps, as it refuses the operator steps: a decision goes
+-- to review by its type's review policy (a trigger), and leaves it by reviewers' verdicts
+-- (api.review_event). Bodies replaced in place; the signatures stay.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
-DROP FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz);
-DROP FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text);
-
--- begin db/functions/_refuse_foreign_lease.sql (copied by db/sync_functions.py; edit that file, then run it)
-CREATE FUNCTION ledger._refuse_foreign_lease(
-    p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamptz)
-RETURNS void
-LANGUAGE plpgsql STABLE AS $$
--- The fence of api.transition_event, which people and simple clients use on events workers also
--- hold. A presented token must be the current one. Without a token, a live lease stops everyone
--- but its named owner, and a fenced lease (taken through the worker protocol) stops even that owner:
--- a restarted worker that kept its name must not act under the lease of its previous life.
-BEGIN
-    IF p_lease_token IS NOT NULL THEN
-        IF p_event.lease_token IS DISTINCT FROM p_lease_token THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL009',
-                MESSAGE = format('event %s: the lease token presented is not its current lease', p_event.id),
-                DETAIL = CASE WHEN p_event.lease_token IS NULL THEN 'The event holds no lease now.'
-                              ELSE format('It is held by %s until %s.', p_event.lease_owner, p_event.lease_expires_at) END,
-                HINT = 'The lease ended (it expired and was rescued, or was reported); read the event again before acting.';
-        END IF;
-    ELSIF p_event.lease_token IS NOT NULL AND p_event.lease_expires_at > p_now
-          AND (p_event.lease_fenced OR p_event.lease_owner IS DISTINCT FROM p_actor) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL009',
-            MESSAGE = format('event %s is held by %s until %s', p_event.id, p_event.lease_owner, p_event.lease_expires_at),
-            DETAIL = CASE WHEN p_event.lease_fenced THEN 'A worker claimed it; only that lease''s token acts on it.'
-                          ELSE 'Another actor claimed it.' END,
-            HINT = 'Pass the lease token, or act once the lease has ended (api.rescue_expired_leases frees expired leases).';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION ledger._refuse_foreign_lease(ledger.events, uuid, text, timestamptz) IS
-    'Refuses (AL009) a transition on an event under a live lease the caller does not hold: a wrong token, or no token when the lease is fenced or named for someone else.';
--- end db/functions/_refuse_foreign_lease.sql
-
 -- begin db/functions/transition_event.sql (copied by db/sync_functions.py; edit that file, then run it)
-CREATE FUNCTION ledger._transition_event(
+CREATE OR REPLACE FUNCTION ledger._transition_event(
     p_event_id bigint,
     p_status text,
     p_actor text,
@@ -118,6 +81,13 @@ BEGIN
             MESSAGE = format('event %s: %s to %s is an operator step (%s)', p_event_id, v_event.status, v_to, v_step),
             DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
             HINT = format('Use api.%s_event, which the API role may call.', v_step);
+    ELSIF v_step IN ('propose', 'review') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s: %s to %s is a review step', p_event_id, v_event.status, v_to),
+            DETAIL = 'A decision goes to review by its type''s review policy, and leaves it by reviewers'' verdicts.',
+            HINT = CASE WHEN v_step = 'propose' THEN 'Decide approved or rejected; the policy decides whether people review it.'
+                        ELSE 'Use api.review_event (POST /events/{id}/reviews).' END;
     END IF;
     IF v_step IS NOT NULL THEN
         -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
@@ -203,7 +173,7 @@ $$;
 COMMENT ON FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text, uuid) IS
     'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
 
-CREATE FUNCTION api.transition_event(
+CREATE OR REPLACE FUNCTION api.transition_event(
     p_event_id bigint,
     p_status text,
     p_actor text DEFAULT NULL,
@@ -228,67 +198,5 @@ without one. p_now may differ from now() only for the owner (tests move the cloc
 GRANT EXECUTE ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid)
     TO agentledger_api, agentledger_worker;
 -- end db/functions/transition_event.sql
-
--- begin db/functions/_require_status.sql (copied by db/sync_functions.py; edit that file, then run it)
-CREATE OR REPLACE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text)
-RETURNS void
-LANGUAGE plpgsql AS $$
--- Locks the event and refuses unless it is in p_status: for steps that are one transition only.
-DECLARE
-    v_status ledger.event_status;
-BEGIN
-    SELECT e.status INTO v_status FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ledger._refuse_unknown_event(p_event_id);
-    ELSIF v_status <> p_status THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s is %s; only %s events can be %s', p_event_id, v_status, p_status, p_verb),
-            DETAIL = 'This step is a single transition of the lifecycle.',
-            HINT = ledger._transition_hint(p_event_id, v_status);
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION ledger._require_status(bigint, ledger.event_status, text) IS
-    'Locks an event and refuses (AL001, AL003) unless it has the given status.';
--- end db/functions/_require_status.sql
-
--- begin db/functions/requeue_and_cancel.sql (copied by db/sync_functions.py; edit that file, then run it)
-CREATE OR REPLACE FUNCTION api.requeue_event(
-    p_event_id bigint,
-    p_reason text,
-    p_actor text DEFAULT NULL,
-    p_actor_kind text DEFAULT 'human',
-    p_now timestamptz DEFAULT now())
-RETURNS api.event
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM ledger._require_status(p_event_id, 'failed', 're-queued');
-    RETURN ledger._transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL,
-                                    p_now, 'requeue');
-END
-$$;
-COMMENT ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) IS
-    'Operator re-queue of a failed event, with a reason (AL008 without one): back to queued with its attempts reset, and workers are woken.';
-GRANT EXECUTE ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) TO agentledger_api;
-
-CREATE OR REPLACE FUNCTION api.cancel_event(
-    p_event_id bigint,
-    p_reason text,
-    p_actor text DEFAULT NULL,
-    p_actor_kind text DEFAULT 'human',
-    p_now timestamptz DEFAULT now())
-RETURNS api.event
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM ledger._require_status(p_event_id, 'queued', 'cancelled');
-    RETURN ledger._transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL,
-                                    p_now, 'cancel');
-END
-$$;
-COMMENT ON FUNCTION api.cancel_event(bigint, text, text, text, timestamptz) IS
-    'Cancels a queued event, with a reason (AL008 without one): it becomes failed and is never claimed.';
-GRANT EXECUTE ON FUNCTION api.cancel_event(bigint, text, text, text, timestamptz) TO agentledger_api;
--- end db/functions/requeue_and_cancel.sql
 
 COMMIT;

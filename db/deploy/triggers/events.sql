@@ -1,10 +1,9 @@
 -- Deploy agentledger:triggers/events to pg
--- The status-change triggers of @v0.2.0, reworked so that the writes of the api functions are not
--- checked row by row. The row trigger gets a WHEN clause: writes made as the owner that change
--- the status and set updated_at skip it, and the audit trigger checks them (transition, version,
--- reason) once per statement, with the same SQLSTATEs and messages. Raw writes by anyone else,
--- and owner writes that keep the status or leave updated_at alone, still go through the row
--- trigger as before.
+-- Notes: an api function may record a change that keeps the status (version + 1, an audit row of its
+-- own) where ledger.transitions has a same-status row, e.g. the first of two approvals or a missed
+-- deadline. The row trigger checks notes (its WHEN clause lets same-status writes through); the
+-- audit trigger writes a row for every event whose version moved. The triggers stay as @v0.3.0
+-- made them; only the two trigger functions are replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -17,8 +16,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_rule ledger.transitions;
 BEGIN
-    IF NEW.status = OLD.status THEN
+    IF NEW.status = OLD.status AND (NEW.version = OLD.version OR current_user <> 'agentledger_owner') THEN
         -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
+        -- (A note, an audited change that keeps the status, is made only by the api functions.)
         IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.change_reason, NEW.change_details)
            IS DISTINCT FROM
            (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.change_reason, OLD.change_details) THEN
@@ -30,6 +30,7 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
+    -- A status change, or a note (same status, version + 1): allowed if ledger.transitions lists it.
     SELECT * INTO v_rule FROM ledger.transitions t
      WHERE t.from_status = OLD.status AND t.to_status = NEW.status;
     IF NOT FOUND THEN
@@ -82,22 +83,24 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._check_status_change() IS
-    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
+    'Trigger: refuses a status change or note not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
 -- end db/functions/_check_status_change.sql
 
 -- begin db/functions/_audit_status_changes.sql (copied by db/sync_functions.py; edit that file, then run it)
 CREATE OR REPLACE FUNCTION ledger._audit_status_changes() RETURNS trigger
 LANGUAGE plpgsql AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: checks the status changes the row trigger left to it, then
--- writes one audit row per event whose status changed, chained to the previous row of that event.
--- The event row is locked by the UPDATE, so its chain head is stable.
+-- writes one audit row per event whose version moved (a status change, or a note that keeps the
+-- status), chained to the previous row of that event. The event row is locked by the UPDATE, so its
+-- chain head is stable. (Notes are checked by the row trigger, which sees every same-status write.)
 DECLARE
     v_bad record;
 BEGIN
-    -- A statement that changed no status (a heartbeat, a claim that found nothing) must not touch
-    -- the audit table at all: its write lock would make seals and live readers wait for this
-    -- transaction to end.
-    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id WHERE n.status <> o.status) THEN
+    -- A statement that changed no status and no version (a heartbeat, a claim that found nothing)
+    -- must not touch the audit table at all: its write lock would make seals and live readers wait
+    -- for this transaction to end.
+    IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id
+                    WHERE n.status <> o.status OR n.version <> o.version) THEN
         RETURN NULL;
     END IF;
     -- The rules of ledger._check_status_change for writes made as the owner (the api functions)
@@ -153,21 +156,12 @@ BEGIN
                    (SELECT a.hash FROM ledger.audit_log a
                      WHERE a.event_id = n.id ORDER BY a.seq DESC LIMIT 1) AS prev_hash
               FROM new_events n JOIN old_events o ON o.id = n.id
-             WHERE n.status <> o.status) c;
+             WHERE n.version <> o.version) c;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION ledger._audit_status_changes() IS
-    'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed, whoever wrote it.';
+    'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed (or that it noted: same status, version + 1), whoever wrote it.';
 -- end db/functions/_audit_status_changes.sql
-
-DROP TRIGGER _100_check_status_change ON ledger.events;
-CREATE TRIGGER _100_check_status_change
-    BEFORE UPDATE OF status, version, changed_by, changed_by_kind, change_reason, change_details
-    ON ledger.events
-    FOR EACH ROW
-    WHEN (current_user <> 'agentledger_owner' OR NEW.status = OLD.status OR NEW.updated_at = OLD.updated_at)
-    EXECUTE FUNCTION ledger._check_status_change();
-ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _100_check_status_change;
 
 COMMIT;

@@ -1,5 +1,5 @@
 -- Revert agentledger:functions/stats from pg
--- Back to the statistics of @v0.1.0 (db/deploy/functions/stats@v0.1.0.sql).
+-- Back to the statistics of @v0.2.0 (db/deploy/functions/stats@v0.2.0.sql): no deadline breaches.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -16,13 +16,16 @@ BEGIN ATOMIC
         'oldest_queued_age_seconds', coalesce(round(extract(epoch FROM ledger._checked_now(p_now) - q.oldest)::numeric, 3), 0),
         'decided_awaiting_action', (SELECT count(*) FROM ledger.events e
                                      WHERE e.status IN ('approved', 'rejected') AND e.lease_token IS NULL),
+        -- Held past their lease: their holder has stopped; the rescue frees them.
+        'leases_expired', (SELECT count(*) FROM ledger.events e
+                            WHERE e.lease_token IS NOT NULL AND e.lease_expires_at <= ledger._checked_now(p_now)),
         'notification_queue_usage', pg_notification_queue_usage())
       -- How long the longest-waiting runnable event has waited: since its run_after, not its submit.
       FROM (SELECT min(e.run_after) AS oldest FROM ledger.events e
              WHERE e.status = 'queued' AND e.run_after <= ledger._checked_now(p_now)) q;
 END;
 COMMENT ON FUNCTION api.queue_stats(timestamptz) IS
-    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, and pg_notification_queue_usage().';
+    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, and pg_notification_queue_usage().';
 GRANT EXECUTE ON FUNCTION api.queue_stats(timestamptz) TO agentledger_api, agentledger_worker, agentledger_auditor;
 
 COMMIT;

@@ -1,15 +1,10 @@
 -- Revert agentledger:functions/transition from pg
--- Back to the version of @v0.1.0: api.transition_event without a lease token, no lease fence. Its
--- definitions are restored from db/deploy/functions/transition@v0.1.0.sql (the operator steps did
--- not change, so they stay).
+-- Back to the bodies of @v0.2.0 (db/deploy/functions/transition@v0.2.0.sql): the review steps are
+-- not refused by name.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
-DROP FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid);
-DROP FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text, uuid);
-DROP FUNCTION ledger._refuse_foreign_lease(ledger.events, uuid, text, timestamptz);
-
-CREATE FUNCTION ledger._transition_event(
+CREATE OR REPLACE FUNCTION ledger._transition_event(
     p_event_id bigint,
     p_status text,
     p_actor text,
@@ -18,12 +13,13 @@ CREATE FUNCTION ledger._transition_event(
     p_result jsonb,
     p_details jsonb,
     p_now timestamptz,
-    p_operator_step text)
+    p_operator_step text,
+    p_lease_token uuid DEFAULT NULL)
 RETURNS api.event
 LANGUAGE plpgsql AS $$
 -- The one implementation of a status change by an actor. p_operator_step names the operator step
 -- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
--- operator functions.
+-- operator functions. p_lease_token, when given, must be the event's current lease token.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_to ledger.event_status := ledger._checked_status(p_status);
@@ -84,6 +80,10 @@ BEGIN
             DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
             HINT = format('Use api.%s_event, which the API role may call.', v_step);
     END IF;
+    IF v_step IS NOT NULL THEN
+        -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
+        PERFORM ledger._refuse_foreign_lease(v_event, p_lease_token, v_actor, v_now);
+    END IF;
     IF v_to = 'processing' AND v_event.run_after > v_now THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',
@@ -97,7 +97,7 @@ BEGIN
             ERRCODE = 'AL003',
             MESSAGE = format('event %s has used all %s of its attempts', p_event_id, v_event.max_attempts),
             DETAIL = 'A claim counts as an attempt.',
-            HINT = format('Fail it instead (api.transition_event(%s, ''failed'', ...)); an operator may then re-queue it with fresh attempts.', p_event_id);
+            HINT = format('An operator may cancel it (api.cancel_event(%s, reason)), or re-queue it with fresh attempts once it has failed.', p_event_id);
     END IF;
     IF v_to = 'processing' THEN
         -- A claim: the actor takes a lease. Volatile values are computed before the UPDATE.
@@ -128,12 +128,21 @@ BEGIN
            updated_at = v_now,
            attempts = CASE
                           WHEN v_to = 'processing' THEN e.attempts + 1
-                          WHEN e.status = 'failed' THEN 0  -- an operator re-queue starts afresh
+                          -- An operator re-queue starts afresh; a decision starts the count of
+                          -- attempts at its follow-up action (the lease is dropped here).
+                          WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
+                          -- Given back to the queue: the attempt is returned, so an event
+                          -- released at its last attempt can still be claimed.
+                          WHEN e.status = 'processing' AND v_to = 'queued' THEN greatest(e.attempts - 1, 0)
                           ELSE e.attempts
                       END,
            lease_owner = v_lease_owner,
            lease_token = v_lease_token,
            lease_expires_at = v_lease_expires_at,
+           lease_fenced = false,  -- a lease taken here lets its named owner act without the token
+           last_lease_token = p_lease_token,
+           last_report = CASE WHEN p_lease_token IS NOT NULL THEN 'transition' END,
+           last_report_digest = NULL,
            run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
            result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
            last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
@@ -146,14 +155,16 @@ BEGIN
 
     IF v_to = 'queued' THEN
         PERFORM ledger._wake_workers(jsonb_build_object(v_event.event_type, 1));
+    ELSIF v_to IN ('approved', 'rejected') THEN
+        PERFORM ledger._wake_action_workers(jsonb_build_object(v_event.event_type, 1));
     END IF;
     RETURN ledger._as_api_event(v_event);
 END
 $$;
-COMMENT ON FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text) IS
+COMMENT ON FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text, uuid) IS
     'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
 
-CREATE FUNCTION api.transition_event(
+CREATE OR REPLACE FUNCTION api.transition_event(
     p_event_id bigint,
     p_status text,
     p_actor text DEFAULT NULL,
@@ -161,18 +172,21 @@ CREATE FUNCTION api.transition_event(
     p_reason text DEFAULT NULL,
     p_result jsonb DEFAULT NULL,
     p_details jsonb DEFAULT NULL,
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_lease_token uuid DEFAULT NULL)
 RETURNS api.event
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN ledger._transition_event(p_event_id, p_status, p_actor, p_actor_kind, p_reason, p_result,
-                                p_details, p_now, NULL);
-COMMENT ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz) IS
+                                p_details, p_now, NULL, p_lease_token);
+COMMENT ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid) IS
 $$Moves an event to p_status if ledger.transitions allows it (AL003 otherwise; AL001 if it does not
 exist), recording actor, reason and details in the audit trail. To processing (a claim, once
 run_after has passed): the actor takes a lease. To approved/rejected: p_result is the decision
 result. To failed: p_reason is the error. Re-queue and cancel are operator steps: api.requeue_event
-and api.cancel_event. p_now may differ from now() only for the owner (tests move the clock).$$;
-GRANT EXECUTE ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz)
+and api.cancel_event. While another holder's lease is live, the event is refused (AL009) unless
+p_lease_token is that lease's token; a lease this function took lets its named owner (p_actor) go on
+without one. p_now may differ from now() only for the owner (tests move the clock).$$;
+GRANT EXECUTE ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid)
     TO agentledger_api, agentledger_worker;
 
 COMMIT;

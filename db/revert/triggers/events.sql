@@ -1,12 +1,13 @@
 -- Revert agentledger:triggers/events from pg
--- Back to the trigger functions of @v0.2.0 (db/deploy/triggers/events@v0.2.0.sql), and the row
--- trigger without its WHEN clause, so it checks every row again.
+-- Back to the trigger functions of @v0.3.0 (db/deploy/triggers/events@v0.3.0.sql): no notes.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 CREATE OR REPLACE FUNCTION ledger._check_status_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
--- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql).
+-- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql), except
+-- writes made as the owner that change the status and set updated_at: the trigger's WHEN clause
+-- leaves those rows to ledger._audit_status_changes, which checks them once per statement.
 DECLARE
     v_rule ledger.transitions;
 BEGIN
@@ -75,18 +76,59 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._check_status_change() IS
-    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user.';
+    'Trigger: refuses a status change not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
 
 CREATE OR REPLACE FUNCTION ledger._audit_status_changes() RETURNS trigger
 LANGUAGE plpgsql AS $$
--- AFTER UPDATE ... FOR EACH STATEMENT: one audit row per event whose status changed, chained to the
--- previous row of that event. The event row is locked by the UPDATE, so its chain head is stable.
+-- AFTER UPDATE ... FOR EACH STATEMENT: checks the status changes the row trigger left to it, then
+-- writes one audit row per event whose status changed, chained to the previous row of that event.
+-- The event row is locked by the UPDATE, so its chain head is stable.
+DECLARE
+    v_bad record;
 BEGIN
     -- A statement that changed no status (a heartbeat, a claim that found nothing) must not touch
     -- the audit table at all: its write lock would make seals and live readers wait for this
     -- transaction to end.
     IF NOT EXISTS (SELECT 1 FROM new_events n JOIN old_events o ON o.id = n.id WHERE n.status <> o.status) THEN
         RETURN NULL;
+    END IF;
+    -- The rules of ledger._check_status_change for writes made as the owner (the api functions)
+    -- that change the status and set updated_at: the row trigger skips those rows (its WHEN
+    -- clause), and they are checked here, once per statement instead of once per row. Rows the
+    -- row trigger saw pass again. Any refusal undoes the whole statement.
+    SELECT n.id, o.status AS from_status, n.status AS to_status, o.version AS old_version,
+           n.version AS new_version, t.from_status IS NOT NULL AS allowed, t.name
+      INTO v_bad
+      FROM new_events n
+      JOIN old_events o ON o.id = n.id
+      LEFT JOIN ledger.transitions t ON t.from_status = o.status AND t.to_status = n.status
+     WHERE n.status <> o.status
+       AND (t.from_status IS NULL OR n.version <> o.version + 1
+            OR t.reason_required AND coalesce(btrim(n.change_reason), '') = '')
+     ORDER BY n.id
+     LIMIT 1;
+    IF FOUND THEN
+        IF NOT v_bad.allowed THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL003',
+                MESSAGE = format('event %s cannot go from %s to %s', v_bad.id, v_bad.from_status, v_bad.to_status),
+                DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
+                HINT = ledger._transition_hint(v_bad.id, v_bad.from_status);
+        ELSIF v_bad.new_version <> v_bad.old_version + 1 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL010',
+                MESSAGE = format('event %s: version must go from %s to %s with this status change',
+                                 v_bad.id, v_bad.old_version, v_bad.old_version + 1),
+                DETAIL = format('The UPDATE set version to %s.', v_bad.new_version),
+                HINT = 'Set version = version + 1 with each status change.';
+        ELSE
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL008',
+                MESSAGE = format('event %s: moving from %s to %s (%s) needs a reason',
+                                 v_bad.id, v_bad.from_status, v_bad.to_status, v_bad.name),
+                DETAIL = 'No reason was given, or it was blank.',
+                HINT = 'Pass a reason saying why; it is kept in the audit trail.';
+        END IF;
     END IF;
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
                                   actor_kind, db_user, reason, details, attempt, recorded_at,
@@ -108,13 +150,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._audit_status_changes() IS
-    'Trigger: writes one hash-chained audit row per event whose status an UPDATE changed, whoever wrote it.';
+    'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed, whoever wrote it.';
 
 DROP TRIGGER _100_check_status_change ON ledger.events;
 CREATE TRIGGER _100_check_status_change
     BEFORE UPDATE OF status, version, changed_by, changed_by_kind, change_reason, change_details
     ON ledger.events
-    FOR EACH ROW EXECUTE FUNCTION ledger._check_status_change();
+    FOR EACH ROW
+    WHEN (current_user <> 'agentledger_owner' OR NEW.status = OLD.status OR NEW.updated_at = OLD.updated_at)
+    EXECUTE FUNCTION ledger._check_status_change();
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _100_check_status_change;
 
 COMMIT;

@@ -1,0 +1,33 @@
+-- Deploy agentledger:functions/stats to pg
+-- The statistics gain leases_expired: events held past their lease, waiting for the rescue.
+BEGIN;
+SET LOCAL ROLE agentledger_owner;
+
+-- begin db/functions/queue_stats.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE OR REPLACE FUNCTION api.queue_stats(p_now timestamptz DEFAULT now()) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT jsonb_build_object(
+        'counts', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('event_type', c.event_type, 'status', c.status,
+                                                'events', c.n) ORDER BY c.event_type, c.status)
+              FROM (SELECT e.event_type, e.status, count(*) AS n
+                      FROM ledger.events e GROUP BY e.event_type, e.status) c), '[]'::jsonb),
+        'oldest_runnable_since', q.oldest,
+        'oldest_queued_age_seconds', coalesce(round(extract(epoch FROM ledger._checked_now(p_now) - q.oldest)::numeric, 3), 0),
+        'decided_awaiting_action', (SELECT count(*) FROM ledger.events e
+                                     WHERE e.status IN ('approved', 'rejected') AND e.lease_token IS NULL),
+        -- Held past their lease: their holder has stopped; the rescue frees them.
+        'leases_expired', (SELECT count(*) FROM ledger.events e
+                            WHERE e.lease_token IS NOT NULL AND e.lease_expires_at <= ledger._checked_now(p_now)),
+        'notification_queue_usage', pg_notification_queue_usage())
+      -- How long the longest-waiting runnable event has waited: since its run_after, not its submit.
+      FROM (SELECT min(e.run_after) AS oldest FROM ledger.events e
+             WHERE e.status = 'queued' AND e.run_after <= ledger._checked_now(p_now)) q;
+END;
+COMMENT ON FUNCTION api.queue_stats(timestamptz) IS
+    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, and pg_notification_queue_usage().';
+GRANT EXECUTE ON FUNCTION api.queue_stats(timestamptz) TO agentledger_api, agentledger_worker, agentledger_auditor;
+-- end db/functions/queue_stats.sql
+
+COMMIT;
