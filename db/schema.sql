@@ -782,10 +782,45 @@ CREATE FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text 
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+-- A queued event: cancelled (failed). A failed one: its failure is accepted, recorded as a note.
+-- Either way it no longer holds back its customer's later ordered events.
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_event ledger.events;
+    v_result api.event;
 BEGIN
-    PERFORM ledger._require_status(p_event_id, 'queued', 'cancelled');
-    RETURN ledger._transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL,
-                                    p_now, 'cancel');
+    SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
+    IF FOUND AND v_event.status = 'failed' THEN
+        IF char_length(p_reason) > 4000 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL010',
+                MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
+                HINT = 'The reason is a sentence for the audit trail.';
+        END IF;
+        UPDATE ledger.events e
+           SET version = e.version + 1, changed_by = ledger._checked_actor(p_actor),
+               changed_by_kind = ledger._checked_actor_kind(p_actor_kind), change_reason = p_reason,
+               change_details = jsonb_build_object('step', 'cancel', 'failure_accepted', true),
+               updated_at = v_now, order_released_at = CASE WHEN e.ordered THEN v_now END
+         WHERE e.customer_id = v_event.customer_id AND e.id = p_event_id
+        RETURNING * INTO v_event;
+        v_result := ledger._as_api_event(v_event);
+    ELSE
+        PERFORM ledger._require_status(p_event_id, 'queued', 'cancelled');
+        v_result := ledger._transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL,
+                                             p_now, 'cancel');
+        UPDATE ledger.events e SET order_released_at = v_now
+         WHERE e.id = p_event_id AND e.ordered
+        RETURNING * INTO v_event;
+    END IF;
+    IF v_event.ordered THEN
+        -- The customer's next ordered event may be claimed now.
+        PERFORM ledger._wake_workers((SELECT jsonb_object_agg(q.event_type, q.n)
+                                        FROM (SELECT o.event_type, count(*) AS n FROM ledger.events o
+                                               WHERE o.customer_id = v_event.customer_id AND o.ordered
+                                                 AND o.status = 'queued' GROUP BY o.event_type) q));
+    END IF;
+    RETURN v_result;
 END
 $$;
 
@@ -796,7 +831,9 @@ ALTER FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, 
 -- Name: FUNCTION cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Cancels a queued event, with a reason (AL008 without one): it becomes failed and is never claimed.';
+COMMENT ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Cancels a queued event, with a reason (AL008 without one): it becomes failed and is never claimed.
+Given a failed event, accepts its failure (a note, with the reason): it stays failed. Either way the
+event no longer holds back its customer''s later ordered events.';
 
 
 --
@@ -889,6 +926,13 @@ BEGIN
         SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
            AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
+           -- Ordered per customer: only the customer's earliest unfinished ordered event may be
+           -- claimed, so at most one is held at a time, in submission order; a failed one holds
+           -- the rest back until an operator re-queues or cancels it.
+           AND (e.ordered IS NOT TRUE OR NOT EXISTS (
+                SELECT 1 FROM ledger.events o
+                 WHERE o.customer_id = e.customer_id AND o.ordered AND o.id < e.id
+                   AND o.status <> 'completed' AND o.order_released_at IS NULL))
          ORDER BY e.priority DESC, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
@@ -920,7 +964,8 @@ ALTER FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types te
 --
 
 COMMENT ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) IS 'Claims up to p_limit queued events whose run_after has passed (of p_event_types, or of any type
-when NULL), highest priority first, then oldest, skipping events other claimers are taking. Each
+when NULL), highest priority first, then oldest, skipping events other claimers are taking; of a
+type ordered per customer, only the customer''s earliest unfinished ordered event. Each
 becomes processing under a lease of ledger.settings.lease_duration held by p_worker, counts an
 attempt, and gets one audit row. Returns the claims with their lease tokens, which every later report
 must present.';
@@ -1495,6 +1540,46 @@ COMMENT ON FUNCTION api.list_api_keys() IS 'Every API key, valid and revoked, wi
 
 
 --
+-- Name: list_blocked(integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.list_blocked(p_limit integer DEFAULT 100) RETURNS TABLE(customer_id text, failed_event_id bigint, failed_event_type text, failed_at timestamp with time zone, last_error text, blocked_events bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
+            HINT = 'Ask for 1 to 1000 rows at a time.';
+    END IF;
+    -- The earliest failed, unreleased ordered event of each customer holds back every later one.
+    RETURN QUERY
+    SELECT f.customer_id, f.id, f.event_type, f.updated_at, f.last_error,
+           (SELECT count(*) FROM ledger.events b
+             WHERE b.customer_id = f.customer_id AND b.ordered AND b.id > f.id AND b.status = 'queued')
+      FROM ledger.events f
+     WHERE f.ordered AND f.status = 'failed' AND f.order_released_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM ledger.events g
+                        WHERE g.customer_id = f.customer_id AND g.ordered AND g.status = 'failed'
+                          AND g.order_released_at IS NULL AND g.id < f.id)
+     ORDER BY f.updated_at, f.id
+     LIMIT p_limit;
+END
+$$;
+
+
+ALTER FUNCTION api.list_blocked(p_limit integer) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION list_blocked(p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.list_blocked(p_limit integer) IS 'For operators: customers whose ordered events wait behind a failed one, oldest failure first: the failed event, its error, and how many later ordered events it holds back. Re-queue it (api.requeue_event) or cancel it (api.cancel_event) to let them go on.';
+
+
+--
 -- Name: list_events(text, text, text, timestamp with time zone, timestamp with time zone, bigint, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -1740,6 +1825,8 @@ CREATE TABLE ledger.events (
     review_started_at timestamp with time zone,
     decide_breached_at timestamp with time zone,
     review_breached_at timestamp with time zone,
+    ordered boolean,
+    order_released_at timestamp with time zone,
     CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
     CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
     CONSTRAINT events_customer_id_valid CHECK (((customer_id <> ''::text) AND (char_length(customer_id) <= 64) AND (customer_id !~ '[[:cntrl:]]'::text))),
@@ -2023,6 +2110,20 @@ COMMENT ON COLUMN ledger.events.review_breached_at IS 'When the event was found 
 
 
 --
+-- Name: COLUMN events.ordered; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.ordered IS 'Of a type ordered per customer when submitted (set by a trigger; NULL before ordering existed, read as false): claimed only when no earlier ordered event of its customer is unfinished.';
+
+
+--
+-- Name: COLUMN events.order_released_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.order_released_at IS 'When an operator cancelled this event (or accepted its failure): it no longer holds back the customer''s later ordered events.';
+
+
+--
 -- Name: queue_stats(timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -2047,7 +2148,14 @@ CREATE FUNCTION api.queue_stats(p_now timestamp with time zone DEFAULT now()) RE
                     FROM (ledger.events e
                       CROSS JOIN LATERAL ( VALUES ('decide'::text,e.decide_breached_at,(e.status = ANY (ARRAY['queued'::ledger.event_status, 'processing'::ledger.event_status]))), ('review'::text,e.review_breached_at,(e.status = 'in_review'::ledger.event_status))) d(deadline, breached_at, open))
                    WHERE (d.breached_at IS NOT NULL)
-                   GROUP BY e.event_type, d.deadline) b), '[]'::jsonb), 'notification_queue_usage', pg_notification_queue_usage()) AS jsonb_build_object
+                   GROUP BY e.event_type, d.deadline) b), '[]'::jsonb), 'ordered_blocked', COALESCE(( SELECT jsonb_agg(jsonb_build_object('event_type', b.event_type, 'events', b.n) ORDER BY b.event_type) AS jsonb_agg
+            FROM ( SELECT e.event_type,
+                     count(*) AS n
+                    FROM ledger.events e
+                   WHERE (e.ordered AND (e.status = 'queued'::ledger.event_status) AND (EXISTS ( SELECT 1
+                            FROM ledger.events f
+                           WHERE ((f.customer_id = e.customer_id) AND f.ordered AND (f.id < e.id) AND (f.status = 'failed'::ledger.event_status) AND (f.order_released_at IS NULL)))))
+                   GROUP BY e.event_type) b), '[]'::jsonb), 'notification_queue_usage', pg_notification_queue_usage()) AS jsonb_build_object
     FROM ( SELECT min(e.run_after) AS oldest
             FROM ledger.events e
            WHERE ((e.status = 'queued'::ledger.event_status) AND (e.run_after <= ledger._checked_now(queue_stats.p_now)))) q;
@@ -2060,7 +2168,7 @@ ALTER FUNCTION api.queue_stats(p_now timestamp with time zone) OWNER TO agentled
 -- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, deadline breaches per type and deadline (all, and those still open), and pg_notification_queue_usage().';
+COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, deadline breaches per type and deadline (all, and those still open), ordered events held back by a failed one, and pg_notification_queue_usage().';
 
 
 --
@@ -2136,10 +2244,16 @@ CREATE FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_event api.event;
 BEGIN
     PERFORM ledger._require_status(p_event_id, 'failed', 're-queued');
-    RETURN ledger._transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL,
-                                    p_now, 'requeue');
+    v_event := ledger._transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL,
+                                        p_now, 'requeue');
+    -- Back in the queue, an ordered event takes its place in its customer's order again.
+    UPDATE ledger.events e SET order_released_at = NULL
+     WHERE e.id = p_event_id AND e.order_released_at IS NOT NULL;
+    RETURN v_event;
 END
 $$;
 
@@ -4165,6 +4279,31 @@ COMMENT ON FUNCTION ledger._route_to_review() IS 'Trigger: a decision whose even
 
 
 --
+-- Name: _set_ordered(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._set_ordered() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+-- BEFORE INSERT: an event of a type ordered per customer is ordered for good, whatever the row says.
+BEGIN
+    NEW.ordered := coalesce((SELECT t.ordered_per_customer FROM ledger.event_types t WHERE t.name = NEW.event_type), false);
+    NEW.order_released_at := NULL;
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION ledger._set_ordered() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _set_ordered(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._set_ordered() IS 'Trigger: marks an event ordered when its type is ordered per customer (ledger.event_types.ordered_per_customer).';
+
+
+--
 -- Name: _submission_problem(text, boolean, jsonb, integer, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4391,6 +4530,7 @@ CREATE TABLE ledger.event_types (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     decide_within interval,
     review_within interval,
+    ordered_per_customer boolean DEFAULT false NOT NULL,
     CONSTRAINT event_types_decide_within_positive CHECK ((decide_within > '00:00:00'::interval)),
     CONSTRAINT event_types_max_attempts_range CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
     CONSTRAINT event_types_name_format CHECK ((name ~ '^[a-z][a-z0-9_.-]{0,49}$'::text)),
@@ -4447,6 +4587,13 @@ COMMENT ON COLUMN ledger.event_types.decide_within IS 'An event of this type mus
 --
 
 COMMENT ON COLUMN ledger.event_types.review_within IS 'An event of this type in review must be decided by reviewers within this long, or it is escalated (NULL: no deadline).';
+
+
+--
+-- Name: COLUMN event_types.ordered_per_customer; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.event_types.ordered_per_customer IS 'Events of this type are handled one at a time per customer, in submission order, across all ordered types; applies to events submitted after it is set.';
 
 
 --
@@ -4820,6 +4967,13 @@ CREATE INDEX events_lease_expiry_idx ON ledger.events USING btree (lease_expires
 
 
 --
+-- Name: events_ordered_open_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_ordered_open_idx ON ledger.events USING btree (customer_id, id) WHERE (ordered AND (status <> 'completed'::ledger.event_status) AND (order_released_at IS NULL));
+
+
+--
 -- Name: events_review_queue_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4831,6 +4985,15 @@ CREATE INDEX events_review_queue_idx ON ledger.events USING btree (review_starte
 --
 
 CREATE INDEX events_status_idx ON ledger.events USING btree (status, id);
+
+
+--
+-- Name: events _040_set_ordered; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _040_set_ordered BEFORE INSERT ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._set_ordered();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _040_set_ordered;
 
 
 --
@@ -5149,6 +5312,15 @@ REVOKE ALL ON FUNCTION api.list_api_keys() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION list_blocked(p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.list_blocked(p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_blocked(p_limit integer) TO agentledger_api;
+GRANT ALL ON FUNCTION api.list_blocked(p_limit integer) TO agentledger_auditor;
+
+
+--
 -- Name: FUNCTION list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -5427,6 +5599,20 @@ GRANT SELECT(decide_breached_at) ON TABLE ledger.events TO agentledger_auditor;
 --
 
 GRANT SELECT(review_breached_at) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.ordered; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(ordered) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.order_released_at; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(order_released_at) ON TABLE ledger.events TO agentledger_auditor;
 
 
 --
@@ -5711,6 +5897,13 @@ REVOKE ALL ON FUNCTION ledger._retry_delay(p_attempts integer) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._route_to_review() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _set_ordered(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._set_ordered() FROM PUBLIC;
 
 
 --

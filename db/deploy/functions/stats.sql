@@ -31,13 +31,22 @@ BEGIN ATOMIC
                                         AS d (deadline, breached_at, open)
                      WHERE d.breached_at IS NOT NULL
                      GROUP BY e.event_type, d.deadline) b), '[]'::jsonb),
+        -- Ordered events held back by an earlier failed one of their customer (see api.list_blocked).
+        'ordered_blocked', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('event_type', b.event_type, 'events', b.n) ORDER BY b.event_type)
+              FROM (SELECT e.event_type, count(*) AS n FROM ledger.events e
+                     WHERE e.ordered AND e.status = 'queued'
+                       AND EXISTS (SELECT 1 FROM ledger.events f
+                                    WHERE f.customer_id = e.customer_id AND f.ordered AND f.id < e.id
+                                      AND f.status = 'failed' AND f.order_released_at IS NULL)
+                     GROUP BY e.event_type) b), '[]'::jsonb),
         'notification_queue_usage', pg_notification_queue_usage())
       -- How long the longest-waiting runnable event has waited: since its run_after, not its submit.
       FROM (SELECT min(e.run_after) AS oldest FROM ledger.events e
              WHERE e.status = 'queued' AND e.run_after <= ledger._checked_now(p_now)) q;
 END;
 COMMENT ON FUNCTION api.queue_stats(timestamptz) IS
-    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, deadline breaches per type and deadline (all, and those still open), and pg_notification_queue_usage().';
+    'Queue statistics as JSON: counts per event type and status, how long the longest-waiting runnable event has waited (0 when none), decided events whose follow-up action is pending, leases that expired and wait for the rescue, deadline breaches per type and deadline (all, and those still open), ordered events held back by a failed one, and pg_notification_queue_usage().';
 GRANT EXECUTE ON FUNCTION api.queue_stats(timestamptz) TO agentledger_api, agentledger_worker, agentledger_auditor;
 -- end db/functions/queue_stats.sql
 

@@ -1,6 +1,6 @@
 -- Revert agentledger:functions/transition from pg
 -- Back to the bodies of @v0.2.0 (db/deploy/functions/transition@v0.2.0.sql): the review steps are
--- not refused by name.
+-- not refused by name, and cancel and re-queue know nothing of ordering.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -188,5 +188,41 @@ p_lease_token is that lease's token; a lease this function took lets its named o
 without one. p_now may differ from now() only for the owner (tests move the clock).$$;
 GRANT EXECUTE ON FUNCTION api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid)
     TO agentledger_api, agentledger_worker;
+
+CREATE OR REPLACE FUNCTION api.requeue_event(
+    p_event_id bigint,
+    p_reason text,
+    p_actor text DEFAULT NULL,
+    p_actor_kind text DEFAULT 'human',
+    p_now timestamptz DEFAULT now())
+RETURNS api.event
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM ledger._require_status(p_event_id, 'failed', 're-queued');
+    RETURN ledger._transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL,
+                                    p_now, 'requeue');
+END
+$$;
+COMMENT ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) IS
+    'Operator re-queue of a failed event, with a reason (AL008 without one): back to queued with its attempts reset, and workers are woken.';
+GRANT EXECUTE ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) TO agentledger_api;
+
+CREATE OR REPLACE FUNCTION api.cancel_event(
+    p_event_id bigint,
+    p_reason text,
+    p_actor text DEFAULT NULL,
+    p_actor_kind text DEFAULT 'human',
+    p_now timestamptz DEFAULT now())
+RETURNS api.event
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM ledger._require_status(p_event_id, 'queued', 'cancelled');
+    RETURN ledger._transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL,
+                                    p_now, 'cancel');
+END
+$$;
+COMMENT ON FUNCTION api.cancel_event(bigint, text, text, text, timestamptz) IS
+    'Cancels a queued event, with a reason (AL008 without one): it becomes failed and is never claimed.';
+GRANT EXECUTE ON FUNCTION api.cancel_event(bigint, text, text, text, timestamptz) TO agentledger_api;
 
 COMMIT;

@@ -1,0 +1,2 @@
+-- Verify agentledger:functions/ordering on pg
+SELECT 'api.list_blocked(integer)'::regprocedure;
