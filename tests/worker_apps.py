@@ -16,7 +16,8 @@ SECONDS = float(os.environ.get("AGENTLEDGER_TEST_HANDLER_SECONDS", "0"))
 
 
 def _quick(name: str) -> Worker:
-    worker = Worker(name=os.environ.get("AGENTLEDGER_TEST_WORKER_NAME", name), concurrency=10,
+    # No prefetch: the tests count exactly what the handlers hold.
+    worker = Worker(name=os.environ.get("AGENTLEDGER_TEST_WORKER_NAME", name), concurrency=10, prefetch=0,
                     poll_interval=0.5, rescue_interval=0.5, shutdown_timeout=5)
 
     @worker.handler("loan_application")
@@ -37,7 +38,7 @@ loans = _quick("loans")
 
 
 # The same with sync handlers, which run in threads and cannot be interrupted.
-sync_loans = Worker(name="sync-loans", concurrency=4, poll_interval=0.5, shutdown_timeout=1)
+sync_loans = Worker(name="sync-loans", concurrency=4, prefetch=0, poll_interval=0.5, shutdown_timeout=1)
 
 
 @sync_loans.handler("loan_application")

@@ -43,10 +43,17 @@ class Context:
         self.event = event
         self.worker_name = worker_name
         self.stopping = threading.Event()  # readable from async handlers and from threads alike
-        self.log = logging.LoggerAdapter(logging.getLogger("agentledger.worker.handler"),
-                                         {"event_id": event.id, "event_type": event.event_type})
+        self._log: logging.LoggerAdapter | None = None
         self._record = record
         self._loop = loop
+
+    @property
+    def log(self) -> logging.LoggerAdapter:
+        """A logger that names the event; made when first used."""
+        if self._log is None:
+            self._log = logging.LoggerAdapter(logging.getLogger("agentledger.worker.handler"),
+                                              {"event_id": self.event.id, "event_type": self.event.event_type})
+        return self._log
 
     # What a handler returns.
     @staticmethod

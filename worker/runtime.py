@@ -81,6 +81,9 @@ class Runtime:
                                  self.s.max_batch)
         self.listener = Listener(dsn, self.name, self._on_work, self.s.listen_check_interval,
                                  self.s.listen_check_timeout)
+        # Claimed ahead of the handlers, so they never wait for a claim's round trip (default: as many
+        # as run at once).
+        self.prefetch = self.s.concurrency if self.s.prefetch is None else self.s.prefetch
         self.held: dict[int, Held] = {}
         self.lease_seconds = 30.0  # learnt from each claim
         self.counts: Counter[str] = Counter()
@@ -100,7 +103,7 @@ class Runtime:
             background.append(asyncio.create_task(self._stop_when(stop)))
         log.info("worker %s: deciding %s, acting on %s, concurrency %s, prefetch %s", self.name,
                  ", ".join(self.types["events"]) or "nothing", ", ".join(self.types["actions"]) or "nothing",
-                 self.s.concurrency, self.s.prefetch)
+                 self.s.concurrency, self.prefetch)
         try:
             await self._claim_loop()
             await self._shutdown()
@@ -174,10 +177,18 @@ class Runtime:
         self.changed.set()
 
     def _room(self) -> int:
-        busy = sum(1 for h in self.held.values() if not h.finishing)
+        """How many events to claim now: 0 until a claim is worth its round trip."""
         if self.reporter.pending >= 2 * self.s.max_batch:
             return 0  # the database is behind with reports: claim nothing more until it catches up
-        return self.s.concurrency + self.s.prefetch - busy
+        busy = waiting = 0
+        for h in self.held.values():
+            if not h.finishing:
+                busy += 1
+                waiting += not h.started
+        room = self.s.concurrency + self.prefetch - busy
+        # Small claims cost a round trip and a transaction each: wait until half the room is free,
+        # unless the handlers are about to run out of work.
+        return room if waiting == 0 or room * 2 >= self.s.concurrency + self.prefetch else 0
 
     async def _claim_loop(self) -> None:
         next_poll = time.monotonic() + self.s.poll_interval

@@ -29,7 +29,7 @@ class Settings:
     """How a worker runs; every value has a default that suits a few workers per database."""
 
     concurrency: int = 10  # handlers running at once
-    prefetch: int = 0  # claimed events that may wait for a free handler (claims grow by this much)
+    prefetch: int | None = None  # claimed events that may wait for a free handler; default: concurrency
     poll_interval: float = 2.0  # look for work at least this often, notification or not
     flush_delay: float = 0.002  # how long a report waits for others to share its transaction
     heartbeat_interval: float | None = None  # default: a third of the lease
@@ -109,7 +109,7 @@ def is_async(fn: Handler) -> bool:
 def _check_settings(s: Settings) -> None:
     if s.concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    if s.prefetch < 0:
+    if s.prefetch is not None and s.prefetch < 0:
         raise ValueError("prefetch must be 0 or more")
     for name in ("poll_interval", "rescue_interval", "progress_interval", "listen_check_interval",
                  "listen_check_timeout", "call_timeout"):
