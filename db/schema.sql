@@ -782,15 +782,15 @@ CREATE FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text 
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
--- A queued event: cancelled (failed). A failed one: its failure is accepted, recorded as a note.
--- Either way it no longer holds back its customer's later ordered events.
+-- A queued event: cancelled (failed). A failed ordered event that holds back its customer's later
+-- ordered events: its failure is accepted, recorded as a note, and the line moves on.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_event ledger.events;
     v_result api.event;
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
-    IF FOUND AND v_event.status = 'failed' THEN
+    IF FOUND AND v_event.status = 'failed' AND v_event.ordered AND v_event.order_released_at IS NULL THEN
         IF char_length(p_reason) > 4000 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'AL010',
@@ -801,7 +801,7 @@ BEGIN
            SET version = e.version + 1, changed_by = ledger._checked_actor(p_actor),
                changed_by_kind = ledger._checked_actor_kind(p_actor_kind), change_reason = p_reason,
                change_details = jsonb_build_object('step', 'cancel', 'failure_accepted', true),
-               updated_at = v_now, order_released_at = CASE WHEN e.ordered THEN v_now END
+               updated_at = v_now, order_released_at = v_now
          WHERE e.customer_id = v_event.customer_id AND e.id = p_event_id
         RETURNING * INTO v_event;
         v_result := ledger._as_api_event(v_event);
@@ -832,8 +832,8 @@ ALTER FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, 
 --
 
 COMMENT ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Cancels a queued event, with a reason (AL008 without one): it becomes failed and is never claimed.
-Given a failed event, accepts its failure (a note, with the reason): it stays failed. Either way the
-event no longer holds back its customer''s later ordered events.';
+Given a failed ordered event that holds back its customer''s later ordered events, accepts its
+failure (a note, with the reason): it stays failed and the line moves on. Any other status: AL003.';
 
 
 --

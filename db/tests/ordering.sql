@@ -3,7 +3,7 @@
 -- failed one holds the rest back until an operator re-queues it or cancels it; unordered types keep
 -- full parallelism.
 BEGIN;
-SELECT plan(22);
+SELECT plan(25);
 
 CREATE SCHEMA tests;
 CREATE FUNCTION tests.now() RETURNS timestamptz LANGUAGE sql IMMUTABLE
@@ -81,7 +81,7 @@ SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('a2'), 'bank ba
           'queued', 'an operator re-queues a2');
 SELECT is(tests.claim(), ARRAY['a2'], 'a2 is claimed again, still before a3');
 
--- 5 Cancel: of a failed event, the failure is accepted (a note) and the line moves on.
+-- 8 Cancel: of a failed ordered event, the failure is accepted (a note) and the line moves on.
 SELECT is(tests.fail('b1'), 'failed', 'b1 fails for good');
 SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('b1'), 'refunded by hand', 'ops-ann', 'human', tests.now()) r),
           'failed', 'an operator cancels the failed b1: it stays failed');
@@ -89,8 +89,13 @@ SELECT is((SELECT format('%s>%s %s: %s', a.from_status, a.to_status, a.actor, a.
             WHERE a.event_id = tests.id('b1') ORDER BY a.seq DESC LIMIT 1),
           'failed>failed ops-ann: refunded by hand', 'accepting the failure is an audit row of its own');
 SELECT is(tests.claim(), ARRAY['b2'], 'b2 goes on');
-SELECT throws_ok(format('SELECT api.cancel_event(%s, NULL, %L, %L, %L)', tests.id('c1'), 'ops', 'human', tests.now()),
+SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L, %L)', tests.id('c1'), 'stop', 'ops', 'human', tests.now()),
                  'AL003', NULL, 'a held event cannot be cancelled (AL003)');
+SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L, %L)', tests.id('b1'), 'again', 'ops', 'human', tests.now()),
+                 'AL003', NULL, 'a failure accepted once cannot be cancelled again (AL003)');
+SELECT is(tests.fail('af'), 'failed', 'the unordered af fails');
+SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L, %L)', tests.id('af'), 'accept', 'ops', 'human', tests.now()),
+                 'AL003', NULL, 'a failed unordered event cannot be cancelled: it holds nothing back (AL003)');
 
 -- 3 Cancel of a queued ordered event releases its place too.
 SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('a3'), 'customer withdrew', 'ops-ann', 'human', tests.now()) r),
