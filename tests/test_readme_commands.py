@@ -69,7 +69,7 @@ COVERED = {
     "Walkthrough": 1,                                       # run against ./run's server
     "Running it": 1,                                        # keys + serve + curl
     "`agentledger db`: deploying without sqitch": 3,        # db commands; sync_functions; snapshot
-    "Benchmarks": 2,                                        # submit_bench; client_submit
+    "Benchmarks": 4,                                        # submit_bench; client_submit; worker; ordering
     "Workers in Python": 1,                                 # run by tests/test_worker_readme.py
     "Operator commands": 1,                                 # run by tests/test_cli_events.py
     "Backups": 1,                                           # run by tests/test_operations.py
