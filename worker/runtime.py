@@ -164,9 +164,11 @@ class Runtime:
     def _on_work(self, message: dict | None) -> None:
         """A notification (or a reconnect): look for the kinds of work it announces."""
         for kind, key in (("events", "queued"), ("actions", "actions")):
-            announced = None if message is None else message.get(key)
-            if self.types[kind] and (announced is None and message is None
-                                     or isinstance(announced, dict) and set(announced) & set(self.types[kind])):
+            if not self.types[kind] or message is not None and key not in message:
+                continue
+            announced = None if message is None else message[key]
+            # No message, or a count too large to list ({"actions": null}): any type may have work.
+            if not isinstance(announced, dict) or set(announced) & set(self.types[kind]):
                 self.wanted[kind] = True
                 # One notification covers the submits of the next throttle interval: look again then.
                 self.loop.call_later(self.s.renotify_delay, self._want, kind)
