@@ -926,13 +926,11 @@ BEGIN
         SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
            AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
-           -- Ordered per customer: only the customer's earliest unfinished ordered event may be
-           -- claimed, so at most one is held at a time, in submission order; a failed one holds
-           -- the rest back until an operator re-queues or cancels it.
-           AND (e.ordered IS NOT TRUE OR NOT EXISTS (
-                SELECT 1 FROM ledger.events o
-                 WHERE o.customer_id = e.customer_id AND o.ordered AND o.id < e.id
-                   AND o.status <> 'completed' AND o.order_released_at IS NULL))
+           -- Ordered per customer: only the customer's first in line (its earliest open ordered
+           -- event, marked by triggers) may be claimed, so at most one is held at a time, in
+           -- submission order; a failed one holds the rest back until an operator re-queues or
+           -- cancels it. The claim indexes leave the waiting ones out, so they cost no reads.
+           AND (e.ordered IS NOT TRUE OR e.first_in_line)
          ORDER BY e.priority DESC, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
@@ -965,7 +963,7 @@ ALTER FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types te
 
 COMMENT ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) IS 'Claims up to p_limit queued events whose run_after has passed (of p_event_types, or of any type
 when NULL), highest priority first, then oldest, skipping events other claimers are taking; of a
-type ordered per customer, only the customer''s earliest unfinished ordered event. Each
+type ordered per customer, only the customer''s first in line (ledger.events.first_in_line). Each
 becomes processing under a lease of ledger.settings.lease_duration held by p_worker, counts an
 attempt, and gets one audit row. Returns the claims with their lease tokens, which every later report
 must present.';
@@ -1827,6 +1825,7 @@ CREATE TABLE ledger.events (
     review_breached_at timestamp with time zone,
     ordered boolean,
     order_released_at timestamp with time zone,
+    first_in_line boolean DEFAULT false,
     CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
     CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
     CONSTRAINT events_customer_id_valid CHECK (((customer_id <> ''::text) AND (char_length(customer_id) <= 64) AND (customer_id !~ '[[:cntrl:]]'::text))),
@@ -2121,6 +2120,13 @@ COMMENT ON COLUMN ledger.events.ordered IS 'Of a type ordered per customer when 
 --
 
 COMMENT ON COLUMN ledger.events.order_released_at IS 'When an operator cancelled this event (or accepted its failure): it no longer holds back the customer''s later ordered events.';
+
+
+--
+-- Name: COLUMN events.first_in_line; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.first_in_line IS 'Of an ordered event: true when it is its customer''s earliest open ordered event, the only one claims may take; false while it waits behind it; NULL while a re-queued event re-joins the line. Kept by triggers.';
 
 
 --
@@ -3997,6 +4003,31 @@ COMMENT ON FUNCTION ledger._refuse_write_once_change() IS 'Trigger: refuses chan
 
 
 --
+-- Name: _rejoin_line(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._rejoin_line() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+-- BEFORE UPDATE of an ordered event whose release is undone (an operator re-queues it): it is back
+-- in its customer's line but not first yet; the statement's ledger._settle_lines_after_write decides.
+BEGIN
+    NEW.first_in_line := NULL;
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION ledger._rejoin_line() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _rejoin_line(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._rejoin_line() IS 'Trigger: an ordered event whose release is undone re-joins its customer''s line unsettled (first_in_line NULL) until the statement''s settlement.';
+
+
+--
 -- Name: _report_digest(jsonb); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4301,6 +4332,120 @@ ALTER FUNCTION ledger._set_ordered() OWNER TO agentledger_owner;
 --
 
 COMMENT ON FUNCTION ledger._set_ordered() IS 'Trigger: marks an event ordered when its type is ordered per customer (ledger.event_types.ordered_per_customer).';
+
+
+--
+-- Name: _settle_lines(text[]); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+-- Gives each of these customers' lines a first event when it has none: the earliest open ordered
+-- event (not completed, not released) becomes first_in_line, the only one of its customer that
+-- claims may take. Workers are woken for those that are queued.
+DECLARE
+    v_woken jsonb := '{}'::jsonb;
+    v_round jsonb;
+    v_skipped bigint;
+BEGIN
+    -- Lines are taken in one sorted pass, so two transactions settling lines never wait for each
+    -- other in a cycle. Each one's version moves, so a transaction whose snapshot is older than the
+    -- last settlement (REPEATABLE READ) fails to serialize instead of settling from a stale view.
+    INSERT INTO ledger.order_lines AS l (customer_id)
+    SELECT c FROM unnest(p_customers) c ORDER BY c
+    ON CONFLICT (customer_id) DO UPDATE SET version = l.version + 1, settled_at = now();
+    -- Every statement below sees what the line's earlier holders committed. An event picked as first
+    -- may be changed by another transaction before this one takes it (an operator cancels it): the
+    -- UPDATE then skips it, and the next round picks again. Lines that have a first event, the
+    -- common case, cost one probe of the unique index each; the rest one more, of the open events.
+    LOOP
+        WITH headless AS (
+            SELECT c.customer_id FROM unnest(p_customers) c (customer_id)
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM ledger.events h
+                    WHERE h.customer_id = c.customer_id AND h.first_in_line AND h.status <> 'completed'
+                      AND h.order_released_at IS NULL)
+        ), first AS (
+            SELECT f.customer_id, f.id
+              FROM headless c
+             CROSS JOIN LATERAL (
+                   SELECT o.customer_id, o.id FROM ledger.events o
+                    WHERE o.customer_id = c.customer_id AND o.ordered AND o.status <> 'completed'
+                      AND o.order_released_at IS NULL
+                    ORDER BY o.id LIMIT 1) f
+        ), promoted AS (
+            UPDATE ledger.events e SET first_in_line = true
+              FROM first f
+             WHERE e.customer_id = f.customer_id AND e.id = f.id
+               AND e.status <> 'completed' AND e.order_released_at IS NULL
+            RETURNING e.event_type, e.status, e.run_after
+        )
+        SELECT (SELECT count(*) FROM first) - (SELECT count(*) FROM promoted),
+               (SELECT jsonb_object_agg(q.event_type, q.n)
+                  FROM (SELECT p.event_type, count(*) AS n FROM promoted p
+                         WHERE p.status = 'queued' AND p.run_after <= now() GROUP BY p.event_type) q)
+          INTO v_skipped, v_round;
+        v_woken := v_woken || coalesce(v_round, '{}'::jsonb);
+        EXIT WHEN v_skipped = 0;
+    END LOOP;
+    PERFORM ledger._wake_workers(v_woken);
+END
+$$;
+
+
+ALTER FUNCTION ledger._settle_lines(p_customers text[]) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _settle_lines(p_customers text[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._settle_lines(p_customers text[]) IS 'Takes the order lines of these customers (sorted) and makes the earliest open ordered event of each line without one first_in_line; wakes workers for those queued.';
+
+
+--
+-- Name: _settle_lines_after_write(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._settle_lines_after_write() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- AFTER INSERT or UPDATE ... FOR EACH STATEMENT. The lines to settle: after an INSERT, those of the
+-- new ordered events; after an UPDATE, those whose first event left (completed, or released by an
+-- operator) and those an event re-joined (first_in_line NULL, set by ledger._rejoin_line). Every
+-- other write, the common case, costs one pass over the statement's rows.
+DECLARE
+    v_customers text[];
+BEGIN
+    SELECT array_agg(DISTINCT n.customer_id ORDER BY n.customer_id) INTO v_customers
+      FROM new_events n
+     WHERE n.ordered
+       AND (TG_OP = 'INSERT' OR n.first_in_line IS NULL
+            OR n.first_in_line AND (n.status = 'completed' OR n.order_released_at IS NOT NULL));
+    IF v_customers IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM ledger._settle_lines(v_customers);
+    IF TG_OP = 'UPDATE' THEN
+        -- Re-joined events that did not become first wait like the others.
+        UPDATE ledger.events e SET first_in_line = false
+          FROM new_events n
+         WHERE n.ordered AND n.first_in_line IS NULL
+           AND e.customer_id = n.customer_id AND e.id = n.id AND e.first_in_line IS NULL;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+
+ALTER FUNCTION ledger._settle_lines_after_write() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _settle_lines_after_write(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._settle_lines_after_write() IS 'Trigger: after a statement that adds ordered events, finishes a customer''s first one or re-queues a released one, settles those customers'' order lines (ledger._settle_lines).';
 
 
 --
@@ -4611,6 +4756,47 @@ ALTER TABLE ledger.events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
+-- Name: order_lines; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.order_lines (
+    customer_id text NOT NULL,
+    version bigint DEFAULT 1 NOT NULL,
+    settled_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE ledger.order_lines OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE order_lines; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.order_lines IS 'One row per customer that has had ordered events: the lock taken, in customer order, while the customer''s first_in_line mark is moved. Rows are added as needed and never need removing.';
+
+
+--
+-- Name: COLUMN order_lines.customer_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.order_lines.customer_id IS 'The customer whose ordered events this line orders.';
+
+
+--
+-- Name: COLUMN order_lines.version; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.order_lines.version IS 'Moves with every settlement, so a transaction with an older snapshot fails to serialize instead of settling from a stale view.';
+
+
+--
+-- Name: COLUMN order_lines.settled_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.order_lines.settled_at IS 'When the line was last settled.';
+
+
+--
 -- Name: review_policies; Type: TABLE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4843,6 +5029,14 @@ ALTER TABLE ONLY ledger.events
 
 
 --
+-- Name: order_lines order_lines_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.order_lines
+    ADD CONSTRAINT order_lines_pkey PRIMARY KEY (customer_id);
+
+
+--
 -- Name: review_policies review_policies_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4928,21 +5122,42 @@ COMMENT ON INDEX ledger.events_action_order_idx IS 'Claim order of decided event
 -- Name: events_claim_by_type_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE INDEX events_claim_by_type_idx ON ledger.events USING btree (event_type, priority DESC, id) WHERE (status = 'queued'::ledger.event_status);
+CREATE INDEX events_claim_by_type_idx ON ledger.events USING btree (event_type, priority DESC, id) WHERE ((status = 'queued'::ledger.event_status) AND ((ordered IS NOT TRUE) OR first_in_line));
 
 
 --
 -- Name: INDEX events_claim_by_type_idx; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON INDEX ledger.events_claim_by_type_idx IS 'Claim order within an event type: claims that name types read only their own queued events.';
+COMMENT ON INDEX ledger.events_claim_by_type_idx IS 'Claim order within an event type: claims that name types read only their own claimable queued events.';
 
 
 --
 -- Name: events_claim_order_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE INDEX events_claim_order_idx ON ledger.events USING btree (priority DESC, id) WHERE (status = 'queued'::ledger.event_status);
+CREATE INDEX events_claim_order_idx ON ledger.events USING btree (priority DESC, id) WHERE ((status = 'queued'::ledger.event_status) AND ((ordered IS NOT TRUE) OR first_in_line));
+
+
+--
+-- Name: INDEX events_claim_order_idx; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON INDEX ledger.events_claim_order_idx IS 'Claim order of claimable queued events: highest priority first, then oldest; ordered events only when first in line.';
+
+
+--
+-- Name: events_first_in_line_key; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE UNIQUE INDEX events_first_in_line_key ON ledger.events USING btree (customer_id) WHERE (first_in_line AND (status <> 'completed'::ledger.event_status) AND (order_released_at IS NULL));
+
+
+--
+-- Name: INDEX events_first_in_line_key; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON INDEX ledger.events_first_in_line_key IS 'At most one open ordered event per customer is first in line, so at most one is held at a time.';
 
 
 --
@@ -4994,6 +5209,15 @@ CREATE INDEX events_status_idx ON ledger.events USING btree (status, id);
 CREATE TRIGGER _040_set_ordered BEFORE INSERT ON ledger.events FOR EACH ROW EXECUTE FUNCTION ledger._set_ordered();
 
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _040_set_ordered;
+
+
+--
+-- Name: events _045_rejoin_line; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _045_rejoin_line BEFORE UPDATE OF order_released_at ON ledger.events FOR EACH ROW WHEN ((new.ordered AND (old.order_released_at IS NOT NULL) AND (new.order_released_at IS NULL))) EXECUTE FUNCTION ledger._rejoin_line();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _045_rejoin_line;
 
 
 --
@@ -5120,6 +5344,24 @@ ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _500_audit_status_changes;
 CREATE TRIGGER _500_audit_submits AFTER INSERT ON ledger.events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._audit_submits();
 
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _500_audit_submits;
+
+
+--
+-- Name: events _600_settle_lines_after_insert; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _600_settle_lines_after_insert AFTER INSERT ON ledger.events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._settle_lines_after_write();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _600_settle_lines_after_insert;
+
+
+--
+-- Name: events _600_settle_lines_after_update; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _600_settle_lines_after_update AFTER UPDATE ON ledger.events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._settle_lines_after_write();
+
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _600_settle_lines_after_update;
 
 
 --
@@ -5616,6 +5858,13 @@ GRANT SELECT(order_released_at) ON TABLE ledger.events TO agentledger_auditor;
 
 
 --
+-- Name: COLUMN events.first_in_line; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(first_in_line) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
 -- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -5865,6 +6114,13 @@ REVOKE ALL ON FUNCTION ledger._refuse_write_once_change() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _rejoin_line(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._rejoin_line() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _report_digest(p_content jsonb); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -5904,6 +6160,20 @@ REVOKE ALL ON FUNCTION ledger._route_to_review() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._set_ordered() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _settle_lines(p_customers text[]); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._settle_lines(p_customers text[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _settle_lines_after_write(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._settle_lines_after_write() FROM PUBLIC;
 
 
 --

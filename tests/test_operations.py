@@ -1,5 +1,5 @@
 """Operations as the README describes them: a backup restored into a new database keeps a
-verifying audit trail, and a database deployed at the last tag upgrades with its events intact."""
+verifying audit trail, and a database deployed at an earlier tag upgrades with its events intact."""
 
 from __future__ import annotations
 
@@ -47,9 +47,10 @@ def last_tag() -> str:
     return re.findall(r"^(@\S+)", (databases.REPO_ROOT / "sqitch.plan").read_text(), flags=re.MULTILINE)[-1]
 
 
-def test_a_database_deployed_at_the_last_tag_upgrades_with_its_events(empty_db):
+# @v0.3.0: before human review, deadlines and per-customer ordering; the last tag: before the newest changes.
+@pytest.mark.parametrize("tag", ["@v0.3.0", last_tag()])
+def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db, tag):
     name = dbname(empty_db)
-    tag = last_tag()
     deployed = run_sqitch(["deploy", "--to", tag], name)
     if deployed.returncode != 0:
         pytest.fail(describe(deployed), pytrace=False)
@@ -99,3 +100,33 @@ def test_a_database_deployed_at_the_last_tag_upgrades_with_its_events(empty_db):
         result = subprocess.run(databases.pg_prove_command(name, test_file), env=databases.client_env(),
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, describe(result)
+
+
+def test_ordered_events_deployed_before_the_order_lines_keep_their_lines(empty_db):
+    """Ordered events written before the first_in_line mark existed: the upgrade marks each
+    customer's earliest open one, so the held one keeps its turn and the rest follow it."""
+    name = dbname(empty_db)
+    deployed = run_sqitch(["deploy", "--to", "@v0.4.0"], name)
+    assert deployed.returncode == 0, describe(deployed)
+    sql(empty_db, """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
+                     VALUES ('old_ordered', 'ordered before the upgrade', true)""")
+    ids = [sql(empty_db, "SELECT id FROM api.submit_event(%s, 'old_ordered', '{}')", customer)[0][0]
+           for customer in ("cust-a", "cust-a", "cust-a", "cust-b", "cust-b", "cust-c")]
+    a1, a2, a3, b1, b2, c1 = ids
+    [(held, token)] = sql(empty_db, "SELECT id, lease_token FROM api.claim_events('old-worker', 1)")
+    assert held == a1
+    claims = dict(sql(empty_db, "SELECT id, lease_token FROM api.claim_events('old-worker', 10)"))
+    assert list(claims) == [b1, c1], "a2 and a3 wait behind a1, b2 behind b1"
+    sql(empty_db, "SELECT count(*) FROM api.fail_events(%s, %s, '{gave up}', NULL, '{false}')", [b1], [claims[b1]])
+    sql(empty_db, "SELECT count(*) FROM api.release_events(%s, %s)", [c1], [claims[c1]])
+
+    upgraded = run_sqitch(["deploy"], name)
+    assert upgraded.returncode == 0, describe(upgraded)
+    marks = dict(sql(empty_db, "SELECT id, first_in_line FROM ledger.events WHERE ordered"))
+    assert marks == {a1: True, a2: False, a3: False, b1: True, b2: False, c1: True}
+    # c1 is the only one claimable: a1 is still held, b1 failed and holds b2 back.
+    assert [i for i, in sql(empty_db, "SELECT id FROM api.claim_events('new-worker', 10)")] == [c1]
+    sql(empty_db, "SELECT count(*) FROM api.decide_events(%s, %s, '{approved}')", [a1], [token])
+    sql(empty_db, "SELECT count(*) FROM api.complete_events(%s, %s)", [a1], [token])
+    assert [i for i, in sql(empty_db, "SELECT id FROM api.claim_events('new-worker', 10)")] == [a2]
+    assert sql(empty_db, "SELECT ok FROM api.verify_audit()")[0][0] is True

@@ -1,6 +1,6 @@
 -- Deploy agentledger:functions/claim to pg
--- Claims respect per-customer ordering: of a type ordered per customer, only the customer's earliest
--- unfinished ordered event may be claimed. Body replaced in place; the signature stays.
+-- Claims take an ordered event only when it is first in its customer's line (the first_in_line mark
+-- of tables/order_lines) instead of looking behind each queued one. Body replaced; the signature stays.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -30,13 +30,11 @@ BEGIN
         SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
            AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
-           -- Ordered per customer: only the customer's earliest unfinished ordered event may be
-           -- claimed, so at most one is held at a time, in submission order; a failed one holds
-           -- the rest back until an operator re-queues or cancels it.
-           AND (e.ordered IS NOT TRUE OR NOT EXISTS (
-                SELECT 1 FROM ledger.events o
-                 WHERE o.customer_id = e.customer_id AND o.ordered AND o.id < e.id
-                   AND o.status <> 'completed' AND o.order_released_at IS NULL))
+           -- Ordered per customer: only the customer's first in line (its earliest open ordered
+           -- event, marked by triggers) may be claimed, so at most one is held at a time, in
+           -- submission order; a failed one holds the rest back until an operator re-queues or
+           -- cancels it. The claim indexes leave the waiting ones out, so they cost no reads.
+           AND (e.ordered IS NOT TRUE OR e.first_in_line)
          ORDER BY e.priority DESC, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
@@ -62,7 +60,7 @@ $$;
 COMMENT ON FUNCTION api.claim_events(text, integer, text[], timestamptz) IS
 $$Claims up to p_limit queued events whose run_after has passed (of p_event_types, or of any type
 when NULL), highest priority first, then oldest, skipping events other claimers are taking; of a
-type ordered per customer, only the customer's earliest unfinished ordered event. Each
+type ordered per customer, only the customer's first in line (ledger.events.first_in_line). Each
 becomes processing under a lease of ledger.settings.lease_duration held by p_worker, counts an
 attempt, and gets one audit row. Returns the claims with their lease tokens, which every later report
 must present.$$;

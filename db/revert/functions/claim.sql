@@ -1,5 +1,6 @@
 -- Revert agentledger:functions/claim from pg
--- Back to the claims of @v0.3.0 (db/deploy/functions/claim@v0.3.0.sql): no per-customer ordering.
+-- Back to the claims of @v0.4.0 (db/deploy/functions/claim@v0.4.0.sql): an ordered event is claimable
+-- when no earlier ordered event of its customer is open.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -28,6 +29,13 @@ BEGIN
         SELECT e.customer_id, e.id, e.priority FROM ledger.events e
          WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
            AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
+           -- Ordered per customer: only the customer's earliest unfinished ordered event may be
+           -- claimed, so at most one is held at a time, in submission order; a failed one holds
+           -- the rest back until an operator re-queues or cancels it.
+           AND (e.ordered IS NOT TRUE OR NOT EXISTS (
+                SELECT 1 FROM ledger.events o
+                 WHERE o.customer_id = e.customer_id AND o.ordered AND o.id < e.id
+                   AND o.status <> 'completed' AND o.order_released_at IS NULL))
          ORDER BY e.priority DESC, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
@@ -52,7 +60,8 @@ END
 $$;
 COMMENT ON FUNCTION api.claim_events(text, integer, text[], timestamptz) IS
 $$Claims up to p_limit queued events whose run_after has passed (of p_event_types, or of any type
-when NULL), highest priority first, then oldest, skipping events other claimers are taking. Each
+when NULL), highest priority first, then oldest, skipping events other claimers are taking; of a
+type ordered per customer, only the customer's earliest unfinished ordered event. Each
 becomes processing under a lease of ledger.settings.lease_duration held by p_worker, counts an
 attempt, and gets one audit row. Returns the claims with their lease tokens, which every later report
 must present.$$;

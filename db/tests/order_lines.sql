@@ -1,0 +1,85 @@
+-- The mark behind per-customer ordering: each customer's earliest open ordered event is
+-- first_in_line, the only one claims may take. Every way an event leaves or re-joins the line moves
+-- the mark (completion, an operator's cancel, a re-queue, a DBA's raw UPDATE), and no customer can
+-- have two events marked.
+BEGIN;
+SELECT plan(18);
+
+CREATE SCHEMA tests;
+CREATE FUNCTION tests.now() RETURNS timestamptz LANGUAGE sql IMMUTABLE
+RETURN '2031-08-01 09:00:00+00'::timestamptz;
+INSERT INTO ledger.event_types (name, description, ordered_per_customer) VALUES
+    ('tests_ordered', 'ordered per customer', true), ('tests_free', 'not ordered', false);
+
+CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL);
+CREATE FUNCTION tests.id(p_name text) RETURNS bigint LANGUAGE sql STABLE
+RETURN (SELECT f.id FROM tests.fx f WHERE f.name = p_name);
+CREATE FUNCTION tests.submitted(p_name text, p_customer text, p_type text DEFAULT 'tests_ordered') RETURNS void
+LANGUAGE sql BEGIN ATOMIC
+    INSERT INTO tests.fx (name, id)
+    SELECT p_name, (api.submit_event(p_customer, p_type, '{}', p_actor => 'intake', p_now => tests.now())).id;
+END;
+-- The names of a customer's events marked first, then those waiting: 'd1 | d2 d3'.
+CREATE FUNCTION tests.line(p_customer text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT coalesce(string_agg(f.name, ' ' ORDER BY e.id) FILTER (WHERE e.first_in_line AND e.status <> 'completed' AND e.order_released_at IS NULL), '-')
+               || ' | ' ||
+               coalesce(string_agg(f.name, ' ' ORDER BY e.id) FILTER (WHERE NOT e.first_in_line AND e.status <> 'completed' AND e.order_released_at IS NULL), '-')
+          FROM tests.fx f JOIN ledger.events e ON e.id = f.id WHERE e.customer_id = p_customer AND e.ordered);
+CREATE FUNCTION tests.claim_and_finish() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_claim record;
+BEGIN
+    SELECT c.id, c.lease_token INTO v_claim FROM api.claim_events('tests-worker', 1, '{tests_ordered}', tests.now()) c;
+    PERFORM api.decide_events(ARRAY[v_claim.id], ARRAY[v_claim.lease_token], '{approved}', NULL, NULL, true, tests.now());
+    PERFORM api.complete_events(ARRAY[v_claim.id], ARRAY[v_claim.lease_token], NULL, tests.now());
+    RETURN (SELECT f.name FROM tests.fx f WHERE f.id = v_claim.id);
+END
+$$;
+
+-- 3 Submitted: the first of each customer is marked, the rest wait; unordered events carry no mark.
+SELECT tests.submitted('d1', 'cust-d'), tests.submitted('d2', 'cust-d'), tests.submitted('d3', 'cust-d'),
+       tests.submitted('e1', 'cust-e'), tests.submitted('df', 'cust-d', 'tests_free');
+SELECT is(tests.line('cust-d'), 'd1 | d2 d3', 'd1 is first in its customer''s line, d2 and d3 wait');
+SELECT is(tests.line('cust-e'), 'e1 | -', 'e1, alone, is first');
+SELECT is((SELECT e.first_in_line FROM ledger.events e WHERE e.id = tests.id('df')), false, 'the unordered df is not in a line');
+
+-- 2 Completion moves the mark to the next.
+SELECT is(tests.claim_and_finish(), 'd1', 'd1 is claimed and completed');
+SELECT is(tests.line('cust-d'), 'd2 | d3', 'd2 is first now');
+
+-- 2 An operator's cancel of the queued first releases it; the next is first.
+SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('d2'), 'withdrawn', 'ops-ann', 'human', tests.now()) r),
+          'failed', 'the queued d2 is cancelled');
+SELECT is(tests.line('cust-d'), 'd3 | -', 'd3 is first now');
+
+-- 2 Re-queued, a cancelled event re-joins the line behind the one first now.
+SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('d2'), 'customer asked again', 'ops-ann', 'human', tests.now()) r),
+          'queued', 'the cancelled d2 is re-queued');
+SELECT is(tests.line('cust-d'), 'd3 | d2', 'd2 waits behind d3, which was first already');
+
+-- 4 Into an empty line, a re-queued event is first at once.
+SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('e1'), 'withdrawn', 'ops-ann', 'human', tests.now()) r),
+          'failed', 'the queued e1 is cancelled');
+SELECT is(tests.line('cust-e'), '- | -', 'cust-e''s line is empty');
+SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('e1'), 'customer asked again', 'ops-ann', 'human', tests.now()) r),
+          'queued', 'e1 is re-queued');
+SELECT is(tests.line('cust-e'), 'e1 | -', 'into the empty line, e1 is first');
+
+-- 2 A DBA's raw UPDATE that releases the first moves the mark too.
+UPDATE ledger.events SET status = 'failed', change_reason = 'stopped by the DBA' WHERE id = tests.id('d3');
+SELECT is(tests.line('cust-d'), 'd3 | d2', 'failed, d3 holds the line');
+UPDATE ledger.events SET order_released_at = tests.now() WHERE id = tests.id('d3');
+SELECT is(tests.line('cust-d'), 'd2 | -', 'released by the DBA, d3 hands the line to d2');
+
+-- 2 At most one open event per customer is first in line, whoever writes.
+SELECT tests.submitted('d4', 'cust-d');
+SELECT throws_ok(format('UPDATE ledger.events SET first_in_line = true WHERE id = %s', tests.id('d4')),
+                 '23505', NULL, 'a second first in line for cust-d is refused (unique index)');
+SELECT is(tests.claim_and_finish(), 'd2', 'the claim takes d2, first in line; d4 waits');
+
+-- 1 Each settlement moved the customer's line row.
+SELECT cmp_ok((SELECT l.version FROM ledger.order_lines l WHERE l.customer_id = 'cust-d'), '>=', 6::bigint,
+              'cust-d''s line row was taken at every submit, completion, cancel and re-queue');
+
+SELECT * FROM finish();
+ROLLBACK;
