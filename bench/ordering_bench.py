@@ -21,7 +21,7 @@ each on its own connection, each looping until every event is completed:
               and finished with UPDATE jobs SET status = 'done' WHERE id = ANY(ids): two
               transactions per cycle, by the same number of claimer processes.
 
-The two ledger runs are made for each customer count of --customers (default 500,50): fewer
+The two ledger runs are made for each customer count of --customers (default 500,50,5): fewer
 customers means fewer claimable events at a time. events/s = events / (go signal to the last
 completion). A claim that finds nothing (every customer with work already has an event in flight, or
 the last rows are held by other claimers) counts as an empty claim; the claimer sleeps --idle-ms and
@@ -459,8 +459,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "claimer processes. Run from the repository root.")
     parser.add_argument("--events", type=int, default=20_000,
                         help="events (and raw rows) drained per run (default %(default)s)")
-    parser.add_argument("--customers", type=positive_list, default=[500, 50],
-                        help="customer counts; each gets an unordered and an ordered run (default 500,50)")
+    parser.add_argument("--customers", type=positive_list, default=[500, 50, 5],
+                        help="customer counts; each gets an unordered and an ordered run (default 500,50,5)")
     parser.add_argument("--claimers", type=int, default=4,
                         help="concurrent claimer processes, one connection each (default %(default)s)")
     parser.add_argument("--batch", type=int, default=100,
