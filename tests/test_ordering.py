@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 
 import psycopg
+import pytest
 
 from tests.support import databases
 from tests.support.workers import sql
@@ -193,3 +194,22 @@ def test_completing_a_customers_first_event_wakes_workers_for_the_next(fresh_db,
         [woken] = list(listener.notifies(timeout=5, stop_after=1))
         assert json.loads(woken.payload) == {"queued": {"tests_ordered": 1}}
         assert len(conn.execute("SELECT id FROM api.claim_events('w', 10)").fetchall()) == 1
+
+
+def test_a_repeatable_read_submit_that_missed_a_line_change_must_retry(fresh_db, login_as):
+    """A transaction whose snapshot predates the last change of a customer's line could misjudge it
+    (see no open event, or one already finished): it gets a serialization failure instead."""
+    sql(fresh_db, """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
+                     VALUES ('tests_ordered', 'ordered per customer', true)""")
+    api = login_as(fresh_db, "agentledger_api")
+    submit_one = """SELECT id FROM api.submit_event('cust-rr', 'tests_ordered', '{}')"""
+    with psycopg.connect(api) as late, psycopg.connect(api, autocommit=True) as other:
+        late.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        late.execute("SELECT 1")  # the snapshot is taken here
+        [(first,)] = other.execute(submit_one).fetchall()
+        with pytest.raises(psycopg.errors.SerializationFailure):
+            late.execute(submit_one)
+        late.rollback()
+        late.execute(submit_one)  # retried with a new snapshot, it goes through and waits behind the first
+        late.commit()
+    assert sql(fresh_db, "SELECT id = %s, first_in_line FROM ledger.events ORDER BY id", first) == [(True, True), (False, False)]
