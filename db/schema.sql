@@ -3375,6 +3375,58 @@ COMMENT ON FUNCTION ledger._audit_submits() IS 'Trigger: writes the first audit 
 
 
 --
+-- Name: _check_line_change(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._check_line_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+-- BEFORE UPDATE of what decides an event's place in its customer's line, whoever writes it: the
+-- line can only move the ways the api functions move it, so a raw UPDATE cannot stall it or let
+-- two events of one customer be held at once.
+BEGIN
+    IF NEW.ordered IS DISTINCT FROM OLD.ordered THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL012',
+            MESSAGE = format('event %s: whether it is ordered per customer is fixed when it is submitted', OLD.id),
+            DETAIL = 'ordered comes from ledger.event_types.ordered_per_customer at submit.',
+            HINT = 'Change the event type''s ordered_per_customer for events submitted from now on.';
+    END IF;
+    IF NEW.first_in_line IS DISTINCT FROM OLD.first_in_line AND current_user <> 'agentledger_owner' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL012',
+            MESSAGE = format('event %s: first_in_line is kept by the database', OLD.id),
+            DETAIL = 'It marks the customer''s earliest open ordered event and moves when that one completes or is released.',
+            HINT = 'To let the line go on, cancel the failed event that holds it (api.cancel_event); to put it back, re-queue it (api.requeue_event).';
+    END IF;
+    IF NEW.ordered AND NEW.order_released_at IS NOT NULL AND NEW.status <> 'failed' THEN
+        IF OLD.order_released_at IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL003',
+                MESSAGE = format('event %s is %s; only a failed ordered event can give up its place in line', OLD.id, NEW.status),
+                HINT = 'Cancel a queued event (api.cancel_event): it fails and gives up its place.';
+        END IF;
+        NEW.order_released_at := NULL;  -- a released event leaving failed (re-queued) is back in line
+    END IF;
+    IF NEW.ordered AND OLD.order_released_at IS NOT NULL AND NEW.order_released_at IS NULL THEN
+        -- Back in line, not first yet: the statement's ledger._settle_lines_after_write decides.
+        NEW.first_in_line := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION ledger._check_line_change() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _check_line_change(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._check_line_change() IS 'Trigger: ordered is write-once (AL012); only the database moves first_in_line (AL012); only a failed ordered event gives up its place (AL003); a released event that is re-queued re-joins its line unsettled (first_in_line NULL).';
+
+
+--
 -- Name: _check_status_change(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4003,31 +4055,6 @@ COMMENT ON FUNCTION ledger._refuse_write_once_change() IS 'Trigger: refuses chan
 
 
 --
--- Name: _rejoin_line(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
---
-
-CREATE FUNCTION ledger._rejoin_line() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
--- BEFORE UPDATE of an ordered event whose release is undone (an operator re-queues it): it is back
--- in its customer's line but not first yet; the statement's ledger._settle_lines_after_write decides.
-BEGIN
-    NEW.first_in_line := NULL;
-    RETURN NEW;
-END
-$$;
-
-
-ALTER FUNCTION ledger._rejoin_line() OWNER TO agentledger_owner;
-
---
--- Name: FUNCTION _rejoin_line(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
---
-
-COMMENT ON FUNCTION ledger._rejoin_line() IS 'Trigger: an ordered event whose release is undone re-joins its customer''s line unsettled (first_in_line NULL) until the statement''s settlement.';
-
-
---
 -- Name: _report_digest(jsonb); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4413,7 +4440,7 @@ CREATE FUNCTION ledger._settle_lines_after_write() RETURNS trigger
     AS $$
 -- AFTER INSERT or UPDATE ... FOR EACH STATEMENT. The lines to settle: after an INSERT, those of the
 -- new ordered events; after an UPDATE, those whose first event left (completed, or released by an
--- operator) and those an event re-joined (first_in_line NULL, set by ledger._rejoin_line). Every
+-- operator) and those an event re-joined (first_in_line NULL, set by ledger._check_line_change). Every
 -- other write, the common case, costs one pass over the statement's rows.
 DECLARE
     v_customers text[];
@@ -5212,12 +5239,12 @@ ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _040_set_ordered;
 
 
 --
--- Name: events _045_rejoin_line; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+-- Name: events _045_check_line_change; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE TRIGGER _045_rejoin_line BEFORE UPDATE OF order_released_at ON ledger.events FOR EACH ROW WHEN ((new.ordered AND (old.order_released_at IS NOT NULL) AND (new.order_released_at IS NULL))) EXECUTE FUNCTION ledger._rejoin_line();
+CREATE TRIGGER _045_check_line_change BEFORE UPDATE OF status, ordered, order_released_at, first_in_line ON ledger.events FOR EACH ROW WHEN (((new.ordered IS DISTINCT FROM old.ordered) OR (new.first_in_line IS DISTINCT FROM old.first_in_line) OR (new.order_released_at IS DISTINCT FROM old.order_released_at) OR ((new.order_released_at IS NOT NULL) AND (new.status <> 'failed'::ledger.event_status)))) EXECUTE FUNCTION ledger._check_line_change();
 
-ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _045_rejoin_line;
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _045_check_line_change;
 
 
 --
@@ -6002,6 +6029,13 @@ REVOKE ALL ON FUNCTION ledger._audit_submits() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _check_line_change(); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._check_line_change() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _check_status_change(); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -6111,13 +6145,6 @@ REVOKE ALL ON FUNCTION ledger._refuse_unknown_event(p_event_id bigint) FROM PUBL
 --
 
 REVOKE ALL ON FUNCTION ledger._refuse_write_once_change() FROM PUBLIC;
-
-
---
--- Name: FUNCTION _rejoin_line(); Type: ACL; Schema: ledger; Owner: agentledger_owner
---
-
-REVOKE ALL ON FUNCTION ledger._rejoin_line() FROM PUBLIC;
 
 
 --

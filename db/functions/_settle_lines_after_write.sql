@@ -2,7 +2,7 @@ CREATE FUNCTION ledger._settle_lines_after_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- AFTER INSERT or UPDATE ... FOR EACH STATEMENT. The lines to settle: after an INSERT, those of the
 -- new ordered events; after an UPDATE, those whose first event left (completed, or released by an
--- operator) and those an event re-joined (first_in_line NULL, set by ledger._rejoin_line). Every
+-- operator) and those an event re-joined (first_in_line NULL, set by ledger._check_line_change). Every
 -- other write, the common case, costs one pass over the statement's rows.
 DECLARE
     v_customers text[];

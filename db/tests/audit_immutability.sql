@@ -111,7 +111,7 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT t.tgname::text COLLATE "default", t.tgenabled::text FROM pg_trigger t
        WHERE t.tgrelid = 'ledger.events'::regclass AND NOT t.tgisinternal ORDER BY 1$$,
-    $$VALUES ('_040_set_ordered', 'A'), ('_045_rejoin_line', 'A'), ('_050_refuse_delete', 'A'),
+    $$VALUES ('_040_set_ordered', 'A'), ('_045_check_line_change', 'A'), ('_050_refuse_delete', 'A'),
              ('_050_refuse_truncate', 'A'), ('_050_refuse_write_once_change', 'A'), ('_080_route_to_review', 'A'),
              ('_100_check_status_change', 'A'), ('_500_audit_status_changes', 'A'), ('_500_audit_submits', 'A'),
              ('_600_settle_lines_after_insert', 'A'), ('_600_settle_lines_after_update', 'A')$$,

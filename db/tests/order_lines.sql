@@ -1,9 +1,9 @@
 -- The mark behind per-customer ordering: each customer's earliest open ordered event is
 -- first_in_line, the only one claims may take. Every way an event leaves or re-joins the line moves
--- the mark (completion, an operator's cancel, a re-queue, a DBA's raw UPDATE), and no customer can
--- have two events marked.
+-- the mark (completion, an operator's cancel, a re-queue, a DBA's raw UPDATE), no customer can have
+-- two events marked, and no raw UPDATE can move the mark or the line by other means.
 BEGIN;
-SELECT plan(18);
+SELECT plan(23);
 
 CREATE SCHEMA tests;
 CREATE FUNCTION tests.now() RETURNS timestamptz LANGUAGE sql IMMUTABLE
@@ -71,11 +71,25 @@ SELECT is(tests.line('cust-d'), 'd3 | d2', 'failed, d3 holds the line');
 UPDATE ledger.events SET order_released_at = tests.now() WHERE id = tests.id('d3');
 SELECT is(tests.line('cust-d'), 'd2 | -', 'released by the DBA, d3 hands the line to d2');
 
--- 2 At most one open event per customer is first in line, whoever writes.
+-- 2 At most one open event per customer is first in line, even for a writer the triggers trust.
 SELECT tests.submitted('d4', 'cust-d');
-SELECT throws_ok(format('UPDATE ledger.events SET first_in_line = true WHERE id = %s', tests.id('d4')),
-                 '23505', NULL, 'a second first in line for cust-d is refused (unique index)');
+SELECT format('UPDATE ledger.events SET first_in_line = true WHERE id = %s', tests.id('d4')) AS promote_d4 \gset
+SET LOCAL ROLE agentledger_owner;
+SELECT throws_ok(:'promote_d4', '23505', NULL, 'a second first in line for cust-d is refused (unique index)');
+RESET ROLE;
 SELECT is(tests.claim_and_finish(), 'd2', 'the claim takes d2, first in line; d4 waits');
+
+-- 5 A DBA cannot move the line by hand, but a raw re-queue puts an event back in it.
+SELECT throws_ok(format('UPDATE ledger.events SET first_in_line = false WHERE id = %s', tests.id('d4')),
+                 'AL012', NULL, 'first_in_line is kept by the database (AL012)');
+SELECT throws_ok(format('UPDATE ledger.events SET ordered = false WHERE id = %s', tests.id('d4')),
+                 'AL012', NULL, 'whether an event is ordered is fixed at submit (AL012)');
+SELECT throws_ok(format('UPDATE ledger.events SET order_released_at = now() WHERE id = %s', tests.id('d4')),
+                 'AL003', NULL, 'a queued event cannot give up its place but by a cancel (AL003)');
+UPDATE ledger.events SET status = 'queued', change_reason = 'asked again, by the DBA' WHERE id = tests.id('d3');
+SELECT is((SELECT e.order_released_at FROM ledger.events e WHERE e.id = tests.id('d3')), NULL,
+          're-queued by a raw UPDATE, d3 is no longer released');
+SELECT is(tests.line('cust-d'), 'd4 | d3', 'd3 is back in line, behind d4');
 
 -- 1 Each settlement moved the customer's line row.
 SELECT cmp_ok((SELECT l.version FROM ledger.order_lines l WHERE l.customer_id = 'cust-d'), '>=', 6::bigint,

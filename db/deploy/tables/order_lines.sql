@@ -116,7 +116,7 @@ CREATE FUNCTION ledger._settle_lines_after_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- AFTER INSERT or UPDATE ... FOR EACH STATEMENT. The lines to settle: after an INSERT, those of the
 -- new ordered events; after an UPDATE, those whose first event left (completed, or released by an
--- operator) and those an event re-joined (first_in_line NULL, set by ledger._rejoin_line). Every
+-- operator) and those an event re-joined (first_in_line NULL, set by ledger._check_line_change). Every
 -- other write, the common case, costs one pass over the statement's rows.
 DECLARE
     v_customers text[];
@@ -144,28 +144,57 @@ COMMENT ON FUNCTION ledger._settle_lines_after_write() IS
     'Trigger: after a statement that adds ordered events, finishes a customer''s first one or re-queues a released one, settles those customers'' order lines (ledger._settle_lines).';
 -- end db/functions/_settle_lines_after_write.sql
 
--- begin db/functions/_rejoin_line.sql (copied by db/sync_functions.py; edit that file, then run it)
-CREATE FUNCTION ledger._rejoin_line() RETURNS trigger
+-- begin db/functions/_check_line_change.sql (copied by db/sync_functions.py; edit that file, then run it)
+CREATE FUNCTION ledger._check_line_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
--- BEFORE UPDATE of an ordered event whose release is undone (an operator re-queues it): it is back
--- in its customer's line but not first yet; the statement's ledger._settle_lines_after_write decides.
+-- BEFORE UPDATE of what decides an event's place in its customer's line, whoever writes it: the
+-- line can only move the ways the api functions move it, so a raw UPDATE cannot stall it or let
+-- two events of one customer be held at once.
 BEGIN
-    NEW.first_in_line := NULL;
+    IF NEW.ordered IS DISTINCT FROM OLD.ordered THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL012',
+            MESSAGE = format('event %s: whether it is ordered per customer is fixed when it is submitted', OLD.id),
+            DETAIL = 'ordered comes from ledger.event_types.ordered_per_customer at submit.',
+            HINT = 'Change the event type''s ordered_per_customer for events submitted from now on.';
+    END IF;
+    IF NEW.first_in_line IS DISTINCT FROM OLD.first_in_line AND current_user <> 'agentledger_owner' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL012',
+            MESSAGE = format('event %s: first_in_line is kept by the database', OLD.id),
+            DETAIL = 'It marks the customer''s earliest open ordered event and moves when that one completes or is released.',
+            HINT = 'To let the line go on, cancel the failed event that holds it (api.cancel_event); to put it back, re-queue it (api.requeue_event).';
+    END IF;
+    IF NEW.ordered AND NEW.order_released_at IS NOT NULL AND NEW.status <> 'failed' THEN
+        IF OLD.order_released_at IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL003',
+                MESSAGE = format('event %s is %s; only a failed ordered event can give up its place in line', OLD.id, NEW.status),
+                HINT = 'Cancel a queued event (api.cancel_event): it fails and gives up its place.';
+        END IF;
+        NEW.order_released_at := NULL;  -- a released event leaving failed (re-queued) is back in line
+    END IF;
+    IF NEW.ordered AND OLD.order_released_at IS NOT NULL AND NEW.order_released_at IS NULL THEN
+        -- Back in line, not first yet: the statement's ledger._settle_lines_after_write decides.
+        NEW.first_in_line := NULL;
+    END IF;
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION ledger._rejoin_line() IS
-    'Trigger: an ordered event whose release is undone re-joins its customer''s line unsettled (first_in_line NULL) until the statement''s settlement.';
--- end db/functions/_rejoin_line.sql
+COMMENT ON FUNCTION ledger._check_line_change() IS
+    'Trigger: ordered is write-once (AL012); only the database moves first_in_line (AL012); only a failed ordered event gives up its place (AL003); a released event that is re-queued re-joins its line unsettled (first_in_line NULL).';
+-- end db/functions/_check_line_change.sql
 
-CREATE TRIGGER _045_rejoin_line BEFORE UPDATE OF order_released_at ON ledger.events
-    FOR EACH ROW WHEN (NEW.ordered AND OLD.order_released_at IS NOT NULL AND NEW.order_released_at IS NULL)
-    EXECUTE FUNCTION ledger._rejoin_line();
+CREATE TRIGGER _045_check_line_change BEFORE UPDATE OF status, ordered, order_released_at, first_in_line ON ledger.events
+    FOR EACH ROW WHEN (NEW.ordered IS DISTINCT FROM OLD.ordered OR NEW.first_in_line IS DISTINCT FROM OLD.first_in_line
+                       OR NEW.order_released_at IS DISTINCT FROM OLD.order_released_at
+                       OR NEW.order_released_at IS NOT NULL AND NEW.status <> 'failed')
+    EXECUTE FUNCTION ledger._check_line_change();
 CREATE TRIGGER _600_settle_lines_after_insert AFTER INSERT ON ledger.events
     REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._settle_lines_after_write();
 CREATE TRIGGER _600_settle_lines_after_update AFTER UPDATE ON ledger.events
     REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._settle_lines_after_write();
-ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _045_rejoin_line;
+ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _045_check_line_change;
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _600_settle_lines_after_insert;
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _600_settle_lines_after_update;
 
