@@ -4,9 +4,10 @@
    in `.agentledger/` of the project (see agentledger.embedded), whose data survives a restart.
 2. The schema, deployed with `agentledger db deploy`'s code (not sqitch).
 3. Login roles for the API (a member of agentledger_api) and for the example workers (a member of
-   agentledger_worker), never superusers, and a development API key (role worker). The database
-   keeps only the key's sha256, so the key is also kept in `.agentledger/dev-api-key` (mode 0600),
-   for later runs to show it again.
+   agentledger_worker), never superusers, a development API key (role worker) and two reviewer keys.
+   The database keeps only a key's sha256, so each key is also kept in `.agentledger/` (mode 0600),
+   for later runs to show it again. Loans above 10,000 get the example review policy (two
+   reviewers) unless loan_application has a policy already.
 4. The HTTP API (`agentledger serve`) as its role on 127.0.0.1; once /readyz answers, the processes
    of EXTRA_PROCESSES: the example workers (`agentledger worker --example`) as theirs. Then where to
    look is printed on stdout.
@@ -56,6 +57,12 @@ ROLE_SETTINGS = (("statement_timeout", "15s"), ("lock_timeout", "5s"),
 KEY_FILE = "dev-api-key"
 KEY_NAME = "dev"
 KEY_ROLE = "worker"
+# Two reviewers, so that a loan above the example review policy's limit can get its four-eyes approval.
+REVIEWER_KEYS = (("dev-reviewer-1", "dev-reviewer-1-key"), ("dev-reviewer-2", "dev-reviewer-2-key"))
+# The example review policy: loans above 10,000 need two reviewers. Set only where loan_application
+# has no policy yet, so a DBA's own policy is kept.
+EXAMPLE_POLICY = """INSERT INTO ledger.review_policies (event_type, payload_field, payload_above, approvals_required)
+                    VALUES ('loan_application', 'amount', 10000, 2) ON CONFLICT (event_type) DO NOTHING"""
 READY_SECONDS = 60.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -213,10 +220,13 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         progress.done(_deploy(project, admin))
         stopper.check()
 
-        progress.start(f"preparing the login roles {API_ROLE} and {WORKER_ROLE} and the development API key")
-        access = _prepare_access(admin, state / KEY_FILE, with_password=embedded is None)
+        progress.start(f"preparing the login roles {API_ROLE} and {WORKER_ROLE}, the development API keys "
+                       "and the example review policy")
+        access = _prepare_access(admin, state, embedded is None, show)
         progress.done()
-        progress.note(access.key_note.replace("{file}", show(state / KEY_FILE)))
+        for key in (access.key, *access.reviewer_keys):
+            progress.note(key.note)
+        progress.note(access.policy_note)
         stopper.check()
 
         api_url = f"http://{HOST}:{args.port}"
@@ -227,14 +237,14 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         _wait_until_ready(f"{api_url}/readyz", children[-1][1], stopper)
         progress.done("ready")
 
-        context = RunContext(project.root, api_url, access.key, admin, access.worker_conninfo)
+        context = RunContext(project.root, api_url, access.key.key, admin, access.worker_conninfo)
         for make in EXTRA_PROCESSES:
             spec = make(context)
             progress.note(f"starting {spec.name}")
             children.append((spec.name, _spawn(spec.argv, {**os.environ, **spec.env}, project.root)))
             hurry_signals[children[-1][1].pid] = spec.hurry_signal
 
-        _print_where_to_look(api_url, access, shown_database, show(state / KEY_FILE))
+        _print_where_to_look(api_url, access, shown_database, show, state)
         ended_on_its_own = _wait(children, stopper)
     except StopRequested:
         pass
@@ -298,17 +308,24 @@ def _deploy(project: Project, conninfo: str) -> str:
 
 
 @dataclass(frozen=True)
+class DevKey:
+    name: str
+    key: str
+    note: str  # how it was made or found, for the progress lines
+
+
+@dataclass(frozen=True)
 class Access:
     api_conninfo: str
     worker_conninfo: str
-    key: str
-    key_name: str
-    key_note: str  # "{file}" stands for the key file
+    key: DevKey  # the development key, role worker
+    reviewer_keys: tuple[DevKey, ...]
+    policy_note: str
 
 
-def _prepare_access(admin: str, key_file: Path, with_password: bool) -> Access:
-    """The login roles of the API and the example workers, and the development key; each is created
-    only when missing."""
+def _prepare_access(admin: str, state: Path, with_password: bool, show: Callable[[Path], str]) -> Access:
+    """The login roles of the API and the example workers, the development keys and the example
+    review policy; each is created only when missing."""
     try:
         conn = psycopg.connect(admin, autocommit=True, application_name="agentledger run")
     except psycopg.Error as exc:
@@ -318,20 +335,28 @@ def _prepare_access(admin: str, key_file: Path, with_password: bool) -> Access:
                                    with_password)
         worker_conninfo = _login_role(conn, admin, WORKER_ROLE, "agentledger_worker", "a worker", "agentledger worker",
                                       with_password)
+        key = _dev_key(conn, KEY_NAME, KEY_ROLE, state / KEY_FILE, show)
+        reviewers = tuple(_dev_key(conn, name, "reviewer", state / file, show) for name, file in REVIEWER_KEYS)
+        added = conn.execute(EXAMPLE_POLICY).rowcount
+    policy_note = ("set the example review policy: loan_application above 10,000 needs two reviewers" if added
+                   else "loan_application already has a review policy; kept as it is")
+    return Access(api_conninfo, worker_conninfo, key, reviewers, policy_note)
 
-        kept = key_file.read_text().strip() if key_file.is_file() else ""
-        found = conn.execute("SELECT name FROM api.authenticate_api_key(%s)", (kept,)).fetchone() if kept else None
-        if found is not None:
-            return Access(api_conninfo, worker_conninfo, kept, found[0],
-                          f"development API key {found[0]} ({KEY_ROLE}), read from {{file}}")
-        taken = {r[0] for r in conn.execute("SELECT name FROM api.list_api_keys()")}
-        name = next(n for n in (KEY_NAME, *(f"{KEY_NAME}-{i}" for i in range(2, 10_000))) if n not in taken)
-        key = conn.execute("SELECT api.create_api_key(%s, %s)", (name, KEY_ROLE)).fetchone()[0]
+
+def _dev_key(conn: psycopg.Connection, name: str, role: str, key_file: Path, show: Callable[[Path], str]) -> DevKey:
+    """The key kept in key_file if the database knows it; else a new key named `name` (or name-2,
+    ... when taken), written to key_file."""
+    kept = key_file.read_text().strip() if key_file.is_file() else ""
+    found = conn.execute("SELECT name FROM api.authenticate_api_key(%s)", (kept,)).fetchone() if kept else None
+    if found is not None:
+        return DevKey(found[0], kept, f"development API key {found[0]} ({role}), read from {show(key_file)}")
+    taken = {r[0] for r in conn.execute("SELECT name FROM api.list_api_keys()")}
+    fresh = next(n for n in (name, *(f"{name}-{i}" for i in range(2, 10_000))) if n not in taken)
+    key = conn.execute("SELECT api.create_api_key(%s, %s)", (fresh, role)).fetchone()[0]
     _write_private(key_file, key + "\n")
     why = " (replacing a key this database does not know)" if kept else ""
-    return Access(api_conninfo, worker_conninfo, key, name,
-                  f"created the development API key {name} ({KEY_ROLE}); the database keeps only its sha256, "
-                  f"so it is also kept in {{file}} (mode 0600){why} for later runs to show it again")
+    return DevKey(fresh, key, f"created the development API key {fresh} ({role}); the database keeps only its sha256, "
+                              f"so it is also kept in {show(key_file)} (mode 0600){why} for later runs to show it again")
 
 
 def _login_role(conn: psycopg.Connection, admin: str, name: str, group: str, who: str, application_name: str,
@@ -401,13 +426,16 @@ def _wait(children: list[tuple[str, subprocess.Popen]], stopper: Stopper) -> tup
     return None
 
 
-def _print_where_to_look(api_url: str, access: Access, shown_database: str, key_file: str) -> None:
-    auth = f'-H "Authorization: Bearer {access.key}"'
-    body = '{"customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 25000}}'
+def _print_where_to_look(api_url: str, access: Access, shown_database: str, show: Callable[[Path], str],
+                         state: Path) -> None:
+    auth = f'-H "Authorization: Bearer {access.key.key}"'
+    body = '{"customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 8000, "income": 60000}}'
+    reviewers = ", ".join(f"{k.name} ({show(state / file)})" for k, (_, file) in zip(access.reviewer_keys, REVIEWER_KEYS))
     print(f"""
 agentledger is running.
   API docs:  {api_url}/docs
-  API key:   {access.key}   ({access.key_name}, role {KEY_ROLE}; kept in {key_file})
+  API key:   {access.key.key}   ({access.key.name}, role {KEY_ROLE}; kept in {show(state / KEY_FILE)})
+  reviewers: {reviewers}
   database:  {shown_database}
 
 The example workers decide and complete loan_application, fraud_alert and support_ticket
@@ -415,6 +443,8 @@ events. Submit one:
   curl -s -X POST {api_url}/events {auth} -H 'Content-Type: application/json' -d '{body}'
 Its audit trail, queued to completed (ID is the "id" the submit answered):
   curl -s {api_url}/events/ID/history {auth}
+A loan above 10,000 waits in review for both reviewers: GET /reviews, POST /events/ID/reviews
+(the README's Walkthrough shows how).
 
-Stop with Ctrl-C: the data, the roles and the key stay for the next run.
+Stop with Ctrl-C: the data, the roles and the keys stay for the next run.
 """, flush=True)

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from agentledger.run_command import EXAMPLE_POLICY
 from agentledger_examples import fraud, loans, support
 
 WORKER = "example-agents"
@@ -45,15 +46,10 @@ def test_loan_without_income_is_rejected() -> None:
 
 
 @pytest.mark.parametrize("amount", [10_001, 25_000])
-def test_large_loans_are_routed_to_a_reviewer_whatever_the_income(amount: int) -> None:
-    assessed = loans.assess({"amount": amount, "income": 10_000_000})
-    assert assessed.decision == "rejected"
-    assert assessed.reason == "amount above the automatic limit: a reviewer must decide"
-    assert assessed.result["route"] == "human_review"
-
-
-def test_the_limit_itself_is_assessed_automatically() -> None:
-    assert loans.assess({"amount": 10_000, "income": 100_000}).decision == "approved"
+def test_large_loans_are_assessed_by_the_same_rule(amount: int) -> None:
+    """Whether people review a large loan is the database's review policy, not the agent's rule."""
+    assert loans.assess({"amount": amount, "income": 10_000_000}).decision == "approved"
+    assert loans.assess({"amount": amount, "income": amount}).decision == "rejected"
 
 
 @pytest.mark.parametrize("payload", [{}, {"amount": "lots"}, {"amount": True}, {"amount": 0},
@@ -64,11 +60,10 @@ def test_a_loan_payload_that_cannot_be_assessed_is_invalid(payload: dict) -> Non
 
 
 def test_loan_actions_disburse_or_send_the_letter() -> None:
-    assert loans.action_details(7, "approved", {"amount": 500}, {"score": 0.1}) == \
+    assert loans.action_details(7, "approved", {"amount": 500}) == \
         {"action": "disbursed", "amount": 500, "transfer_id": "T-7"}
-    letter = loans.action_details(7, "rejected", {"amount": 50_000}, {"route": "human_review"})["letter"]
-    assert letter == "under_review"
-    assert loans.action_details(7, "rejected", {"amount": 500}, {"score": 0.9})["letter"] == "declined"
+    assert loans.action_details(7, "rejected", {"amount": 500}) == \
+        {"action": "decision_letter_sent", "letter": "declined", "to": "applicant"}
 
 
 def test_fraud_score_sums_its_signals() -> None:
@@ -98,9 +93,9 @@ SUBMITTED = {  # name: (event_type, payload, decision, what the decision's resul
     "small loan": ("loan_application", {"amount": 4000, "income": 48000, "debts": 2000}, "approved",
                    lambda result, details: result == {"score": 0.125, "rule_version": loans.RULE_VERSION}
                    and details["action"] == "disbursed" and details["amount"] == 4000),
-    "large loan": ("loan_application", {"amount": 25000, "income": 90000}, "rejected",
-                   lambda result, details: result["route"] == "human_review"
-                   and details == {"action": "decision_letter_sent", "letter": "under_review", "to": "applicant"}),
+    "large loan": ("loan_application", {"amount": 25000, "income": 40000, "debts": 5000}, "rejected",
+                   lambda result, details: result["score"] == 0.75
+                   and details == {"action": "decision_letter_sent", "letter": "declined", "to": "applicant"}),
     "fraud alert": ("fraud_alert", {"amount": 9000, "country": "FR", "home_country": "GB", "new_device": True},
                     "rejected",
                     lambda result, details: result["score"] == 0.75 and details["action"] == "card_frozen"),
@@ -117,9 +112,11 @@ def submit(conn: psycopg.Connection, customer_id: str, event_type: str, payload:
                         (customer_id, event_type, json.dumps(payload))).fetchone()[0]
 
 
-def run_examples_until_done(admin_dsn: str, worker_dsn: str, ids: list[int], log: Path) -> dict[int, str]:
+def run_examples_until_done(admin_dsn: str, worker_dsn: str, ids: list[int], log: Path,
+                            meanwhile: Callable[[psycopg.Connection, dict[int, str]], None] | None = None) -> dict[int, str]:
     """`agentledger worker --example` as a process until every event is completed or failed, then
-    SIGTERM; the final statuses. The process must exit 0 and log no error."""
+    SIGTERM; the final statuses. `meanwhile` sees the statuses at every look (people acting while
+    the worker runs). The process must exit 0 and log no error."""
     env = {**os.environ, "DATABASE_URL": worker_dsn}
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-m", "agentledger", "worker", "--example"], env=env,
@@ -132,6 +129,8 @@ def run_examples_until_done(admin_dsn: str, worker_dsn: str, ids: list[int], log
                             for id_ in ids}
                 if all(status in ("completed", "failed") for status in statuses.values()):
                     break
+                if meanwhile is not None:
+                    meanwhile(conn, statuses)
                 assert process.poll() is None, f"the worker ended early (exit {process.returncode})\n{log.read_text()}"
                 assert time.monotonic() < deadline, \
                     f"not all finished in {DEADLINE_SECONDS:g} s: {statuses}\n{log.read_text()}"
@@ -173,7 +172,31 @@ def test_example_worker_decides_and_completes_one_event_of_each_type(
             decided, completed = trail[2], trail[3]
             assert decided["reason"], (name, decided)
             assert expected(decided["details"]["result"], completed["details"]), (name, decided, completed)
-        assert trail_of(conn, ids["large loan"])[2]["reason"] == loans.HUMAN_REVIEW
+        assert trail_of(conn, ids["large loan"])[2]["reason"] == "debt to income 0.75 is above 0.40"
+
+
+def test_a_loan_the_review_policy_holds_waits_for_two_reviewers_then_is_disbursed(
+        fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path) -> None:
+    """The review policy `./run` sets: the agent's approval of a 25,000 loan is a proposal; two
+    reviewers approve it; the example's follow-up action disburses it."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(EXAMPLE_POLICY)
+        loan = submit(conn, "cust-large", "loan_application", {"amount": 25000, "income": 90000})
+    reviewers = iter(["reviewer-ann", "reviewer-bob"])
+
+    def review(conn: psycopg.Connection, statuses: dict[int, str]) -> None:
+        if statuses[loan] == "in_review":
+            conn.execute("SELECT api.review_event(%s, 'approved', 'income verified', %s)", (loan, next(reviewers)))
+
+    statuses = run_examples_until_done(fresh_db, login_as(fresh_db, "agentledger_worker"), [loan],
+                                       tmp_path / "worker.log", review)
+    assert statuses == {loan: "completed"}
+    with psycopg.connect(fresh_db, autocommit=True, row_factory=dict_row) as conn:
+        moves = [(row["from_status"], row["to_status"], row["actor"]) for row in trail_of(conn, loan)]
+        assert moves == [(None, "queued", "intake-test"), ("queued", "processing", WORKER),
+                         ("processing", "in_review", WORKER), ("in_review", "in_review", "reviewer-ann"),
+                         ("in_review", "approved", "reviewer-bob"), ("approved", "completed", WORKER)], moves
+        assert trail_of(conn, loan)[-1]["details"]["action"] == "disbursed"
 
 
 def test_example_worker_fails_an_invalid_loan_and_finishes_a_ticket_decided_elsewhere(

@@ -66,7 +66,7 @@ def blocks_of(heading: str) -> list[str]:
 # Every sh block is covered by exactly one test below: heading -> how many blocks it has.
 COVERED = {
     "Two commands": 2,                                      # ./run; ./test
-    "Walkthrough": 1,                                       # run against ./run's server
+    "Walkthrough": 2,                                       # run against ./run's server
     "Running it": 1,                                        # keys + serve + curl
     "`agentledger db`: deploying without sqitch": 3,        # db commands; sync_functions; snapshot
     "Benchmarks": 4,                                        # submit_bench; client_submit; worker; ordering
@@ -173,12 +173,14 @@ def test_run_serves_the_api_and_its_curl_line_submits(checkout: Path) -> None:
         assert result.returncode == 0, databases.describe(result)
         assert json.loads(result.stdout)["entries"][0]["actor"] == "dev", result.stdout
 
-        # ## Walkthrough, against this server: the example underwriter decides and disburses.
-        [walkthrough] = blocks_of("Walkthrough")
-        walkthrough = adapt(walkthrough, [("localhost:8000", f"127.0.0.1:{port}")])
-        result = run_sh(walkthrough, checkout, env, timeout=30)
+        # ## Walkthrough, against this server, both blocks in one shell as in one terminal: the example
+        # underwriter decides and disburses; then a large loan waits for two reviewers.
+        small, large = blocks_of("Walkthrough")
+        walkthrough = adapt(small + "\n" + large, [("localhost:8000", f"127.0.0.1:{port}")])
+        result = run_sh(walkthrough, checkout, env, timeout=60)
         assert result.returncode == 0, databases.describe(result)
-        event, history = json_values(result.stdout)  # curl prints each without a newline
+        # curl prints each without a newline
+        event, history, queue, first, second, large_history = json_values(result.stdout)
         history_text = result.stdout
         assert event["status"] == "completed" and event["result"]["rule_version"], history_text
         assert [(e["to_status"], e["actor"]) for e in history["entries"]] == [
@@ -186,6 +188,15 @@ def test_run_serves_the_api_and_its_curl_line_submits(checkout: Path) -> None:
             ("completed", "example-agents")], history_text
         assert history["entries"][2]["reason"] == "debt to income 0.20 is within policy", history_text
         assert history["verification"]["ok"] is True, history_text
+        [waiting] = [r for r in queue["items"] if r["id"] == first["id"]]
+        assert (waiting["proposed_status"], first["status"], second["status"]) == \
+            ("approved", "in_review", "approved"), history_text
+        assert [(e["to_status"], e["actor"]) for e in large_history["entries"]] == [
+            ("queued", "dev"), ("processing", "example-agents"), ("in_review", "example-agents"),
+            ("in_review", "dev-reviewer-1"), ("approved", "dev-reviewer-2"),
+            ("completed", "example-agents")], history_text
+        assert large_history["entries"][-1]["details"]["action"] == "disbursed", history_text
+        assert large_history["verification"]["ok"] is True, history_text
 
         process.send_signal(signal.SIGINT)  # Ctrl-C
         process.wait(30)
