@@ -143,3 +143,16 @@ def test_a_stuck_sync_handler_does_not_keep_the_process_from_exiting(fresh_db, w
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0  # after the 1 s shutdown timeout, not after the handlers' 120 s
     assert statuses(fresh_db) == {"queued": 4}
+
+
+@pytest.mark.parametrize("app, threshold, frozen", [("gc_tuned", [20_000, 20, 100], True),
+                                                    ("gc_untouched", [700, 10, 10], False)])
+def test_a_worker_process_tunes_the_garbage_collector_unless_told_not_to(fresh_db, worker_dsn, tmp_path, app,
+                                                                         threshold, frozen):
+    [event_id] = submit(fresh_db, 1)
+    with worker_process(worker_dsn, app, log=tmp_path / f"{app}.log") as process:
+        wait_until(lambda: statuses(fresh_db)["approved"] == 1, 30, "the event decided")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    [(result,)] = sql(fresh_db, "SELECT result FROM ledger.events WHERE id = %s", event_id)
+    assert (result["threshold"], result["frozen"] > 0) == (threshold, frozen), result

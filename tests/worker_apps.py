@@ -45,3 +45,19 @@ sync_loans = Worker(name="sync-loans", concurrency=4, prefetch=0, poll_interval=
 def decide_slowly(event, ctx):
     time.sleep(SECONDS)
     return ctx.approve()
+
+
+def _gc_probe(tune_gc: bool) -> Worker:
+    worker = Worker(name="gc-probe", poll_interval=0.5, tune_gc=tune_gc)
+
+    @worker.handler("loan_application")
+    async def report_gc(event, ctx):
+        import gc
+        return ctx.approve(result={"threshold": list(gc.get_threshold()), "frozen": gc.get_freeze_count()})
+
+    return worker
+
+
+# Workers whose decision records the garbage collector's settings in the event's result.
+gc_tuned = _gc_probe(True)
+gc_untouched = _gc_probe(False)

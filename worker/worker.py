@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import os
 import signal
@@ -41,6 +42,15 @@ class Settings:
     call_timeout: float = 30.0  # a database call not answered by then is given up and its connection dropped
     max_batch: int = 1000  # most events per claim or report (ledger.settings.max_batch_size)
     renotify_delay: float = 0.05  # look again this long after a notification (ledger.settings.notify_throttle)
+    # worker.run() owns its process: it exempts what startup made from garbage collection and lets
+    # Python's cycle collector run less often (GC_THRESHOLDS). A busy worker allocates a few objects
+    # per event, and the collector's default rhythm took about a quarter of its CPU. run_async(),
+    # which runs inside someone else's process, never changes the collector.
+    tune_gc: bool = True
+
+
+# Collect the youngest generation after 20,000 net allocations instead of 700; the older ones as usual.
+GC_THRESHOLDS = (20_000, 20, 100)
 
 
 class Worker:
@@ -78,7 +88,11 @@ class Worker:
         return register
 
     def run(self, dsn: str | None = None) -> int:
-        """Run until SIGTERM/SIGINT: 0 after a graceful stop, 1 when a second signal aborted it."""
+        """Run until SIGTERM/SIGINT: 0 after a graceful stop, 1 when a second signal aborted it.
+        The process is the worker's: with tune_gc (the default), the garbage collector is tuned first."""
+        if self.settings.tune_gc:
+            gc.freeze()  # what exists now (modules, handlers, settings) lives as long as the process
+            gc.set_threshold(*GC_THRESHOLDS)
         return asyncio.run(self.run_async(dsn))
 
     async def run_async(self, dsn: str | None = None, stop: asyncio.Event | None = None) -> int:
