@@ -4,7 +4,7 @@
 -- api.claim_actions: which decided events it offers (no live lease, run_after passed), what it
 -- returns (the decision's result and reason) and that it counts an attempt without an audit row.
 BEGIN;
-SELECT plan(38);
+SELECT plan(42);
 
 -- Fixtures ------------------------------------------------------------------------------------------
 CREATE SCHEMA tests;
@@ -153,6 +153,34 @@ SELECT is(tests.claim_events('pick-b', 'worker-1', 10, '{tests_pick_b,tests_unkn
 -- Everything else queued here is claimed already, so "any type" finds exactly the two left.
 SELECT is(tests.claim_events('pick-any', 'worker-1', 10, NULL, tests.at(0)), '{pa1,pa2}',
     'p_event_types NULL claims events of any type');
+-- Several types (one named twice): each type's queue in its own order, merged in claim order, up to
+-- the limit; what is not taken stays queued.
+DO $setup$ BEGIN PERFORM tests.submit('ma1', 'tests_pick_a', 1), tests.submit('mb1', 'tests_pick_b', 3),
+                         tests.submit('ma2', 'tests_pick_a', 3), tests.submit('mb2', 'tests_pick_b', 0),
+                         tests.submit('ma3', 'tests_pick_a', 0); END $setup$;
+SELECT is(tests.claim_events('pick-many', 'worker-1', 4, '{tests_pick_a,tests_pick_b,tests_pick_a}', tests.at(0)),
+          '{mb1,ma2,ma1,mb2}',
+    'a claim of several types takes them merged in claim order (priority, then oldest), once each, up to the limit');
+SELECT is((SELECT e.status::text FROM ledger.events e WHERE e.id = tests.id('ma3')), 'queued',
+    'the event the limit left out stays queued and unlocked');
+-- A claim reads no more of the queue than it needs, whatever waits there: with 3,000 events of a
+-- type it does not claim queued first, and 1,000 of each of the two types it claims behind them,
+-- a claim of 10 reads a few dozen rows (from this transaction's statistics).
+INSERT INTO ledger.event_types (name, description) VALUES ('tests_backlog', 'a deep queue of another type');
+CREATE FUNCTION tests.queue(p_type text, p_batches integer) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM generate_series(1, p_batches) b, api.submit_events(
+        (SELECT jsonb_agg(jsonb_build_object('customer_id', 'cust-' || g, 'event_type', p_type, 'payload', '{}'::jsonb))
+           FROM generate_series(1, 1000) g), p_now => tests.at(0))
+$$;
+SELECT tests.queue('tests_backlog', 3), tests.queue('tests_pick_a', 1), tests.queue('tests_pick_b', 1);
+ANALYZE ledger.events;  -- the planner knows what is queued, as autovacuum would tell it
+CREATE TABLE tests.reads AS
+SELECT coalesce(s.idx_tup_fetch, 0) + s.seq_tup_read AS n FROM pg_stat_xact_user_tables s WHERE s.relid = 'ledger.events'::regclass;
+SELECT is(cardinality(tests.claim_events('pick-deep', 'worker-1', 10, '{tests_pick_a,tests_pick_b}', tests.at(0))), 10,
+    'a claim of two types takes 10 events from behind 3,000 of another type');
+SELECT cmp_ok((SELECT coalesce(s.idx_tup_fetch, 0) + s.seq_tup_read FROM pg_stat_xact_user_tables s
+                WHERE s.relid = 'ledger.events'::regclass) - (SELECT r.n FROM tests.reads r), '<', 100::bigint,
+    'and reads a few dozen rows to do it, not the queues behind or before them');
 
 -- api.claim_events: attempts used up ----------------------------------------------------------------
 -- x1 may be tried once. The api functions never leave an event queued with no attempt left, so a

@@ -1,6 +1,8 @@
 -- Deploy agentledger:functions/claim to pg
 -- Claims take an ordered event only when it is first in its customer's line (the first_in_line mark
--- of tables/order_lines) instead of looking behind each queued one. Body replaced; the signature stays.
+-- of tables/order_lines) instead of looking behind each queued one. A claim that names types reads
+-- each type's queue in its own order, and the claimed rows are reached by id. Body replaced; the
+-- signature stays.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -17,37 +19,66 @@ DECLARE
     v_worker text := ledger._checked_actor(p_worker);
     v_lease interval;
     v_tokens uuid[];
+    v_picked bigint[];
 BEGIN
     PERFORM ledger._checked_claim(p_limit, p_event_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
     -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
     -- inside an UPDATE are refused on a distributed (Citus) table.
     v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
-    -- One statement: pick in claim order skipping rows other claimers hold, take a fenced lease
-    -- with a fresh token each; the statement's audit trigger writes one claim row per event.
+    -- Pick in claim order (highest priority, then oldest), skipping rows other claimers hold.
+    -- Ordered per customer: only the customer's first in line (its earliest open ordered event,
+    -- marked by triggers) may be claimed, so at most one is held at a time, in submission order; a
+    -- failed one holds the rest back until an operator re-queues or cancels it. The claim indexes
+    -- leave the waiting ones out.
+    IF p_event_types IS NULL THEN
+        v_picked := ARRAY(
+            SELECT e.id FROM ledger.events e
+             WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
+               AND (e.ordered IS NOT TRUE OR e.first_in_line)
+             ORDER BY e.priority DESC, e.id
+             LIMIT p_limit
+               FOR UPDATE SKIP LOCKED);
+    ELSIF cardinality(p_event_types) = 1 OR p_event_types[1] = ALL (p_event_types) THEN
+        -- One type: its own queue, in claim order (events_claim_by_type_idx); the others' backlog
+        -- is never read.
+        v_picked := ARRAY(
+            SELECT e.id FROM ledger.events e
+             WHERE e.event_type = p_event_types[1]
+               AND e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
+               AND (e.ordered IS NOT TRUE OR e.first_in_line)
+             ORDER BY e.priority DESC, e.id
+             LIMIT p_limit
+               FOR UPDATE SKIP LOCKED);
+    ELSE
+        -- Several types: each type's queue is read in its own claim order, then merged, so no
+        -- type's backlog is read past what the claim needs. Up to p_limit events of each type are
+        -- locked on the way; those not taken are free again when the claim commits.
+        v_picked := ARRAY(
+            SELECT c.id
+              FROM (SELECT DISTINCT u.event_type FROM unnest(p_event_types) u (event_type)) t
+             CROSS JOIN LATERAL (
+                   SELECT e.id, e.priority FROM ledger.events e
+                    WHERE e.event_type = t.event_type
+                      AND e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
+                      AND (e.ordered IS NOT TRUE OR e.first_in_line)
+                    ORDER BY e.priority DESC, e.id
+                    LIMIT p_limit
+                      FOR UPDATE SKIP LOCKED) c
+             ORDER BY c.priority DESC, c.id
+             LIMIT p_limit);
+    END IF;
+    -- One UPDATE takes a fenced lease on each, with a fresh token (by position in claim order); the
+    -- statement's audit trigger writes one claim row per event. The rows are reached by id.
     RETURN QUERY
-    WITH picked AS (
-        SELECT e.customer_id, e.id, e.priority FROM ledger.events e
-         WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
-           AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
-           -- Ordered per customer: only the customer's first in line (its earliest open ordered
-           -- event, marked by triggers) may be claimed, so at most one is held at a time, in
-           -- submission order; a failed one holds the rest back until an operator re-queues or
-           -- cancels it. The claim indexes leave the waiting ones out, so they cost no reads.
-           AND (e.ordered IS NOT TRUE OR e.first_in_line)
-         ORDER BY e.priority DESC, e.id
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
-    ), numbered AS (
-        SELECT p.*, row_number() OVER (ORDER BY p.priority DESC, p.id) AS n FROM picked p
-    ), claimed AS (
+    WITH claimed AS (
         UPDATE ledger.events e
            SET status = 'processing', version = e.version + 1, changed_by = v_worker,
                changed_by_kind = 'agent', change_reason = NULL, change_details = NULL,
                updated_at = v_now, attempts = e.attempts + 1, lease_owner = v_worker,
                lease_token = v_tokens[p.n], lease_expires_at = v_now + v_lease, lease_fenced = true
-          FROM numbered p
-         WHERE e.customer_id = p.customer_id AND e.id = p.id
+          FROM unnest(v_picked) WITH ORDINALITY AS p (id, n)
+         WHERE e.id = p.id AND e.id = ANY (v_picked)
         RETURNING e.*
     )
     SELECT c.id, c.customer_id, c.event_type, c.status, c.payload, c.priority, c.attempts,
