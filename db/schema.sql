@@ -4143,13 +4143,15 @@ CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uui
              e.lease_token,
              e.lease_expires_at,
              e.run_after,
-             (i.id = ANY (_report_outcomes.p_done)) AS done,
+             (d.id IS NOT NULL) AS done,
              (e.id IS NULL) AS missing,
              COALESCE((e.lease_token = i.token), false) AS holder,
              COALESCE(((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))), false) AS same_report_step,
              COALESCE(((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token)) AND (e.last_report_digest = i.digest)), false) AS repeat
-            FROM (UNNEST(_report_outcomes.p_event_ids, _report_outcomes.p_lease_tokens, _report_outcomes.p_digests) WITH ORDINALITY i(id, token, digest, n)
-              LEFT JOIN ledger.events e ON (((e.id = i.id) AND (e.id = ANY (_report_outcomes.p_event_ids)))))) o
+            FROM ((UNNEST(_report_outcomes.p_event_ids, _report_outcomes.p_lease_tokens, _report_outcomes.p_digests) WITH ORDINALITY i(id, token, digest, n)
+              LEFT JOIN ledger.events e ON (((e.id = i.id) AND (e.id = ANY (_report_outcomes.p_event_ids)))))
+              LEFT JOIN ( SELECT DISTINCT x.id
+                    FROM unnest(_report_outcomes.p_done) x(id)) d ON ((d.id = i.id)))) o
    ORDER BY o.n;
 END;
 

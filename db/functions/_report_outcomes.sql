@@ -1,10 +1,10 @@
-CREATE FUNCTION ledger._report_digest(p_content jsonb) RETURNS bytea
+CREATE OR REPLACE FUNCTION ledger._report_digest(p_content jsonb) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN sha256(convert_to(p_content::text, 'UTF8'));
 COMMENT ON FUNCTION ledger._report_digest(jsonb) IS
     'sha256 of what a report says about one event (its decision, error, details ...): a repeat of the same report has the same digest.';
 
-CREATE FUNCTION ledger._report_outcomes(
+CREATE OR REPLACE FUNCTION ledger._report_outcomes(
     p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text)
 RETURNS SETOF api.report
 LANGUAGE sql STABLE
@@ -34,7 +34,7 @@ BEGIN ATOMIC
            CASE WHEN o.status = 'queued' OR o.status IN ('approved', 'rejected') AND o.lease_token IS NULL
                 THEN o.run_after END
       FROM (SELECT i.id, i.n, e.status, e.lease_token, e.lease_expires_at, e.run_after,
-                   i.id = ANY (p_done) AS done,
+                   d.id IS NOT NULL AS done,
                    e.id IS NULL AS missing,
                    coalesce(e.lease_token = i.token, false) AS holder,
                    coalesce(e.last_lease_token = i.token AND e.last_report = p_step
@@ -43,7 +43,9 @@ BEGIN ATOMIC
                             AND (e.lease_token IS NULL OR e.lease_token = i.token)
                             AND e.last_report_digest = i.digest, false) AS repeat
               FROM unnest(p_event_ids, p_lease_tokens, p_digests) WITH ORDINALITY AS i (id, token, digest, n)
-              LEFT JOIN ledger.events e ON e.id = i.id AND e.id = ANY (p_event_ids)) o
+              LEFT JOIN ledger.events e ON e.id = i.id AND e.id = ANY (p_event_ids)
+              -- A join, not i.id = ANY (p_done) per event: that searched the array once for each.
+              LEFT JOIN (SELECT DISTINCT x.id FROM unnest(p_done) x (id)) d ON d.id = i.id) o
      ORDER BY o.n;
 END;
 COMMENT ON FUNCTION ledger._report_outcomes(bigint[], uuid[], bytea[], bigint[], text, text) IS
