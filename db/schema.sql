@@ -849,6 +849,7 @@ DECLARE
     v_worker text := ledger._checked_actor(p_worker);
     v_lease interval;
     v_tokens uuid[];
+    v_picked bigint[];
 BEGIN
     PERFORM ledger._checked_claim(p_limit, p_event_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
@@ -856,27 +857,19 @@ BEGIN
     -- inside an UPDATE are refused on a distributed (Citus) table.
     v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
     -- Decided events with no lease: handed off, released, decided by a person, or freed by the
-    -- rescue after their holder died. The status does not change, so no audit row: the completion
-    -- or failure that ends the action records who ran it.
+    -- rescue after their holder died. Picked in claim order, skipping rows other claimers hold; as
+    -- in api.claim_events, a claim that names types reads only their queues.
+    v_picked := ledger._pick_for_claim('actions', p_event_types, p_limit, v_now);
+    -- The status does not change, so no audit row: the completion or failure that ends the action
+    -- records who ran it.
     RETURN QUERY
-    WITH picked AS (
-        SELECT e.customer_id, e.id, e.priority FROM ledger.events e
-         WHERE e.status IN ('approved', 'rejected')
-           AND e.lease_token IS NULL
-           AND e.run_after <= v_now AND e.attempts < e.max_attempts
-           AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
-         ORDER BY e.priority DESC, e.id
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
-    ), numbered AS (
-        SELECT p.*, row_number() OVER (ORDER BY p.priority DESC, p.id) AS n FROM picked p
-    ), claimed AS (
+    WITH claimed AS (
         UPDATE ledger.events e
            SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = v_tokens[p.n],
                lease_expires_at = v_now + v_lease,
                lease_fenced = true
-          FROM numbered p
-         WHERE e.customer_id = p.customer_id AND e.id = p.id
+          FROM unnest(v_picked) WITH ORDINALITY AS p (id, n)
+         WHERE e.id = p.id AND e.id = ANY (v_picked)
         RETURNING e.*
     )
     SELECT c.id, c.customer_id, c.event_type, c.status, c.payload, c.priority, c.attempts,
@@ -925,43 +918,7 @@ BEGIN
     -- marked by triggers) may be claimed, so at most one is held at a time, in submission order; a
     -- failed one holds the rest back until an operator re-queues or cancels it. The claim indexes
     -- leave the waiting ones out.
-    IF p_event_types IS NULL THEN
-        v_picked := ARRAY(
-            SELECT e.id FROM ledger.events e
-             WHERE e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
-               AND (e.ordered IS NOT TRUE OR e.first_in_line)
-             ORDER BY e.priority DESC, e.id
-             LIMIT p_limit
-               FOR UPDATE SKIP LOCKED);
-    ELSIF cardinality(p_event_types) = 1 OR p_event_types[1] = ALL (p_event_types) THEN
-        -- One type: its own queue, in claim order (events_claim_by_type_idx); the others' backlog
-        -- is never read.
-        v_picked := ARRAY(
-            SELECT e.id FROM ledger.events e
-             WHERE e.event_type = p_event_types[1]
-               AND e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
-               AND (e.ordered IS NOT TRUE OR e.first_in_line)
-             ORDER BY e.priority DESC, e.id
-             LIMIT p_limit
-               FOR UPDATE SKIP LOCKED);
-    ELSE
-        -- Several types: each type's queue is read in its own claim order, then merged, so no
-        -- type's backlog is read past what the claim needs. Up to p_limit events of each type are
-        -- locked on the way; those not taken are free again when the claim commits.
-        v_picked := ARRAY(
-            SELECT c.id
-              FROM (SELECT DISTINCT u.event_type FROM unnest(p_event_types) u (event_type)) t
-             CROSS JOIN LATERAL (
-                   SELECT e.id, e.priority FROM ledger.events e
-                    WHERE e.event_type = t.event_type
-                      AND e.status = 'queued' AND e.run_after <= v_now AND e.attempts < e.max_attempts
-                      AND (e.ordered IS NOT TRUE OR e.first_in_line)
-                    ORDER BY e.priority DESC, e.id
-                    LIMIT p_limit
-                      FOR UPDATE SKIP LOCKED) c
-             ORDER BY c.priority DESC, c.id
-             LIMIT p_limit);
-    END IF;
+    v_picked := ledger._pick_for_claim('events', p_event_types, p_limit, v_now);
     -- One UPDATE takes a fenced lease on each, with a fresh token (by position in claim order); the
     -- statement's audit trigger writes one claim row per event. The rows are reached by id.
     RETURN QUERY
@@ -3788,6 +3745,59 @@ COMMENT ON FUNCTION ledger._flat_length(p_values anyarray) IS 'cardinality() of 
 
 
 --
+-- Name: _pick_for_claim(text, text[], integer, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone) RETURNS bigint[]
+    LANGUAGE plpgsql
+    AS $_$
+-- The ids a claim takes from p_queue ('events': queued and claimable; 'actions': decided, action
+-- pending), at most p_limit, in claim order (highest priority, then oldest), locked FOR UPDATE SKIP
+-- LOCKED so concurrent claims take different ones. Given types, each type's queue is read on its
+-- own, through its by-type index, and the results merged: no other type's backlog is read. Each
+-- read is planned for its own type (EXECUTE), so the plan follows that type's statistics; a plan
+-- made for "some type" may walk the whole queue filtering by type. With several types, up to
+-- p_limit events of each are locked; those not taken are free again when the claim commits.
+DECLARE
+    v_claimable text := CASE p_queue
+        WHEN 'events' THEN $c$e.status = 'queued' AND (e.ordered IS NOT TRUE OR e.first_in_line)$c$
+        WHEN 'actions' THEN $c$e.status IN ('approved', 'rejected') AND e.lease_token IS NULL$c$ END;
+    v_pick text := format($q$SELECT ARRAY(SELECT e.id FROM ledger.events e
+                              WHERE %s AND e.run_after <= $1 AND e.attempts < e.max_attempts %s
+                              ORDER BY e.priority DESC, e.id LIMIT $2 FOR UPDATE SKIP LOCKED)$q$,
+                          v_claimable, CASE WHEN p_event_types IS NOT NULL THEN 'AND e.event_type = $3' ELSE '' END);
+    v_types text[] := ARRAY(SELECT DISTINCT u.t FROM unnest(p_event_types) u (t));
+    v_type text;
+    v_ids bigint[];
+    v_found bigint[] := '{}';
+BEGIN
+    IF p_event_types IS NULL THEN
+        EXECUTE v_pick INTO v_found USING p_now, p_limit;
+        RETURN v_found;
+    END IF;
+    FOREACH v_type IN ARRAY v_types LOOP
+        EXECUTE v_pick INTO v_ids USING p_now, p_limit, v_type;
+        v_found := v_found || v_ids;
+    END LOOP;
+    IF cardinality(v_types) = 1 THEN
+        RETURN v_found;
+    END IF;
+    RETURN ARRAY(SELECT e.id FROM ledger.events e WHERE e.id = ANY (v_found)
+                  ORDER BY e.priority DESC, e.id LIMIT p_limit);
+END
+$_$;
+
+
+ALTER FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone) IS 'The ids of the events a claim takes (p_queue events or actions), in claim order, locked FOR UPDATE SKIP LOCKED; each named type''s queue read on its own through its by-type index.';
+
+
+--
 -- Name: _refuse_audit_change(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -5163,6 +5173,20 @@ CREATE INDEX audit_log_seq_brin ON ledger.audit_log USING brin (seq);
 
 
 --
+-- Name: events_action_by_type_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX events_action_by_type_idx ON ledger.events USING btree (event_type, priority DESC, id) WHERE ((status = ANY (ARRAY['approved'::ledger.event_status, 'rejected'::ledger.event_status])) AND (lease_token IS NULL));
+
+
+--
+-- Name: INDEX events_action_by_type_idx; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON INDEX ledger.events_action_by_type_idx IS 'Claim order of pending follow-up actions within an event type: claims that name types read only their own.';
+
+
+--
 -- Name: events_action_order_idx; Type: INDEX; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -6120,6 +6144,13 @@ REVOKE ALL ON FUNCTION ledger._count_by_type(p_event_types text[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._flat_length(p_values anyarray) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone) FROM PUBLIC;
 
 
 --

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.claim_actions(
+CREATE OR REPLACE FUNCTION api.claim_actions(
     p_worker text,
     p_limit integer DEFAULT 1,
     p_event_types text[] DEFAULT NULL,
@@ -10,6 +10,7 @@ DECLARE
     v_worker text := ledger._checked_actor(p_worker);
     v_lease interval;
     v_tokens uuid[];
+    v_picked bigint[];
 BEGIN
     PERFORM ledger._checked_claim(p_limit, p_event_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
@@ -17,27 +18,19 @@ BEGIN
     -- inside an UPDATE are refused on a distributed (Citus) table.
     v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
     -- Decided events with no lease: handed off, released, decided by a person, or freed by the
-    -- rescue after their holder died. The status does not change, so no audit row: the completion
-    -- or failure that ends the action records who ran it.
+    -- rescue after their holder died. Picked in claim order, skipping rows other claimers hold; as
+    -- in api.claim_events, a claim that names types reads only their queues.
+    v_picked := ledger._pick_for_claim('actions', p_event_types, p_limit, v_now);
+    -- The status does not change, so no audit row: the completion or failure that ends the action
+    -- records who ran it.
     RETURN QUERY
-    WITH picked AS (
-        SELECT e.customer_id, e.id, e.priority FROM ledger.events e
-         WHERE e.status IN ('approved', 'rejected')
-           AND e.lease_token IS NULL
-           AND e.run_after <= v_now AND e.attempts < e.max_attempts
-           AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
-         ORDER BY e.priority DESC, e.id
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
-    ), numbered AS (
-        SELECT p.*, row_number() OVER (ORDER BY p.priority DESC, p.id) AS n FROM picked p
-    ), claimed AS (
+    WITH claimed AS (
         UPDATE ledger.events e
            SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = v_tokens[p.n],
                lease_expires_at = v_now + v_lease,
                lease_fenced = true
-          FROM numbered p
-         WHERE e.customer_id = p.customer_id AND e.id = p.id
+          FROM unnest(v_picked) WITH ORDINALITY AS p (id, n)
+         WHERE e.id = p.id AND e.id = ANY (v_picked)
         RETURNING e.*
     )
     SELECT c.id, c.customer_id, c.event_type, c.status, c.payload, c.priority, c.attempts,

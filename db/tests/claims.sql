@@ -4,7 +4,7 @@
 -- api.claim_actions: which decided events it offers (no live lease, run_after passed), what it
 -- returns (the decision's result and reason) and that it counts an attempt without an audit row.
 BEGIN;
-SELECT plan(42);
+SELECT plan(46);
 
 -- Fixtures ------------------------------------------------------------------------------------------
 CREATE SCHEMA tests;
@@ -167,12 +167,18 @@ SELECT is((SELECT e.status::text FROM ledger.events e WHERE e.id = tests.id('ma3
 -- type it does not claim queued first, and 1,000 of each of the two types it claims behind them,
 -- a claim of 10 reads a few dozen rows (from this transaction's statistics).
 INSERT INTO ledger.event_types (name, description) VALUES ('tests_backlog', 'a deep queue of another type');
-CREATE FUNCTION tests.queue(p_type text, p_batches integer) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM generate_series(1, p_batches) b, api.submit_events(
-        (SELECT jsonb_agg(jsonb_build_object('customer_id', 'cust-' || g, 'event_type', p_type, 'payload', '{}'::jsonb))
-           FROM generate_series(1, 1000) g), p_now => tests.at(0))
+CREATE FUNCTION tests.queue(p_type text, p_batches integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..p_batches LOOP
+        PERFORM api.submit_events(
+            (SELECT jsonb_agg(jsonb_build_object('customer_id', 'cust-' || g, 'event_type', p_type, 'payload', '{}'::jsonb))
+               FROM generate_series(1, 1000) g), p_now => tests.at(0));
+    END LOOP;
+END
 $$;
 SELECT tests.queue('tests_backlog', 3), tests.queue('tests_pick_a', 1), tests.queue('tests_pick_b', 1);
+SELECT is((SELECT count(*) FROM ledger.events e WHERE e.event_type = 'tests_backlog' AND e.status = 'queued'), 3000::bigint,
+    'the fixture: 3,000 events of tests_backlog are queued');
 ANALYZE ledger.events;  -- the planner knows what is queued, as autovacuum would tell it
 CREATE TABLE tests.reads AS
 SELECT coalesce(s.idx_tup_fetch, 0) + s.seq_tup_read AS n FROM pg_stat_xact_user_tables s WHERE s.relid = 'ledger.events'::regclass;
@@ -294,6 +300,36 @@ SELECT is(tests.claim_actions('a7-due', 'runner-2', 10, '{tests_action_retry}', 
     'claim_actions offers it once p_now reaches its run_after');
 SELECT is((SELECT e.attempts FROM ledger.events e WHERE e.id = tests.id('a7')), 2,
     'each claim of an action counts one more attempt');
+
+-- claim_actions reads only the named types' queues: 3,000 decided events of another type wait for
+-- their action (no runner of theirs is up) ahead of a8's.
+DO $setup$
+DECLARE
+    v_ids bigint[];
+    v_tokens uuid[];
+BEGIN
+    FOR i IN 1..3 LOOP
+        SELECT array_agg(c.id), array_agg(c.lease_token) INTO v_ids, v_tokens
+          FROM api.claim_events('decider-2', 1000, '{tests_backlog}', tests.at(0)) c;
+        PERFORM api.decide_events(v_ids, v_tokens, array_fill('approved'::text, ARRAY[1000]),
+                                  p_keep_lease => false, p_now => tests.at(0));
+    END LOOP;
+END $setup$;
+DO $setup$ BEGIN PERFORM tests.submit('a8', 'tests_action'); END $setup$;
+SELECT is(tests.claim_events('a8-decide', 'decider-1', 2, '{tests_action}', tests.at(0)), '{a5,a8}',
+    'the fixture: a8 is claimed to be decided (with a5, queued since the start)');
+DO $setup$ BEGIN
+    PERFORM api.decide_events(ARRAY[tests.id('a8')], ARRAY[tests.token('a8')], '{approved}',
+                              p_keep_lease => false, p_now => tests.at(0));
+END $setup$;
+ANALYZE ledger.events;
+CREATE TABLE tests.action_reads AS
+SELECT coalesce(s.idx_tup_fetch, 0) + s.seq_tup_read AS n FROM pg_stat_xact_user_tables s WHERE s.relid = 'ledger.events'::regclass;
+SELECT is(tests.claim_actions('a8-run', 'runner-3', 10, '{tests_action,tests_action_retry}', tests.at(0)), '{a8}',
+    'a claim of actions for two types takes a8 from behind 3,000 pending actions of another type');
+SELECT cmp_ok((SELECT coalesce(s.idx_tup_fetch, 0) + s.seq_tup_read FROM pg_stat_xact_user_tables s
+                WHERE s.relid = 'ledger.events'::regclass) - (SELECT r.n FROM tests.action_reads r), '<', 100::bigint,
+    'and reads a few rows to do it, not the other type''s pending actions');
 
 SELECT * FROM finish();
 ROLLBACK;

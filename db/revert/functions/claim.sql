@@ -1,6 +1,7 @@
 -- Revert agentledger:functions/claim from pg
--- Back to the claims of @v0.4.0 (db/deploy/functions/claim@v0.4.0.sql): an ordered event is claimable
--- when no earlier ordered event of its customer is open.
+-- Back to the claims of @v0.4.0 (db/deploy/functions/claim@v0.4.0.sql, and claim_actions of
+-- db/deploy/functions/claim@v0.3.0.sql): an ordered event is claimable when no earlier ordered event
+-- of its customer is open, and types are matched with = ANY.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -67,4 +68,61 @@ attempt, and gets one audit row. Returns the claims with their lease tokens, whi
 must present.$$;
 GRANT EXECUTE ON FUNCTION api.claim_events(text, integer, text[], timestamptz) TO agentledger_worker, agentledger_api;
 
+CREATE OR REPLACE FUNCTION api.claim_actions(
+    p_worker text,
+    p_limit integer DEFAULT 1,
+    p_event_types text[] DEFAULT NULL,
+    p_now timestamptz DEFAULT now())
+RETURNS SETOF api.claim
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_worker text := ledger._checked_actor(p_worker);
+    v_lease interval;
+    v_tokens uuid[];
+BEGIN
+    PERFORM ledger._checked_claim(p_limit, p_event_types);
+    SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
+    -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
+    -- inside an UPDATE are refused on a distributed (Citus) table.
+    v_tokens := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_limit));
+    -- Decided events with no lease: handed off, released, decided by a person, or freed by the
+    -- rescue after their holder died. The status does not change, so no audit row: the completion
+    -- or failure that ends the action records who ran it.
+    RETURN QUERY
+    WITH picked AS (
+        SELECT e.customer_id, e.id, e.priority FROM ledger.events e
+         WHERE e.status IN ('approved', 'rejected')
+           AND e.lease_token IS NULL
+           AND e.run_after <= v_now AND e.attempts < e.max_attempts
+           AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
+         ORDER BY e.priority DESC, e.id
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    ), numbered AS (
+        SELECT p.*, row_number() OVER (ORDER BY p.priority DESC, p.id) AS n FROM picked p
+    ), claimed AS (
+        UPDATE ledger.events e
+           SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = v_tokens[p.n],
+               lease_expires_at = v_now + v_lease,
+               lease_fenced = true
+          FROM numbered p
+         WHERE e.customer_id = p.customer_id AND e.id = p.id
+        RETURNING e.*
+    )
+    SELECT c.id, c.customer_id, c.event_type, c.status, c.payload, c.priority, c.attempts,
+           c.max_attempts, c.lease_token, c.lease_expires_at, c.result, c.change_reason,
+           c.correlation_id, c.caused_by_event_id, c.created_at
+      FROM claimed c
+     ORDER BY c.priority DESC, c.id;
+END
+$$;
+COMMENT ON FUNCTION api.claim_actions(text, integer, text[], timestamptz) IS
+$$Claims up to p_limit decided (approved or rejected) events whose follow-up action is pending: no
+lease (api.rescue_expired_leases frees expired ones), run_after passed. Same order and lease as api.claim_events; the status stays, each claim
+counts an attempt at the action. Returns the claims with their lease tokens, the decision result and
+its reason; finish each with api.complete_events or api.fail_events.$$;
+GRANT EXECUTE ON FUNCTION api.claim_actions(text, integer, text[], timestamptz) TO agentledger_worker, agentledger_api;
+
+DROP FUNCTION ledger._pick_for_claim(text, text[], integer, timestamptz);
 COMMIT;
