@@ -244,7 +244,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             children.append((spec.name, _spawn(spec.argv, {**os.environ, **spec.env}, project.root)))
             hurry_signals[children[-1][1].pid] = spec.hurry_signal
 
-        _print_where_to_look(api_url, access, shown_database, show, state)
+        _print_where_to_look(api_url, access, shown_database)
         ended_on_its_own = _wait(children, stopper)
     except StopRequested:
         pass
@@ -311,6 +311,7 @@ def _deploy(project: Project, conninfo: str) -> str:
 class DevKey:
     name: str
     key: str
+    file: str  # where it is kept, as shown to the user
     note: str  # how it was made or found, for the progress lines
 
 
@@ -349,13 +350,13 @@ def _dev_key(conn: psycopg.Connection, name: str, role: str, key_file: Path, sho
     kept = key_file.read_text().strip() if key_file.is_file() else ""
     found = conn.execute("SELECT name FROM api.authenticate_api_key(%s)", (kept,)).fetchone() if kept else None
     if found is not None:
-        return DevKey(found[0], kept, f"development API key {found[0]} ({role}), read from {show(key_file)}")
+        return DevKey(found[0], kept, show(key_file), f"development API key {found[0]} ({role}), read from {show(key_file)}")
     taken = {r[0] for r in conn.execute("SELECT name FROM api.list_api_keys()")}
     fresh = next(n for n in (name, *(f"{name}-{i}" for i in range(2, 10_000))) if n not in taken)
     key = conn.execute("SELECT api.create_api_key(%s, %s)", (fresh, role)).fetchone()[0]
     _write_private(key_file, key + "\n")
     why = " (replacing a key this database does not know)" if kept else ""
-    return DevKey(fresh, key, f"created the development API key {fresh} ({role}); the database keeps only its sha256, "
+    return DevKey(fresh, key, show(key_file), f"created the development API key {fresh} ({role}); the database keeps only its sha256, "
                               f"so it is also kept in {show(key_file)} (mode 0600){why} for later runs to show it again")
 
 
@@ -426,15 +427,14 @@ def _wait(children: list[tuple[str, subprocess.Popen]], stopper: Stopper) -> tup
     return None
 
 
-def _print_where_to_look(api_url: str, access: Access, shown_database: str, show: Callable[[Path], str],
-                         state: Path) -> None:
+def _print_where_to_look(api_url: str, access: Access, shown_database: str) -> None:
     auth = f'-H "Authorization: Bearer {access.key.key}"'
     body = '{"customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 8000, "income": 60000}}'
-    reviewers = ", ".join(f"{k.name} ({show(state / file)})" for k, (_, file) in zip(access.reviewer_keys, REVIEWER_KEYS))
+    reviewers = ", ".join(f"{k.name} ({k.file})" for k in access.reviewer_keys)
     print(f"""
 agentledger is running.
   API docs:  {api_url}/docs
-  API key:   {access.key.key}   ({access.key.name}, role {KEY_ROLE}; kept in {show(state / KEY_FILE)})
+  API key:   {access.key.key}   ({access.key.name}, role {KEY_ROLE}; kept in {access.key.file})
   reviewers: {reviewers}
   database:  {shown_database}
 

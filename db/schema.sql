@@ -4406,12 +4406,13 @@ COMMENT ON FUNCTION ledger._set_ordered() IS 'Trigger: marks an event ordered wh
 -- Name: _settle_lines(text[]); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS void
+CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
 -- Gives each of these customers' lines a first event when it has none: the earliest open ordered
 -- event (not completed, not released) becomes first_in_line, the only one of its customer that
--- claims may take. Workers are woken for those that are queued.
+-- claims may take. Returns how many of those are runnable now, by type ({"<type>": n}), for the
+-- wake-up.
 DECLARE
     v_woken jsonb := '{}'::jsonb;
     v_round jsonb;
@@ -4457,7 +4458,7 @@ BEGIN
         v_woken := v_woken || coalesce(v_round, '{}'::jsonb);
         EXIT WHEN v_skipped = 0;
     END LOOP;
-    PERFORM ledger._wake_workers(v_woken);
+    RETURN v_woken;
 END
 $$;
 
@@ -4468,7 +4469,7 @@ ALTER FUNCTION ledger._settle_lines(p_customers text[]) OWNER TO agentledger_own
 -- Name: FUNCTION _settle_lines(p_customers text[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._settle_lines(p_customers text[]) IS 'Takes the order lines of these customers (sorted) and makes the earliest open ordered event of each line without one first_in_line; wakes workers for those queued.';
+COMMENT ON FUNCTION ledger._settle_lines(p_customers text[]) IS 'Takes the order lines of these customers (sorted) and makes the earliest open ordered event of each line without one first_in_line; returns the runnable ones by type.';
 
 
 --
@@ -4485,6 +4486,7 @@ CREATE FUNCTION ledger._settle_lines_after_write() RETURNS trigger
 -- other write, the common case, costs one pass over the statement's rows.
 DECLARE
     v_customers text[];
+    v_woken jsonb;
 BEGIN
     SELECT array_agg(DISTINCT n.customer_id ORDER BY n.customer_id) INTO v_customers
       FROM new_events n
@@ -4494,13 +4496,15 @@ BEGIN
     IF v_customers IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM ledger._settle_lines(v_customers);
+    v_woken := ledger._settle_lines(v_customers);
     IF TG_OP = 'UPDATE' THEN
         -- Re-joined events that did not become first wait like the others.
         UPDATE ledger.events e SET first_in_line = false
           FROM new_events n
          WHERE n.ordered AND n.first_in_line IS NULL
            AND e.customer_id = n.customer_id AND e.id = n.id AND e.first_in_line IS NULL;
+        -- A customer's next event may be claimed now. (New events are announced by their submit.)
+        PERFORM ledger._wake_workers(v_woken);
     END IF;
     RETURN NULL;
 END

@@ -23,6 +23,17 @@ ORDERED = 10_000
 CLAIMERS = 8
 
 
+ORDERED_TYPE = """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
+                  VALUES ('tests_ordered', 'ordered per customer', true)"""
+
+
+def finish(conn: psycopg.Connection, claims: list[tuple]) -> None:
+    """Decide (approved) and complete the claimed events, as a worker does."""
+    ids, tokens = [c[0] for c in claims], [c[1] for c in claims]
+    conn.execute("SELECT count(*) FROM api.decide_events(%s, %s, %s)", [ids, tokens, ["approved"] * len(ids)])
+    conn.execute("SELECT count(*) FROM api.complete_events(%s, %s)", [ids, tokens])
+
+
 def drain(dsn: str, name: str, errors: list[BaseException]) -> None:
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -34,16 +45,13 @@ def drain(dsn: str, name: str, errors: list[BaseException]) -> None:
                     conn.execute("SELECT pg_sleep(0.01)")
                     continue
                 idle = 0
-                ids, tokens = [c[0] for c in claims], [c[1] for c in claims]
-                conn.execute("SELECT count(*) FROM api.decide_events(%s, %s, %s)", [ids, tokens, ["approved"] * len(ids)])
-                conn.execute("SELECT count(*) FROM api.complete_events(%s, %s)", [ids, tokens])
+                finish(conn, claims)
     except BaseException as exc:  # reported by the test
         errors.append(exc)
 
 
 def test_ordered_events_are_held_one_at_a_time_per_customer_in_submission_order(fresh_db, login_as):
-    sql(fresh_db, """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
-                     VALUES ('tests_ordered', 'ordered per customer', true)""")
+    sql(fresh_db, ORDERED_TYPE)
     for first in range(0, ORDERED, 1000):
         sql(fresh_db, """SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object(
                              'customer_id', 'cust-' || (g %% %s), 'event_type', 'tests_ordered', 'payload', '{}'::jsonb) ORDER BY g)
@@ -127,9 +135,7 @@ def drain_until(dsn: str, admin: str, name: str, total: int, deadline: float, er
                         return
                     time.sleep(0.002)
                     continue
-                ids, tokens = [c[0] for c in claims], [c[1] for c in claims]
-                conn.execute("SELECT count(*) FROM api.decide_events(%s, %s, %s)", [ids, tokens, ["approved"] * len(ids)])
-                conn.execute("SELECT count(*) FROM api.complete_events(%s, %s)", [ids, tokens])
+                finish(conn, claims)
     except BaseException as exc:  # reported by the test
         errors.append(exc)
 
@@ -139,8 +145,7 @@ def test_submits_racing_completions_of_the_same_customers_neither_stall_nor_dead
     whose last event completes just as a new one arrives must still hand the new one on (else it
     waits for ever), batches that take lines in different orders must not deadlock, and one
     submitter's events of a customer are claimed in the order it submitted them."""
-    sql(fresh_db, """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
-                     VALUES ('tests_ordered', 'ordered per customer', true)""")
+    sql(fresh_db, ORDERED_TYPE)
     total = 3 * ROUNDS * LINES
     api, worker = login_as(fresh_db, "agentledger_api"), login_as(fresh_db, "agentledger_worker")
     errors: list[BaseException] = []
@@ -178,8 +183,7 @@ def test_submits_racing_completions_of_the_same_customers_neither_stall_nor_dead
 def test_completing_a_customers_first_event_wakes_workers_for_the_next(fresh_db, login_as):
     """A worker waiting on LISTEN hears of the customer's next ordered event as soon as the one
     before it completes, instead of finding it at its next poll."""
-    sql(fresh_db, """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
-                     VALUES ('tests_ordered', 'ordered per customer', true)""")
+    sql(fresh_db, ORDERED_TYPE)
     sql(fresh_db, "UPDATE ledger.settings SET notify_throttle = '0'")
     worker = login_as(fresh_db, "agentledger_worker")
     sql(fresh_db, """SELECT count(*) FROM api.submit_events('[{"customer_id": "cust-n", "event_type": "tests_ordered", "payload": {}},
@@ -199,8 +203,7 @@ def test_completing_a_customers_first_event_wakes_workers_for_the_next(fresh_db,
 def test_a_repeatable_read_submit_that_missed_a_line_change_must_retry(fresh_db, login_as):
     """A transaction whose snapshot predates the last change of a customer's line could misjudge it
     (see no open event, or one already finished): it gets a serialization failure instead."""
-    sql(fresh_db, """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
-                     VALUES ('tests_ordered', 'ordered per customer', true)""")
+    sql(fresh_db, ORDERED_TYPE)
     api = login_as(fresh_db, "agentledger_api")
     submit_one = """SELECT id FROM api.submit_event('cust-rr', 'tests_ordered', '{}')"""
     with psycopg.connect(api) as late, psycopg.connect(api, autocommit=True) as other:

@@ -1,8 +1,9 @@
-CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS void
+CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 -- Gives each of these customers' lines a first event when it has none: the earliest open ordered
 -- event (not completed, not released) becomes first_in_line, the only one of its customer that
--- claims may take. Workers are woken for those that are queued.
+-- claims may take. Returns how many of those are runnable now, by type ({"<type>": n}), for the
+-- wake-up.
 DECLARE
     v_woken jsonb := '{}'::jsonb;
     v_round jsonb;
@@ -48,8 +49,8 @@ BEGIN
         v_woken := v_woken || coalesce(v_round, '{}'::jsonb);
         EXIT WHEN v_skipped = 0;
     END LOOP;
-    PERFORM ledger._wake_workers(v_woken);
+    RETURN v_woken;
 END
 $$;
 COMMENT ON FUNCTION ledger._settle_lines(text[]) IS
-    'Takes the order lines of these customers (sorted) and makes the earliest open ordered event of each line without one first_in_line; wakes workers for those queued.';
+    'Takes the order lines of these customers (sorted) and makes the earliest open ordered event of each line without one first_in_line; returns the runnable ones by type.';

@@ -6,6 +6,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- other write, the common case, costs one pass over the statement's rows.
 DECLARE
     v_customers text[];
+    v_woken jsonb;
 BEGIN
     SELECT array_agg(DISTINCT n.customer_id ORDER BY n.customer_id) INTO v_customers
       FROM new_events n
@@ -15,13 +16,15 @@ BEGIN
     IF v_customers IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM ledger._settle_lines(v_customers);
+    v_woken := ledger._settle_lines(v_customers);
     IF TG_OP = 'UPDATE' THEN
         -- Re-joined events that did not become first wait like the others.
         UPDATE ledger.events e SET first_in_line = false
           FROM new_events n
          WHERE n.ordered AND n.first_in_line IS NULL
            AND e.customer_id = n.customer_id AND e.id = n.id AND e.first_in_line IS NULL;
+        -- A customer's next event may be claimed now. (New events are announced by their submit.)
+        PERFORM ledger._wake_workers(v_woken);
     END IF;
     RETURN NULL;
 END

@@ -54,11 +54,12 @@ COMMENT ON INDEX ledger.events_claim_by_type_idx IS
     'Claim order within an event type: claims that name types read only their own claimable queued events.';
 
 -- begin db/functions/_settle_lines.sql (copied by db/sync_functions.py; edit that file, then run it)
-CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS void
+CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 -- Gives each of these customers' lines a first event when it has none: the earliest open ordered
 -- event (not completed, not released) becomes first_in_line, the only one of its customer that
--- claims may take. Workers are woken for those that are queued.
+-- claims may take. Returns how many of those are runnable now, by type ({"<type>": n}), for the
+-- wake-up.
 DECLARE
     v_woken jsonb := '{}'::jsonb;
     v_round jsonb;
@@ -104,11 +105,11 @@ BEGIN
         v_woken := v_woken || coalesce(v_round, '{}'::jsonb);
         EXIT WHEN v_skipped = 0;
     END LOOP;
-    PERFORM ledger._wake_workers(v_woken);
+    RETURN v_woken;
 END
 $$;
 COMMENT ON FUNCTION ledger._settle_lines(text[]) IS
-    'Takes the order lines of these customers (sorted) and makes the earliest open ordered event of each line without one first_in_line; wakes workers for those queued.';
+    'Takes the order lines of these customers (sorted) and makes the earliest open ordered event of each line without one first_in_line; returns the runnable ones by type.';
 -- end db/functions/_settle_lines.sql
 
 -- begin db/functions/_settle_lines_after_write.sql (copied by db/sync_functions.py; edit that file, then run it)
@@ -120,6 +121,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- other write, the common case, costs one pass over the statement's rows.
 DECLARE
     v_customers text[];
+    v_woken jsonb;
 BEGIN
     SELECT array_agg(DISTINCT n.customer_id ORDER BY n.customer_id) INTO v_customers
       FROM new_events n
@@ -129,13 +131,15 @@ BEGIN
     IF v_customers IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM ledger._settle_lines(v_customers);
+    v_woken := ledger._settle_lines(v_customers);
     IF TG_OP = 'UPDATE' THEN
         -- Re-joined events that did not become first wait like the others.
         UPDATE ledger.events e SET first_in_line = false
           FROM new_events n
          WHERE n.ordered AND n.first_in_line IS NULL
            AND e.customer_id = n.customer_id AND e.id = n.id AND e.first_in_line IS NULL;
+        -- A customer's next event may be claimed now. (New events are announced by their submit.)
+        PERFORM ledger._wake_workers(v_woken);
     END IF;
     RETURN NULL;
 END
