@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._add_wakeups() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._add_wakeups() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO ledger.wakeups (event_type) SELECT name FROM new_types;

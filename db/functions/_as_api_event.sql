@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._as_api_event(e ledger.events) RETURNS api.event
+CREATE OR REPLACE FUNCTION ledger._as_api_event(e ledger.events) RETURNS api.event
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN ROW(e.id, e.customer_id, e.event_type, e.status, e.payload, e.priority, e.attempts,
            e.max_attempts, e.run_after, e.lease_owner, e.lease_expires_at, e.idempotency_key, e.result,

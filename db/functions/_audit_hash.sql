@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._audit_hash(
+CREATE OR REPLACE FUNCTION ledger._audit_hash(
     p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer,
     p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text,
     p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer,

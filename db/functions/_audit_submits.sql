@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._audit_submits() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._audit_submits() RETURNS trigger
 LANGUAGE plpgsql AS $$
 -- AFTER INSERT ... FOR EACH STATEMENT: one set-based pass per statement, so a batch of 1,000
 -- costs one audit INSERT, not 1,000 trigger calls.

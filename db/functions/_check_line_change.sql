@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._check_line_change() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._check_line_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 -- BEFORE UPDATE of what decides an event's place in its customer's line, whoever writes it: the
 -- line can only move the ways the api functions move it, so a raw UPDATE cannot stall it or let

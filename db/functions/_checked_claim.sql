@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) RETURNS void
+CREATE OR REPLACE FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 -- The arguments every claim shares: how many events, and which types (NULL: any).
 DECLARE

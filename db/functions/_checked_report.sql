@@ -1,21 +1,4 @@
-CREATE FUNCTION ledger._flat_length(p_values anyarray) RETURNS integer
-LANGUAGE plpgsql IMMUTABLE AS $$
--- The number of elements of a one-dimensional array (NULL for NULL); refuses a nested one (AL010).
-BEGIN
-    IF array_ndims(p_values) > 1 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = format('an array of a report has %s dimensions; each must be a flat list', array_ndims(p_values)),
-            DETAIL = 'Reports take one element per event in every array.',
-            HINT = 'Pass a flat list: ARRAY[value1, value2, ...].';
-    END IF;
-    RETURN cardinality(p_values);
-END
-$$;
-COMMENT ON FUNCTION ledger._flat_length(anyarray) IS
-    'cardinality() of a one-dimensional array; refuses nested arrays (AL010).';
-
-CREATE FUNCTION ledger._checked_report(
+CREATE OR REPLACE FUNCTION ledger._checked_report(
     p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[])
 RETURNS void
 LANGUAGE plpgsql AS $$

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._count_by_type(p_event_types text[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ledger._count_by_type(p_event_types text[]) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 -- The wake-up payload of a statement: {"<event_type>": <count>, ...}, NULL when there is none.
 RETURN (SELECT jsonb_object_agg(t.event_type, t.n)

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._refuse_audit_change() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._refuse_audit_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION USING

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._refuse_bad_outcome_inputs(
+CREATE OR REPLACE FUNCTION ledger._refuse_bad_outcome_inputs(
     p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._refuse_event_delete() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._refuse_event_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION USING

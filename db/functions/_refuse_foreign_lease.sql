@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._refuse_foreign_lease(
+CREATE OR REPLACE FUNCTION ledger._refuse_foreign_lease(
     p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamptz)
 RETURNS void
 LANGUAGE plpgsql STABLE AS $$

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._refuse_submission(
+CREATE OR REPLACE FUNCTION ledger._refuse_submission(
     p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text,
     p_payload jsonb, p_priority integer, p_caused_by_event_id bigint)
 RETURNS void

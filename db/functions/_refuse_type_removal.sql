@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._refuse_type_removal() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._refuse_type_removal() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN

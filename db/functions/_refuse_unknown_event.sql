@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RAISE EXCEPTION USING

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF (NEW.id, NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._retry_delay(p_attempts integer) RETURNS interval
+CREATE OR REPLACE FUNCTION ledger._retry_delay(p_attempts integer) RETURNS interval
 LANGUAGE sql STABLE
 -- Exponential back-off after the p_attempts-th attempt failed: base, 2 x base, 4 x base, ... capped.
 -- Computed in seconds and capped before it becomes an interval, so no setting can overflow it.

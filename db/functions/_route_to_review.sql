@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._route_to_review() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._route_to_review() RETURNS trigger
 LANGUAGE plpgsql AS $$
 -- BEFORE UPDATE OF status, for a decision (processing -> approved/rejected), whoever makes it: when
 -- the event's review policy holds, the decision becomes a proposal and the event waits for people

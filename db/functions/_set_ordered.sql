@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._set_ordered() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._set_ordered() RETURNS trigger
 LANGUAGE plpgsql AS $$
 -- BEFORE INSERT: an event of a type ordered per customer is ordered for good, whatever the row says.
 BEGIN

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 -- Gives each of these customers' lines a first event when it has none: the earliest open ordered
 -- event (not completed, not released) becomes first_in_line, the only one of its customer that

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._settle_lines_after_write() RETURNS trigger
+CREATE OR REPLACE FUNCTION ledger._settle_lines_after_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- AFTER INSERT or UPDATE ... FOR EACH STATEMENT. The lines to settle: after an INSERT, those of the
 -- new ordered events; after an UPDATE, those whose first event left (completed, or released by an

@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._submission_problem(
+CREATE OR REPLACE FUNCTION ledger._submission_problem(
     p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer,
     p_idempotency_key text, p_run_after timestamptz)
 RETURNS text

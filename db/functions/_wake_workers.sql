@@ -1,4 +1,4 @@
-CREATE FUNCTION ledger._wake_workers(p_queued jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION ledger._wake_workers(p_queued jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 -- p_queued: {"<event_type>": <count>, ...} of events that just became runnable.
 -- PostgreSQL serialises the commits of notifying transactions, so each event type sends at most one

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_entry
+CREATE OR REPLACE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY

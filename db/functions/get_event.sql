@@ -1,4 +1,4 @@
-CREATE FUNCTION api.get_event(p_event_id bigint) RETURNS api.event
+CREATE OR REPLACE FUNCTION api.get_event(p_event_id bigint) RETURNS api.event
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_event ledger.events;

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.list_blocked(p_limit integer DEFAULT 100)
+CREATE OR REPLACE FUNCTION api.list_blocked(p_limit integer DEFAULT 100)
 RETURNS TABLE (customer_id text, failed_event_id bigint, failed_event_type text, failed_at timestamptz,
                last_error text, blocked_events bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.list_events(
+CREATE OR REPLACE FUNCTION api.list_events(
     p_status text DEFAULT NULL,
     p_customer_id text DEFAULT NULL,
     p_event_type text DEFAULT NULL,

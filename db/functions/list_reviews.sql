@@ -1,4 +1,4 @@
-CREATE FUNCTION api.list_reviews(
+CREATE OR REPLACE FUNCTION api.list_reviews(
     p_event_type text DEFAULT NULL,
     p_limit integer DEFAULT 100)
 RETURNS SETOF api.review

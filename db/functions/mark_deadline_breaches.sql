@@ -1,4 +1,4 @@
-CREATE FUNCTION api.mark_deadline_breaches(
+CREATE OR REPLACE FUNCTION api.mark_deadline_breaches(
     p_limit integer DEFAULT 1000,
     p_actor text DEFAULT 'deadline-watch',
     p_now timestamptz DEFAULT now())

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.rescue_expired_leases(
+CREATE OR REPLACE FUNCTION api.rescue_expired_leases(
     p_limit integer DEFAULT 1000,
     p_actor text DEFAULT 'lease-rescue',
     p_now timestamptz DEFAULT now())

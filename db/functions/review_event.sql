@@ -1,4 +1,4 @@
-CREATE FUNCTION api.review_event(
+CREATE OR REPLACE FUNCTION api.review_event(
     p_event_id bigint,
     p_verdict text,
     p_reason text,

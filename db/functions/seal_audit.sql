@@ -1,10 +1,4 @@
-CREATE FUNCTION ledger._as_api_seal(s ledger.audit_seals) RETURNS api.seal
-LANGUAGE sql IMMUTABLE
-RETURN ROW(s.id, s.first_seq, s.last_seq, s.row_count, encode(s.prev_digest, 'hex'),
-           encode(s.digest, 'hex'), s.sealed_by, s.sealed_at)::api.seal;
-COMMENT ON FUNCTION ledger._as_api_seal(ledger.audit_seals) IS 'A seal as clients see it, digests in hex.';
-
-CREATE FUNCTION api.seal_audit(p_actor text DEFAULT NULL) RETURNS api.seal
+CREATE OR REPLACE FUNCTION api.seal_audit(p_actor text DEFAULT NULL) RETURNS api.seal
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- Asks for a seal of everything written so far, then seals every request whose writers have all
 -- ended (at once when no other transaction was writing). Writers never wait for a seal.
@@ -63,12 +57,3 @@ $$;
 COMMENT ON FUNCTION api.seal_audit(text) IS
     'Seals the audit trail written so far (sha256 over the row hashes, chained to the previous seal) once the transactions still writing have finished; returns the latest seal (NULL before any). Call it regularly: a call also completes the seals asked for by earlier calls.';
 GRANT EXECUTE ON FUNCTION api.seal_audit(text) TO agentledger_worker, agentledger_auditor;
-
-CREATE FUNCTION api.latest_seal() RETURNS api.seal
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT ledger._as_api_seal(s) FROM ledger.audit_seals s ORDER BY s.id DESC LIMIT 1;
-END;
-COMMENT ON FUNCTION api.latest_seal() IS
-    'The latest audit seal (NULL when there is none): export its digest to storage the database cannot change.';
-GRANT EXECUTE ON FUNCTION api.latest_seal() TO agentledger_api, agentledger_worker, agentledger_auditor;

@@ -1,4 +1,4 @@
-CREATE FUNCTION api.submit_event(
+CREATE OR REPLACE FUNCTION api.submit_event(
     p_customer_id text,
     p_event_type text,
     p_payload jsonb,

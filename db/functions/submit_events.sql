@@ -1,4 +1,4 @@
-CREATE FUNCTION api.submit_events(
+CREATE OR REPLACE FUNCTION api.submit_events(
     p_events jsonb,
     p_actor text DEFAULT NULL,
     p_actor_kind text DEFAULT 'agent',

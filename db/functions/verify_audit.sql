@@ -1,4 +1,4 @@
-CREATE FUNCTION api.verify_audit(p_event_id bigint DEFAULT NULL) RETURNS api.audit_verdict
+CREATE OR REPLACE FUNCTION api.verify_audit(p_event_id bigint DEFAULT NULL) RETURNS api.audit_verdict
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- Checks, in order: every row against its hash and the row before it in its event's chain; every
 -- event against the head of its chain; and (for the whole trail) every seal against the rows it

@@ -1,2 +1,3 @@
 -- Verify agentledger:functions/audit_feed on pg
-SELECT 'api.audit_feed(bigint, bigint, integer)'::regprocedure, 'api.audit_feed_position(text[])'::regprocedure;
+-- Written by agentledger/function_changes.py: raises when the function is missing.
+SELECT 'api.audit_feed(bigint, bigint, integer)'::regprocedure;
