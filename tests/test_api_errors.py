@@ -14,17 +14,15 @@ from agentledger_api import create_app
 from agentledger_api.problems import SQLSTATE_STATUS
 from agentledger_api.settings import Settings
 from tests.support.api import assert_problem, bearer, event
-from tests.support.databases import REPO_ROOT
+from tests.support.docs import section
 
 # A port nothing listens on: connections are refused at once.
 UNREACHABLE = "postgresql://agentledger_api@127.0.0.1:1/agentledger"
 
 
 def readme_error_table() -> dict[str, int]:
-    """SQLSTATE -> HTTP status, from the table under the README's "## Error codes" heading."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme.split("\n## Error codes\n", 1)[1].split("\n## ", 1)[0]
-    header, *rows = [line for line in section.splitlines() if line.startswith("|")]
+    """SQLSTATE -> HTTP status, from the table under the "Error codes" heading (docs/errors.md)."""
+    header, *rows = [line for line in section("Error codes").splitlines() if line.startswith("|")]
     columns = [cell.strip() for cell in header.strip("|").split("|")]
     code_col, http_col = columns.index("SQLSTATE"), columns.index("HTTP")
     table: dict[str, int] = {}

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support import databases
 from tests.support.databases import REPO_ROOT, describe
+from tests.support.docs import code_blocks, section
 
 
 def agentledger(args: list[str], dsn: str | None) -> subprocess.CompletedProcess[str]:
@@ -344,9 +345,7 @@ def test_an_undeployed_database_is_named(empty_db: str, args: list[str]) -> None
 
 def test_the_readme_example_runs(fresh_db: str) -> None:
     # tests/test_readme_commands.py counts this block as covered here.
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("### Operator commands\n"):readme.index("\n## ", readme.index("### Operator commands\n"))]
-    [block] = re.findall(r"^```sh\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL)
+    [block] = code_blocks(section("Operator commands"), "sh")
     readme_url = "postgresql://postgres@127.0.0.1:5432/agentledger"
     assert readme_url in block, "the README command changed"
     test_url = f"postgresql://{databases.USER}@{databases.HOST}:{databases.PORT}/{databases.dbname(fresh_db)}"

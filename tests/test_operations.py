@@ -1,4 +1,4 @@
-"""Operations as the README describes them: a backup restored into a new database keeps a
+"""Operations as docs/operations.md describes them: a backup restored into a new database keeps a
 verifying audit trail, and a database deployed at an earlier tag upgrades with its events intact."""
 
 from __future__ import annotations
@@ -10,13 +10,8 @@ import pytest
 
 from tests.support import databases
 from tests.support.databases import dbname, describe, run_sqitch
+from tests.support.docs import section
 from tests.support.workers import sql, statuses, submit
-
-README = (databases.REPO_ROOT / "README.md").read_text()
-
-
-def section(title: str) -> str:
-    return re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", README, flags=re.MULTILINE | re.DOTALL).group(1)
 
 
 def test_the_backup_commands_restore_a_trail_that_verifies(fresh_db, tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import subprocess
 import threading
 import time
@@ -16,6 +15,7 @@ import psycopg
 import pytest
 
 from tests.support import databases
+from tests.support.docs import code_blocks, section
 from tests.support.workers import sql
 
 CUSTOMERS = 500
@@ -91,9 +91,7 @@ def test_ordered_events_are_held_one_at_a_time_per_customer_in_submission_order(
 
 
 def test_the_readme_ordering_statement_marks_the_types(fresh_db):
-    readme = (databases.REPO_ROOT / "README.md").read_text()
-    section = re.search(r"^## Per-customer ordering\n(.*?)(?=^## )", readme, flags=re.MULTILINE | re.DOTALL).group(1)
-    [block] = re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)
+    [block] = code_blocks(section("Per-customer ordering"), "sql")
     result = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db], input=block,
                             env=databases.client_env(), capture_output=True, text=True, check=False)
     assert result.returncode == 0, databases.describe(result)

@@ -1,4 +1,4 @@
-"""The README's examples run as written."""
+"""The psql examples of the documentation run as written (README.md and docs/*.md)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,7 @@ import re
 import subprocess
 
 from tests.support import databases
-
-README = (databases.REPO_ROOT / "README.md").read_text()
-
-
-def section(title: str) -> str:
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README, flags=re.MULTILINE | re.DOTALL)
-    assert match, f"README has a section '{title}'"
-    return match.group(1)
-
-
-def code_blocks(text: str, language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+from tests.support.docs import code_blocks, section
 
 
 def test_the_psql_walkthrough_runs_on_a_fresh_database(fresh_db: str) -> None:

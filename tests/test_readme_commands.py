@@ -1,8 +1,9 @@
-"""Every ```sh block of README.md runs, so the README cannot rot (tests/test_readme.py runs the ```sql ones).
+"""Every ```sh block of the documentation runs (README.md, docs/*.md, bench/README.md), so it cannot
+rot (tests/test_readme.py and others run the ```sql ones).
 
-Each block is taken from the README at test time and run with bash (`set -euo pipefail`). Only what
-must differ in a test is changed, through explicit (README text, test text) replacements; each README
-text must still be found, so a README change that breaks a command breaks its test. What changes:
+Each block is taken from its file at test time and run with bash (`set -euo pipefail`). Only what
+must differ in a test is changed, through explicit (documented text, test text) replacements; each
+documented text must still be found, so a change that breaks a command breaks its test. What changes:
 - the database `agentledger` and the admin URL: a scratch database on the test server;
 - port 8000 / 8080: a free port;
 - `.venv/bin/pip install -e .`: replaced by a check that the repository's .venv has agentledger (it
@@ -10,7 +11,7 @@ text must still be found, so a README change that breaks a command breaks its te
 - commands that write files (the function changes tool, the schema snapshot) and `./run` (its
   `.agentledger/`) run in a copy of the checkout, so the working tree is never written to.
 Long-running commands run in the background, are waited for on /readyz, are exercised with the curl
-line the README (or `./run`) gives, and are stopped with SIGINT.
+line the documentation (or `./run`) gives, and are stopped with SIGINT.
 
 Not run (SKIPPED below says why): `./test` and `.ci/run` (they run this suite), and the benchmarks
 (minutes), which run with `--help` only.
@@ -33,10 +34,10 @@ import pytest
 from psycopg import sql
 
 from tests.support import databases
+from tests.support.docs import sh_blocks
 from tests.support.processes import copy_checkout, free_port
 
 REPO = databases.REPO_ROOT
-README = (REPO / "README.md").read_text()
 VENV = REPO / ".venv"
 
 # Commands that are not run, with the reason; their blocks are still checked as described.
@@ -46,40 +47,33 @@ SKIPPED = {
 }
 
 
-def sh_blocks() -> list[tuple[str, str]]:
-    """(nearest heading, block text) of every ```sh block, in README order."""
-    blocks, heading = [], ""
-    for match in re.finditer(r"^(#{2,3}) ([^\n]+)$|^```sh\n(.*?)^```", README, flags=re.MULTILINE | re.DOTALL):
-        if match.group(2) is not None:
-            heading = match.group(2).strip()
-        else:
-            blocks.append((heading, match.group(3)))
-    return blocks
-
-
 def blocks_of(heading: str) -> list[str]:
-    found = [text for title, text in sh_blocks() if title == heading]
-    assert found, f"README has ```sh blocks under '{heading}'"
-    return found
+    found = [(file, text) for file, title, text in sh_blocks() if title == heading]
+    assert found, f"the documentation has ```sh blocks under '{heading}'"
+    assert len({file for file, _ in found}) == 1, f"'{heading}' is a heading of one file: {found}"
+    return [text for _, text in found]
 
 
-# Every sh block is covered by exactly one test below: heading -> how many blocks it has.
+# The benchmark pages: every line of their ```sh blocks is a benchmark command (see SKIPPED).
+BENCHMARK_PAGES = ("docs/benchmarks.md", "bench/README.md")
+
+# Every other sh block is covered by exactly one test below: (file, heading) -> how many blocks it has.
 COVERED = {
-    "Two commands": 2,                                      # ./run; ./test
-    "Walkthrough": 2,                                       # run against ./run's server
-    "Running it": 1,                                        # keys + serve + curl
-    "`agentledger db`: deploying without sqitch": 3,        # db commands; function changes; snapshot
-    "Benchmarks": 4,                                        # submit_bench; client_submit; worker; ordering
-    "Workers in Python": 1,                                 # run by tests/test_worker_readme.py
-    "Operator commands": 1,                                 # run by tests/test_cli_events.py
-    "Backups": 1,                                           # run by tests/test_operations.py
+    ("README.md", "Two commands"): 2,                                            # ./run; ./test
+    ("README.md", "Walkthrough"): 2,                                             # run against ./run's server
+    ("docs/http-api.md", "Running it"): 1,                                       # keys + serve + curl
+    ("docs/operations.md", "`agentledger db`: deploying without sqitch"): 1,     # db commands
+    ("docs/architecture.md", "Changing a SQL function"): 2,                      # function changes; snapshot
+    ("docs/worker-protocol.md", "Workers in Python"): 1,                         # run by tests/test_worker_readme.py
+    ("docs/operations.md", "Operator commands"): 1,                              # run by tests/test_cli_events.py
+    ("docs/operations.md", "Backups"): 1,                                        # run by tests/test_operations.py
 }
 
 
 def adapt(block: str, replacements: list[tuple[str, str]]) -> str:
-    """block with each README text replaced by its test text; every README text must be there."""
+    """block with each documented text replaced by its test text; every documented text must be there."""
     for old, new in replacements:
-        assert old in block, f"the README command changed: {old!r} is no longer in\n{block}"
+        assert old in block, f"the documented command changed: {old!r} is no longer in\n{block}"
         block = block.replace(old, new)
     return block
 
@@ -113,14 +107,15 @@ def json_values(text: str) -> list:
 
 
 def test_every_sh_block_is_covered() -> None:
-    counts: dict[str, int] = {}
-    for heading, _ in sh_blocks():
-        counts[heading] = counts.get(heading, 0) + 1
+    counts: dict[tuple[str, str], int] = {}
+    for file, heading, _ in sh_blocks():
+        if file not in BENCHMARK_PAGES:
+            counts[file, heading] = counts.get((file, heading), 0) + 1
     assert counts == COVERED, "a ```sh block was added, moved or removed: cover it in this file"
 
 
 def test_venv_is_installed() -> None:
-    # The install lines of the README are not run (the test installs nothing): the venv they make must exist.
+    # The documented install lines are not run (the test installs nothing): the venv they make must exist.
     assert (VENV / "bin" / "agentledger").exists() and (VENV / "bin" / "pytest").exists(), \
         "the repository's .venv is not installed: run ./test"
 
@@ -141,7 +136,7 @@ def test_run_serves_the_api_and_its_curl_line_submits(checkout: Path) -> None:
     # The block's alternative, `./run --port 8080`, on a free port (it covers the plain `./run` too).
     [command] = re.findall(r"# or (\./run --port 8080)\n", run_block)
     command = adapt(command, [("8080", str(port))])
-    # AGENTLEDGER_VENV (README, "Two commands"): run on the repository's .venv instead of installing one.
+    # AGENTLEDGER_VENV (docs/operations.md, "What `./run` does"): run on the repository's .venv instead of installing one.
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["AGENTLEDGER_VENV"] = str(VENV)
     out_file, err_file = checkout.parent / "run.out", checkout.parent / "run.err"
@@ -222,11 +217,11 @@ def test_test_commands_exist_and_ci_runs_them() -> None:
         ".ci/run runs ./test"
 
 
-# --- ### Running it (the HTTP API) -------------------------------------------------------------------
+# --- docs/http-api.md, ## Running it -------------------------------------------------------------------
 
 @pytest.fixture
 def api_role() -> Iterator[str]:
-    """A unique name for the README's server-wide `api_service` role, dropped afterwards."""
+    """A unique name for the documented server-wide `api_service` role, dropped afterwards."""
     name = f"api_service_{secrets.token_hex(4)}"
     yield name
     databases.execute(databases.ADMIN_URL, sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
@@ -246,7 +241,7 @@ def test_api_keys_serve_and_curl(fresh_db: str, api_role: str) -> None:
         ("CREATE ROLE api_service LOGIN", f"CREATE ROLE {api_role} LOGIN"),
         ("postgresql://postgres@127.0.0.1:5432/agentledger", url(databases.USER, db)),
         ("postgresql://api_service@127.0.0.1:5432/agentledger", url(api_role, db)),
-        # In the background, waited for on /readyz; stopped with SIGINT once the README's curl has run.
+        # In the background, waited for on /readyz; stopped with SIGINT once the documented curl has run.
         (".venv/bin/agentledger serve --port 8000\n",
          f"{serve} &\nSERVER=$!\ntrap 'kill $SERVER 2>/dev/null || true' EXIT\n"
          f"for _ in $(seq 150); do curl -sf localhost:{port}/readyz >/dev/null && break; sleep 0.1; done\n"),
@@ -265,10 +260,10 @@ def test_api_keys_serve_and_curl(fresh_db: str, api_role: str) -> None:
     assert (actor, db_user) == ("intake-service", api_role), "the key's name acts, as the API role"
 
 
-# --- ### `agentledger db`: deploying without sqitch ---------------------------------------------------
+# --- docs/operations.md, ### `agentledger db`: deploying without sqitch ----------------------------
 
 def test_db_commands_deploy_verify_and_revert() -> None:
-    block, _, _ = blocks_of("`agentledger db`: deploying without sqitch")
+    [block] = blocks_of("`agentledger db`: deploying without sqitch")
     with databases.scratch_database() as conninfo:
         db = databases.dbname(conninfo)
         script = adapt(block, [
@@ -284,7 +279,7 @@ def test_db_commands_deploy_verify_and_revert() -> None:
 
 
 def test_function_changes_commands(checkout: Path) -> None:
-    _, block, _ = blocks_of("`agentledger db`: deploying without sqitch")
+    block, _ = blocks_of("Changing a SQL function")
     # In the copy (sync writes files), on the repository's venv: nothing is out of date, so both pass.
     script = adapt(block, [(".venv/bin/python", f"{VENV}/bin/python")])
     result = run_sh(script, checkout, databases.client_env())
@@ -293,7 +288,7 @@ def test_function_changes_commands(checkout: Path) -> None:
 
 
 def test_schema_snapshot_refresh_command(checkout: Path) -> None:
-    _, _, block = blocks_of("`agentledger db`: deploying without sqitch")
+    _, block = blocks_of("Changing a SQL function")
     # In the copy (it rewrites db/schema.sql), on the repository's venv.
     script = adapt(block, [(".venv/bin/pytest", f"{VENV}/bin/pytest -p no:cacheprovider")])
     result = run_sh(script, checkout, databases.client_env())
@@ -301,13 +296,28 @@ def test_schema_snapshot_refresh_command(checkout: Path) -> None:
     assert (checkout / "db" / "schema.sql").read_text().strip(), "the snapshot was written"
 
 
-# --- ## Benchmarks -----------------------------------------------------------------------------------
+# --- docs/benchmarks.md and bench/README.md -----------------------------------------------------------
+
+def benchmark_commands() -> list[str]:
+    """Every command of the benchmark pages' ```sh blocks, its comment cut off, each once."""
+    commands = []
+    for file, _, block in sh_blocks():
+        if file in BENCHMARK_PAGES:
+            for line in block.splitlines():
+                command = line.split(" #")[0].strip()
+                if command and command not in commands:
+                    commands.append(command)
+    return commands
+
 
 def test_benchmark_commands_accept_their_options() -> None:
     # See SKIPPED["bench/*.py"]: each command with --help appended; its options must be in the help.
-    for block in blocks_of("Benchmarks"):
-        [command] = [line for line in block.splitlines() if line.strip()]
+    commands = benchmark_commands()
+    assert {re.match(r"\.venv/bin/python (bench/\w+\.py)\b", c).group(1) for c in commands} == \
+        {f"bench/{p.name}" for p in (REPO / "bench").glob("*_bench.py")} | {"bench/client_submit.py"}, \
+        "every benchmark is documented, and every documented command runs a benchmark"
+    for command in commands:
         result = run_sh(f"{command} --help", REPO, dict(os.environ), timeout=30)
         assert result.returncode == 0 and "usage:" in result.stdout, databases.describe(result)
-        for option in re.findall(r"\s(--?[a-z][\w-]*)", command):
+        for option in set(re.findall(r"\s(--?[a-z][\w-]*)", command)) - {"--help"}:  # --help is [-h]
             assert re.search(rf"\[{re.escape(option)}\b", result.stdout), f"{option} is an option of `{command}`"

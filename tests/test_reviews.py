@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import subprocess
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ import psycopg
 from agentledger_worker import Worker
 from tests.support import databases
 from tests.support.api import assert_problem
+from tests.support.docs import code_blocks, section
 from tests.support.workers import async_wait_until, running, sql
 
 FOUR_EYES_ABOVE_10000 = """INSERT INTO ledger.review_policies (event_type, payload_field, payload_above, approvals_required)
@@ -108,9 +108,7 @@ def test_review_refusals_over_http(api):
 
 
 def test_the_readme_policies_apply(fresh_db):
-    readme = (databases.REPO_ROOT / "README.md").read_text()
-    section = re.search(r"^## Human review\n(.*?)(?=^##)", readme, flags=re.MULTILINE | re.DOTALL).group(1)
-    [block] = re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)
+    [block] = code_blocks(section("Human review"), "sql")
     result = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db], input=block,
                             env=databases.client_env(), capture_output=True, text=True, check=False)
     assert result.returncode == 0, databases.describe(result)
@@ -152,9 +150,7 @@ def test_a_missed_deadline_is_escalated_once_by_the_workers_maintenance_pass(api
 
 
 def test_the_readme_deadlines_apply(fresh_db):
-    readme = (databases.REPO_ROOT / "README.md").read_text()
-    section = re.search(r"^### Deadlines and escalation\n(.*?)(?=^## )", readme, flags=re.MULTILINE | re.DOTALL).group(1)
-    [block] = re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)
+    [block] = code_blocks(section("Deadlines and escalation"), "sql")
     result = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db], input=block,
                             env=databases.client_env(), capture_output=True, text=True, check=False)
     assert result.returncode == 0, databases.describe(result)

@@ -1,4 +1,5 @@
-"""The README's worker example runs as written: its Python module, started with its command."""
+"""The worker example of the documentation (docs/worker-protocol.md, "Workers in Python") runs as
+written: its Python module, started with its command."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import signal
 import subprocess
 
 from tests.support import databases
+from tests.support.docs import section
 from tests.support.workers import sql, statuses, wait_until
 
-README = (databases.REPO_ROOT / "README.md").read_text()
-SECTION = re.search(r"^## Workers in Python\n(.*?)(?=^## )", README, flags=re.MULTILINE | re.DOTALL).group(1)
+SECTION = section("Workers in Python")
 VENV_BIN = databases.REPO_ROOT / ".venv" / "bin"
 
 
