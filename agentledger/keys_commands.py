@@ -21,7 +21,7 @@ from agentledger.errors import AgentledgerError
 
 ROLES = ("submitter", "worker", "reviewer", "auditor")
 # Refusals the key functions raise on purpose: their message is the whole answer.
-REFUSALS = {"AL008", "AL010", "AL015", "AL016"}
+REFUSALS = {"AL008", "AL015", "AL016", "AL020", "23514"}
 TIME = "%Y-%m-%d %H:%M:%S %z"
 
 

@@ -387,6 +387,145 @@ COMMENT ON TYPE api.seal IS 'An audit seal as clients see it; digests in hex.';
 
 
 --
+-- Name: actor_name; Type: DOMAIN; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE DOMAIN ledger.actor_name AS text
+	CONSTRAINT actor_name_valid CHECK (((VALUE <> ''::text) AND (char_length(VALUE) <= 200) AND (VALUE !~ '[[:cntrl:]]'::text)));
+
+
+ALTER DOMAIN ledger.actor_name OWNER TO agentledger_owner;
+
+--
+-- Name: DOMAIN actor_name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON DOMAIN ledger.actor_name IS 'Who acts: an agent, a person or an API key name; 1-200 characters without control characters.';
+
+
+--
+-- Name: _is_customer_id(text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._is_customer_id(p_value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((p_value <> ''::text) AND (char_length(p_value) <= 64) AND (p_value !~ '[[:cntrl:]]'::text));
+
+
+ALTER FUNCTION ledger._is_customer_id(p_value text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _is_customer_id(p_value text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._is_customer_id(p_value text) IS 'Is p_value a customer id: 1-64 characters without control characters? (NULL for NULL.)';
+
+
+--
+-- Name: customer_id; Type: DOMAIN; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE DOMAIN ledger.customer_id AS text
+	CONSTRAINT customer_id_valid CHECK (ledger._is_customer_id(VALUE));
+
+
+ALTER DOMAIN ledger.customer_id OWNER TO agentledger_owner;
+
+--
+-- Name: DOMAIN customer_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON DOMAIN ledger.customer_id IS 'A bank customer''s id: 1-64 characters without control characters (ledger._is_customer_id).';
+
+
+--
+-- Name: _is_idempotency_key(text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._is_idempotency_key(p_value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((p_value <> ''::text) AND (char_length(p_value) <= 255) AND (p_value !~ '[[:cntrl:]]'::text));
+
+
+ALTER FUNCTION ledger._is_idempotency_key(p_value text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _is_idempotency_key(p_value text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._is_idempotency_key(p_value text) IS 'Is p_value an idempotency key: 1-255 characters without control characters? (NULL for NULL.)';
+
+
+--
+-- Name: idempotency_key; Type: DOMAIN; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE DOMAIN ledger.idempotency_key AS text
+	CONSTRAINT idempotency_key_valid CHECK (ledger._is_idempotency_key(VALUE));
+
+
+ALTER DOMAIN ledger.idempotency_key OWNER TO agentledger_owner;
+
+--
+-- Name: DOMAIN idempotency_key; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON DOMAIN ledger.idempotency_key IS 'A client''s idempotency key: 1-255 characters without control characters (ledger._is_idempotency_key).';
+
+
+--
+-- Name: _is_key_name(text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._is_key_name(p_value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (p_value ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$'::text);
+
+
+ALTER FUNCTION ledger._is_key_name(p_value text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _is_key_name(p_value text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._is_key_name(p_value text) IS 'Is p_value an API key name: a letter or digit, then up to 99 of letters, digits and . _ @ - ? (NULL for NULL.)';
+
+
+--
+-- Name: key_name; Type: DOMAIN; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE DOMAIN ledger.key_name AS text
+	CONSTRAINT key_name_valid CHECK (ledger._is_key_name(VALUE));
+
+
+ALTER DOMAIN ledger.key_name OWNER TO agentledger_owner;
+
+--
+-- Name: DOMAIN key_name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON DOMAIN ledger.key_name IS 'An API key''s name: a letter or digit, then up to 99 of letters, digits and . _ @ - (ledger._is_key_name).';
+
+
+--
+-- Name: reason; Type: DOMAIN; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE DOMAIN ledger.reason AS text
+	CONSTRAINT reason_length CHECK ((char_length(VALUE) <= 4000));
+
+
+ALTER DOMAIN ledger.reason OWNER TO agentledger_owner;
+
+--
+-- Name: DOMAIN reason; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON DOMAIN ledger.reason IS 'Why a change was made, or what went wrong: at most 4000 characters. Kept in the audit trail.';
+
+
+--
 -- Name: submission; Type: TYPE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -414,6 +553,41 @@ COMMENT ON TYPE ledger.submission IS 'One item of a submit request while api.sub
 
 
 --
+-- Name: _is_type_name(text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._is_type_name(p_value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (p_value ~ '^[a-z][a-z0-9_.-]{0,49}$'::text);
+
+
+ALTER FUNCTION ledger._is_type_name(p_value text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _is_type_name(p_value text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._is_type_name(p_value text) IS 'Is p_value an event type name: a lowercase letter, then up to 49 of a-z 0-9 _ . - ? (NULL for NULL.)';
+
+
+--
+-- Name: type_name; Type: DOMAIN; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE DOMAIN ledger.type_name AS text
+	CONSTRAINT type_name_valid CHECK (ledger._is_type_name(VALUE));
+
+
+ALTER DOMAIN ledger.type_name OWNER TO agentledger_owner;
+
+--
+-- Name: DOMAIN type_name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON DOMAIN ledger.type_name IS 'An event type''s name: a lowercase letter, then up to 49 of a-z 0-9 _ . - (ledger._is_type_name).';
+
+
+--
 -- Name: audit_feed(bigint, bigint, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -424,7 +598,7 @@ CREATE FUNCTION api.audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit i
 BEGIN
     IF p_after_seq IS NULL OR p_up_to_seq IS NULL OR p_after_seq < 0 OR p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = 'audit_feed needs p_after_seq >= 0, p_up_to_seq, and p_limit from 1 to 1000',
             DETAIL = format('Got p_after_seq %s, p_up_to_seq %s, p_limit %s.', p_after_seq, p_up_to_seq, p_limit),
             HINT = 'Start at 0 (or the last seq a client saw) and read up to a final position.';
@@ -658,7 +832,7 @@ CREATE TABLE ledger.api_keys (
     revoked_by text,
     revoke_reason text,
     CONSTRAINT api_keys_lookup_prefix_format CHECK ((lookup_prefix ~ '^[0-9a-f]{12}$'::text)),
-    CONSTRAINT api_keys_name_format CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$'::text)),
+    CONSTRAINT api_keys_name_format CHECK (ledger._is_key_name(name)),
     CONSTRAINT api_keys_revocation_complete CHECK ((((revoked_at IS NULL) = (revoked_by IS NULL)) AND ((revoked_at IS NULL) = (revoke_reason IS NULL)))),
     CONSTRAINT api_keys_role_known CHECK ((role = ANY (ARRAY['submitter'::text, 'worker'::text, 'reviewer'::text, 'auditor'::text]))),
     CONSTRAINT api_keys_secret_sha256_length CHECK ((octet_length(secret_sha256) = 32))
@@ -791,12 +965,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF FOUND AND v_event.status = 'failed' AND v_event.ordered AND v_event.order_released_at IS NULL THEN
-        IF char_length(p_reason) > 4000 THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL010',
-                MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
-                HINT = 'The reason is a sentence for the audit trail.';
-        END IF;
+        PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
         UPDATE ledger.events e
            SET version = e.version + 1, changed_by = ledger._checked_actor(p_actor),
                changed_by_kind = ledger._checked_actor_kind(p_actor_kind), change_reason = p_reason,
@@ -974,7 +1143,7 @@ BEGIN
                                               (SELECT s.max_payload_bytes FROM ledger.settings s), 'details');
     IF EXISTS (SELECT 1 FROM unnest(p_details) d WHERE d ? 'result') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'details may not carry a "result" key',
             DETAIL = 'The decision result was recorded when the event was decided.',
             HINT = 'Describe what the action did, e.g. {"transfer_id": "T-123"}.';
@@ -1026,7 +1195,7 @@ event (api.report); the same report sent again answers already_done and writes n
 CREATE FUNCTION api.create_api_key(p_name text, p_role text) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 -- Returns the new key; it is shown this once and only its sha256 is kept. 244 random bits from two
 -- version-4 UUIDs (gen_random_uuid uses the server's strong random source).
 DECLARE
@@ -1034,13 +1203,14 @@ DECLARE
 BEGIN
     IF p_role IS NULL OR p_role NOT IN ('submitter', 'worker', 'reviewer', 'auditor') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown API key role %s', coalesce(quote_literal(p_role), 'NULL')),
             DETAIL = 'A key''s role decides which endpoints it may call.',
             HINT = 'Use one of: submitter, worker, reviewer, auditor.';
-    ELSIF p_name IS NULL OR p_name !~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$' THEN
+    ELSIF p_name IS NULL OR NOT ledger._is_key_name(p_name) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = '23514',
+            CONSTRAINT = 'key_name_valid',
             MESSAGE = format('invalid API key name %s', coalesce(quote_literal(p_name), 'NULL')),
             DETAIL = 'The name is the actor of every change made with the key.',
             HINT = 'Use 1-100 letters, digits and . _ @ -, starting with a letter or digit, e.g. "intake-service".';
@@ -1058,7 +1228,7 @@ BEGIN
     END;
     RETURN v_key;
 END
-$_$;
+$$;
 
 
 ALTER FUNCTION api.create_api_key(p_name text, p_role text) OWNER TO agentledger_owner;
@@ -1095,7 +1265,7 @@ BEGIN
     IF p_keep_lease IS NULL OR p_decisions IS NULL OR EXISTS (
            SELECT 1 FROM unnest(p_decisions) d WHERE d IS NULL OR d NOT IN ('approved', 'rejected')) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = 'each decision must be approved or rejected, and p_keep_lease true or false',
             DETAIL = format('Decisions: %s; p_keep_lease: %s.', p_decisions, coalesce(p_keep_lease::text, 'NULL')),
             HINT = 'Pass one decision per event.';
@@ -1534,7 +1704,7 @@ CREATE FUNCTION api.list_blocked(p_limit integer DEFAULT 100) RETURNS TABLE(cust
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             HINT = 'Ask for 1 to 1000 rows at a time.';
     END IF;
@@ -1578,7 +1748,7 @@ DECLARE
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             DETAIL = 'A page holds 1 to 1,000 events.',
             HINT = 'Pass a limit from 1 to 1000 and page on with the last id seen.';
@@ -1587,6 +1757,8 @@ BEGIN
         v_status := ledger._checked_status(p_status);
         v_where := array_append(v_where, 'e.status = $1');
     END IF;
+    -- A filter no event could match is a mistake, refused by its domain (23514).
+    PERFORM p_customer_id::ledger.customer_id, p_event_type::ledger.type_name;
     -- Only the filters given go into the query, so each call is planned for the indexes it can use.
     IF p_customer_id IS NOT NULL THEN v_where := array_append(v_where, 'e.customer_id = $2'); END IF;
     IF p_event_type IS NOT NULL THEN v_where := array_append(v_where, 'e.event_type = $3'); END IF;
@@ -1622,10 +1794,11 @@ CREATE FUNCTION api.list_reviews(p_event_type text DEFAULT NULL::text, p_limit i
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             HINT = 'Ask for 1 to 1000 reviews at a time.';
     END IF;
+    PERFORM p_event_type::ledger.type_name;  -- a type no event could have is refused (23514)
     RETURN QUERY
     SELECT e.id, e.customer_id, e.event_type, e.payload, e.proposed_status, e.proposed_by,
            p.reason, e.result, e.approvals_required, e.approved_by, e.review_started_at, e.created_at
@@ -1668,7 +1841,7 @@ DECLARE
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             HINT = 'Mark 1 to 10000 breaches per call.';
     END IF;
@@ -1743,13 +1916,13 @@ CREATE FUNCTION ledger._checked_now(p_now timestamp with time zone) RETURNS time
 BEGIN
     IF p_now IS NULL OR p_now NOT BETWEEN now() - interval '200 years' AND now() + interval '200 years' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('p_now must be a time within 200 years of now, not %s', coalesce(p_now::text, 'NULL')),
             DETAIL = 'p_now is the current time as the function sees it; leases and back-offs are added to it.',
             HINT = 'Leave it out: it defaults to now().';
     ELSIF p_now <> now() AND NOT pg_has_role(session_user, 'agentledger_owner', 'MEMBER') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = '42501',
             MESSAGE = 'only the owner may pass a p_now other than now()',
             DETAIL = format('p_now was %s; the transaction started at %s.', p_now, now()),
             HINT = 'Leave p_now out.';
@@ -1765,7 +1938,7 @@ ALTER FUNCTION ledger._checked_now(p_now timestamp with time zone) OWNER TO agen
 -- Name: FUNCTION _checked_now(p_now timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._checked_now(p_now timestamp with time zone) IS 'The time a call acts at: p_now, which must lie within 200 years of now() and, except for the owner, equal it (AL010).';
+COMMENT ON FUNCTION ledger._checked_now(p_now timestamp with time zone) IS 'The time a call acts at: p_now, which must lie within 200 years of now() and, except for the owner, equal it (AL019 out of range, 42501 from a client).';
 
 
 --
@@ -1814,9 +1987,9 @@ CREATE TABLE ledger.events (
     first_in_line boolean DEFAULT false,
     CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
     CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
-    CONSTRAINT events_customer_id_valid CHECK (((customer_id <> ''::text) AND (char_length(customer_id) <= 64) AND (customer_id !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT events_customer_id_valid CHECK (ledger._is_customer_id(customer_id)),
     CONSTRAINT events_fenced_lease_exists CHECK (((lease_token IS NOT NULL) OR (NOT lease_fenced))),
-    CONSTRAINT events_idempotency_key_valid CHECK (((idempotency_key IS NULL) OR ((idempotency_key <> ''::text) AND (char_length(idempotency_key) <= 255) AND (idempotency_key !~ '[[:cntrl:]]'::text)))),
+    CONSTRAINT events_idempotency_key_valid CHECK (ledger._is_idempotency_key(idempotency_key)),
     CONSTRAINT events_last_report_known CHECK ((((last_report IS NULL) = (last_lease_token IS NULL)) AND (last_report = ANY (ARRAY['decide'::text, 'complete'::text, 'fail'::text, 'release'::text, 'transition'::text])))),
     CONSTRAINT events_lease_matches_status CHECK ((((lease_token IS NULL) = (lease_owner IS NULL)) AND ((lease_token IS NULL) = (lease_expires_at IS NULL)) AND
 CASE status
@@ -2367,17 +2540,12 @@ DECLARE
 BEGIN
     IF p_verdict IS NULL OR p_verdict NOT IN ('approved', 'rejected') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown verdict %s', coalesce(quote_literal(p_verdict), 'NULL')),
             DETAIL = 'A reviewer approves or rejects the event.',
             HINT = 'Use approved or rejected.';
-    ELSIF char_length(p_reason) > 4000 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
-            DETAIL = 'The reason is a sentence for the audit trail, not a document.',
-            HINT = 'Put a reference to long evidence in the reason.';
     END IF;
+    PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ledger._refuse_unknown_event(p_event_id);
@@ -2660,7 +2828,7 @@ DECLARE
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'events must be a JSON array of event objects',
             DETAIL = format('Got %s.', coalesce(jsonb_typeof(p_events), 'NULL')),
             HINT = 'Send [{"customer_id": ..., "event_type": ..., "payload": {...}}, ...].';
@@ -2696,7 +2864,7 @@ BEGIN
                                     idempotency_key, correlation_id, caused_by_event_id, ord);
     EXCEPTION WHEN data_exception THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = format('events could not be read: %s', SQLERRM),
             DETAIL = 'A field has the wrong type, or an item is not an object.',
             HINT = 'Each event is an object: customer_id (string), event_type (string), payload (object); optional priority (integer), run_after (timestamp), idempotency_key (string), correlation_id (uuid), caused_by_event_id (integer).';
@@ -2836,13 +3004,8 @@ BEGIN
     IF p_details IS NOT NULL OR p_result IS NOT NULL THEN
         SELECT s.max_payload_bytes INTO v_max_bytes FROM ledger.settings s;
     END IF;
-    IF char_length(p_reason) > 4000 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
-            DETAIL = 'The reason is a sentence for the audit trail, not a document.',
-            HINT = 'Put long evidence in details, or a reference to it.';
-    ELSIF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
+    PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
+    IF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL005',
             MESSAGE = format('result or details larger than the limit of %s bytes', v_max_bytes),
@@ -2852,7 +3015,7 @@ BEGIN
     IF p_details IS NOT NULL AND jsonb_typeof(p_details) <> 'object'
        OR p_result IS NOT NULL AND jsonb_typeof(p_result) <> 'object' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'result and details must be JSON objects',
             DETAIL = format('result is %s, details is %s.', coalesce(jsonb_typeof(p_result), 'absent'),
                             coalesce(jsonb_typeof(p_details), 'absent')),
@@ -2915,7 +3078,7 @@ BEGIN
     IF p_details ? 'result' THEN
         -- The audit row's "result" must be the event's result, so only p_result may set it.
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'details may not carry a "result" key',
             DETAIL = 'The decision result is recorded from p_result, in the event and in its audit row.',
             HINT = 'Pass the decision result as p_result.';
@@ -3225,39 +3388,21 @@ BEGIN
     -- that change the status and set updated_at: the row trigger skips those rows (its WHEN
     -- clause), and they are checked here, once per statement instead of once per row. Rows the
     -- row trigger saw pass again. Any refusal undoes the whole statement.
-    SELECT n.id, o.status AS from_status, n.status AS to_status, o.version AS old_version,
-           n.version AS new_version, t.from_status IS NOT NULL AS allowed, t.name
-      INTO v_bad
-      FROM new_events n
-      JOIN old_events o ON o.id = n.id
-      LEFT JOIN ledger.transitions t ON t.from_status = o.status AND t.to_status = n.status
-     WHERE n.status <> o.status
-       AND (t.from_status IS NULL OR n.version <> o.version + 1
-            OR t.reason_required AND coalesce(btrim(n.change_reason), '') = '')
-     ORDER BY n.id
+    SELECT c.* INTO v_bad
+      FROM (SELECT n.id, o.status AS from_status, n.status AS to_status, o.version AS old_version,
+                   n.version AS new_version, t.name,
+                   ledger._status_change_problem(t.from_status IS NOT NULL, t.reason_required, o.version,
+                                                 n.version, n.change_reason) AS problem
+              FROM new_events n
+              JOIN old_events o ON o.id = n.id
+              LEFT JOIN ledger.transitions t ON t.from_status = o.status AND t.to_status = n.status
+             WHERE n.status <> o.status) c
+     WHERE c.problem IS NOT NULL
+     ORDER BY c.id
      LIMIT 1;
     IF FOUND THEN
-        IF NOT v_bad.allowed THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL003',
-                MESSAGE = format('event %s cannot go from %s to %s', v_bad.id, v_bad.from_status, v_bad.to_status),
-                DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
-                HINT = ledger._transition_hint(v_bad.id, v_bad.from_status);
-        ELSIF v_bad.new_version <> v_bad.old_version + 1 THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL010',
-                MESSAGE = format('event %s: version must go from %s to %s with this status change',
-                                 v_bad.id, v_bad.old_version, v_bad.old_version + 1),
-                DETAIL = format('The UPDATE set version to %s.', v_bad.new_version),
-                HINT = 'Set version = version + 1 with each status change.';
-        ELSE
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL008',
-                MESSAGE = format('event %s: moving from %s to %s (%s) needs a reason',
-                                 v_bad.id, v_bad.from_status, v_bad.to_status, v_bad.name),
-                DETAIL = 'No reason was given, or it was blank.',
-                HINT = 'Pass a reason saying why; it is kept in the audit trail.';
-        END IF;
+        PERFORM ledger._refuse_status_change(v_bad.problem, v_bad.id, v_bad.from_status, v_bad.to_status,
+                                             v_bad.old_version, v_bad.new_version, v_bad.name);
     END IF;
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
                                   actor_kind, db_user, reason, details, attempt, recorded_at,
@@ -3286,7 +3431,7 @@ ALTER FUNCTION ledger._audit_status_changes() OWNER TO agentledger_owner;
 -- Name: FUNCTION _audit_status_changes(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._audit_status_changes() IS 'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed (or that it noted: same status, version + 1), whoever wrote it.';
+COMMENT ON FUNCTION ledger._audit_status_changes() IS 'Trigger: refuses the status changes of owner writes by the rules of ledger._status_change_problem (AL003, AL012, AL008), then writes one hash-chained audit row per event whose status an UPDATE changed (or that it noted: same status, version + 1), whoever wrote it.';
 
 
 --
@@ -3424,6 +3569,8 @@ CREATE FUNCTION ledger._check_status_change() RETURNS trigger
 -- leaves those rows to ledger._audit_status_changes, which checks them once per statement.
 DECLARE
     v_rule ledger.transitions;
+    v_allowed boolean;
+    v_problem text;
 BEGIN
     IF NEW.status = OLD.status AND (NEW.version = OLD.version OR current_user <> 'agentledger_owner') THEN
         -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
@@ -3442,14 +3589,8 @@ BEGIN
     -- A status change, or a note (same status, version + 1): allowed if ledger.transitions lists it.
     SELECT * INTO v_rule FROM ledger.transitions t
      WHERE t.from_status = OLD.status AND t.to_status = NEW.status;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s cannot go from %s to %s', OLD.id, OLD.status, NEW.status),
-            DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
-            HINT = ledger._transition_hint(OLD.id, OLD.status);
-    END IF;
-    IF current_user <> 'agentledger_owner' THEN
+    v_allowed := FOUND;
+    IF v_allowed AND current_user <> 'agentledger_owner' THEN
         -- A raw UPDATE, not one of the api functions (which run as the owner): whatever the row
         -- claims, the change is the database user's; a reason counts only if this UPDATE gave it.
         NEW.version := OLD.version + 1;
@@ -3469,21 +3610,12 @@ BEGIN
         ELSIF NEW.status IN ('approved', 'rejected') THEN
             NEW.attempts := 0;
         END IF;
-    ELSIF NEW.version <> OLD.version + 1 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = format('event %s: version must go from %s to %s with this status change',
-                             OLD.id, OLD.version, OLD.version + 1),
-            DETAIL = format('The UPDATE set version to %s.', NEW.version),
-            HINT = 'Set version = version + 1 with each status change.';
     END IF;
-    IF v_rule.reason_required AND coalesce(btrim(NEW.change_reason), '') = '' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL008',
-            MESSAGE = format('event %s: moving from %s to %s (%s) needs a reason',
-                             OLD.id, OLD.status, NEW.status, v_rule.name),
-            DETAIL = 'No reason was given, or it was blank.',
-            HINT = 'Pass a reason saying why; it is kept in the audit trail.';
+    v_problem := ledger._status_change_problem(v_allowed, v_rule.reason_required, OLD.version, NEW.version,
+                                               NEW.change_reason);
+    IF v_problem IS NOT NULL THEN
+        PERFORM ledger._refuse_status_change(v_problem, OLD.id, OLD.status, NEW.status, OLD.version,
+                                             NEW.version, v_rule.name);
     END IF;
     IF NEW.updated_at = OLD.updated_at THEN
         NEW.updated_at := now();
@@ -3499,7 +3631,7 @@ ALTER FUNCTION ledger._check_status_change() OWNER TO agentledger_owner;
 -- Name: FUNCTION _check_status_change(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._check_status_change() IS 'Trigger: refuses a status change or note not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
+COMMENT ON FUNCTION ledger._check_status_change() IS 'Trigger: refuses a status change or note by the rules of ledger._status_change_problem (AL003, AL012, AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
 
 
 --
@@ -3510,16 +3642,10 @@ CREATE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
     LANGUAGE plpgsql STABLE
     AS $$
 -- Who acts: the name given (an agent, a person, an API key name), else the database user.
+-- The domain ledger.actor_name refuses an unreadable name (23514).
 DECLARE
-    v_actor text := coalesce(nullif(btrim(p_actor), ''), session_user);
+    v_actor ledger.actor_name := coalesce(nullif(btrim(p_actor), ''), session_user);
 BEGIN
-    IF char_length(v_actor) > 200 OR v_actor ~ '[[:cntrl:]]' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = 'actor must be at most 200 characters without control characters',
-            DETAIL = format('The actor given is %s characters long.', char_length(v_actor)),
-            HINT = 'Name the agent, person or API key that acts, e.g. "fraud-triage-1".';
-    END IF;
     RETURN v_actor;
 END
 $$;
@@ -3531,7 +3657,7 @@ ALTER FUNCTION ledger._checked_actor(p_actor text) OWNER TO agentledger_owner;
 -- Name: FUNCTION _checked_actor(p_actor text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._checked_actor(p_actor text) IS 'The actor of a change: the given name trimmed, or session_user when none; refuses unreadable names (AL010).';
+COMMENT ON FUNCTION ledger._checked_actor(p_actor text) IS 'The actor of a change: the given name trimmed, or session_user when none; refuses names the domain ledger.actor_name does not allow (23514).';
 
 
 --
@@ -3544,7 +3670,7 @@ CREATE FUNCTION ledger._checked_actor_kind(p_actor_kind text) RETURNS ledger.act
 BEGIN
     IF p_actor_kind IS NULL OR p_actor_kind NOT IN ('agent', 'human', 'system') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown actor kind %s', coalesce(quote_literal(p_actor_kind), 'NULL')),
             DETAIL = 'Every change records whether an agent, a human or the system made it.',
             HINT = 'Use one of: agent, human, system.';
@@ -3560,7 +3686,7 @@ ALTER FUNCTION ledger._checked_actor_kind(p_actor_kind text) OWNER TO agentledge
 -- Name: FUNCTION _checked_actor_kind(p_actor_kind text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._checked_actor_kind(p_actor_kind text) IS 'Turns text into an actor kind, refusing unknown ones (AL010).';
+COMMENT ON FUNCTION ledger._checked_actor_kind(p_actor_kind text) IS 'Turns text into an actor kind, refusing unknown ones (AL020).';
 
 
 --
@@ -3577,14 +3703,14 @@ BEGIN
     SELECT s.max_batch_size INTO v_max FROM ledger.settings s;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > v_max THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('a claim takes 1 to %s events, not %s', v_max, coalesce(p_limit::text, 'NULL')),
             DETAIL = 'The upper limit is ledger.settings.max_batch_size.',
             HINT = 'Claim as many events as the worker has free capacity for.';
     ELSIF cardinality(p_event_types) = 0 OR array_ndims(p_event_types) > 1
           OR array_position(p_event_types, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'event types to claim must be NULL (any type) or a list of type names',
             DETAIL = format('The list given was %s.', p_event_types),
             HINT = 'Pass the types the worker has handlers for, or NULL for any.';
@@ -3599,7 +3725,7 @@ ALTER FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) OWNE
 -- Name: FUNCTION _checked_claim(p_limit integer, p_event_types text[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) IS 'Refuses a claim size outside 1..max_batch_size and an empty or NULL-holding type list (AL010).';
+COMMENT ON FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) IS 'Refuses a claim size outside 1..max_batch_size and an empty or NULL-holding type list (AL019) and an empty or NULL-holding type list (AL021).';
 
 
 --
@@ -3620,14 +3746,14 @@ BEGIN
     SELECT s.max_batch_size INTO v_max FROM ledger.settings s;
     IF array_ndims(p_event_ids) > 1 OR array_ndims(p_lease_tokens) > 1 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'event ids and lease tokens must be one-dimensional arrays',
             DETAIL = format('They have %s and %s dimensions.', array_ndims(p_event_ids), array_ndims(p_lease_tokens)),
             HINT = 'Pass a flat list: ARRAY[id1, id2, ...].';
     ELSIF p_event_ids IS NULL OR p_lease_tokens IS NULL
        OR array_position(p_event_ids, NULL) IS NOT NULL OR array_position(p_lease_tokens, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'event ids and lease tokens must be arrays without NULLs',
             DETAIL = 'Each event of a report is named by its id and the token of the lease it was claimed with.',
             HINT = 'Pass the id and lease_token of each claim you report on.';
@@ -3640,14 +3766,14 @@ BEGIN
     ELSIF cardinality(p_lease_tokens) <> v_count
           OR EXISTS (SELECT 1 FROM unnest(p_other_lengths) l WHERE l IS NOT NULL AND l <> v_count) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = format('the arrays of a report must all have one element per event (%s)', v_count),
             DETAIL = format('Lengths: %s event ids, %s lease tokens, others %s.', v_count,
                             cardinality(p_lease_tokens), p_other_lengths),
             HINT = 'Give every array the same length, or leave an optional one out.';
     ELSIF (SELECT count(DISTINCT i) FROM unnest(p_event_ids) i) <> v_count THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'an event id appears more than once in the report',
             DETAIL = format('Event ids: %s.', p_event_ids),
             HINT = 'Report each event once.';
@@ -3663,7 +3789,7 @@ ALTER FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens uuid[
 -- Name: FUNCTION _checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]) IS 'Checks the arrays of a report (AL010, AL013) and locks its events in id order.';
+COMMENT ON FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]) IS 'Checks the arrays of a report (AL021, AL013) and locks its events in id order.';
 
 
 --
@@ -3677,7 +3803,7 @@ CREATE FUNCTION ledger._checked_status(p_status text) RETURNS ledger.event_statu
 BEGIN
     IF p_status IS NULL OR NOT p_status = ANY (enum_range(NULL::ledger.event_status)::text[]) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown status %s', coalesce(quote_literal(p_status), 'NULL')),
             DETAIL = 'An event status is one of the labels of type ledger.event_status.',
             HINT = format('Use one of: %s.', array_to_string(enum_range(NULL::ledger.event_status), ', '));
@@ -3693,7 +3819,7 @@ ALTER FUNCTION ledger._checked_status(p_status text) OWNER TO agentledger_owner;
 -- Name: FUNCTION _checked_status(p_status text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._checked_status(p_status text) IS 'Turns text into an event status, refusing unknown ones (AL010).';
+COMMENT ON FUNCTION ledger._checked_status(p_status text) IS 'Turns text into an event status, refusing unknown ones (AL020).';
 
 
 --
@@ -3721,11 +3847,11 @@ COMMENT ON FUNCTION ledger._count_by_type(p_event_types text[]) IS 'How many of 
 CREATE FUNCTION ledger._flat_length(p_values anyarray) RETURNS integer
     LANGUAGE plpgsql IMMUTABLE
     AS $$
--- The number of elements of a one-dimensional array (NULL for NULL); refuses a nested one (AL010).
+-- The number of elements of a one-dimensional array (NULL for NULL); refuses a nested one (AL021).
 BEGIN
     IF array_ndims(p_values) > 1 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = format('an array of a report has %s dimensions; each must be a flat list', array_ndims(p_values)),
             DETAIL = 'Reports take one element per event in every array.',
             HINT = 'Pass a flat list: ARRAY[value1, value2, ...].';
@@ -3741,7 +3867,7 @@ ALTER FUNCTION ledger._flat_length(p_values anyarray) OWNER TO agentledger_owner
 -- Name: FUNCTION _flat_length(p_values anyarray); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._flat_length(p_values anyarray) IS 'cardinality() of a one-dimensional array; refuses nested arrays (AL010).';
+COMMENT ON FUNCTION ledger._flat_length(p_values anyarray) IS 'cardinality() of a one-dimensional array; refuses nested arrays (AL021).';
 
 
 --
@@ -3832,15 +3958,10 @@ CREATE FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects js
     AS $$
 -- The same limits api.transition_event applies to one event, for the arrays of a report.
 BEGIN
-    IF EXISTS (SELECT 1 FROM unnest(p_reasons) r WHERE char_length(r) > 4000) THEN
+    PERFORM p_reasons::ledger.reason[];  -- the domain refuses one that is too long (23514)
+    IF EXISTS (SELECT 1 FROM unnest(p_objects) o WHERE jsonb_typeof(o) <> 'object') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = 'a reason or error longer than 4000 characters',
-            DETAIL = 'It is a sentence for the audit trail, not a document.',
-            HINT = 'Put long evidence in the result or details, or a reference to it.';
-    ELSIF EXISTS (SELECT 1 FROM unnest(p_objects) o WHERE jsonb_typeof(o) <> 'object') THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = format('each %s must be a JSON object or NULL', p_what),
             DETAIL = format('One is a %s.', (SELECT jsonb_typeof(o) FROM unnest(p_objects) o
                                               WHERE jsonb_typeof(o) <> 'object' LIMIT 1)),
@@ -3862,7 +3983,7 @@ ALTER FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects jso
 -- Name: FUNCTION _refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text) IS 'Refuses reasons over 4000 characters (AL010), results or details that are not objects (AL010) or over max_payload_bytes (AL005).';
+COMMENT ON FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text) IS 'Refuses reasons the domain ledger.reason does not allow (23514), results or details that are not objects (AL021) or over max_payload_bytes (AL005).';
 
 
 --
@@ -3935,6 +4056,50 @@ COMMENT ON FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_
 
 
 --
+-- Name: _refuse_status_change(text, bigint, ledger.event_status, ledger.event_status, integer, integer, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_status_change(p_problem text, p_event_id bigint, p_from ledger.event_status, p_to ledger.event_status, p_old_version integer, p_new_version integer, p_step text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- The one refusal of both status triggers, for a problem named by ledger._status_change_problem.
+BEGIN
+    CASE p_problem
+    WHEN 'transition' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s cannot go from %s to %s', p_event_id, p_from, p_to),
+            DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
+            HINT = ledger._transition_hint(p_event_id, p_from);
+    WHEN 'version' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL012',
+            MESSAGE = format('event %s: version must go from %s to %s with this status change',
+                             p_event_id, p_old_version, p_old_version + 1),
+            DETAIL = format('The UPDATE set version to %s.', p_new_version),
+            HINT = 'Set version = version + 1 with each status change.';
+    WHEN 'reason' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL008',
+            MESSAGE = format('event %s: moving from %s to %s (%s) needs a reason', p_event_id, p_from, p_to, p_step),
+            DETAIL = 'No reason was given, or it was blank.',
+            HINT = 'Pass a reason saying why; it is kept in the audit trail.';
+    END CASE;
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_status_change(p_problem text, p_event_id bigint, p_from ledger.event_status, p_to ledger.event_status, p_old_version integer, p_new_version integer, p_step text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_status_change(p_problem text, p_event_id bigint, p_from ledger.event_status, p_to ledger.event_status, p_old_version integer, p_new_version integer, p_step text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_status_change(p_problem text, p_event_id bigint, p_from ledger.event_status, p_to ledger.event_status, p_old_version integer, p_new_version integer, p_step text) IS 'Raises the refusal of a status change for a problem of ledger._status_change_problem: AL003 (transition), AL012 (version), AL008 (reason).';
+
+
+--
 -- Name: _refuse_submission(text, bigint, integer, text, text, jsonb, integer, bigint); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -3968,19 +4133,20 @@ BEGIN
             HINT = 'Wrap the value in an object, e.g. {"text": ...}.';
     WHEN 'priority' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('priority %s is out of range', p_priority),
             DETAIL = v_where,
             HINT = 'priority is an integer from -32768 to 32767; higher runs first.';
     WHEN 'idempotency_key' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = '23514',
+            CONSTRAINT = 'idempotency_key_valid',
             MESSAGE = 'idempotency_key must be 1 to 255 characters without control characters',
             DETAIL = v_where,
             HINT = 'Use a UUID or another unique string chosen by the client.';
     WHEN 'run_after' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = 'run_after must be a finite time',
             DETAIL = v_where,
             HINT = 'Leave run_after out to run at once, or give a date and time.';
@@ -4001,7 +4167,7 @@ ALTER FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_count i
 -- Name: FUNCTION _refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint) IS 'Raises the SQLSTATE and message for an invalid submit item (AL001, AL002, AL006, AL007, AL010).';
+COMMENT ON FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint) IS 'Raises the SQLSTATE and message for an invalid submit item (AL001, AL002, AL006, AL007, AL019, 23514).';
 
 
 --
@@ -4521,12 +4687,30 @@ COMMENT ON FUNCTION ledger._settle_lines_after_write() IS 'Trigger: after a stat
 
 
 --
+-- Name: _status_change_problem(boolean, boolean, integer, integer, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._status_change_problem(p_allowed boolean, p_reason_required boolean, p_old_version integer, p_new_version integer, p_reason text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN (NOT p_allowed) THEN 'transition'::text WHEN (p_new_version IS DISTINCT FROM (p_old_version + 1)) THEN 'version'::text WHEN (p_reason_required AND (COALESCE(btrim(p_reason), ''::text) = ''::text)) THEN 'reason'::text ELSE NULL::text END;
+
+
+ALTER FUNCTION ledger._status_change_problem(p_allowed boolean, p_reason_required boolean, p_old_version integer, p_new_version integer, p_reason text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _status_change_problem(p_allowed boolean, p_reason_required boolean, p_old_version integer, p_new_version integer, p_reason text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._status_change_problem(p_allowed boolean, p_reason_required boolean, p_old_version integer, p_new_version integer, p_reason text) IS 'What is wrong with a status change: transition (not in ledger.transitions), version (not moved by one), reason (required and missing), or NULL.';
+
+
+--
 -- Name: _submission_problem(text, boolean, jsonb, integer, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
 CREATE FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN ((p_customer_id IS NULL) OR (p_customer_id = ''::text) OR (char_length(p_customer_id) > 64) OR (p_customer_id ~ '[[:cntrl:]]'::text)) THEN 'customer_id'::text WHEN (NOT p_type_known) THEN 'event_type'::text WHEN ((p_payload IS NULL) OR (jsonb_typeof(p_payload) <> 'object'::text)) THEN 'payload'::text WHEN ((p_priority IS NOT NULL) AND ((p_priority < '-32768'::integer) OR (p_priority > 32767))) THEN 'priority'::text WHEN ((p_idempotency_key = ''::text) OR (char_length(p_idempotency_key) > 255) OR (p_idempotency_key ~ '[[:cntrl:]]'::text)) THEN 'idempotency_key'::text WHEN (NOT isfinite(p_run_after)) THEN 'run_after'::text ELSE NULL::text END;
+    RETURN CASE WHEN (NOT COALESCE(ledger._is_customer_id(p_customer_id), false)) THEN 'customer_id'::text WHEN (NOT p_type_known) THEN 'event_type'::text WHEN ((p_payload IS NULL) OR (jsonb_typeof(p_payload) <> 'object'::text)) THEN 'payload'::text WHEN ((p_priority IS NOT NULL) AND ((p_priority < '-32768'::integer) OR (p_priority > 32767))) THEN 'priority'::text WHEN (NOT ledger._is_idempotency_key(p_idempotency_key)) THEN 'idempotency_key'::text WHEN (NOT isfinite(p_run_after)) THEN 'run_after'::text ELSE NULL::text END;
 
 
 ALTER FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone) OWNER TO agentledger_owner;
@@ -4750,7 +4934,7 @@ CREATE TABLE ledger.event_types (
     ordered_per_customer boolean DEFAULT false NOT NULL,
     CONSTRAINT event_types_decide_within_positive CHECK ((decide_within > '00:00:00'::interval)),
     CONSTRAINT event_types_max_attempts_range CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
-    CONSTRAINT event_types_name_format CHECK ((name ~ '^[a-z][a-z0-9_.-]{0,49}$'::text)),
+    CONSTRAINT event_types_name_format CHECK (ledger._is_type_name(name)),
     CONSTRAINT event_types_review_within_positive CHECK ((review_within > '00:00:00'::interval))
 );
 
@@ -5483,6 +5667,34 @@ GRANT USAGE ON SCHEMA ledger TO agentledger_auditor;
 
 
 --
+-- Name: FUNCTION _is_customer_id(p_value text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._is_customer_id(p_value text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _is_idempotency_key(p_value text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._is_idempotency_key(p_value text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _is_key_name(p_value text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._is_key_name(p_value text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _is_type_name(p_value text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._is_type_name(p_value text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION audit_feed(p_after_seq bigint, p_up_to_seq bigint, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -6186,6 +6398,13 @@ REVOKE ALL ON FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lea
 
 
 --
+-- Name: FUNCTION _refuse_status_change(p_problem text, p_event_id bigint, p_from ledger.event_status, p_to ledger.event_status, p_old_version integer, p_new_version integer, p_step text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_status_change(p_problem text, p_event_id bigint, p_from ledger.event_status, p_to ledger.event_status, p_old_version integer, p_new_version integer, p_step text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -6267,6 +6486,13 @@ REVOKE ALL ON FUNCTION ledger._settle_lines(p_customers text[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._settle_lines_after_write() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _status_change_problem(p_allowed boolean, p_reason_required boolean, p_old_version integer, p_new_version integer, p_reason text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._status_change_problem(p_allowed boolean, p_reason_required boolean, p_old_version integer, p_new_version integer, p_reason text) FROM PUBLIC;
 
 
 --

@@ -44,7 +44,7 @@ def test_feed_arguments_are_checked(fresh_db: str, login_as) -> None:
         for args in ([-1, 10, 10], [0, 10, 0], [0, 10, 1001], [None, 10, 10]):
             with pytest.raises(psycopg.Error) as refused:
                 conn.execute("SELECT * FROM api.audit_feed(%s, %s, %s)", args)
-            assert refused.value.sqlstate == "AL010"
+            assert refused.value.sqlstate == "AL019"
 
 
 def test_workers_may_not_read_the_feed(fresh_db: str, login_as) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# The audit trail takes reasons and errors of at most this many characters (AL010 beyond); an
-# exception's text is cut to it so that the failure itself is never refused.
+# The audit trail takes reasons and errors of at most this many characters (the domain ledger.reason
+# refuses longer ones, 23514): an exception's text is cut to it so that the failure itself is never
+# refused.
 MAX_TEXT = 4000
 
 

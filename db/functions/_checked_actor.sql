@@ -1,18 +1,12 @@
 CREATE OR REPLACE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 -- Who acts: the name given (an agent, a person, an API key name), else the database user.
+-- The domain ledger.actor_name refuses an unreadable name (23514).
 DECLARE
-    v_actor text := coalesce(nullif(btrim(p_actor), ''), session_user);
+    v_actor ledger.actor_name := coalesce(nullif(btrim(p_actor), ''), session_user);
 BEGIN
-    IF char_length(v_actor) > 200 OR v_actor ~ '[[:cntrl:]]' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = 'actor must be at most 200 characters without control characters',
-            DETAIL = format('The actor given is %s characters long.', char_length(v_actor)),
-            HINT = 'Name the agent, person or API key that acts, e.g. "fraud-triage-1".';
-    END IF;
     RETURN v_actor;
 END
 $$;
 COMMENT ON FUNCTION ledger._checked_actor(text) IS
-    'The actor of a change: the given name trimmed, or session_user when none; refuses unreadable names (AL010).';
+    'The actor of a change: the given name trimmed, or session_user when none; refuses names the domain ledger.actor_name does not allow (23514).';

@@ -3,7 +3,7 @@ LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF p_actor_kind IS NULL OR p_actor_kind NOT IN ('agent', 'human', 'system') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown actor kind %s', coalesce(quote_literal(p_actor_kind), 'NULL')),
             DETAIL = 'Every change records whether an agent, a human or the system made it.',
             HINT = 'Use one of: agent, human, system.';
@@ -11,4 +11,4 @@ BEGIN
     RETURN p_actor_kind::ledger.actor_kind;
 END
 $$;
-COMMENT ON FUNCTION ledger._checked_actor_kind(text) IS 'Turns text into an actor kind, refusing unknown ones (AL010).';
+COMMENT ON FUNCTION ledger._checked_actor_kind(text) IS 'Turns text into an actor kind, refusing unknown ones (AL020).';

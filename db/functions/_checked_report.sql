@@ -13,14 +13,14 @@ BEGIN
     SELECT s.max_batch_size INTO v_max FROM ledger.settings s;
     IF array_ndims(p_event_ids) > 1 OR array_ndims(p_lease_tokens) > 1 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'event ids and lease tokens must be one-dimensional arrays',
             DETAIL = format('They have %s and %s dimensions.', array_ndims(p_event_ids), array_ndims(p_lease_tokens)),
             HINT = 'Pass a flat list: ARRAY[id1, id2, ...].';
     ELSIF p_event_ids IS NULL OR p_lease_tokens IS NULL
        OR array_position(p_event_ids, NULL) IS NOT NULL OR array_position(p_lease_tokens, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'event ids and lease tokens must be arrays without NULLs',
             DETAIL = 'Each event of a report is named by its id and the token of the lease it was claimed with.',
             HINT = 'Pass the id and lease_token of each claim you report on.';
@@ -33,14 +33,14 @@ BEGIN
     ELSIF cardinality(p_lease_tokens) <> v_count
           OR EXISTS (SELECT 1 FROM unnest(p_other_lengths) l WHERE l IS NOT NULL AND l <> v_count) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = format('the arrays of a report must all have one element per event (%s)', v_count),
             DETAIL = format('Lengths: %s event ids, %s lease tokens, others %s.', v_count,
                             cardinality(p_lease_tokens), p_other_lengths),
             HINT = 'Give every array the same length, or leave an optional one out.';
     ELSIF (SELECT count(DISTINCT i) FROM unnest(p_event_ids) i) <> v_count THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'an event id appears more than once in the report',
             DETAIL = format('Event ids: %s.', p_event_ids),
             HINT = 'Report each event once.';
@@ -49,4 +49,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._checked_report(bigint[], uuid[], integer[]) IS
-    'Checks the arrays of a report (AL010, AL013) and locks its events in id order.';
+    'Checks the arrays of a report (AL021, AL013) and locks its events in id order.';

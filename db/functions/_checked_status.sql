@@ -4,7 +4,7 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF p_status IS NULL OR NOT p_status = ANY (enum_range(NULL::ledger.event_status)::text[]) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown status %s', coalesce(quote_literal(p_status), 'NULL')),
             DETAIL = 'An event status is one of the labels of type ledger.event_status.',
             HINT = format('Use one of: %s.', array_to_string(enum_range(NULL::ledger.event_status), ', '));
@@ -12,4 +12,4 @@ BEGIN
     RETURN p_status::ledger.event_status;
 END
 $$;
-COMMENT ON FUNCTION ledger._checked_status(text) IS 'Turns text into an event status, refusing unknown ones (AL010).';
+COMMENT ON FUNCTION ledger._checked_status(text) IS 'Turns text into an event status, refusing unknown ones (AL020).';

@@ -30,13 +30,8 @@ BEGIN
     IF p_details IS NOT NULL OR p_result IS NOT NULL THEN
         SELECT s.max_payload_bytes INTO v_max_bytes FROM ledger.settings s;
     END IF;
-    IF char_length(p_reason) > 4000 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
-            DETAIL = 'The reason is a sentence for the audit trail, not a document.',
-            HINT = 'Put long evidence in details, or a reference to it.';
-    ELSIF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
+    PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
+    IF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL005',
             MESSAGE = format('result or details larger than the limit of %s bytes', v_max_bytes),
@@ -46,7 +41,7 @@ BEGIN
     IF p_details IS NOT NULL AND jsonb_typeof(p_details) <> 'object'
        OR p_result IS NOT NULL AND jsonb_typeof(p_result) <> 'object' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'result and details must be JSON objects',
             DETAIL = format('result is %s, details is %s.', coalesce(jsonb_typeof(p_result), 'absent'),
                             coalesce(jsonb_typeof(p_details), 'absent')),
@@ -109,7 +104,7 @@ BEGIN
     IF p_details ? 'result' THEN
         -- The audit row's "result" must be the event's result, so only p_result may set it.
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'details may not carry a "result" key',
             DETAIL = 'The decision result is recorded from p_result, in the event and in its audit row.',
             HINT = 'Pass the decision result as p_result.';

@@ -7,13 +7,14 @@ DECLARE
 BEGIN
     IF p_role IS NULL OR p_role NOT IN ('submitter', 'worker', 'reviewer', 'auditor') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown API key role %s', coalesce(quote_literal(p_role), 'NULL')),
             DETAIL = 'A key''s role decides which endpoints it may call.',
             HINT = 'Use one of: submitter, worker, reviewer, auditor.';
-    ELSIF p_name IS NULL OR p_name !~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$' THEN
+    ELSIF p_name IS NULL OR NOT ledger._is_key_name(p_name) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = '23514',
+            CONSTRAINT = 'key_name_valid',
             MESSAGE = format('invalid API key name %s', coalesce(quote_literal(p_name), 'NULL')),
             DETAIL = 'The name is the actor of every change made with the key.',
             HINT = 'Use 1-100 letters, digits and . _ @ -, starting with a letter or digit, e.g. "intake-service".';

@@ -43,9 +43,9 @@ SELECT throws_ok($$SELECT api.revoke_api_key('nobody', 'because')$$, 'AL016', NU
     'revoking an unknown key name is refused');
 SELECT throws_ok($$SELECT api.revoke_api_key('triage-bot', ' ')$$, 'AL008', NULL,
     'revoking a key needs a reason');
-SELECT throws_ok($$SELECT api.create_api_key('ops', 'superuser')$$, 'AL010', NULL,
+SELECT throws_ok($$SELECT api.create_api_key('ops', 'superuser')$$, 'AL020', NULL,
     'a key role is one of submitter, worker, reviewer, auditor');
-SELECT throws_ok($$SELECT api.create_api_key('has space', 'worker')$$, 'AL010', NULL,
+SELECT throws_ok($$SELECT api.create_api_key('has space', 'worker')$$, '23514', NULL,
     'a key name is letters, digits and . _ @ -');
 SELECT results_eq(
     $$SELECT name, role, revoked_at IS NOT NULL FROM api.list_api_keys()$$,

@@ -205,19 +205,19 @@ SELECT is(tests.claim_events('once-2', 'worker-1', 10, '{tests_once}', tests.at(
     'an event whose attempts equal max_attempts is not claimed');
 
 -- Argument refusals (shared by both claims) ---------------------------------------------------------
-SELECT throws_ok($$SELECT api.claim_events('worker-1', 0, NULL, tests.at(0))$$, 'AL010', NULL,
-    'claim_events refuses p_limit 0 (AL010): a claim takes at least one event');
+SELECT throws_ok($$SELECT api.claim_events('worker-1', 0, NULL, tests.at(0))$$, 'AL019', NULL,
+    'claim_events refuses p_limit 0 (AL019): a claim takes at least one event');
 SELECT throws_ok(format($$SELECT api.claim_events('worker-1', %s, NULL, tests.at(0))$$,
-                        (SELECT s.max_batch_size + 1 FROM ledger.settings s)), 'AL010', NULL,
-    'claim_events refuses a p_limit above ledger.settings.max_batch_size (AL010)');
-SELECT throws_ok($$SELECT api.claim_events('worker-1', 1, '{}', tests.at(0))$$, 'AL010', NULL,
-    'claim_events refuses an empty type list (AL010): NULL means any type, an empty list would mean none');
-SELECT throws_ok($$SELECT api.claim_events('worker-1', 1, ARRAY['tests_order', NULL], tests.at(0))$$, 'AL010', NULL,
-    'claim_events refuses a type list holding NULL (AL010)');
-SELECT throws_ok($$SELECT api.claim_actions('runner-1', 0, NULL, tests.at(0))$$, 'AL010', NULL,
-    'claim_actions refuses p_limit 0 (AL010), like claim_events');
-SELECT throws_ok($$SELECT api.claim_actions('runner-1', 1, '{}', tests.at(0))$$, 'AL010', NULL,
-    'claim_actions refuses an empty type list (AL010), like claim_events');
+                        (SELECT s.max_batch_size + 1 FROM ledger.settings s)), 'AL019', NULL,
+    'claim_events refuses a p_limit above ledger.settings.max_batch_size (AL019)');
+SELECT throws_ok($$SELECT api.claim_events('worker-1', 1, '{}', tests.at(0))$$, 'AL021', NULL,
+    'claim_events refuses an empty type list (AL021): NULL means any type, an empty list would mean none');
+SELECT throws_ok($$SELECT api.claim_events('worker-1', 1, ARRAY['tests_order', NULL], tests.at(0))$$, 'AL021', NULL,
+    'claim_events refuses a type list holding NULL (AL021)');
+SELECT throws_ok($$SELECT api.claim_actions('runner-1', 0, NULL, tests.at(0))$$, 'AL019', NULL,
+    'claim_actions refuses p_limit 0 (AL019), like claim_events');
+SELECT throws_ok($$SELECT api.claim_actions('runner-1', 1, '{}', tests.at(0))$$, 'AL021', NULL,
+    'claim_actions refuses an empty type list (AL021), like claim_events');
 
 -- api.claim_actions ---------------------------------------------------------------------------------
 -- a1 approved and a2 (priority 5) rejected, both handed off (p_keep_lease false) at 10 s; a3 decided

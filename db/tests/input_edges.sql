@@ -19,7 +19,7 @@ GRANT EXECUTE ON FUNCTION tests.sqlstate_of(text) TO agentledger_api;
 
 SELECT (api.submit_event('edge-in', 'loan_application', '{}')).id AS q \gset
 
--- p_now NULL: a documented refusal (AL010), not a NOT NULL violation (23502).
+-- p_now NULL: a documented refusal (AL019), not a NOT NULL violation (23502).
 SELECT matches(tests.sqlstate_of($$SELECT api.submit_event('edge-in', 'loan_application', '{}', p_now => NULL)$$),
     '^AL', 'api.submit_event with p_now NULL raises a documented AL code');
 SELECT matches(tests.sqlstate_of(
@@ -43,10 +43,10 @@ SELECT lives_ok($$SELECT api.queue_stats()$$, 'api.queue_stats still works after
 SELECT ok(tests.sqlstate_of($$SELECT api.queue_stats('infinity')$$) ~ '^(none|AL)',
     'api.queue_stats(p_now => infinity) answers or raises a documented AL code');
 
--- A wrongly typed field in a batch is AL010 (README), not silently stored as text.
+-- A wrongly typed field in a batch is AL021 (docs/errors.md), not silently stored as text.
 SELECT matches(tests.sqlstate_of(
     $$SELECT api.submit_events('[{"customer_id": {"a": 1}, "event_type": "loan_application", "payload": {}}]')$$),
-    '^AL0(06|10)$', 'a batch item whose customer_id is a JSON object is refused');
+    '^AL0(06|21)$', 'a batch item whose customer_id is a JSON object is refused');
 
 -- verify_audit of an event that does not exist is "no such event" (AL001), not ok = true.
 SELECT is(tests.sqlstate_of('SELECT api.verify_audit(-5)'), 'AL001',
@@ -61,7 +61,7 @@ SELECT ok(NOT has_column_privilege('agentledger_auditor', 'ledger.events', 'leas
 SELECT (api.submit_event('edge-in', 'loan_application', '{}')).id AS r \gset
 SELECT api.transition_event(:r, 'processing', 'w', 'agent') IS NOT NULL AS claimed \gset
 SELECT throws_ok(format($$SELECT api.transition_event(%s, 'approved', 'w', 'agent', NULL, NULL, '{"result": {"score": 1}}')$$, :r),
-    'AL010', NULL, 'details carrying a "result" key are refused: the result is p_result');
+    'AL021', NULL, 'details carrying a "result" key are refused: the result is p_result');
 
 -- A key repeated inside one request with different bodies is named as such.
 SELECT throws_ok(

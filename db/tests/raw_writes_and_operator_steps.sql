@@ -57,7 +57,7 @@ SELECT ok(
     tests.actor_after(
         format($$UPDATE ledger.events SET status = 'queued', version = version + 1, lease_owner = NULL,
                         lease_token = NULL, lease_expires_at = NULL WHERE id = %s$$, :p1), :p1)
-        IN (session_user::text, 'refused:AL010', 'refused:AL012'),
+        IN (session_user::text, 'refused:AL012'),
     'a raw status change that advances version without naming an actor is not attributed to the previous actor');
 
 -- 3. The id of an event is its identity: a raw UPDATE cannot renumber it (the audit chain stays
@@ -106,8 +106,8 @@ SELECT throws_ok(
 SELECT throws_ok(
     format($$UPDATE ledger.events SET status = 'failed', change_reason = 'withdrawn',
                     updated_at = updated_at + interval '1 second' WHERE id = %s$$, :o1),
-    'AL010', NULL,
-    'as the owner, a status change that does not advance version by one is refused (AL010)');
+    'AL012', NULL,
+    'as the owner, a status change that does not advance version by one is refused (AL012)');
 SELECT throws_ok(
     format($$UPDATE ledger.events SET status = 'failed', version = version + 1,
                     updated_at = updated_at + interval '1 second' WHERE id = %s$$, :o1),

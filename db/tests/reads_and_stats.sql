@@ -87,15 +87,15 @@ SELECT is_empty(
     format($$SELECT e.id FROM api.list_events(p_event_type => 'tests_reads', p_after_id => %s, p_limit => 2) e$$,
            tests.id('e5')),
     'api.list_events past the last event returns an empty page');
-SELECT throws_ok($$SELECT api.list_events(p_limit => 0)$$, 'AL010', NULL,
+SELECT throws_ok($$SELECT api.list_events(p_limit => 0)$$, 'AL019', NULL,
     'api.list_events refuses a limit of 0');
-SELECT throws_ok($$SELECT api.list_events(p_limit => 1001)$$, 'AL010', NULL,
+SELECT throws_ok($$SELECT api.list_events(p_limit => 1001)$$, 'AL019', NULL,
     'api.list_events refuses a limit above 1000');
-SELECT throws_ok($$SELECT api.list_events(p_limit => NULL)$$, 'AL010', NULL,
+SELECT throws_ok($$SELECT api.list_events(p_limit => NULL)$$, 'AL019', NULL,
     'api.list_events refuses a NULL limit');
 SELECT lives_ok($$SELECT api.list_events(p_limit => 1000)$$,
     'api.list_events accepts a limit of 1000');
-SELECT throws_ok($$SELECT api.list_events(p_status => 'nope')$$, 'AL010', NULL,
+SELECT throws_ok($$SELECT api.list_events(p_status => 'nope')$$, 'AL020', NULL,
     'api.list_events refuses an unknown status');
 
 -- api.event_history ---------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ INSERT INTO tests.fx
 SELECT v.name, (api.submit_event('tests-reads-c', 'tests_reads', '{}', p_now => '2001-06-01 00:00:00+00')).id
   FROM (VALUES ('e6'), ('e7'), ('e8'), ('e9')) v (name) ORDER BY v.name;
 
-SELECT throws_ok(format($$SELECT api.transition_event(%s, 'banana')$$, tests.id('e6')), 'AL010', NULL,
+SELECT throws_ok(format($$SELECT api.transition_event(%s, 'banana')$$, tests.id('e6')), 'AL020', NULL,
     'api.transition_event refuses an unknown status');
 SELECT throws_ok($$SELECT api.transition_event(-1, 'processing')$$, 'AL001', NULL,
     'api.transition_event refuses an id that names no event');

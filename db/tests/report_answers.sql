@@ -109,9 +109,9 @@ SELECT ok((api.queue_stats(tests.at(0)) ->> 'leases_expired')::integer = 0
 UPDATE ledger.settings SET retry_base_delay = '12 hours', retry_max_delay = '30 days';
 SELECT is(ledger._retry_delay(40), interval '30 days', 'the back-off of a late attempt is capped, never an interval overflow');
 SELECT throws_ok($$SELECT * FROM api.heartbeat_events('{{1,2},{3,4}}'::bigint[], '{{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12},{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14}}'::uuid[])$$,
-    'AL010', NULL, 'a report refuses nested arrays (AL010)');
-SELECT throws_ok($$SELECT * FROM api.claim_events('w', 1, '{{a},{b}}'::text[])$$, 'AL010', NULL,
-    'a claim refuses a nested type list (AL010)');
+    'AL021', NULL, 'a report refuses nested arrays (AL021)');
+SELECT throws_ok($$SELECT * FROM api.claim_events('w', 1, '{{a},{b}}'::text[])$$, 'AL021', NULL,
+    'a claim refuses a nested type list (AL021)');
 
 SELECT * FROM finish();
 ROLLBACK;

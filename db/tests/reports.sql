@@ -2,7 +2,7 @@
 -- and heartbeat_events. Each answers per event, in the order the events were named (done,
 -- already_done, refused with a code); the same batch sent again answers already_done and writes no
 -- second audit row; what each report does to the event and its lease; and the argument checks every
--- report shares (AL010, AL013, AL008).
+-- report shares (AL021, AL013, AL008).
 BEGIN;
 SELECT plan(57);
 
@@ -193,11 +193,11 @@ SELECT is(tests.state('c1'),
           ROW('processing'::ledger.event_status, 1, tests.at(0), 'worker-1', true, tests.at(45), true, 2)::text,
     'a refused completion leaves the event as it was');
 SELECT throws_ok($$SELECT api.complete_events(ARRAY[tests.id('d2')], ARRAY[tests.token('d2')],
-                       ARRAY['"sent"']::jsonb[], tests.at(30))$$, 'AL010', NULL,
-    'complete_events refuses details that are not a JSON object (AL010)');
+                       ARRAY['"sent"']::jsonb[], tests.at(30))$$, 'AL021', NULL,
+    'complete_events refuses details that are not a JSON object (AL021)');
 SELECT throws_ok($$SELECT api.complete_events(ARRAY[tests.id('d2')], ARRAY[tests.token('d2')],
-                       ARRAY['{"result": {"score": 1}}']::jsonb[], tests.at(30))$$, 'AL010', NULL,
-    'complete_events refuses details carrying a "result" key (AL010): the result was recorded by the decision');
+                       ARRAY['{"result": {"score": 1}}']::jsonb[], tests.at(30))$$, 'AL021', NULL,
+    'complete_events refuses details carrying a "result" key (AL021): the result was recorded by the decision');
 
 -- api.fail_events -----------------------------------------------------------------------------------
 SELECT is(tests.report('fail-f1', $$api.fail_events(ARRAY[tests.id('f1')], ARRAY[tests.token('f1')],
@@ -285,32 +285,32 @@ SELECT is(tests.report('heartbeat-ended', $$api.heartbeat_events(ARRAY[tests.id(
 
 -- Arguments every report checks ---------------------------------------------------------------------
 SELECT throws_ok($$SELECT api.decide_events(ARRAY[tests.id('c1'), tests.id('h1')], ARRAY[tests.token('c1')],
-                       '{approved,approved}', p_now => tests.at(40))$$, 'AL010', NULL,
-    'a report whose event ids and lease tokens differ in length is refused (AL010)');
+                       '{approved,approved}', p_now => tests.at(40))$$, 'AL021', NULL,
+    'a report whose event ids and lease tokens differ in length is refused (AL021)');
 SELECT throws_ok($$SELECT api.decide_events(ARRAY[tests.id('c1'), tests.id('h1')], ARRAY[tests.token('c1'), tests.token('h1')],
-                       '{approved}', p_now => tests.at(40))$$, 'AL010', NULL,
-    'a report with fewer decisions than events is refused (AL010)');
+                       '{approved}', p_now => tests.at(40))$$, 'AL021', NULL,
+    'a report with fewer decisions than events is refused (AL021)');
 SELECT throws_ok($$SELECT api.heartbeat_events(ARRAY[tests.id('c1'), NULL], ARRAY[tests.token('c1'), tests.token('h1')],
-                       tests.at(40))$$, 'AL010', NULL,
-    'a report naming a NULL event id is refused (AL010)');
+                       tests.at(40))$$, 'AL021', NULL,
+    'a report naming a NULL event id is refused (AL021)');
 SELECT throws_ok($$SELECT api.release_events(ARRAY[tests.id('c1')], ARRAY[NULL]::uuid[], p_now => tests.at(40))$$,
-                 'AL010', NULL,
-    'a report with a NULL lease token is refused (AL010)');
+                 'AL021', NULL,
+    'a report with a NULL lease token is refused (AL021)');
 SELECT throws_ok($$SELECT api.fail_events(ARRAY[tests.id('c1'), tests.id('c1')], ARRAY[tests.token('c1'), tests.token('c1')],
-                       '{a,b}', p_now => tests.at(40))$$, 'AL010', NULL,
-    'a report naming the same event twice is refused (AL010)');
+                       '{a,b}', p_now => tests.at(40))$$, 'AL021', NULL,
+    'a report naming the same event twice is refused (AL021)');
 SELECT throws_ok($$SELECT api.decide_events(ARRAY[tests.id('c1')], ARRAY[tests.token('c1')], '{maybe}', p_now => tests.at(40))$$,
-                 'AL010', NULL,
-    'a decision other than approved or rejected is refused (AL010)');
+                 'AL020', NULL,
+    'a decision other than approved or rejected is refused (AL020)');
 SELECT throws_ok($$SELECT api.decide_events(ARRAY[tests.id('c1')], ARRAY[tests.token('c1')], ARRAY[NULL]::text[],
-                       p_now => tests.at(40))$$, 'AL010', NULL,
-    'a NULL decision is refused (AL010)');
+                       p_now => tests.at(40))$$, 'AL020', NULL,
+    'a NULL decision is refused (AL020)');
 SELECT throws_ok($$SELECT api.decide_events(ARRAY[tests.id('c1')], ARRAY[tests.token('c1')], '{approved}',
-                       p_keep_lease => NULL, p_now => tests.at(40))$$, 'AL010', NULL,
-    'a decision with p_keep_lease NULL is refused (AL010): the lease is either kept or ended');
+                       p_keep_lease => NULL, p_now => tests.at(40))$$, 'AL020', NULL,
+    'a decision with p_keep_lease NULL is refused (AL020): the lease is either kept or ended');
 SELECT throws_ok($$SELECT api.decide_events(ARRAY[tests.id('c1')], ARRAY[tests.token('c1')], '{approved}', NULL,
-                       ARRAY['[0.9]']::jsonb[], p_now => tests.at(40))$$, 'AL010', NULL,
-    'a decision result that is not a JSON object is refused (AL010)');
+                       ARRAY['[0.9]']::jsonb[], p_now => tests.at(40))$$, 'AL021', NULL,
+    'a decision result that is not a JSON object is refused (AL021)');
 SELECT is(tests.state('c1'),
           ROW('processing'::ledger.event_status, 1, tests.at(0), 'worker-1', true, tests.at(45), true, 2)::text,
     'refused reports leave the event they named as it was');

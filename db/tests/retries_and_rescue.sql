@@ -250,8 +250,8 @@ SELECT is(tests.state('c1'), ROW('completed'::ledger.event_status, 1, tests.at(0
 SELECT is(tests.rescue('again', 1050), '{}',
     'a second rescue at the same time finds nothing left to free');
 
-SELECT throws_ok($$SELECT api.rescue_expired_leases(0, 'lease-rescue', tests.at(5000))$$, 'AL010', NULL,
-    'rescue_expired_leases refuses p_limit 0 (AL010)');
+SELECT throws_ok($$SELECT api.rescue_expired_leases(0, 'lease-rescue', tests.at(5000))$$, 'AL019', NULL,
+    'rescue_expired_leases refuses p_limit 0 (AL019)');
 
 SELECT * FROM finish();
 ROLLBACK;

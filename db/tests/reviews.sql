@@ -126,7 +126,7 @@ SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id(
 SELECT throws_ok(format('SELECT api.review_event(%s, %L, NULL, %L, %L)', tests.id('big'), 'approved', 'rev-ada', tests.now()),
                  'AL008', NULL, 'a verdict without a reason is refused (AL008)');
 SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('big'), 'maybe', 'hmm', 'rev-ada', tests.now()),
-                 'AL010', 'unknown verdict ''maybe''', 'a verdict is approved or rejected (AL010)');
+                 'AL020', 'unknown verdict ''maybe''', 'a verdict is approved or rejected (AL020)');
 SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('small'), 'approved', 'ok', 'rev-ada', tests.now()),
                  'AL003', format('event %s is approved; only an event in review can be reviewed', tests.id('small')),
                  'an event not in review cannot be reviewed (AL003)');

@@ -122,19 +122,19 @@ SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{
     '22P05', NULL, 'a payload with a \u0000 escape is refused by PostgreSQL itself (22P05)');
 
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_priority => 32768)$$,
-    'AL010', NULL, 'a priority above 32767 is refused');
+    'AL019', NULL, 'a priority above 32767 is refused');
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_priority => -32769)$$,
-    'AL010', NULL, 'a priority below -32768 is refused');
+    'AL019', NULL, 'a priority below -32768 is refused');
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_actor_kind => 'robot')$$,
-    'AL010', NULL, 'an unknown actor kind is refused');
+    'AL020', NULL, 'an unknown actor kind is refused');
 SELECT throws_ok($$SELECT api.submit_events('[]', p_actor_kind => 'robot')$$,
-    'AL010', NULL, 'an unknown actor kind is refused by the batch submit too');
+    'AL020', NULL, 'an unknown actor kind is refused by the batch submit too');
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_caused_by_event_id => -1)$$,
     'AL001', NULL, 'a caused_by_event_id naming no event is refused');
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_idempotency_key => '')$$,
-    'AL010', NULL, 'an empty idempotency key is refused');
+    '23514', NULL, 'an empty idempotency key is refused');
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_idempotency_key => repeat('k', 256))$$,
-    'AL010', NULL, 'an idempotency key longer than 255 characters is refused');
+    '23514', NULL, 'an idempotency key longer than 255 characters is refused');
 
 -- Payload size --------------------------------------------------------------------------------------
 SELECT is((SELECT s.max_payload_bytes FROM ledger.settings s), 1048576,
@@ -160,9 +160,9 @@ UPDATE ledger.settings SET max_payload_bytes = 1048576;
 
 -- Batches -------------------------------------------------------------------------------------------
 SELECT throws_ok($$SELECT api.submit_events('{"customer_id": "tests-s-bad"}')$$,
-    'AL010', NULL, 'a batch that is a JSON object, not an array, is refused');
+    'AL021', NULL, 'a batch that is a JSON object, not an array, is refused');
 SELECT throws_ok($$SELECT api.submit_events(NULL)$$,
-    'AL010', NULL, 'a missing batch is refused');
+    'AL021', NULL, 'a missing batch is refused');
 UPDATE ledger.settings SET max_batch_size = 2;
 SELECT throws_ok(
     $$SELECT api.submit_events('[{"customer_id": "tests-s-big", "event_type": "loan_application", "payload": {}},
@@ -176,15 +176,15 @@ SELECT lives_ok(
 UPDATE ledger.settings SET max_batch_size = 1000;
 SELECT throws_ok(
     $$SELECT api.submit_events('[{"customer_id": "tests-s-bad", "event_type": "loan_application", "payload": {}, "priority": "abc"}]')$$,
-    'AL010', NULL, 'an item with a wrongly typed field (priority "abc") is refused');
+    'AL021', NULL, 'an item with a wrongly typed field (priority "abc") is refused');
 SELECT throws_ok(
     $$SELECT api.submit_events('[{"customer_id": "tests-s-bad", "event_type": "loan_application", "payload": {}, "correlation_id": "not-a-uuid"}]')$$,
-    'AL010', NULL, 'an item with a correlation_id that is not a uuid is refused');
+    'AL021', NULL, 'an item with a correlation_id that is not a uuid is refused');
 SELECT throws_ok($$SELECT api.submit_events('[1]')$$,
-    'AL010', NULL, 'an item that is not a JSON object is refused');
+    'AL021', NULL, 'an item that is not a JSON object is refused');
 SELECT throws_ok(
     $$SELECT api.submit_events('[{"customer_id": "tests-s-bad", "event_type": "loan_application", "payload": {}, "priority": 40000}]')$$,
-    'AL010', NULL, 'an item with a priority out of range is refused');
+    'AL019', NULL, 'an item with a priority out of range is refused');
 SELECT is((SELECT count(*) FROM api.submit_events('[]')), 0::bigint,
     'an empty batch is accepted and returns no receipts');
 

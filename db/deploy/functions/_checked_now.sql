@@ -11,13 +11,13 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF p_now IS NULL OR p_now NOT BETWEEN now() - interval '200 years' AND now() + interval '200 years' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('p_now must be a time within 200 years of now, not %s', coalesce(p_now::text, 'NULL')),
             DETAIL = 'p_now is the current time as the function sees it; leases and back-offs are added to it.',
             HINT = 'Leave it out: it defaults to now().';
     ELSIF p_now <> now() AND NOT pg_has_role(session_user, 'agentledger_owner', 'MEMBER') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = '42501',
             MESSAGE = 'only the owner may pass a p_now other than now()',
             DETAIL = format('p_now was %s; the transaction started at %s.', p_now, now()),
             HINT = 'Leave p_now out.';
@@ -26,7 +26,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._checked_now(timestamptz) IS
-    'The time a call acts at: p_now, which must lie within 200 years of now() and, except for the owner, equal it (AL010).';
+    'The time a call acts at: p_now, which must lie within 200 years of now() and, except for the owner, equal it (AL019 out of range, 42501 from a client).';
 -- end db/functions/_checked_now.sql
 
 COMMIT;

@@ -10,15 +10,10 @@ RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 -- The same limits api.transition_event applies to one event, for the arrays of a report.
 BEGIN
-    IF EXISTS (SELECT 1 FROM unnest(p_reasons) r WHERE char_length(r) > 4000) THEN
+    PERFORM p_reasons::ledger.reason[];  -- the domain refuses one that is too long (23514)
+    IF EXISTS (SELECT 1 FROM unnest(p_objects) o WHERE jsonb_typeof(o) <> 'object') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = 'a reason or error longer than 4000 characters',
-            DETAIL = 'It is a sentence for the audit trail, not a document.',
-            HINT = 'Put long evidence in the result or details, or a reference to it.';
-    ELSIF EXISTS (SELECT 1 FROM unnest(p_objects) o WHERE jsonb_typeof(o) <> 'object') THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = format('each %s must be a JSON object or NULL', p_what),
             DETAIL = format('One is a %s.', (SELECT jsonb_typeof(o) FROM unnest(p_objects) o
                                               WHERE jsonb_typeof(o) <> 'object' LIMIT 1)),
@@ -33,7 +28,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._refuse_bad_outcome_inputs(text[], jsonb[], integer, text) IS
-    'Refuses reasons over 4000 characters (AL010), results or details that are not objects (AL010) or over max_payload_bytes (AL005).';
+    'Refuses reasons the domain ledger.reason does not allow (23514), results or details that are not objects (AL021) or over max_payload_bytes (AL005).';
 -- end db/functions/_refuse_bad_outcome_inputs.sql
 
 COMMIT;

@@ -36,19 +36,20 @@ BEGIN
             HINT = 'Wrap the value in an object, e.g. {"text": ...}.';
     WHEN 'priority' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('priority %s is out of range', p_priority),
             DETAIL = v_where,
             HINT = 'priority is an integer from -32768 to 32767; higher runs first.';
     WHEN 'idempotency_key' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = '23514',
+            CONSTRAINT = 'idempotency_key_valid',
             MESSAGE = 'idempotency_key must be 1 to 255 characters without control characters',
             DETAIL = v_where,
             HINT = 'Use a UUID or another unique string chosen by the client.';
     WHEN 'run_after' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = 'run_after must be a finite time',
             DETAIL = v_where,
             HINT = 'Leave run_after out to run at once, or give a date and time.';
@@ -62,7 +63,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._refuse_submission(text, bigint, integer, text, text, jsonb, integer, bigint) IS
-    'Raises the SQLSTATE and message for an invalid submit item (AL001, AL002, AL006, AL007, AL010).';
+    'Raises the SQLSTATE and message for an invalid submit item (AL001, AL002, AL006, AL007, AL019, 23514).';
 -- end db/functions/_refuse_submission.sql
 
 COMMIT;

@@ -11,7 +11,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             HINT = 'Ask for 1 to 1000 rows at a time.';
     END IF;

@@ -21,7 +21,7 @@ DECLARE
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             HINT = 'Mark 1 to 10000 breaches per call.';
     END IF;

@@ -1,0 +1,39 @@
+-- Deploy agentledger:functions/_refuse_bad_outcome_inputs to pg
+-- Written by agentledger/function_changes.py from db/functions/_refuse_bad_outcome_inputs.sql: edit that file, not this one.
+BEGIN;
+SET LOCAL ROLE agentledger_owner;
+
+-- begin db/functions/_refuse_bad_outcome_inputs.sql
+CREATE OR REPLACE FUNCTION ledger._refuse_bad_outcome_inputs(
+    p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+-- The same limits api.transition_event applies to one event, for the arrays of a report.
+BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(p_reasons) r WHERE char_length(r) > 4000) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = 'a reason or error longer than 4000 characters',
+            DETAIL = 'It is a sentence for the audit trail, not a document.',
+            HINT = 'Put long evidence in the result or details, or a reference to it.';
+    ELSIF EXISTS (SELECT 1 FROM unnest(p_objects) o WHERE jsonb_typeof(o) <> 'object') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL010',
+            MESSAGE = format('each %s must be a JSON object or NULL', p_what),
+            DETAIL = format('One is a %s.', (SELECT jsonb_typeof(o) FROM unnest(p_objects) o
+                                              WHERE jsonb_typeof(o) <> 'object' LIMIT 1)),
+            HINT = 'e.g. {"score": 0.93}.';
+    ELSIF EXISTS (SELECT 1 FROM unnest(p_objects) o WHERE octet_length(o::text) > p_max_bytes) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL005',
+            MESSAGE = format('a %s larger than the limit of %s bytes', p_what, p_max_bytes),
+            DETAIL = 'It is kept forever in the audit trail; the limit is ledger.settings.max_payload_bytes.',
+            HINT = 'Store large evidence elsewhere and put a reference in it.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ledger._refuse_bad_outcome_inputs(text[], jsonb[], integer, text) IS
+    'Refuses reasons over 4000 characters (AL010), results or details that are not objects (AL010) or over max_payload_bytes (AL005).';
+-- end db/functions/_refuse_bad_outcome_inputs.sql
+
+COMMIT;

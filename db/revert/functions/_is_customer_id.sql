@@ -1,0 +1,8 @@
+-- Revert agentledger:functions/_is_customer_id from pg
+-- Written by agentledger/function_changes.py: the change created the function.
+BEGIN;
+SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION ledger._is_customer_id(text);
+
+COMMIT;

@@ -1,0 +1,8 @@
+-- Revert agentledger:functions/_is_key_name from pg
+-- Written by agentledger/function_changes.py: the change created the function.
+BEGIN;
+SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION ledger._is_key_name(text);
+
+COMMIT;

@@ -1,0 +1,8 @@
+-- Revert agentledger:functions/_refuse_status_change from pg
+-- Written by agentledger/function_changes.py: the change created the function.
+BEGIN;
+SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION ledger._refuse_status_change(text, bigint, ledger.event_status, ledger.event_status, integer, integer, text);
+
+COMMIT;
