@@ -511,13 +511,13 @@ class Setup:
 
 
 def snapshot_code(workdir: Path) -> Path:
-    """Copies of agentledger/ and api/ (as agentledger_api) taken now, put first on the servers'
+    """Copies of agentledger/ and api/agentledger_api/ taken now, put first on the servers'
     PYTHONPATH: every cell of a run serves the same code, even if the working tree changes meanwhile
     (the editable install's finder comes after PYTHONPATH)."""
     code = workdir / "code"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO_ROOT / "agentledger", code / "agentledger", ignore=ignore)
-    shutil.copytree(REPO_ROOT / "api", code / "agentledger_api", ignore=ignore)
+    shutil.copytree(REPO_ROOT / "api" / "agentledger_api", code / "agentledger_api", ignore=ignore)
     return code
 
 
@@ -715,14 +715,14 @@ FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^():]*)(?::\d+)?\)$")
 
 def component(filename: str) -> str:
     """A frame's package. py-spy names files relative to their sys.path entry (psycopg/_cursor_base.py,
-    json/encoder.py, api/middleware.py for agentledger_api), frozen modules as <frozen name>."""
+    json/encoder.py, agentledger_api/middleware.py), frozen modules as <frozen name>."""
     path = filename.replace("\\", "/")
     if path.startswith("<frozen "):
         return "stdlib " + path[len("<frozen "):-1].split(".")[0]
     if "site-packages/" in path:
         path = path.split("site-packages/")[1]
     top = path.lstrip("/").split("/")[0].removesuffix(".py")
-    if top in ("api", "agentledger_api"):  # the editable install's path, or the snapshot's
+    if top == "agentledger_api":  # the editable install's path, or the snapshot's
         return "agentledger_api"
     if path.startswith("fastapi/telemetry/") or (path.startswith(f"{top}/") and top in OTEL_SUBPACKAGES):
         return "FastAPI's OpenTelemetry hooks"

@@ -38,7 +38,7 @@ submits its events first, then runs VACUUM ANALYZE and CHECKPOINT again before t
 
 The workers are separate processes (this script with --worker-process, which builds a Worker and
 calls Worker.run, as `agentledger worker --app` does), connected as a LOGIN role that is a member of
-agentledger_worker, logging at info level as deployed. They import a copy of worker/ taken when the
+agentledger_worker, logging at info level as deployed. They import a copy of worker/agentledger_worker/ taken when the
 run starts, so every cell runs the same code even if the working tree changes meanwhile. Each waits
 for a go signal after its imports, so several start together. Inside them, the database calls of
 each worker connection (claims, reports, upkeep) are counted and timed by wrapping
@@ -229,9 +229,9 @@ class WorkerProcess:
 
 
 def snapshot_worker_code(workdir: Path) -> Path:
-    """A copy of worker/ (as agentledger_worker), put first on the worker processes' PYTHONPATH."""
+    """A copy of worker/agentledger_worker/, put first on the worker processes' PYTHONPATH."""
     code = workdir / "code"
-    shutil.copytree(REPO_ROOT / "worker", code / "agentledger_worker",
+    shutil.copytree(REPO_ROOT / "worker" / "agentledger_worker", code / "agentledger_worker",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return code
 

@@ -1,4 +1,4 @@
-"""The example agents (examples/, imported as agentledger_examples): their deterministic rules, and
+"""The example agents (examples/agentledger_examples/): their deterministic rules, and
 `agentledger worker --example` run as a real process against a freshly deployed database."""
 
 from __future__ import annotations
