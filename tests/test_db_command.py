@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from agentledger.errors import ScriptError
-from agentledger.project import Project
-from agentledger.scripts import load_script
+from agentledger.sqitch.project import Project
+from agentledger.sqitch.scripts import load_script
 from tests.support import databases
 from tests.support.databases import REPO_ROOT, dbname, describe, run_sqitch
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from agentledger.run_command import EXAMPLE_POLICY
+from agentledger.cli.run import EXAMPLE_POLICY
 from agentledger_examples import fraud, loans, support
 
 WORKER = "example-agents"

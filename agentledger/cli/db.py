@@ -12,14 +12,14 @@ import sys
 from collections.abc import Callable
 
 from agentledger import database
-from agentledger.console import Console
-from agentledger.deploy import MODES, deploy
+from agentledger.sqitch.console import Console
+from agentledger.sqitch.deploy import MODES, deploy
 from agentledger.errors import UsageError
-from agentledger.project import Project, find_project_dir
-from agentledger.revert import revert
-from agentledger.session import Session
-from agentledger.status import status
-from agentledger.verify import verify
+from agentledger.sqitch.project import Project, find_project_dir
+from agentledger.sqitch.revert import revert
+from agentledger.sqitch.session import Session
+from agentledger.sqitch.status import status
+from agentledger.sqitch.verify import verify
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -10,8 +10,8 @@ Changes planned after the latest deployed one are listed, not errors.
 from __future__ import annotations
 
 from agentledger.errors import AgentledgerError, ScriptError
-from agentledger.scripts import ScriptFailed
-from agentledger.session import Session
+from agentledger.sqitch.scripts import ScriptFailed
+from agentledger.sqitch.session import Session
 
 
 def verify(session: Session) -> int:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Protocol
 
 from agentledger import database
-from agentledger.console import Console
-from agentledger.identity import Identity, current_identity
-from agentledger.plan import Plan
-from agentledger.project import ChangeScripts, Project
-from agentledger.registry import DeployedChange, Registry
-from agentledger.scripts import LoadedScript, load_script, run_script
+from agentledger.sqitch.console import Console
+from agentledger.sqitch.identity import Identity, current_identity
+from agentledger.sqitch.plan import Plan
+from agentledger.sqitch.project import ChangeScripts, Project
+from agentledger.sqitch.registry import DeployedChange, Registry
+from agentledger.sqitch.scripts import LoadedScript, load_script, run_script
 
 
 class ChangeLike(Protocol):

@@ -38,13 +38,14 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from agentledger import database
-from agentledger.console import Console
-from agentledger.deploy import MODES, deploy
+from agentledger.sqitch.console import Console
+from agentledger.sqitch.deploy import MODES, deploy
 from agentledger.embedded import EmbeddedPostgres, child_setup, stop_process
 from agentledger.errors import AgentledgerError
-from agentledger.project import Project, find_project_dir
-from agentledger.serve_command import GRACE_SECONDS, _number
-from agentledger.session import Session
+from agentledger.sqitch.project import Project, find_project_dir
+from agentledger.cli.common import whole_number
+from agentledger.cli.serve import GRACE_SECONDS
+from agentledger.sqitch.session import Session
 
 HOST = "127.0.0.1"
 STATE_DIR = ".agentledger"
@@ -103,7 +104,7 @@ EXTRA_PROCESSES: list[Callable[[RunContext], ProcessSpec]] = [example_workers]
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="run everything locally: database, schema, dev key and the API",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--port", type=_number(1, 65535), default=8000,
+    p.add_argument("--port", type=whole_number(1, 65535), default=8000,
                    help=f"port of the API on {HOST} (default: %(default)s)")
     p.add_argument("--project-dir", default=None, metavar="DIR",
                    help=f"the agentledger checkout: its sqitch plan is deployed and {STATE_DIR}/ is kept in it "

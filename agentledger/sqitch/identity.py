@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentledger.config import SqitchConfig
+from agentledger.sqitch.config import SqitchConfig
 
 
 @dataclass(frozen=True)

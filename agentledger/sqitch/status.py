@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentledger.errors import PlanError
-from agentledger.session import Session
+from agentledger.sqitch.session import Session
 
 
 def status(session: Session) -> int:

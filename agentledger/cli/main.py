@@ -17,11 +17,11 @@ from collections.abc import Sequence
 
 import psycopg
 
-from agentledger import (__version__, db_commands, events_commands, keys_commands, run_command, serve_command,
-                         stats_command, worker_command)
+from agentledger import __version__
+from agentledger.cli import db, events, keys, run, serve, stats, worker
 from agentledger.errors import AgentledgerError
 
-GROUPS = (db_commands, keys_commands, events_commands, stats_command, serve_command, run_command, worker_command)
+GROUPS = (db, keys, events, stats, serve, run, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

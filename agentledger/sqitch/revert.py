@@ -16,10 +16,10 @@ from typing import Protocol
 import psycopg
 
 from agentledger.errors import AgentledgerError, PlanError, RegistryError, ScriptError
-from agentledger.plan import split_offset
-from agentledger.registry import DeployedChange
-from agentledger.scripts import ScriptFailed
-from agentledger.session import Session
+from agentledger.sqitch.plan import split_offset
+from agentledger.sqitch.registry import DeployedChange
+from agentledger.sqitch.scripts import ScriptFailed
+from agentledger.sqitch.session import Session
 
 
 class RevertFailed(AgentledgerError):

@@ -19,9 +19,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from agentledger.errors import RegistryError
-from agentledger.identity import Identity
-from agentledger.plan import Change, Plan
-from agentledger.registry_ddl import RELEASE, registry_ddl
+from agentledger.sqitch.identity import Identity
+from agentledger.sqitch.plan import Change, Plan
+from agentledger.sqitch.registry_ddl import RELEASE, registry_ddl
 
 # sqitch serialises its runs on this advisory lock; sharing it keeps
 # agentledger and sqitch from working on one database at the same time.

@@ -11,7 +11,7 @@ import argparse
 import json
 from datetime import datetime
 
-from agentledger.events_commands import cell, connected, db_url_parent, print_table
+from agentledger.cli.common import cell, connected, db_url_parent, print_table
 
 # Columns in lifecycle order; a status the database adds later gets a column after these.
 STATUSES = ("queued", "processing", "approved", "rejected", "completed", "failed")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from agentledger.config import SqitchConfig
+from agentledger.sqitch.config import SqitchConfig
 from agentledger.errors import ProjectError
-from agentledger.plan import Plan, parse_plan
+from agentledger.sqitch.plan import Plan, parse_plan
 
 ENGINE = "pg"
 DEFAULT_REGISTRY = "sqitch"
@@ -27,7 +27,7 @@ def find_project_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
         if not _is_project(path):
             raise ProjectError(f"{path} holds no sqitch.conf or sqitch.plan")
         return path
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = Path(__file__).resolve().parents[2]
     if _is_project(checkout):
         return checkout
     cwd = Path.cwd().resolve()

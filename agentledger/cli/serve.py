@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from agentledger.cli.common import whole_number
 from agentledger.errors import AgentledgerError, UsageError
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -45,26 +46,13 @@ POLL_SECONDS = 0.1  # how soon the supervisor notices a signal or a process that
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("serve", help="run the HTTP API", description=__doc__.split("\n\n")[0])
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    p.add_argument("--port", type=_number(0, 65535), default=8000,
+    p.add_argument("--port", type=whole_number(0, 65535), default=8000,
                    help="port to listen on; 0 picks a free one (default: %(default)s)")
-    p.add_argument("--processes", type=_number(1, 256), default=1, metavar="N",
+    p.add_argument("--processes", type=whole_number(1, 256), default=1, metavar="N",
                    help="server processes sharing the listening socket (default: %(default)s)")
     p.add_argument("--log-level", choices=LOG_LEVELS, default=None,
                    help="(default: $AGENTLEDGER_LOG_LEVEL, else info)")
     p.set_defaults(handler=_serve, command_parser=p)
-
-
-def _number(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
-        return value
-
-    return parse
 
 
 def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -194,7 +182,7 @@ class Supervisor:
     def _start(self) -> subprocess.Popen:
         fd = self.sock.fileno()
         return subprocess.Popen(
-            [sys.executable, "-m", "agentledger.serve_command", "--fd", str(fd), "--log-level", self.level,
+            [sys.executable, "-m", "agentledger.cli.serve", "--fd", str(fd), "--log-level", self.level,
              "--parent", str(os.getpid())],
             pass_fds=(fd,), process_group=0, stdin=subprocess.DEVNULL,
         )

@@ -14,11 +14,11 @@ from __future__ import annotations
 import psycopg
 
 from agentledger.errors import AgentledgerError, PlanError, ScriptError
-from agentledger.plan import Change, Dependency
-from agentledger.registry import Registry
-from agentledger.revert import RevertFailed, revert_change
-from agentledger.scripts import LoadedScript, ScriptFailed
-from agentledger.session import Session
+from agentledger.sqitch.plan import Change, Dependency
+from agentledger.sqitch.registry import Registry
+from agentledger.sqitch.revert import RevertFailed, revert_change
+from agentledger.sqitch.scripts import LoadedScript, ScriptFailed
+from agentledger.sqitch.session import Session
 
 MODES = ("all", "tag", "change")
 
