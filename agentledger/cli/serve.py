@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import os
 import signal
 import socket
@@ -41,6 +42,8 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 GRACE_SECONDS = 30.0  # how long in-flight requests may take to finish once asked to stop
 POLL_SECONDS = 0.1  # how soon the supervisor notices a signal or a process that ended
+SERVER_PACKAGES = ("fastapi", "uvicorn")  # the `server` extra
+SERVER_HINT = "pip install 'agentledger[server]' (in a checkout: pip install -e '.[server]'; ./run does it)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +58,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_serve, command_parser=p)
 
 
+def require_server() -> None:
+    """Refuse, with the command that fixes it, when the `server` extra is not installed."""
+    missing = [name for name in SERVER_PACKAGES if not _installed(name)]
+    if missing:
+        raise AgentledgerError(f"the HTTP API needs the `server` extra ({', '.join(missing)} missing): {SERVER_HINT}")
+
+
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except ImportError:
+        return False
+
+
 def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    require_server()
     _exit_quietly_on_stop_signals()  # a stop requested while starting up is a clean stop too
     # Read the settings before binding anything: a missing DATABASE_URL is said once, here, not by
     # every process. (The API is imported only here: other commands need not load the web stack.)
