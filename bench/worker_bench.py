@@ -42,7 +42,7 @@ agentledger_worker, logging at info level as deployed. They import a copy of wor
 run starts, so every cell runs the same code even if the working tree changes meanwhile. Each waits
 for a go signal after its imports, so several start together. Inside them, the database calls of
 each worker connection (claims, reports, upkeep) are counted and timed by wrapping
-agentledger_worker.connection.Session.run; the worker code itself is unchanged.
+agentledger_worker.connection.ReconnectingConnection.run; the worker code itself is unchanged.
 
 Each drain cell records: CPU of the worker processes and of their PostgreSQL backends, split by
 connection (utime + stime from /proc; PostgreSQL must run on this machine), how busy the machine was
@@ -133,7 +133,7 @@ def worker_process(config: dict) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     calls: dict[str, dict[str, float]] = {}
-    original_run = connection.Session.run
+    original_run = connection.ReconnectingConnection.run
 
     async def timed_run(self, fn):  # wraps each database call of a worker connection
         started = time.perf_counter()
@@ -149,7 +149,7 @@ def worker_process(config: dict) -> int:
             entry["empty"] += rows == 0
         return result
 
-    connection.Session.run = timed_run
+    connection.ReconnectingConnection.run = timed_run
     worker = Worker(config["dsn"], name=config["name"], concurrency=config["concurrency"],
                     prefetch=config["prefetch"], **config.get("settings", {}))
     if config["mode"] == "latency":

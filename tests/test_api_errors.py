@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from agentledger_api import create_app
 from agentledger_api.problems import SQLSTATE_STATUS
-from agentledger_api.settings import Settings
+from agentledger_api.settings import ApiSettings
 from tests.support.api import assert_problem, bearer, event
 from tests.support.databases import REPO_ROOT
 
@@ -45,7 +45,7 @@ def test_the_readme_error_table_is_the_one_the_api_uses() -> None:
 @pytest.fixture
 def offline() -> Iterator[TestClient]:
     """An app whose database is unreachable; it starts anyway and waits at most 0.5 s for a connection."""
-    settings = Settings(database_url=UNREACHABLE, pool_min_size=1, pool_max_size=2, pool_timeout_seconds=0.5)
+    settings = ApiSettings(database_url=UNREACHABLE, pool_min_size=1, pool_max_size=2, pool_timeout_seconds=0.5)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 

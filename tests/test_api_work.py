@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agentledger_api.app import create_app
-from agentledger_api.settings import Settings
+from agentledger_api.settings import ApiSettings
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -45,7 +45,7 @@ class WorkApi:
 
 @pytest.fixture
 def work_api(fresh_db: str, login_as: Callable[[str, str], str]) -> Iterator[WorkApi]:
-    settings = Settings(database_url=login_as(fresh_db, "agentledger_api"), pool_min_size=1, pool_max_size=4)
+    settings = ApiSettings(database_url=login_as(fresh_db, "agentledger_api"), pool_min_size=1, pool_max_size=4)
     with TestClient(create_app(settings)) as client:
         yield WorkApi(client, fresh_db)
 

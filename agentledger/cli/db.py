@@ -17,7 +17,7 @@ from agentledger.sqitch.deploy import MODES, deploy
 from agentledger.errors import UsageError
 from agentledger.sqitch.project import Project, find_project_dir
 from agentledger.sqitch.revert import revert
-from agentledger.sqitch.session import Session
+from agentledger.sqitch.session import DeploySession
 from agentledger.sqitch.status import status
 from agentledger.sqitch.verify import verify
 
@@ -64,10 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_status, command_parser=p)
 
 
-def _run(args: argparse.Namespace, action: Callable[[Session], int]) -> int:
+def _run(args: argparse.Namespace, action: Callable[[DeploySession], int]) -> int:
     conninfo = database.resolve_url(getattr(args, "db_url", None))
     project = Project(find_project_dir(getattr(args, "project_dir", None)))
-    session = Session(project, conninfo, Console())
+    session = DeploySession(project, conninfo, Console())
     try:
         return action(session)
     finally:
@@ -75,7 +75,7 @@ def _run(args: argparse.Namespace, action: Callable[[Session], int]) -> int:
 
 
 def _deploy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    def action(session: Session) -> int:
+    def action(session: DeploySession) -> int:
         mode = args.mode or session.project.config.get("deploy.mode") or "all"
         if mode not in MODES:
             raise UsageError(f"deploy.mode in sqitch.conf is {mode!r}; expected one of {', '.join(MODES)}")

@@ -45,7 +45,7 @@ from agentledger.errors import AgentledgerError
 from agentledger.sqitch.project import Project, find_project_dir
 from agentledger.cli.common import whole_number
 from agentledger.cli.serve import GRACE_SECONDS, require_server
-from agentledger.sqitch.session import Session
+from agentledger.sqitch.session import DeploySession
 
 HOST = "127.0.0.1"
 STATE_DIR = ".agentledger"
@@ -295,7 +295,7 @@ def _create_database(maintenance: str, name: str) -> None:
 def _deploy(project: Project, conninfo: str) -> str:
     """`agentledger db deploy`, its sqitch-style lines kept aside unless it fails."""
     out = io.StringIO()
-    session = Session(project, conninfo, Console(out=out, err=out))
+    session = DeploySession(project, conninfo, Console(out=out, err=out))
     mode = project.config.get("deploy.mode") or "all"
     try:
         code = deploy(session, None, mode if mode in MODES else "all")

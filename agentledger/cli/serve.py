@@ -77,10 +77,10 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _exit_quietly_on_stop_signals()  # a stop requested while starting up is a clean stop too
     # Read the settings before binding anything: a missing DATABASE_URL is said once, here, not by
     # every process. (The API is imported only here: other commands need not load the web stack.)
-    from agentledger_api.settings import Settings, SettingsError
+    from agentledger_api.settings import ApiSettings, SettingsError
 
     try:
-        settings = Settings.from_env()
+        settings = ApiSettings.from_env()
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     level = args.log_level or settings.log_level.lower()
@@ -126,9 +126,9 @@ def run_server(sock: socket.socket, level: str) -> int:
         import uvicorn
 
         from agentledger_api.app import create_app
-        from agentledger_api.settings import Settings
+        from agentledger_api.settings import ApiSettings
 
-        config = uvicorn.Config(create_app(Settings.from_env()), log_level=level, log_config=log_config(level),
+        config = uvicorn.Config(create_app(ApiSettings.from_env()), log_level=level, log_config=log_config(level),
                                 # The app logs one structured line per request (its middleware).
                                 access_log=False, timeout_graceful_shutdown=int(GRACE_SECONDS))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)

@@ -18,7 +18,7 @@ from agentledger.sqitch.plan import Change, Dependency
 from agentledger.sqitch.registry import Registry
 from agentledger.sqitch.revert import RevertFailed, revert_change
 from agentledger.sqitch.scripts import LoadedScript, ScriptFailed
-from agentledger.sqitch.session import Session
+from agentledger.sqitch.session import DeploySession
 
 MODES = ("all", "tag", "change")
 
@@ -27,7 +27,7 @@ class DeployFailed(AgentledgerError):
     """One change could not be deployed; the message says why."""
 
 
-def deploy(session: Session, to: str | None = None, mode: str = "all") -> int:
+def deploy(session: DeploySession, to: str | None = None, mode: str = "all") -> int:
     plan = session.plan
     console = session.console
     if not plan.changes:
@@ -88,7 +88,7 @@ def deploy(session: Session, to: str | None = None, mode: str = "all") -> int:
     return 0
 
 
-def _sync_plan(session: Session) -> tuple[int, str | None]:
+def _sync_plan(session: DeploySession) -> tuple[int, str | None]:
     """Where the database is in the plan: the index of the latest deployed change
     (-1 for none) and its name, as sqitch reports it when rolling back."""
     registry = session.registry
@@ -110,7 +110,7 @@ def _sync_plan(session: Session) -> tuple[int, str | None]:
     return idx, change.name
 
 
-def _depend_id(registry: Registry, session: Session, dep: Dependency) -> str | None:
+def _depend_id(registry: Registry, session: DeploySession, dep: Dependency) -> str | None:
     return registry.change_id_for(
         dep.resolved_project or session.plan.project,
         change_id=dep.plan_id,
@@ -120,7 +120,7 @@ def _depend_id(registry: Registry, session: Session, dep: Dependency) -> str | N
     )
 
 
-def check_dependencies(registry: Registry, session: Session, todo: list[Change]) -> dict[int, str | None]:
+def check_dependencies(registry: Registry, session: DeploySession, todo: list[Change]) -> dict[int, str | None]:
     """Resolve each requirement to a change id (planned in this run, or deployed),
     refuse conflicts with deployed changes, and refuse changes already deployed."""
     resolved: dict[int, str | None] = {}
@@ -153,7 +153,7 @@ def check_dependencies(registry: Registry, session: Session, todo: list[Change])
     return resolved
 
 
-def deploy_change(session: Session, change: Change, resolved: dict[int, str | None], width: int,
+def deploy_change(session: DeploySession, change: Change, resolved: dict[int, str | None], width: int,
                   script: LoadedScript) -> None:
     console = session.console
     registry = session.registry
@@ -187,7 +187,7 @@ def deploy_change(session: Session, change: Change, resolved: dict[int, str | No
     raise DeployFailed(failure)
 
 
-def _undo_unrecorded(session: Session, revert_path) -> str:
+def _undo_unrecorded(session: DeploySession, revert_path) -> str:
     try:
         session.run(session.load(revert_path, "revert"))
     except (ScriptFailed, ScriptError) as exc:
@@ -195,7 +195,7 @@ def _undo_unrecorded(session: Session, revert_path) -> str:
     return "\nIts revert script was run."
 
 
-def _rollback(session: Session, run: list[Change], last_tagged: Change | None,
+def _rollback(session: DeploySession, run: list[Change], last_tagged: Change | None,
               start_at: str | None, width: int) -> None:
     """Revert the changes deployed earlier in this run, newest first."""
     if not run:

@@ -19,7 +19,7 @@ from agentledger.errors import AgentledgerError, PlanError, RegistryError, Scrip
 from agentledger.sqitch.plan import split_offset
 from agentledger.sqitch.registry import DeployedChange
 from agentledger.sqitch.scripts import ScriptFailed
-from agentledger.sqitch.session import Session
+from agentledger.sqitch.session import DeploySession
 
 
 class RevertFailed(AgentledgerError):
@@ -39,7 +39,7 @@ class Revertible(Protocol):
     def format_name_with_tags(self) -> str: ...
 
 
-def find_deployed(session: Session, key: str) -> DeployedChange | None:
+def find_deployed(session: DeploySession, key: str) -> DeployedChange | None:
     """A deployed change named like sqitch names one: change, change@tag, @tag,
     an id, HEAD or ROOT, each optionally followed by ^/~ offsets."""
     registry = session.registry
@@ -60,7 +60,7 @@ def find_deployed(session: Session, key: str) -> DeployedChange | None:
     return registry.load_change(change_id) if change_id else None
 
 
-def revert(session: Session, to: str | None, confirm: Callable[[str], bool]) -> int:
+def revert(session: DeploySession, to: str | None, confirm: Callable[[str], bool]) -> int:
     """Revert to `to` (kept deployed) or everything. `confirm` asks the user, or
     returns True at once for -y; a refusal reverts nothing and fails."""
     console = session.console
@@ -115,7 +115,7 @@ def revert(session: Session, to: str | None, confirm: Callable[[str], bool]) -> 
     return 0
 
 
-def check_revert_dependencies(session: Session, changes: list[DeployedChange]) -> None:
+def check_revert_dependencies(session: DeploySession, changes: list[DeployedChange]) -> None:
     """Refuse to revert a change that a change staying deployed requires."""
     project = session.plan.project
     seen: set[str] = set()
@@ -135,7 +135,7 @@ def check_revert_dependencies(session: Session, changes: list[DeployedChange]) -
         raise RegistryError("\n".join(problems))
 
 
-def revert_change(session: Session, change: Revertible, width: int,
+def revert_change(session: DeploySession, change: Revertible, width: int,
                   deployed: list[DeployedChange] | None = None) -> None:
     console = session.console
     registry = session.registry

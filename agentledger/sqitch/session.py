@@ -21,7 +21,7 @@ class ChangeLike(Protocol):
     name: str
 
 
-class Session:
+class DeploySession:
     def __init__(self, project: Project, conninfo: str, console: Console):
         self.project = project
         self.conninfo = conninfo

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from agentledger.errors import PlanError
-from agentledger.sqitch.session import Session
+from agentledger.sqitch.session import DeploySession
 
 
-def status(session: Session) -> int:
+def status(session: DeploySession) -> int:
     console = session.console
     plan = session.plan
     registry = session.registry
@@ -47,7 +47,7 @@ def status(session: Session) -> int:
     return 0
 
 
-def _pending(session: Session, start: int) -> None:
+def _pending(session: DeploySession, start: int) -> None:
     pending = session.plan.changes[start:]
     if not pending:
         session.console.info("Nothing to deploy (up-to-date)")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from agentledger.errors import AgentledgerError, ScriptError
 from agentledger.sqitch.scripts import ScriptFailed
-from agentledger.sqitch.session import Session
+from agentledger.sqitch.session import DeploySession
 
 
-def verify(session: Session) -> int:
+def verify(session: DeploySession) -> int:
     console = session.console
     plan = session.plan
     registry = session.registry
@@ -89,7 +89,7 @@ def verify(session: Session) -> int:
     return 0
 
 
-def _run_verify(session: Session, change, deployed) -> str | None:
+def _run_verify(session: DeploySession, change, deployed) -> str | None:
     path = session.scripts_for(change, deployed).verify
     if not path.exists():
         session.console.vent(f"Verify script {session.show(path)} does not exist")

@@ -18,11 +18,11 @@ from agentledger_api.feed import AuditFeed
 from agentledger_api.metrics import Metrics
 from agentledger_api.middleware import RequestContext
 from agentledger_api.routes import ROUTERS
-from agentledger_api.settings import Settings
+from agentledger_api.settings import ApiSettings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_env()
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings.from_env()
     log = logging.getLogger("agentledger.api")
 
     @asynccontextmanager

@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentledger_api.problems import unavailable
-from agentledger_api.settings import Settings
+from agentledger_api.settings import ApiSettings
 
 # A JSON value written by an SQL client may be nested deeper, or hold longer numbers, than Python
 # can read. It is shown as this marker rather than failing the whole response (or, worse, a claim
@@ -33,7 +33,7 @@ def _loads(data: bytes | str) -> Any:
         return UNREADABLE
 
 
-def make_pool(settings: Settings) -> AsyncConnectionPool:
+def make_pool(settings: ApiSettings) -> AsyncConnectionPool:
     async def configure(conn: psycopg.AsyncConnection) -> None:
         cursor = await conn.execute(
             "SELECT r.rolsuper OR pg_has_role(current_user, 'agentledger_owner', 'MEMBER') AS too_strong, "

@@ -35,7 +35,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Settings:
+class ApiSettings:
     database_url: str = field(repr=False)  # it may hold a password
     pool_min_size: int = 2
     pool_max_size: int = 10
@@ -61,7 +61,7 @@ class Settings:
     }
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> ApiSettings:
         """Environment variables win over the `.env` file."""
         source = {**(read_dotenv(dotenv) if dotenv else {}), **(environ if environ is not None else os.environ)}
         values: dict[str, object] = {}

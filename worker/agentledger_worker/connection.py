@@ -48,7 +48,9 @@ def connect_kwargs(purpose: str, worker_name: str) -> dict:
             "connect_timeout": 10}
 
 
-class Session:
+class ReconnectingConnection:
+    """A connection of one part of a worker (`purpose`), made again when it is lost."""
+
     def __init__(self, dsn: str, purpose: str, worker_name: str, deadline: float = 30.0):
         self.dsn, self.purpose, self.worker_name = dsn, purpose, worker_name
         # A call that has not answered by then is given up, and its connection with it: a socket
@@ -67,7 +69,7 @@ class Session:
                     self.dsn, **connect_kwargs(self.purpose, self.worker_name))
             except LOST as exc:
                 self._failed = True
-                log.warning("%s connection: cannot connect: %s", self.purpose, _one_line(exc))
+                log.warning("%s connection: cannot connect: %s", self.purpose, one_line(exc))
                 continue
             if self._failed:
                 log.info("%s connection: reconnected", self.purpose)
@@ -81,7 +83,7 @@ class Session:
             return await asyncio.wait_for(fn(conn), self.deadline)
         except LOST as exc:
             self._failed = True
-            log.warning("%s connection lost: %s", self.purpose, _one_line(exc))
+            log.warning("%s connection lost: %s", self.purpose, one_line(exc))
             await self.close()
             raise
         except asyncio.CancelledError:
@@ -110,5 +112,5 @@ async def close_quietly(conn: psycopg.AsyncConnection | None) -> None:
             pass
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from agentledger_worker.connection import LOST, Backoff, _one_line, close_quietly, connect_kwargs
+from agentledger_worker.connection import LOST, Backoff, one_line, close_quietly, connect_kwargs
 
 log = logging.getLogger("agentledger.worker")
 CHANNEL = "agentledger_work"
@@ -50,7 +50,7 @@ class Listener:
                 self.on_work(None)
                 await self._listen(self.conn)
             except LOST as exc:
-                log.warning("listen connection lost: %s", _one_line(exc))
+                log.warning("listen connection lost: %s", one_line(exc))
             finally:
                 self.connected.clear()
                 await self._close()

@@ -18,7 +18,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from agentledger_worker.connection import Session
+from agentledger_worker.connection import ReconnectingConnection
 
 log = logging.getLogger("agentledger.worker")
 
@@ -42,8 +42,8 @@ class Report:
 
 
 class Reporter:
-    def __init__(self, session: Session, flush_delay: float, max_batch: int):
-        self.session = session
+    def __init__(self, connection: ReconnectingConnection, flush_delay: float, max_batch: int):
+        self.connection = connection
         self.flush_delay = flush_delay
         self.max_batch = max_batch
         self._queue: list[Report] = []
@@ -96,7 +96,7 @@ class Reporter:
             sends += 1
             return await _send(conn, calls)
         try:
-            rows = await self.session.retrying(send)
+            rows = await self.connection.retrying(send)
         except psycopg.Error as exc:
             if len(batch) == 1:
                 _settle_error(batch[0], exc)

@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from agentledger_worker.connection import LOST, Session
+from agentledger_worker.connection import LOST, ReconnectingConnection
 from agentledger_worker.context import Context, LeaseLost, Refused, SentToReview
 from agentledger_worker.event import Event
 from agentledger_worker.listener import Listener
@@ -72,18 +72,18 @@ class Held:
 
 class Runtime:
     def __init__(self, worker: Worker, dsn: str):
-        self.worker, self.s, self.name = worker, worker.settings, worker.name
+        self.worker, self.settings, self.name = worker, worker.settings, worker.name
         self.types = {"events": sorted(worker.decision_handlers), "actions": sorted(worker.action_handlers)}
         self.wanted = {kind: bool(types) for kind, types in self.types.items()}
-        self.claims = Session(dsn, "claims", self.name, self.s.call_timeout)
-        self.upkeep = Session(dsn, "upkeep", self.name, self.s.call_timeout)
-        self.reporter = Reporter(Session(dsn, "reports", self.name, self.s.call_timeout), self.s.flush_delay,
-                                 self.s.max_batch)
-        self.listener = Listener(dsn, self.name, self._on_work, self.s.listen_check_interval,
-                                 self.s.listen_check_timeout)
+        self.claims = ReconnectingConnection(dsn, "claims", self.name, self.settings.call_timeout)
+        self.upkeep = ReconnectingConnection(dsn, "upkeep", self.name, self.settings.call_timeout)
+        self.reporter = Reporter(ReconnectingConnection(dsn, "reports", self.name, self.settings.call_timeout), self.settings.flush_delay,
+                                 self.settings.max_batch)
+        self.listener = Listener(dsn, self.name, self._on_work, self.settings.listen_check_interval,
+                                 self.settings.listen_check_timeout)
         # Claimed ahead of the handlers, so they never wait for a claim's round trip (default: as many
         # as run at once).
-        self.prefetch = self.s.concurrency if self.s.prefetch is None else self.s.prefetch
+        self.prefetch = self.settings.concurrency if self.settings.prefetch is None else self.settings.prefetch
         self.held: dict[int, Held] = {}
         self.lease_seconds = 30.0  # learnt from each claim
         self.counts: Counter[str] = Counter()
@@ -95,15 +95,15 @@ class Runtime:
         self.loop = asyncio.get_running_loop()
         self.changed = asyncio.Event()
         self.aborted = asyncio.Event()
-        self.slots = asyncio.Semaphore(self.s.concurrency)
-        self.threads = ThreadPoolExecutor(self.s.concurrency, thread_name_prefix=f"agentledger-{self.name}")
+        self.slots = asyncio.Semaphore(self.settings.concurrency)
+        self.threads = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix=f"agentledger-{self.name}")
         background = [asyncio.create_task(coro) for coro in (
             self.listener.run(), self.reporter.run(), self._upkeep(), self._progress())]
         if stop is not None:
             background.append(asyncio.create_task(self._stop_when(stop)))
         log.info("worker %s: deciding %s, acting on %s, concurrency %s, prefetch %s", self.name,
                  ", ".join(self.types["events"]) or "nothing", ", ".join(self.types["actions"]) or "nothing",
-                 self.s.concurrency, self.prefetch)
+                 self.settings.concurrency, self.prefetch)
         try:
             await self._claim_loop()
             await self._shutdown()
@@ -111,7 +111,7 @@ class Runtime:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-            await asyncio.gather(self.claims.close(), self.upkeep.close(), self.reporter.session.close())
+            await asyncio.gather(self.claims.close(), self.upkeep.close(), self.reporter.connection.close())
             self.threads.shutdown(wait=False, cancel_futures=True)
         log.info("worker %s stopped: %s", self.name, self._summary())
         return 0 if self.state == "stopping" else 1
@@ -138,12 +138,12 @@ class Runtime:
         waiting = [h for h in self.held.values() if not h.started]
         running = [h for h in self.held.values() if h.started]
         log.info("stopping: releasing %s waiting events; %s running get up to %ss to finish",
-                 len(waiting), len(running), self.s.shutdown_timeout)
+                 len(waiting), len(running), self.settings.shutdown_timeout)
         await self._cancel_and_release(waiting, "worker stopping")
         tasks = [h.task for h in running if h.task is not None]
         if tasks and self.state == "stopping":
             abort = asyncio.create_task(self.aborted.wait())
-            await _wait_all_or(tasks, abort, self.s.shutdown_timeout)
+            await _wait_all_or(tasks, abort, self.settings.shutdown_timeout)
             abort.cancel()
         leftovers = list(self.held.values())
         if leftovers:
@@ -171,7 +171,7 @@ class Runtime:
             if not isinstance(announced, dict) or set(announced) & set(self.types[kind]):
                 self.wanted[kind] = True
                 # One notification covers the submits of the next throttle interval: look again then.
-                self.loop.call_later(self.s.renotify_delay, self._want, kind)
+                self.loop.call_later(self.settings.renotify_delay, self._want, kind)
         self.changed.set()
 
     def _want(self, kind: str) -> None:
@@ -180,25 +180,25 @@ class Runtime:
 
     def _room(self) -> int:
         """How many events to claim now: 0 until a claim is worth its round trip."""
-        if self.reporter.pending >= 2 * self.s.max_batch:
+        if self.reporter.pending >= 2 * self.settings.max_batch:
             return 0  # the database is behind with reports: claim nothing more until it catches up
         busy = waiting = 0
         for h in self.held.values():
             if not h.finishing:
                 busy += 1
                 waiting += not h.started
-        room = self.s.concurrency + self.prefetch - busy
+        room = self.settings.concurrency + self.prefetch - busy
         # Small claims cost a round trip and a transaction each: wait until half the room is free,
         # unless the handlers are about to run out of work.
-        return room if waiting == 0 or room * 2 >= self.s.concurrency + self.prefetch else 0
+        return room if waiting == 0 or room * 2 >= self.settings.concurrency + self.prefetch else 0
 
     async def _claim_loop(self) -> None:
-        next_poll = time.monotonic() + self.s.poll_interval
+        next_poll = time.monotonic() + self.settings.poll_interval
         while self.state == "running":
             if time.monotonic() >= next_poll:
                 for kind, types in self.types.items():
                     self.wanted[kind] = bool(types)
-                next_poll = time.monotonic() + self.s.poll_interval
+                next_poll = time.monotonic() + self.settings.poll_interval
             room = self._room()
             kind = next((k for k in ("actions", "events") if self.wanted[k]), None) if room > 0 else None
             if kind is None:
@@ -208,7 +208,7 @@ class Runtime:
                 except TimeoutError:
                     pass
                 continue
-            await self._claim(kind, min(room, self.s.max_batch))
+            await self._claim(kind, min(room, self.settings.max_batch))
 
     async def _claim(self, kind: str, limit: int) -> None:
         self.wanted[kind] = False
@@ -443,19 +443,19 @@ class Runtime:
 
     async def _upkeep(self) -> None:
         """Heartbeats every third of the lease (or heartbeat_interval); the rescue every rescue_interval."""
-        next_rescue = time.monotonic() + self.s.rescue_interval
+        next_rescue = time.monotonic() + self.settings.rescue_interval
         while True:
-            interval = self.s.heartbeat_interval or max(0.2, self.lease_seconds / 3)
+            interval = self.settings.heartbeat_interval or max(0.2, self.lease_seconds / 3)
             await asyncio.sleep(min(interval, max(0.0, next_rescue - time.monotonic())))
             await self._heartbeat()
             if time.monotonic() >= next_rescue:
                 await self._rescue()
-                next_rescue = time.monotonic() + self.s.rescue_interval
+                next_rescue = time.monotonic() + self.settings.rescue_interval
 
     async def _heartbeat(self) -> None:
         held = [h for h in self.held.values() if not h.lost and not h.finishing]
-        for start in range(0, len(held), self.s.max_batch):
-            chunk = held[start:start + self.s.max_batch]
+        for start in range(0, len(held), self.settings.max_batch):
+            chunk = held[start:start + self.settings.max_batch]
             sent = time.monotonic()
 
             async def beat(conn: psycopg.AsyncConnection) -> list[dict]:
@@ -477,7 +477,7 @@ class Runtime:
 
     async def _rescue(self) -> None:
         async def rescue(conn: psycopg.AsyncConnection) -> dict:
-            cursor = await conn.execute(RESCUE_SQL, {"limit": self.s.max_batch, "actor": self.name})
+            cursor = await conn.execute(RESCUE_SQL, {"limit": self.settings.max_batch, "actor": self.name})
             return await cursor.fetchone()
         try:
             row = await self.upkeep.run(rescue)
@@ -493,7 +493,7 @@ class Runtime:
     async def _progress(self) -> None:
         last, last_at = 0, time.monotonic()
         while True:
-            await asyncio.sleep(self.s.progress_interval)
+            await asyncio.sleep(self.settings.progress_interval)
             done = sum(self.counts[k] for k in ("completed", "failed", "retried"))
             now = time.monotonic()
             if done != last or self.held:

@@ -26,7 +26,7 @@ Handler = Callable[..., object]
 
 
 @dataclass
-class Settings:
+class WorkerSettings:
     """How a worker runs; every value has a default that suits a few workers per database."""
 
     concurrency: int = 10  # handlers running at once
@@ -57,10 +57,10 @@ class Worker:
     def __init__(self, dsn: str | None = None, *, name: str | None = None, **settings: object):
         self.dsn = dsn
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
-        unknown = set(settings) - set(Settings.__dataclass_fields__)
+        unknown = set(settings) - set(WorkerSettings.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown worker settings: {', '.join(sorted(unknown))}")
-        self.settings = Settings(**settings)  # type: ignore[arg-type]
+        self.settings = WorkerSettings(**settings)  # type: ignore[arg-type]
         _check_settings(self.settings)
         self.decision_handlers: dict[str, Handler] = {}
         self.action_handlers: dict[str, Handler] = {}
@@ -120,18 +120,18 @@ def is_async(fn: Handler) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
 
 
-def _check_settings(s: Settings) -> None:
-    if s.concurrency < 1:
+def _check_settings(settings: WorkerSettings) -> None:
+    if settings.concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    if s.prefetch is not None and s.prefetch < 0:
+    if settings.prefetch is not None and settings.prefetch < 0:
         raise ValueError("prefetch must be 0 or more")
     for name in ("poll_interval", "rescue_interval", "progress_interval", "listen_check_interval",
                  "listen_check_timeout", "call_timeout"):
-        if getattr(s, name) <= 0:
+        if getattr(settings, name) <= 0:
             raise ValueError(f"{name} must be more than 0 seconds")
-    if s.flush_delay < 0 or s.shutdown_timeout < 0 or s.renotify_delay < 0:
+    if settings.flush_delay < 0 or settings.shutdown_timeout < 0 or settings.renotify_delay < 0:
         raise ValueError("flush_delay, shutdown_timeout and renotify_delay must be 0 or more")
-    if s.heartbeat_interval is not None and s.heartbeat_interval <= 0:
+    if settings.heartbeat_interval is not None and settings.heartbeat_interval <= 0:
         raise ValueError("heartbeat_interval must be more than 0 seconds")
-    if not 1 <= s.max_batch <= 1000:
+    if not 1 <= settings.max_batch <= 1000:
         raise ValueError("max_batch must be between 1 and 1000")
