@@ -84,6 +84,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from agentledger_worker.channels import WORK_CHANNEL  # noqa: E402
 from http_bench import (  # noqa: E402
     CLK_TCK, FRAME, component, find_py_spy, machine_ticks, process_times, wait_until_quiet,
 )
@@ -682,7 +683,7 @@ class NotifyRecorder(threading.Thread):
     def __init__(self, dsn: str) -> None:
         super().__init__(daemon=True)
         self.conn = psycopg.connect(dsn, autocommit=True)
-        self.conn.execute("LISTEN agentledger_work")
+        self.conn.execute(f"LISTEN {WORK_CHANNEL}")
         self.received: list[float] = []
         self.stop_event = threading.Event()
 

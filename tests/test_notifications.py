@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import psycopg
+from agentledger_worker.channels import WORK_CHANNEL
 
-CHANNEL = "agentledger_work"
+CHANNEL = WORK_CHANNEL
 
 BATCH = """SELECT count(*) FROM api.submit_events(
     (SELECT jsonb_agg(jsonb_build_object('customer_id', 'cust-' || g, 'event_type', %s::text,

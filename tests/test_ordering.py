@@ -15,6 +15,7 @@ from collections import defaultdict
 import psycopg
 import pytest
 
+from agentledger_worker.channels import WORK_CHANNEL
 from tests.support import databases
 from tests.support.workers import sql
 
@@ -191,7 +192,7 @@ def test_completing_a_customers_first_event_wakes_workers_for_the_next(fresh_db,
     with psycopg.connect(worker, autocommit=True) as conn, psycopg.connect(worker, autocommit=True) as listener:
         [(first, token)] = conn.execute("SELECT id, lease_token FROM api.claim_events('w', 10)").fetchall()
         assert conn.execute("SELECT count(*) FROM api.claim_events('w', 10)").fetchone() == (0,), "the second waits"
-        listener.execute("LISTEN agentledger_work")
+        listener.execute(f"LISTEN {WORK_CHANNEL}")
         conn.execute("SELECT count(*) FROM api.decide_events(%s, %s, '{approved}')", [[first], [token]])
         assert list(listener.notifies(timeout=0.5, stop_after=1)) == [], "a decision frees nobody's turn"
         conn.execute("SELECT count(*) FROM api.complete_events(%s, %s)", [[first], [token]])

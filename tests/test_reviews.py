@@ -12,6 +12,7 @@ from decimal import Decimal
 import psycopg
 
 from agentledger_worker import Worker
+from agentledger_worker.channels import ESCALATIONS_CHANNEL
 from tests.support import databases
 from tests.support.api import assert_problem
 from tests.support.workers import async_wait_until, running, sql
@@ -130,7 +131,7 @@ def test_a_missed_deadline_is_escalated_once_by_the_workers_maintenance_pass(api
 
     async def scenario() -> list[str]:
         with psycopg.connect(fresh_db, autocommit=True) as listener:
-            listener.execute("LISTEN agentledger_escalations")
+            listener.execute(f"LISTEN {ESCALATIONS_CHANNEL}")
             event_id = sql(fresh_db, "SELECT id FROM api.submit_event('cust-5', 'fraud_alert', '{}')")[0][0]
             async with running(worker, login_as(fresh_db, "agentledger_worker")):
                 await async_wait_until(lambda: sql(fresh_db, "SELECT decide_breached_at IS NOT NULL FROM ledger.events "

@@ -14,6 +14,7 @@ import threading
 import time
 
 import psycopg
+from agentledger_worker.channels import WORK_CHANNEL
 
 POLL_INTERVAL = 1.0
 THROTTLE = 0.05
@@ -32,7 +33,7 @@ class ReferenceWorker(threading.Thread):
     def run(self) -> None:
         with psycopg.connect(self.conninfo, autocommit=True) as listener, \
                 psycopg.connect(self.conninfo, autocommit=True) as reader:
-            listener.execute("LISTEN agentledger_work")
+            listener.execute(f"LISTEN {WORK_CHANNEL}")
             self.ready.set()
             next_poll, trailing = time.monotonic(), None
             while not self.stop.is_set():

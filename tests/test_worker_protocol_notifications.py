@@ -8,8 +8,9 @@ from collections.abc import Callable
 from uuid import UUID
 
 import psycopg
+from agentledger_worker.channels import WORK_CHANNEL
 
-CHANNEL = "agentledger_work"
+CHANNEL = WORK_CHANNEL
 WORKER = "notified-worker"
 END = "end of test"  # sent last: everything announced before it has arrived once it does
 

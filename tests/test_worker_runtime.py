@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from agentledger_worker import SentToReview, Worker
+from agentledger_worker.channels import WORK_CHANNEL
 from tests.support.workers import async_wait_until, running, settings, sql, statuses, submit
 
 FAST = dict(poll_interval=0.3, rescue_interval=0.3, flush_delay=0.001, listen_check_interval=0.5)
@@ -160,7 +161,7 @@ def test_work_submitted_without_a_notification_is_found_by_polling(fresh_db, wor
             await asyncio.sleep(0.3)  # the start-up look has found nothing
             sql(fresh_db, "UPDATE ledger.wakeups SET last_notified_at = now()")
             with psycopg.connect(fresh_db, autocommit=True) as listener:
-                listener.execute("LISTEN agentledger_work")
+                listener.execute(f"LISTEN {WORK_CHANNEL}")
                 submit(fresh_db, 1, "fraud_alert")
                 started = time.monotonic()
                 await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1}, 10, "the poll")

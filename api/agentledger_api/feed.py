@@ -18,8 +18,10 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from agentledger_api.database import fetch_all, fetch_one
+from agentledger_worker.channels import WORK_CHANNEL
+from agentledger_worker.connection import Backoff
+from agentledger_worker.listening import ChannelListener
 
-CHANNEL = "agentledger_work"
 log = logging.getLogger("agentledger.api.feed")
 
 
@@ -75,7 +77,7 @@ class AuditFeed:
 
     async def _run(self) -> None:
         """One task per process for its whole life: polls while anyone listens, idles otherwise."""
-        listener = asyncio.create_task(self._listen())
+        listener = asyncio.create_task(self._listener().run())
         delay = self.poll_seconds
         try:
             while True:
@@ -125,21 +127,12 @@ class AuditFeed:
                 subscriber.overflowed = True
                 self.subscribers.discard(subscriber)
 
-    async def _listen(self) -> None:
-        """Wake the poller on notifications; reconnect with back-off when the connection drops."""
-        delay = 0.5
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                        self.database_url, autocommit=True, application_name="agentledger-api-feed") as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    delay = 0.5
-                    self.wake.set()  # something may have happened while not listening
-                    async for _ in conn.notifies():
-                        self.wake.set()
-            except asyncio.CancelledError:
-                raise
-            except (psycopg.Error, OSError) as exc:
-                log.warning("feed LISTEN connection lost: %s; reconnecting in %.1f s", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+    def _listener(self) -> ChannelListener:
+        """Wakes the poller on notifications, and after every (re)connect: something may have
+        happened while not listening. Reconnects with back-off when the connection drops."""
+        return ChannelListener(
+            self.database_url, WORK_CHANNEL, lambda notify: self.wake.set(),
+            on_listening=lambda reconnected: self.wake.set(),
+            connect_kwargs={"autocommit": True, "application_name": "agentledger-api-feed"},
+            backoff=Backoff(first=0.5, cap=10.0, jitter=False), retry_on=(psycopg.Error, OSError),
+            label="feed LISTEN connection", logger=log)

@@ -25,14 +25,14 @@ LOST = (psycopg.OperationalError, psycopg.InterfaceError, OSError, asyncio.Timeo
 
 
 class Backoff:
-    """Delays for retries: doubling from `first` up to `cap`, with jitter so that many workers
-    do not reconnect in step."""
+    """Delays for retries: doubling from `first` up to `cap`, with jitter (by default) so that many
+    workers do not reconnect in step."""
 
-    def __init__(self, first: float = 0.1, cap: float = 10.0):
-        self.first, self.cap, self.current = first, cap, first
+    def __init__(self, first: float = 0.1, cap: float = 10.0, jitter: bool = True):
+        self.first, self.cap, self.current, self.jitter = first, cap, first, jitter
 
     def next(self) -> float:
-        delay = self.current * random.uniform(0.5, 1.0)
+        delay = self.current * random.uniform(0.5, 1.0) if self.jitter else self.current
         self.current = min(self.cap, self.current * 2)
         return delay
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 
+from agentledger_worker.channels import ESCALATIONS_CHANNEL
 from agentledger_worker.connection import LOST, ReconnectingConnection
 from agentledger_worker.context import Context, LeaseLost, Refused, SentToReview
 from agentledger_worker.event import Event
@@ -488,7 +489,7 @@ class Runtime:
             self.counts["rescued"] += row["rescued"]
             log.info("rescued %s events whose lease had expired", row["rescued"])
         if row["breaches"]:
-            log.warning("%s events missed a deadline; escalated on agentledger_escalations", row["breaches"])
+            log.warning("%s events missed a deadline; escalated on %s", row["breaches"], ESCALATIONS_CHANNEL)
 
     async def _progress(self) -> None:
         last, last_at = 0, time.monotonic()
