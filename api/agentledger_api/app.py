@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 import psycopg
 from fastapi import FastAPI
@@ -38,7 +39,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="agentledger",
-        version="0.1.0",
+        version=version("agentledger"),
         description="Events for AI agents, with a lifecycle and an audit trail enforced by PostgreSQL.",
         lifespan=lifespan,
     )
