@@ -7,8 +7,10 @@ import importlib.metadata
 import subprocess
 import sys
 import textwrap
+import tomllib
 
 from packaging.requirements import Requirement
+from setuptools import find_packages
 
 from tests.support import databases
 
@@ -29,6 +31,26 @@ BLOCK_WEB_STACK = textwrap.dedent(f"""
 
     sys.meta_path.insert(0, NoWebStack())
 """)
+
+
+PACKAGES = {
+    "agentledger", "agentledger.cli", "agentledger.sqitch",
+    "agentledger_api", "agentledger_api.routes",
+    "agentledger_worker",
+    "agentledger_examples",
+}
+
+
+def test_discovery_finds_exactly_the_packages_and_the_type_hints_ship() -> None:
+    """What setuptools discovers with pyproject.toml's settings: each folder's one package (no
+    tests, bench or db), and the worker library's py.typed as package data."""
+    setuptools_config = tomllib.loads((databases.REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    find = setuptools_config["packages"]["find"]
+    found = {name for where in find["where"]
+             for name in find_packages(str(databases.REPO_ROOT / where), include=find["include"])}
+    assert found == PACKAGES
+    assert setuptools_config["package-data"]["agentledger_worker"] == ["py.typed"]
+    assert (databases.REPO_ROOT / "worker" / "agentledger_worker" / "py.typed").is_file()
 
 
 def run_without_web_stack(code: str) -> subprocess.CompletedProcess[str]:
