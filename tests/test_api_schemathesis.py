@@ -13,8 +13,8 @@ agentledger_api) with the Authorization header of a real key, and each response 
   documented as application/json for its status: the check `json_suffix_schema_conformance`;
 - content_type_conformance: the Content-Type is one documented for its status.
 
-The routes return `dict[str, Any]`, so every success response is documented as a bare JSON object:
-on 2xx, schema conformance can only catch a body that is not an object.
+Every route declares its response model (agentledger_api.responses), so on 2xx schema conformance
+checks each body against the shape the OpenAPI document shows.
 
 The fuzzing runs once per key role and the tests assert on what it found, one check per test:
 a worker key (may call every operation here) with MAX_EXAMPLES per operation and mode, and a

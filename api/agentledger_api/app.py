@@ -51,11 +51,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.feed = AuditFeed(app.state.pool, settings.database_url)
 
-    app.add_exception_handler(problems.Problem, problems.on_problem)
-    app.add_exception_handler(psycopg.Error, problems.on_database_error)
-    app.add_exception_handler(RequestValidationError, problems.on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
-    app.add_exception_handler(Exception, problems.on_unexpected)
+    # One handler renders every error as problem+json (problems.problem_for picks the problem).
+    for error in (problems.Problem, psycopg.Error, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(error, problems.error_response)
     for router in ROUTERS:
         app.include_router(router)
     openapi.install(app)

@@ -84,6 +84,18 @@ async def fetch_one(pool: AsyncConnectionPool, query: str, params: dict[str, Any
     return rows[0] if rows else None
 
 
+class NoRow(RuntimeError):
+    """A database function that always answers one row answered none: a fault, answered with 500."""
+
+
+async def fetch_row(pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one row of a function that always answers one (or refuses with an error)."""
+    row = await fetch_one(pool, query, params)
+    if row is None:
+        raise NoRow(f"the database answered no row to: {query}")
+    return row
+
+
 def jsonb(value: Any) -> Jsonb | None:
     """A JSON parameter, or SQL NULL for None (psycopg would send None as JSON null)."""
     return Jsonb(value) if value is not None else None

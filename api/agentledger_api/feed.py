@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from agentledger_api.database import fetch_all, fetch_one
+from agentledger_api.database import fetch_all, fetch_one, fetch_row
 from agentledger_worker.channels import WORK_CHANNEL
 from agentledger_worker.connection import Backoff
 from agentledger_worker.listening import ChannelListener
@@ -66,8 +66,7 @@ class AuditFeed:
 
     async def _settled_position(self) -> int:
         """A position that is final now: wait (briefly) for the writers in flight to end."""
-        row = await fetch_one(self.pool, "SELECT * FROM api.audit_feed_position()")
-        assert row is not None
+        row = await fetch_row(self.pool, "SELECT * FROM api.audit_feed_position()")
         last_seq, writers = row["last_seq"], row["writers"]
         while writers:
             await asyncio.sleep(0.02)
@@ -100,8 +99,7 @@ class AuditFeed:
 
     async def _step(self) -> None:
         waiting = sorted({w for _, writers in self.pending for w in writers})
-        row = await fetch_one(self.pool, "SELECT * FROM api.audit_feed_position(%(w)s)", {"w": waiting})
-        assert row is not None
+        row = await fetch_row(self.pool, "SELECT * FROM api.audit_feed_position(%(w)s)", {"w": waiting})
         # Writers seen now are still writing, whatever the earlier positions say.
         still = set(row["still_writing"]) | set(row["writers"])
         self.pending.append((row["last_seq"], row["writers"]))

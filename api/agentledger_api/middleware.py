@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+from agentledger_api.problems import Problem, internal
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -65,13 +66,12 @@ class RequestContext:
             await self.app(scope, receive_limited, send_with_id)
         except BodyTooLarge:
             if not response_started:
-                await self._too_large(scope, send_with_id)
+                await self._too_large().render(request_id)(scope, receive, send_with_id)
         except Exception:
             # Caught here, inside the request's context, so the 500 carries its request id too.
             self.log.exception("unhandled error (request_id %s)", request_id)
             if not response_started:
-                await self._problem(send_with_id, 500, "Internal error", "internal",
-                                    "The server failed; the request id identifies it in the logs.", request_id)
+                await internal().render(request_id)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -84,18 +84,7 @@ class RequestContext:
                 "key": getattr(caller, "name", None),
             }))
 
-    async def _too_large(self, scope: dict, send: Any) -> None:
-        await self._problem(send, 413, "Request body too large", "too_large",
-                            f"The body is over the limit of {self.max_body_bytes} bytes (AGENTLEDGER_MAX_BODY_BYTES).",
-                            scope["state"]["request_id"], close=True)
-
-    @staticmethod
-    async def _problem(send: Any, status: int, title: str, code: str, detail: str, request_id: str,
-                       close: bool = False) -> None:
-        body = json.dumps({"type": f"https://agentledger.invalid/problems/{code}", "title": title,
-                           "status": status, "detail": detail, "code": code, "request_id": request_id}).encode()
-        headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
-        if close:
-            headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+    def _too_large(self) -> Problem:
+        return Problem(413, "Request body too large",
+                       f"The body is over the limit of {self.max_body_bytes} bytes (AGENTLEDGER_MAX_BODY_BYTES).",
+                       code="too_large", headers={"Connection": "close"})

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_TYPE = "https://agentledger.invalid/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 # SQLSTATE -> (HTTP status, title). Codes missing here are server faults: 500, logged in full.
 SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
@@ -68,7 +69,7 @@ class Problem(Exception):
             return unavailable(code or None)
         raise exc  # a fault, not a refusal: the generic handler logs it and answers 500
 
-    def response(self, request: Request) -> JSONResponse:
+    def body(self, request_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE + (self.code or str(self.status)),
             "title": self.title,
@@ -81,11 +82,20 @@ class Problem(Exception):
         if self.hint:
             body["hint"] = self.hint
         body.update(self.extra)
-        request_id = getattr(request.state, "request_id", None)
         if request_id:
             body["request_id"] = request_id
-        return JSONResponse(body, status_code=self.status, headers=self.headers,
-                            media_type="application/problem+json")
+        return body
+
+    def render(self, request_id: str | None = None) -> JSONResponse:
+        """The one rendering of a problem: every error the API answers goes through here (the route
+        handlers' errors through `error_response`, the middleware's own as an ASGI response)."""
+        return JSONResponse(self.body(request_id), status_code=self.status, headers=self.headers,
+                            media_type=PROBLEM_MEDIA_TYPE)
+
+
+def request_id_of(request: Request) -> str | None:
+    request_id: str | None = getattr(request.state, "request_id", None)
+    return request_id
 
 
 def unavailable(code: str | None = None) -> Problem:
@@ -93,46 +103,49 @@ def unavailable(code: str | None = None) -> Problem:
                    code=code or "unavailable", headers={"Retry-After": "2"})
 
 
-async def on_problem(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Problem)
-    return exc.response(request)
+def internal() -> Problem:
+    return Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.",
+                   code="internal")
 
 
-async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, psycopg.Error)
-    try:
-        problem = Problem.from_database(exc)
-    except psycopg.Error:
-        request.app.state.log.exception("database fault", extra={"request_id": getattr(request.state, "request_id", None)})
-        problem = Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.",
-                          code="internal")
-    return problem.response(request)
+def problem_for(request: Request, exc: Exception) -> Problem:
+    """The problem that answers an exception raised while handling `request`."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, psycopg.Error):
+        try:
+            return Problem.from_database(exc)
+        except psycopg.Error:
+            request.app.state.log.exception("database fault", extra={"request_id": request_id_of(request)})
+            return internal()
+    if isinstance(exc, RequestValidationError):
+        return validation_problem(exc)
+    if isinstance(exc, StarletteHTTPException):
+        return http_problem(exc)
+    request.app.state.log.exception("unhandled error", extra={"request_id": request_id_of(request)})
+    return internal()
 
 
-async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def validation_problem(exc: RequestValidationError) -> Problem:
     errors = [
         {"loc": [str(part) for part in error.get("loc", ())], "msg": error.get("msg", ""), "type": error.get("type", "")}
         for error in exc.errors()
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     detail = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
-    return Problem(422, "Invalid request", detail, code="validation", extra={"errors": errors}).response(request)
+    return Problem(422, "Invalid request", detail, code="validation", extra={"errors": errors})
 
 
-async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+def http_problem(exc: StarletteHTTPException) -> Problem:
     if exc.status_code == 400:
         # The body could not be read as JSON at all (bad UTF-8, absurd nesting): a malformed request.
-        return Problem(422, "Invalid request", f"The body is not readable JSON: {exc.detail}",
-                       code="validation").response(request)
+        return Problem(422, "Invalid request", f"The body is not readable JSON: {exc.detail}", code="validation")
     title, code = {404: ("Not found", "not_found"), 405: ("Method not allowed", "method_not_allowed")}.get(
         exc.status_code, ("HTTP error", "http_error"))
     return Problem(exc.status_code, title, str(exc.detail) if exc.detail else None, code=code,
-                   headers=dict(exc.headers or {})).response(request)
+                   headers=dict(exc.headers or {}))
 
 
-async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    request.app.state.log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
-    return Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.",
-                   code="internal").response(request)
+async def error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The exception handler of the app, for every kind of error (see app.py)."""
+    return problem_for(request, exc).render(request_id_of(request))

@@ -5,25 +5,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 from psycopg.types.json import Jsonb
 
-from agentledger_api.auth import Caller, allow
-from agentledger_api.database import fetch_all, fetch_one, jsonb
+from agentledger_api.database import fetch_all, fetch_one, fetch_row, jsonb
+from agentledger_api.deps import EventIdPath, Pool, Reader, Settings, Submitter, Transitioner
 from agentledger_api.models import BIGINT_MAX, BatchEvent, IdempotencyKey, NewEvent, StatusChange, Text, Time
 from agentledger_api.problems import Problem
+from agentledger_api.responses import Event, EventPage, History, Receipt, Receipts
 
 router = APIRouter(tags=["events"])
-EventIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="Event id")]
 KIND = {"submitter": "agent", "worker": "agent", "reviewer": "human", "auditor": "human"}
 Status = Literal["queued", "processing", "in_review", "approved", "rejected", "completed", "failed"]
-
-
-def pool(request: Request):
-    return request.app.state.pool
 
 
 def encode_cursor(last_id: int) -> str:
@@ -46,23 +41,24 @@ def page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     return {"items": rows, "next": encode_cursor(rows[-1]["id"]) if len(rows) == limit else None}
 
 
-# A replay answers 200 with the original event: documented, so clients and schema checks expect JSON there.
-REPLAY = {200: {"description": "A replay: the event first submitted with this Idempotency-Key and body",
-                "content": {"application/json": {"schema": {"type": "object"}}}}}
+# A replay answers 200 with the original event: documented, so clients and schema checks expect it there.
+REPLAY: dict[int | str, dict[str, Any]] = {
+    200: {"model": Receipt, "description": "A replay: the event first submitted with this Idempotency-Key and body"},
+}
 
 
 @router.post("/events", status_code=201, summary="Submit an event", responses=REPLAY)
 async def submit(
-    request: Request,
     response: Response,
     event: NewEvent,
-    caller: Caller = Depends(allow("submit")),
+    pool: Pool,
+    caller: Submitter,
     idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
-) -> dict[str, Any]:
+) -> Receipt:
     """A replay with the same `Idempotency-Key` and body answers 200 with the original event and
     creates nothing; the same key with another body is refused (409)."""
-    row = await fetch_one(
-        pool(request),
+    row = await fetch_row(
+        pool,
         "SELECT * FROM api.submit_event(%(customer_id)s, %(event_type)s, %(payload)s, %(priority)s, "
         "%(run_after)s, %(idempotency_key)s, %(correlation_id)s, %(caused_by)s, %(actor)s, %(kind)s)",
         {"customer_id": event.customer_id, "event_type": event.event_type, "payload": Jsonb(event.payload),
@@ -70,44 +66,44 @@ async def submit(
          "correlation_id": event.correlation_id, "caused_by": event.caused_by_event_id,
          "actor": caller.name, "kind": KIND[caller.role]},
     )
-    assert row is not None
     if not row.pop("created"):
         response.status_code = 200
-    return row
+    return Receipt.model_validate(row)
 
 
 @router.post("/events/batch", status_code=201, summary="Submit many events in one transaction")
 async def submit_batch(
-    request: Request,
     events: Annotated[list[BatchEvent], Body(min_length=1)],
-    caller: Caller = Depends(allow("submit")),
-) -> dict[str, Any]:
-    limit = request.app.state.settings.max_batch_size
+    pool: Pool,
+    settings: Settings,
+    caller: Submitter,
+) -> Receipts:
+    limit = settings.max_batch_size
     if len(events) > limit:
         raise Problem(413, "Batch too large", f"{len(events)} events; at most {limit} per call.", code="AL013")
     batch = [e.model_dump(mode="json", exclude_none=True) for e in events]
-    rows = await fetch_all(pool(request), "SELECT * FROM api.submit_events(%(batch)s, %(actor)s, %(kind)s)",
+    rows = await fetch_all(pool, "SELECT * FROM api.submit_events(%(batch)s, %(actor)s, %(kind)s)",
                            {"batch": Jsonb(batch), "actor": caller.name, "kind": KIND[caller.role]})
-    return {"items": rows}
+    return Receipts.model_validate({"items": rows})
 
 
 @router.get("/events/pending", summary="Queued events, oldest first")
 async def pending(
-    request: Request,
-    _: Caller = Depends(allow("read")),
+    pool: Pool,
+    _: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> dict[str, Any]:
-    rows = await fetch_all(pool(request), "SELECT * FROM api.list_events(p_status => 'queued', "
+) -> EventPage:
+    rows = await fetch_all(pool, "SELECT * FROM api.list_events(p_status => 'queued', "
                            "p_after_id => %(after)s, p_limit => %(limit)s)",
                            {"after": decode_cursor(cursor), "limit": limit})
-    return page(rows, limit)
+    return EventPage.model_validate(page(rows, limit))
 
 
 @router.get("/events", summary="List events, filtered, a page at a time")
 async def list_events(
-    request: Request,
-    _: Caller = Depends(allow("read")),
+    pool: Pool,
+    _: Reader,
     status: Status | None = None,
     customer_id: Annotated[Text | None, Query(max_length=64)] = None,
     event_type: Annotated[Text | None, Query(max_length=50)] = None,
@@ -115,40 +111,38 @@ async def list_events(
     created_before: Time | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> EventPage:
     rows = await fetch_all(
-        pool(request),
+        pool,
         "SELECT * FROM api.list_events(%(status)s, %(customer_id)s, %(event_type)s, %(after_time)s, "
         "%(before_time)s, %(after)s, %(limit)s)",
         {"status": status, "customer_id": customer_id, "event_type": event_type, "after_time": created_after,
          "before_time": created_before, "after": decode_cursor(cursor), "limit": limit},
     )
-    return page(rows, limit)
+    return EventPage.model_validate(page(rows, limit))
 
 
 @router.get("/events/{event_id}", summary="One event")
-async def get_event(request: Request, event_id: EventIdPath, _: Caller = Depends(allow("read"))) -> dict[str, Any]:
-    row = await fetch_one(pool(request), "SELECT * FROM api.get_event(%(id)s)", {"id": event_id})
-    assert row is not None
-    return row
+async def get_event(event_id: EventIdPath, pool: Pool, _: Reader) -> Event:
+    return Event.model_validate(await fetch_row(pool, "SELECT * FROM api.get_event(%(id)s)", {"id": event_id}))
 
 
 @router.get("/events/{event_id}/history", summary="The event's audit trail, with its chain verified")
-async def history(request: Request, event_id: EventIdPath, _: Caller = Depends(allow("read"))) -> dict[str, Any]:
-    entries = await fetch_all(pool(request), "SELECT * FROM api.event_history(%(id)s) ORDER BY seq", {"id": event_id})
-    verdict = await fetch_one(pool(request), "SELECT ok, rows_checked, broken_seq, problem FROM api.verify_audit(%(id)s)",
+async def history(event_id: EventIdPath, pool: Pool, _: Reader) -> History:
+    entries = await fetch_all(pool, "SELECT * FROM api.event_history(%(id)s) ORDER BY seq", {"id": event_id})
+    verdict = await fetch_one(pool, "SELECT ok, rows_checked, broken_seq, problem FROM api.verify_audit(%(id)s)",
                               {"id": event_id})
-    return {"event_id": event_id, "entries": entries, "verification": verdict}
+    return History.model_validate({"event_id": event_id, "entries": entries, "verification": verdict})
 
 
 @router.patch("/events/{event_id}/status", summary="Change an event's status")
 async def change_status(
-    request: Request,
     event_id: EventIdPath,
-    caller: Caller = Depends(allow("transition")),
+    pool: Pool,
+    caller: Transitioner,
     status: Annotated[Text | None, Query(description="The new status (the older call's form)")] = None,
     change: Annotated[StatusChange | None, Body()] = None,
-) -> dict[str, Any]:
+) -> Event:
     """The new status comes in a JSON body `{status, reason, result?}`, or as `?status=` alone.
     The database decides whether the move is allowed (409 with its message and hint if not)."""
     if change is None and status is None:
@@ -157,13 +151,12 @@ async def change_status(
     if change is not None and status is not None and change.status != status:
         raise Problem(422, "Invalid request", "?status= and the body's status differ.", code="validation")
     change = change or StatusChange(status=status or "")
-    row = await fetch_one(
-        pool(request),
+    row = await fetch_row(
+        pool,
         "SELECT * FROM api.transition_event(%(id)s, %(status)s, %(actor)s, %(kind)s, %(reason)s, %(result)s, "
         "%(details)s, p_lease_token => %(token)s)",
         {"id": event_id, "status": change.status, "actor": caller.name, "kind": KIND[caller.role],
          "reason": change.reason, "result": jsonb(change.result),
          "details": jsonb(change.details), "token": change.lease_token},
     )
-    assert row is not None
-    return row
+    return Event.model_validate(row)

@@ -8,12 +8,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
-from agentledger_api.auth import Caller, allow, authenticate
+from agentledger_api.auth import authenticate
 from agentledger_api.database import fetch_all
+from agentledger_api.deps import Feed, Pool, Reader, Settings
 from agentledger_api.models import Text
 from agentledger_api.problems import Problem
 
@@ -28,20 +29,28 @@ def message(entry: dict[str, Any]) -> str:
     return f"id: {entry['seq']}\nevent: change\ndata: {data}\n\n"
 
 
+# One `change` message per status change; its data is one audit row of these FIELDS, as JSON.
+STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A Server-Sent Events stream: `id: <seq>`, `event: change`, `data: {...}` per change",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+}
+
+
 @router.get("/events/stream", summary="Live changes of events (Server-Sent Events)",
-            response_class=StreamingResponse)
+            response_class=StreamingResponse, responses=STREAM_RESPONSE)
 async def stream(
     request: Request,
-    _: Caller = Depends(allow("read")),
+    feed: Feed,
+    pool: Pool,
+    settings: Settings,
+    _: Reader,
     customer_id: Annotated[Text | None, Query(max_length=64)] = None,
     last_event_id: Annotated[int | None, Header(ge=0, le=2**63 - 1)] = None,
 ) -> StreamingResponse:
     """One message per status change (a submit is the change to queued), with the audit seq as
     its id. After a disconnect, send the last id seen as `Last-Event-ID`: the stream first replays
     what was missed from the audit trail, then goes on live."""
-    feed = request.app.state.feed
-    pool = request.app.state.pool
-    recheck_every = max(request.app.state.settings.key_cache_seconds, 1.0)
+    recheck_every = max(settings.key_cache_seconds, 1.0)
 
     async def events() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"  # headers go out at once, before the feed has taken its position
