@@ -56,6 +56,7 @@ def test_a_client_role_cannot_move_the_clock(fresh_db: str, login_as) -> None:
         conn.execute(SUBMIT)  # the default, now(), is accepted
 
 
+@pytest.mark.stress  # sealers racing writers
 @pytest.mark.parametrize("sealer_writes", [False, True], ids=["sealer-only-seals", "sealer-writes-then-seals"])
 def test_seals_taken_while_writers_race_all_verify(fresh_db: str, sealer_writes: bool) -> None:
     """Writers and a sealer running at once for a few seconds: every row ends up in exactly one

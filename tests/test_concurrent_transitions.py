@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+pytestmark = pytest.mark.stress  # racing transitions
+
 EVENTS = 50
 RACERS_PER_EVENT = 4  # 50 x 4 = 200 concurrent transitions per round
 CONNECTIONS = 40

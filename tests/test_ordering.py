@@ -141,6 +141,7 @@ def drain_until(dsn: str, admin: str, name: str, total: int, deadline: float, er
         errors.append(exc)
 
 
+@pytest.mark.stress  # racing submits and completions
 def test_submits_racing_completions_of_the_same_customers_neither_stall_nor_deadlock(fresh_db, login_as):
     """Three submitters add ordered events to 12 customers while four claimers finish them: a line
     whose last event completes just as a new one arrives must still hand the new one on (else it

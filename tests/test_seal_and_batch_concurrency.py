@@ -58,6 +58,7 @@ def batch(keys: list[str]) -> str:
     ])
 
 
+@pytest.mark.stress  # racing batches
 def test_concurrent_batches_with_the_same_keys_give_replays_not_deadlocks(fresh_db: str) -> None:
     outcomes: list[str] = []
     for round_ in range(5):

@@ -15,6 +15,9 @@ import time
 
 import psycopg
 from agentledger_worker.channels import WORK_CHANNEL
+import pytest
+
+pytestmark = pytest.mark.stress  # latency measured over many submits
 
 POLL_INTERVAL = 1.0
 THROTTLE = 0.05

@@ -12,6 +12,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from agentledger_worker import Worker
 from tests.support.proxy import Proxy
 from tests.support.workers import async_wait_until, running, sql, statuses, submit
+import pytest
+
+pytestmark = pytest.mark.stress  # a silent network, noticed after timeouts
 
 
 def test_a_silent_network_is_noticed_and_the_worker_carries_on(fresh_db, login_as, caplog):

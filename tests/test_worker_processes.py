@@ -22,6 +22,7 @@ def worker_dsn(fresh_db: str, login_as) -> str:
     return login_as(fresh_db, "agentledger_worker")
 
 
+@pytest.mark.stress  # four worker processes, 10,000 events
 def test_four_processes_complete_ten_thousand_events_exactly_once(fresh_db, worker_dsn, tmp_path):
     submit(fresh_db, 10_000)
     with ExitStack() as stack:
@@ -49,6 +50,7 @@ def test_four_processes_complete_ten_thousand_events_exactly_once(fresh_db, work
     assert len(per_worker) == 4, per_worker
 
 
+@pytest.mark.stress  # a worker process killed
 def test_events_held_by_a_killed_worker_are_rescued_and_finished_by_another(fresh_db, worker_dsn, tmp_path):
     settings(fresh_db, lease_duration="2 s")
     ids = submit(fresh_db, 20)
@@ -75,6 +77,7 @@ def test_events_held_by_a_killed_worker_are_rescued_and_finished_by_another(fres
     assert sorted(claims.values()) == [1] * 10 + [2] * 10
 
 
+@pytest.mark.stress  # worker processes stopped by signals
 def test_sigterm_finishes_running_handlers_releases_waiting_ones_and_exits_zero(fresh_db, worker_dsn, tmp_path):
     submit(fresh_db, 100)
     env = {"AGENTLEDGER_TEST_HANDLER_SECONDS": "1"}
@@ -94,6 +97,7 @@ def test_sigterm_finishes_running_handlers_releases_waiting_ones_and_exits_zero(
     assert released[0][0] == 20
 
 
+@pytest.mark.stress  # worker processes stopped by signals
 def test_handlers_slower_than_the_shutdown_timeout_are_released_and_a_second_signal_aborts(fresh_db, worker_dsn, tmp_path):
     submit(fresh_db, 20)
     env = {"AGENTLEDGER_TEST_HANDLER_SECONDS": "60"}
@@ -135,6 +139,7 @@ def test_misuse_exits_2_with_a_clear_message():
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.stress  # a worker process with a stuck handler
 def test_a_stuck_sync_handler_does_not_keep_the_process_from_exiting(fresh_db, worker_dsn, tmp_path):
     submit(fresh_db, 4)
     with worker_process(worker_dsn, "sync_loans", env={"AGENTLEDGER_TEST_HANDLER_SECONDS": "120"},

@@ -15,6 +15,9 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
+import pytest
+
+pytestmark = pytest.mark.stress  # concurrent claimers and rescues racing reports
 
 SUBMIT_BATCH = 1000  # ledger.settings.max_batch_size
 LEASE = timedelta(seconds=30)  # the default ledger.settings.lease_duration

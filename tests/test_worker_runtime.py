@@ -173,6 +173,7 @@ def test_work_submitted_without_a_notification_is_found_by_polling(fresh_db, wor
     assert took < 3  # found within a poll interval or so
 
 
+@pytest.mark.stress  # a lease lost to the rescue
 def test_a_lost_lease_stops_the_handler_and_nothing_is_reported(fresh_db, worker_dsn):
     """The lease is taken away (rescued as if it had expired): the next heartbeat is refused, the
     handler is cancelled, and the event is claimed again and finished."""
@@ -206,6 +207,7 @@ def test_a_lost_lease_stops_the_handler_and_nothing_is_reported(fresh_db, worker
         "queued", "processing", "queued", "processing", "approved", "completed"]
 
 
+@pytest.mark.stress  # connections killed under load
 def test_killed_connections_come_back_and_nothing_is_lost(fresh_db, worker_dsn):
     worker = Worker(name="sturdy", **FAST)
 
