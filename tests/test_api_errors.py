@@ -60,14 +60,18 @@ def test_readyz_is_503_with_retry_after_while_healthz_stays_200(offline: TestCli
     assert offline.get("/healthz").json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("method, path, body", [
-    ("GET", "/events", None),
-    ("POST", "/events", event()),
-    ("GET", "/events/1", None),
-    ("PATCH", "/events/1/status?status=processing", None),
-])
-def test_a_request_while_the_database_is_away_is_503_not_500(offline: TestClient, method: str, path: str,
-                                                             body: dict | None) -> None:
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("GET", "/events", None),
+        ("POST", "/events", event()),
+        ("GET", "/events/1", None),
+        ("PATCH", "/events/1/status?status=processing", None),
+    ],
+)
+def test_a_request_while_the_database_is_away_is_503_not_500(
+    offline: TestClient, method: str, path: str, body: dict | None
+) -> None:
     """The key cannot be checked without the database: the answer is 'retry', not a server fault."""
     response = offline.request(method, path, json=body, headers=bearer("al_" + "ab" * 32))
     problem = assert_problem(response, 503)

@@ -11,8 +11,11 @@ PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas
 
 def test_every_response_of_every_operation_has_a_schema() -> None:
     document = create_app(ApiSettings(database_url="postgresql://nowhere/none")).openapi()
-    operations = [(method.upper(), path, operation) for path, item in document["paths"].items()
-                  for method, operation in item.items()]
+    operations = [
+        (method.upper(), path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
     assert len(operations) >= 20
     for method, path, operation in operations:
         successes = {status: response for status, response in operation["responses"].items() if status.startswith("2")}

@@ -22,11 +22,7 @@ def run_tool(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def block(source: str, body: str) -> str:
-    return (
-        f"-- begin {source} (copied by db/sync_functions.py; edit that file, then run it)\n"
-        f"{body}"
-        f"-- end {source}\n"
-    )
+    return f"-- begin {source} (copied by db/sync_functions.py; edit that file, then run it)\n{body}-- end {source}\n"
 
 
 def write(root: Path, rel: str, text: str) -> Path:
@@ -148,8 +144,9 @@ def test_function_without_trailing_newline_keeps_end_marker_on_its_own_line(proj
 
 def test_a_source_left_out_of_a_rework_must_keep_its_frozen_text(project: Path):
     # The rework of api.sql carries only add.sql; now.sql lives on in the frozen script alone.
-    write(project, "db/deploy/api@v1.0.sql",
-          block("db/functions/add.sql", ADD_V1) + block("db/functions/now.sql", NOW_FN))
+    write(
+        project, "db/deploy/api@v1.0.sql", block("db/functions/add.sql", ADD_V1) + block("db/functions/now.sql", NOW_FN)
+    )
     write(project, "db/deploy/api.sql", block("db/functions/add.sql", ADD_V2))
     write(project, "db/functions/add.sql", ADD_V2)
     assert run_tool(project, "--check").returncode == 0, "unchanged, it needs no current script"

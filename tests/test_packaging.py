@@ -34,8 +34,11 @@ BLOCK_WEB_STACK = textwrap.dedent(f"""
 
 
 PACKAGES = {
-    "agentledger", "agentledger.cli", "agentledger.sqitch",
-    "agentledger_api", "agentledger_api.routes",
+    "agentledger",
+    "agentledger.cli",
+    "agentledger.sqitch",
+    "agentledger_api",
+    "agentledger_api.routes",
     "agentledger_worker",
     "agentledger_examples",
 }
@@ -46,16 +49,25 @@ def test_discovery_finds_exactly_the_packages_and_the_type_hints_ship() -> None:
     tests, bench or db), and the worker library's py.typed as package data."""
     setuptools_config = tomllib.loads((databases.REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     find = setuptools_config["packages"]["find"]
-    found = {name for where in find["where"]
-             for name in find_packages(str(databases.REPO_ROOT / where), include=find["include"])}
+    found = {
+        name
+        for where in find["where"]
+        for name in find_packages(str(databases.REPO_ROOT / where), include=find["include"])
+    }
     assert found == PACKAGES
     assert setuptools_config["package-data"]["agentledger_worker"] == ["py.typed"]
     assert (databases.REPO_ROOT / "worker" / "agentledger_worker" / "py.typed").is_file()
 
 
 def run_without_web_stack(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", BLOCK_WEB_STACK + textwrap.dedent(code)],
-                          cwd=databases.REPO_ROOT, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_WEB_STACK + textwrap.dedent(code)],
+        cwd=databases.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_the_worker_library_imports_and_builds_a_worker_without_the_web_stack() -> None:

@@ -32,8 +32,9 @@ def test_the_installed_version_is_the_newest_plan_tag() -> None:
 def test_package_cli_and_api_report_the_installed_version() -> None:
     installed = importlib.metadata.version("agentledger")
     assert agentledger.__version__ == installed
-    result = subprocess.run([sys.executable, "-m", "agentledger", "--version"], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "agentledger", "--version"], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == f"agentledger {installed}"
     app = create_app(ApiSettings(database_url="postgresql://nowhere/none"))
     assert app.openapi()["info"]["version"] == installed
@@ -41,9 +42,12 @@ def test_package_cli_and_api_report_the_installed_version() -> None:
 
 def test_the_version_is_written_only_in_pyproject() -> None:
     installed = importlib.metadata.version("agentledger")
-    written = [str(path.relative_to(REPO_ROOT))
-               for folder in ("agentledger", "api", "worker", "examples")
-               for path in (REPO_ROOT / folder).rglob("*.py") if f'"{installed}"' in path.read_text()]
+    written = [
+        str(path.relative_to(REPO_ROOT))
+        for folder in ("agentledger", "api", "worker", "examples")
+        for path in (REPO_ROOT / folder).rglob("*.py")
+        if f'"{installed}"' in path.read_text()
+    ]
     assert written == []
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     assert re.search(rf'^version = "{re.escape(installed)}"', pyproject, flags=re.MULTILINE)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg.types.string import TextLoader
 
 from agentledger import database
@@ -30,13 +30,14 @@ def db_url_parent() -> argparse.ArgumentParser:
     """The --db-url option, for a group and each of its actions (SUPPRESS, as in `agentledger db`:
     it may come before or after the action without one level's default overwriting the other)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db-url", default=argparse.SUPPRESS, metavar="URL",
-                        help=f"database to work on (default: ${database.ENV_VAR})")
+    common.add_argument(
+        "--db-url", default=argparse.SUPPRESS, metavar="URL", help=f"database to work on (default: ${database.ENV_VAR})"
+    )
     return common
 
 
 @contextmanager
-def connected(args: argparse.Namespace, application_name: str) -> Iterator[psycopg.Connection]:
+def connected(args: argparse.Namespace, application_name: str) -> Iterator[psycopg.Connection[DictRow]]:
     """An autocommit connection to the database given, with JSON columns read as their text (shown
     as the database wrote them, never re-parsed). The database's refusals become errors carrying
     its message and hint (exit 1); anything else stays a database error."""
@@ -63,16 +64,23 @@ def refusal(exc: psycopg.Error) -> str | None:
     diag, state = exc.diag, exc.sqlstate or ""
     if state.startswith(REFUSED_CLASSES):
         # agentledger's refusals explain themselves in their hint; PostgreSQL's own, in their detail.
-        extra = (f"hint: {diag.message_hint}" if diag.message_hint
-                 else f"detail: {diag.message_detail}" if diag.message_detail else None)
+        extra = (
+            f"hint: {diag.message_hint}"
+            if diag.message_hint
+            else f"detail: {diag.message_detail}"
+            if diag.message_detail
+            else None
+        )
     elif state == "42501":
-        extra = ("hint: connect as a login role that may call it: see the roles column of "
-                 "\"Functions (schema api)\" in README.md")
+        extra = (
+            "hint: connect as a login role that may call it: see the roles column of "
+            '"Functions (schema api)" in README.md'
+        )
     elif state in NOT_DEPLOYED:
         extra = "hint: is agentledger deployed in this database? `agentledger db status` shows what is"
     else:
         return None
-    return diag.message_primary + (f"\n{extra}" if extra else "")
+    return (diag.message_primary or "") + (f"\n{extra}" if extra else "")
 
 
 def call(function: str, **params: tuple[str, object]) -> tuple[sql.Composed, list[object]]:
@@ -81,17 +89,17 @@ def call(function: str, **params: tuple[str, object]) -> tuple[sql.Composed, lis
     given = {name: typed for name, typed in params.items() if typed[1] is not None}
     arguments = sql.SQL(", ").join(
         sql.SQL("{} => {}::{}").format(sql.Identifier(name), sql.Placeholder(), sql.SQL(sqltype))
-        for name, (sqltype, _) in given.items())
-    return (sql.SQL("api.{}({})").format(sql.Identifier(function), arguments),
-            [value for _, value in given.values()])
+        for name, (sqltype, _) in given.items()
+    )
+    return (sql.SQL("api.{}({})").format(sql.Identifier(function), arguments), [value for _, value in given.values()])
 
 
-def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+def print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """Columns padded to their widest cell, two spaces apart, as `agentledger keys list` prints."""
     lines = [list(header)] + [[cell(value) for value in row] for row in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
-        print("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip())
+        print("  ".join(value.ljust(width) for value, width in zip(line, widths, strict=False)).rstrip())
 
 
 def cell(value: object) -> str:
@@ -104,6 +112,7 @@ def cell(value: object) -> str:
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: a whole number from low to high."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)

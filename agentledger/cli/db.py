@@ -12,9 +12,9 @@ import sys
 from collections.abc import Callable
 
 from agentledger import database
+from agentledger.errors import UsageError
 from agentledger.sqitch.console import Console
 from agentledger.sqitch.deploy import MODES, deploy
-from agentledger.errors import UsageError
 from agentledger.sqitch.project import Project, find_project_dir
 from agentledger.sqitch.revert import revert
 from agentledger.sqitch.session import DeploySession
@@ -27,17 +27,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # SUPPRESS: the options may come before or after the action without one
     # level's default overwriting the other's value.
     common.add_argument(
-        "--db-url", default=argparse.SUPPRESS, metavar="URL",
-        help=f"database to work on (default: ${database.ENV_VAR}); postgresql://, "
-             "key=value or sqitch's db:pg:// form",
+        "--db-url",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help=f"database to work on (default: ${database.ENV_VAR}); postgresql://, key=value or sqitch's db:pg:// form",
     )
     common.add_argument(
-        "--project-dir", default=argparse.SUPPRESS, metavar="DIR",
+        "--project-dir",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
         help="sqitch project directory (default: the agentledger checkout)",
     )
 
     group = subparsers.add_parser(
-        "db", parents=[common], help="deploy and inspect the database schema (sqitch-compatible)",
+        "db",
+        parents=[common],
+        help="deploy and inspect the database schema (sqitch-compatible)",
         description=__doc__.split("\n\n")[0],
     )
     group.set_defaults(command_parser=group)
@@ -46,9 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = actions.add_parser("deploy", parents=[common], help="deploy pending changes")
     p.add_argument("--to", metavar="CHANGE", help="deploy up to and including CHANGE")
     p.add_argument(
-        "--mode", choices=MODES, default=None,
-        help="on failure revert the run's changes: all (default), back to the last tag, "
-             "or none (change)",
+        "--mode",
+        choices=MODES,
+        default=None,
+        help="on failure revert the run's changes: all (default), back to the last tag, or none (change)",
     )
     p.set_defaults(handler=_deploy, command_parser=p)
 

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from agentledger import database
+from agentledger.database import one
 from agentledger.errors import AgentledgerError
 
 ROLES = ("submitter", "worker", "reviewer", "auditor")
@@ -28,11 +29,16 @@ TIME = "%Y-%m-%d %H:%M:%S %z"
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS, as in `agentledger db`: the option may come before or after the action.
-    common.add_argument("--db-url", default=argparse.SUPPRESS, metavar="URL",
-                        help=f"database to work on, as an administrator (default: ${database.ENV_VAR})")
+    common.add_argument(
+        "--db-url",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help=f"database to work on, as an administrator (default: ${database.ENV_VAR})",
+    )
 
-    group = subparsers.add_parser("keys", parents=[common], help="create, revoke and list API keys",
-                                  description=__doc__.split("\n\n")[0])
+    group = subparsers.add_parser(
+        "keys", parents=[common], help="create, revoke and list API keys", description=__doc__.split("\n\n")[0]
+    )
     group.set_defaults(command_parser=group)
     actions = group.add_subparsers(dest="keys_action", metavar="ACTION", required=True)
 
@@ -51,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 @contextmanager
-def _connected(args: argparse.Namespace) -> Iterator[psycopg.Connection]:
+def _connected(args: argparse.Namespace) -> Iterator[psycopg.Connection[DictRow]]:
     """An autocommit connection to the database given; the database's refusals become errors
     carrying its message (exit 1), anything else stays a database error."""
     conninfo = database.resolve_url(getattr(args, "db_url", None))
@@ -73,34 +79,44 @@ def _connected(args: argparse.Namespace) -> Iterator[psycopg.Connection]:
 def _refusal(exc: psycopg.Error) -> str | None:
     diag = exc.diag
     if exc.sqlstate in REFUSALS:
-        return diag.message_primary + (f"\nhint: {diag.message_hint}" if diag.message_hint else "")
+        return (diag.message_primary or "") + (f"\nhint: {diag.message_hint}" if diag.message_hint else "")
     if exc.sqlstate == "42501":
-        return (f"{diag.message_primary}: managing API keys needs an administrator "
-                "(a superuser or a member of agentledger_owner)")
+        return (
+            f"{diag.message_primary}: managing API keys needs an administrator "
+            "(a superuser or a member of agentledger_owner)"
+        )
     return None
 
 
 def _create(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with _connected(args) as conn:
-        key = conn.execute("SELECT api.create_api_key(%s, %s) AS key", (args.name, args.role)).fetchone()["key"]
+        key = one(conn.execute("SELECT api.create_api_key(%s, %s) AS key", (args.name, args.role)))["key"]
     # The key alone on stdout, so `KEY=$(agentledger keys create ...)` captures it; the note on stderr.
     print(key, flush=True)
-    print(f"agentledger: created API key {args.name} ({args.role}). It will not be shown again: "
-          "only its sha256 is kept.", file=sys.stderr)
+    print(
+        f"agentledger: created API key {args.name} ({args.role}). It will not be shown again: only its sha256 is kept.",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _revoke(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with _connected(args) as conn:
         # revoked_at = now() (the statement's transaction time) tells this call's revocation from an earlier one.
-        row = conn.execute("SELECT k.*, k.revoked_at = now() AS now_revoked FROM api.revoke_api_key(%s, %s) k",
-                           (args.name, args.reason)).fetchone()
+        row = one(
+            conn.execute(
+                "SELECT k.*, k.revoked_at = now() AS now_revoked FROM api.revoke_api_key(%s, %s) k",
+                (args.name, args.reason),
+            )
+        )
     when = f"{row['revoked_at']:{TIME}}"
     if row["now_revoked"]:
         print(f"revoked API key {row['name']} ({row['role']}) at {when}")
     else:
-        print(f"API key {row['name']} was already revoked at {when} by {row['revoked_by']} "
-              f"({row['revoke_reason']}); nothing changed")
+        print(
+            f"API key {row['name']} was already revoked at {when} by {row['revoked_by']} "
+            f"({row['revoke_reason']}); nothing changed"
+        )
     return 0
 
 
@@ -111,11 +127,21 @@ def _list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print("agentledger: no API keys; create one with `agentledger keys create`", file=sys.stderr)
         return 0
     table = [("NAME", "ROLE", "PREFIX", "CREATED", "CREATED BY", "REVOKED", "REASON")]
-    table += [(r["name"], r["role"], r["lookup_prefix"], _time(r["created_at"]), r["created_by"] or "",
-               _time(r["revoked_at"]), r["revoke_reason"] or "") for r in rows]
+    table += [
+        (
+            r["name"],
+            r["role"],
+            r["lookup_prefix"],
+            _time(r["created_at"]),
+            r["created_by"] or "",
+            _time(r["revoked_at"]),
+            r["revoke_reason"] or "",
+        )
+        for r in rows
+    ]
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)).rstrip())
     return 0
 
 

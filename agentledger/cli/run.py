@@ -38,13 +38,14 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from agentledger import database
-from agentledger.sqitch.console import Console
-from agentledger.sqitch.deploy import MODES, deploy
-from agentledger.embedded import EmbeddedPostgres, child_setup, stop_process
-from agentledger.errors import AgentledgerError
-from agentledger.sqitch.project import Project, find_project_dir
 from agentledger.cli.common import whole_number
 from agentledger.cli.serve import GRACE_SECONDS, require_server
+from agentledger.database import one
+from agentledger.embedded import EmbeddedPostgres, child_setup, stop_process
+from agentledger.errors import AgentledgerError
+from agentledger.sqitch.console import Console
+from agentledger.sqitch.deploy import MODES, deploy
+from agentledger.sqitch.project import Project, find_project_dir
 from agentledger.sqitch.session import DeploySession
 
 HOST = "127.0.0.1"
@@ -53,8 +54,7 @@ DATABASE = "agentledger"  # the embedded server's database
 API_ROLE = "agentledger_dev_api"
 WORKER_ROLE = "agentledger_dev_worker"
 # Settings of a group role do not pass to its members (see the README's Roles); both roles get them.
-ROLE_SETTINGS = (("statement_timeout", "15s"), ("lock_timeout", "5s"),
-                 ("idle_in_transaction_session_timeout", "30s"))
+ROLE_SETTINGS = (("statement_timeout", "15s"), ("lock_timeout", "5s"), ("idle_in_transaction_session_timeout", "30s"))
 KEY_FILE = "dev-api-key"
 KEY_NAME = "dev"
 KEY_ROLE = "worker"
@@ -91,9 +91,12 @@ class ProcessSpec:
 
 def example_workers(ctx: RunContext) -> ProcessSpec:
     """`agentledger worker --example`: the example agents, as WORKER_ROLE."""
-    return ProcessSpec(f"the example workers (agentledger worker --example) as {WORKER_ROLE}",
-                       [sys.executable, "-m", "agentledger", "worker", "--example"],
-                       {database.ENV_VAR: ctx.worker_database_url}, hurry_signal=signal.SIGTERM)
+    return ProcessSpec(
+        f"the example workers (agentledger worker --example) as {WORKER_ROLE}",
+        [sys.executable, "-m", "agentledger", "worker", "--example"],
+        {database.ENV_VAR: ctx.worker_database_url},
+        hurry_signal=signal.SIGTERM,
+    )
 
 
 # The processes that run beside the API: each entry returns the process to start once the API
@@ -102,13 +105,21 @@ EXTRA_PROCESSES: list[Callable[[RunContext], ProcessSpec]] = [example_workers]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("run", help="run everything locally: database, schema, dev key and the API",
-                              description=__doc__.split("\n\n")[0])
-    p.add_argument("--port", type=whole_number(1, 65535), default=8000,
-                   help=f"port of the API on {HOST} (default: %(default)s)")
-    p.add_argument("--project-dir", default=None, metavar="DIR",
-                   help=f"the agentledger checkout: its sqitch plan is deployed and {STATE_DIR}/ is kept in it "
-                        "(default: the checkout this package lives in)")
+    p = subparsers.add_parser(
+        "run",
+        help="run everything locally: database, schema, dev key and the API",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument(
+        "--port", type=whole_number(1, 65535), default=8000, help=f"port of the API on {HOST} (default: %(default)s)"
+    )
+    p.add_argument(
+        "--project-dir",
+        default=None,
+        metavar="DIR",
+        help=f"the agentledger checkout: its sqitch plan is deployed and {STATE_DIR}/ is kept in it "
+        "(default: the checkout this package lives in)",
+    )
     p.set_defaults(handler=_run, command_parser=p)
 
 
@@ -222,8 +233,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         progress.done(_deploy(project, admin))
         stopper.check()
 
-        progress.start(f"preparing the login roles {API_ROLE} and {WORKER_ROLE}, the development API keys "
-                       "and the example review policy")
+        progress.start(
+            f"preparing the login roles {API_ROLE} and {WORKER_ROLE}, the development API keys "
+            "and the example review policy"
+        )
         access = _prepare_access(admin, state, embedded is None, show)
         progress.done()
         for key in (access.key, *access.reviewer_keys):
@@ -234,8 +247,16 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         api_url = f"http://{HOST}:{args.port}"
         progress.start(f"starting the API on {api_url} as {API_ROLE}", own_line=True)
         env = {**os.environ, database.ENV_VAR: access.api_conninfo}
-        children.append(("the API", _spawn([sys.executable, "-m", "agentledger", "serve", "--host", HOST,
-                                            "--port", str(args.port)], env, project.root)))
+        children.append(
+            (
+                "the API",
+                _spawn(
+                    [sys.executable, "-m", "agentledger", "serve", "--host", HOST, "--port", str(args.port)],
+                    env,
+                    project.root,
+                ),
+            )
+        )
         _wait_until_ready(f"{api_url}/readyz", children[-1][1], stopper)
         progress.done("ready")
 
@@ -258,14 +279,20 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             name, process = ended_on_its_own
             progress.note(f"{name} stopped on its own (exit {process.returncode}); stopping the rest ...")
         database_started = embedded is not None and embedded.process is not None
-        for name, process in reversed(children):
-            stop_process(process, signal.SIGTERM, GRACE_SECONDS + 5, stopper.hurry,
-                         hurry_signals.get(process.pid, signal.SIGKILL))
+        for _name, process in reversed(children):
+            stop_process(
+                process,
+                signal.SIGTERM,
+                GRACE_SECONDS + 5,
+                stopper.hurry,
+                hurry_signals.get(process.pid, signal.SIGKILL),
+            )
         if embedded is not None:
             embedded.stop(stopper.hurry)
         if children or database_started:
-            progress.note("stopped" + (f"; the data stays in {show(state)} for the next run"
-                                       if database_started else ""))
+            progress.note(
+                "stopped" + (f"; the data stays in {show(state)} for the next run" if database_started else "")
+            )
         stopper.restore()
     return 1 if ended_on_its_own else 0
 
@@ -277,8 +304,10 @@ def _check_port_free(port: int) -> None:
         try:
             sock.bind((HOST, port))
         except OSError as exc:
-            raise AgentledgerError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}; is another "
-                                   "`agentledger run` going? Choose another port with --port") from None
+            raise AgentledgerError(
+                f"cannot listen on {HOST}:{port}: {exc.strerror or exc}; is another "
+                "`agentledger run` going? Choose another port with --port"
+            ) from None
 
 
 def _private_dir(path: Path) -> None:
@@ -334,15 +363,20 @@ def _prepare_access(admin: str, state: Path, with_password: bool, show: Callable
     except psycopg.Error as exc:
         raise AgentledgerError(f"cannot connect to {database.display(admin)}: {exc}".rstrip()) from None
     with conn:
-        api_conninfo = _login_role(conn, admin, API_ROLE, "agentledger_api", "the API", "agentledger api",
-                                   with_password)
-        worker_conninfo = _login_role(conn, admin, WORKER_ROLE, "agentledger_worker", "a worker", "agentledger worker",
-                                      with_password)
+        api_conninfo = _login_role(
+            conn, admin, API_ROLE, "agentledger_api", "the API", "agentledger api", with_password
+        )
+        worker_conninfo = _login_role(
+            conn, admin, WORKER_ROLE, "agentledger_worker", "a worker", "agentledger worker", with_password
+        )
         key = _dev_key(conn, KEY_NAME, KEY_ROLE, state / KEY_FILE, show)
         reviewers = tuple(_dev_key(conn, name, "reviewer", state / file, show) for name, file in REVIEWER_KEYS)
         added = conn.execute(EXAMPLE_POLICY).rowcount
-    policy_note = ("set the example review policy: loan_application above 10,000 needs two reviewers" if added
-                   else "loan_application already has a review policy; kept as it is")
+    policy_note = (
+        "set the example review policy: loan_application above 10,000 needs two reviewers"
+        if added
+        else "loan_application already has a review policy; kept as it is"
+    )
     return Access(api_conninfo, worker_conninfo, key, reviewers, policy_note)
 
 
@@ -352,18 +386,26 @@ def _dev_key(conn: psycopg.Connection, name: str, role: str, key_file: Path, sho
     kept = key_file.read_text().strip() if key_file.is_file() else ""
     found = conn.execute("SELECT name FROM api.authenticate_api_key(%s)", (kept,)).fetchone() if kept else None
     if found is not None:
-        return DevKey(found[0], kept, show(key_file), f"development API key {found[0]} ({role}), read from {show(key_file)}")
+        return DevKey(
+            found[0], kept, show(key_file), f"development API key {found[0]} ({role}), read from {show(key_file)}"
+        )
     taken = {r[0] for r in conn.execute("SELECT name FROM api.list_api_keys()")}
     fresh = next(n for n in (name, *(f"{name}-{i}" for i in range(2, 10_000))) if n not in taken)
-    key = conn.execute("SELECT api.create_api_key(%s, %s)", (fresh, role)).fetchone()[0]
+    key = one(conn.execute("SELECT api.create_api_key(%s, %s)", (fresh, role)))[0]
     _write_private(key_file, key + "\n")
     why = " (replacing a key this database does not know)" if kept else ""
-    return DevKey(fresh, key, show(key_file), f"created the development API key {fresh} ({role}); the database keeps only its sha256, "
-                              f"so it is also kept in {show(key_file)} (mode 0600){why} for later runs to show it again")
+    return DevKey(
+        fresh,
+        key,
+        show(key_file),
+        f"created the development API key {fresh} ({role}); the database keeps only its sha256, "
+        f"so it is also kept in {show(key_file)} (mode 0600){why} for later runs to show it again",
+    )
 
 
-def _login_role(conn: psycopg.Connection, admin: str, name: str, group: str, who: str, application_name: str,
-                with_password: bool) -> str:
+def _login_role(
+    conn: psycopg.Connection, admin: str, name: str, group: str, who: str, application_name: str, with_password: bool
+) -> str:
     """The login role `name`, a member of `group` and never a superuser: created or repaired when
     needed; its connection string (with a fresh password when the server is one's own)."""
     role = sql.Identifier(name)
@@ -373,11 +415,12 @@ def _login_role(conn: psycopg.Connection, admin: str, name: str, group: str, who
         for setting, value in ROLE_SETTINGS:
             conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(role, sql.Identifier(setting), sql.Literal(value)))
     elif row[0]:
-        raise AgentledgerError(f"the role {name} is a superuser, and {who} never runs as one: "
-                               f"ALTER ROLE {name} NOSUPERUSER")
+        raise AgentledgerError(
+            f"the role {name} is a superuser, and {who} never runs as one: ALTER ROLE {name} NOSUPERUSER"
+        )
     elif not row[1]:
         conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(role))
-    if not conn.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (name, group)).fetchone()[0]:
+    if not one(conn.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (name, group)))[0]:
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role))
     overrides: dict[str, str] = {"user": name, "application_name": application_name}
     if with_password:
@@ -398,8 +441,9 @@ def _write_private(path: Path, text: str) -> None:
 def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
     """A child in its own process group (a Ctrl-C on the terminal reaches only this command, which
     stops things in order), sent SIGTERM if this command dies."""
-    return subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, process_group=0,
-                            preexec_fn=child_setup(signal.SIGTERM))
+    return subprocess.Popen(
+        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=child_setup(signal.SIGTERM)
+    )
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen, stopper: Stopper) -> None:
@@ -433,7 +477,8 @@ def _print_where_to_look(api_url: str, access: Access, shown_database: str) -> N
     auth = f'-H "Authorization: Bearer {access.key.key}"'
     body = '{"customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 8000, "income": 60000}}'
     reviewers = ", ".join(f"{k.name} ({k.file})" for k in access.reviewer_keys)
-    print(f"""
+    print(
+        f"""
 agentledger is running.
   API docs:  {api_url}/docs
   API key:   {access.key.key}   ({access.key.name}, role {KEY_ROLE}; kept in {access.key.file})
@@ -449,4 +494,6 @@ A loan above 10,000 waits in review for both reviewers: GET /reviews, POST /even
 (the README's Walkthrough shows how).
 
 Stop with Ctrl-C: the data, the roles and the keys stay for the next run.
-""", flush=True)
+""",
+        flush=True,
+    )

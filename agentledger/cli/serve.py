@@ -33,7 +33,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from agentledger.cli.common import whole_number
 from agentledger.errors import AgentledgerError, UsageError
@@ -49,12 +49,20 @@ SERVER_HINT = "pip install 'agentledger[server]' (in a checkout: pip install -e 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("serve", help="run the HTTP API", description=__doc__.split("\n\n")[0])
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    p.add_argument("--port", type=whole_number(0, 65535), default=8000,
-                   help="port to listen on; 0 picks a free one (default: %(default)s)")
-    p.add_argument("--processes", type=whole_number(1, 256), default=1, metavar="N",
-                   help="server processes sharing the listening socket (default: %(default)s)")
-    p.add_argument("--log-level", choices=LOG_LEVELS, default=None,
-                   help="(default: $AGENTLEDGER_LOG_LEVEL, else info)")
+    p.add_argument(
+        "--port",
+        type=whole_number(0, 65535),
+        default=8000,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    p.add_argument(
+        "--processes",
+        type=whole_number(1, 256),
+        default=1,
+        metavar="N",
+        help="server processes sharing the listening socket (default: %(default)s)",
+    )
+    p.add_argument("--log-level", choices=LOG_LEVELS, default=None, help="(default: $AGENTLEDGER_LOG_LEVEL, else info)")
     p.set_defaults(handler=_serve, command_parser=p)
 
 
@@ -89,8 +97,11 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     sock = listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
-    print(f"agentledger: serving http://{host}:{port} with {args.processes} process(es); "
-          "stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
+    print(
+        f"agentledger: serving http://{host}:{port} with {args.processes} process(es); stop with Ctrl-C or SIGTERM",
+        file=sys.stderr,
+        flush=True,
+    )
     if args.processes == 1:
         return run_server(sock, level)
     return Supervisor(sock, args.processes, level).run()
@@ -100,8 +111,7 @@ def listen(host: str, port: int) -> socket.socket:
     """The listening socket, created with proto IPPROTO_TCP so that asyncio sets TCP_NODELAY on
     each connection accepted from it (see the module's docstring)."""
     try:
-        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                      flags=socket.AI_PASSIVE)[0]
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     except OSError as exc:
         raise AgentledgerError(f"cannot listen on {host}:{port}: {exc}") from None
@@ -128,9 +138,14 @@ def run_server(sock: socket.socket, level: str) -> int:
         from agentledger_api.app import create_app
         from agentledger_api.settings import ApiSettings
 
-        config = uvicorn.Config(create_app(ApiSettings.from_env()), log_level=level, log_config=log_config(level),
-                                # The app logs one structured line per request (its middleware).
-                                access_log=False, timeout_graceful_shutdown=int(GRACE_SECONDS))
+        config = uvicorn.Config(
+            create_app(ApiSettings.from_env()),
+            log_level=level,
+            log_config=log_config(level),
+            # The app logs one structured line per request (its middleware).
+            access_log=False,
+            timeout_graceful_shutdown=int(GRACE_SECONDS),
+        )
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         uvicorn.Server(config).run(sockets=[sock])
     except SystemExit as exc:  # uvicorn's own exits (3: the app failed to start), and ours
@@ -188,8 +203,11 @@ class Supervisor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         for child in on_their_own:
-            print(f"agentledger: server process {child.pid} ended on its own (exit {child.returncode})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"agentledger: server process {child.pid} ended on its own (exit {child.returncode})",
+                file=sys.stderr,
+                flush=True,
+            )
         # Death by our SIGTERM is a clean stop too: a process still starting Python has no handler yet.
         clean = not on_their_own and all(child.returncode in (0, -signal.SIGTERM) for child in self.children)
         return 0 if clean else 1
@@ -200,9 +218,20 @@ class Supervisor:
     def _start(self) -> subprocess.Popen:
         fd = self.sock.fileno()
         return subprocess.Popen(
-            [sys.executable, "-m", "agentledger.cli.serve", "--fd", str(fd), "--log-level", self.level,
-             "--parent", str(os.getpid())],
-            pass_fds=(fd,), process_group=0, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "agentledger.cli.serve",
+                "--fd",
+                str(fd),
+                "--log-level",
+                self.level,
+                "--parent",
+                str(os.getpid()),
+            ],
+            pass_fds=(fd,),
+            process_group=0,
+            stdin=subprocess.DEVNULL,
         )
 
     def _ended(self) -> list[subprocess.Popen]:

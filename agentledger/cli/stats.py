@@ -10,23 +10,26 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
+from typing import Any
 
 from agentledger.cli.common import cell, connected, db_url_parent, print_table
+from agentledger.database import one
 
 # Columns in lifecycle order; a status the database adds later gets a column after these.
 STATUSES = ("queued", "processing", "approved", "rejected", "completed", "failed")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("stats", parents=[db_url_parent()], help="queue statistics",
-                              description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser(
+        "stats", parents=[db_url_parent()], help="queue statistics", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--json", action="store_true", help="print api.queue_stats() as one JSON object")
     p.set_defaults(handler=_stats, command_parser=p)
 
 
 def _stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with connected(args, "agentledger stats") as conn:
-        text = conn.execute("SELECT api.queue_stats() AS stats").fetchone()["stats"]
+        text = one(conn.execute("SELECT api.queue_stats() AS stats"))["stats"]
     if args.json:
         print(text)
         return 0
@@ -47,8 +50,9 @@ def _print_counts(counts: list[dict]) -> None:
     by_type: dict[str, dict[str, int]] = {}
     for c in counts:
         by_type.setdefault(c["event_type"], {})[c["status"]] = c["events"]
-    rows = [[name, *(by_type[name].get(s, 0) for s in statuses), sum(by_type[name].values())]
-            for name in sorted(by_type)]
+    rows: list[list[Any]] = [
+        [name, *(by_type[name].get(s, 0) for s in statuses), sum(by_type[name].values())] for name in sorted(by_type)
+    ]
     rows.append(["(all)", *(sum(row[i + 1] for row in rows) for i in range(len(statuses) + 1))])
     print_table(["TYPE", *(s.upper() for s in statuses), "TOTAL"], rows)
 

@@ -15,9 +15,13 @@ import logging
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from agentledger import database
 from agentledger.errors import AgentledgerError, UsageError
+
+if TYPE_CHECKING:  # imported when a worker runs, not for every command
+    from agentledger_worker import Worker
 
 EXAMPLE_APP = "agentledger_examples.agents:worker"
 
@@ -32,19 +36,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=_positive, help="handlers running at once (default: the app's, or 10)")
     p.add_argument("--prefetch", type=_not_negative, help="claimed events that may wait for a free handler")
     p.add_argument("--poll-interval", type=_seconds, help="look for work at least this often, in seconds (default 2)")
-    p.add_argument("--shutdown-timeout", type=_not_negative_seconds,
-                   help="seconds running handlers get to finish after SIGTERM (default 25)")
-    p.add_argument("--log-level", default=os.environ.get("AGENTLEDGER_LOG_LEVEL", "info"),
-                   choices=("debug", "info", "warning", "error"), help="default: $AGENTLEDGER_LOG_LEVEL or info")
+    p.add_argument(
+        "--shutdown-timeout",
+        type=_not_negative_seconds,
+        help="seconds running handlers get to finish after SIGTERM (default 25)",
+    )
+    p.add_argument(
+        "--log-level",
+        default=os.environ.get("AGENTLEDGER_LOG_LEVEL", "info"),
+        choices=("debug", "info", "warning", "error"),
+        help="default: $AGENTLEDGER_LOG_LEVEL or info",
+    )
     p.set_defaults(handler=_run, command_parser=p)
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     worker = load_app(EXAMPLE_APP if args.example else args.app)
-    for option, setting in (("concurrency", "concurrency"), ("prefetch", "prefetch"),
-                            ("poll_interval", "poll_interval"), ("shutdown_timeout", "shutdown_timeout")):
+    for option, setting in (
+        ("concurrency", "concurrency"),
+        ("prefetch", "prefetch"),
+        ("poll_interval", "poll_interval"),
+        ("shutdown_timeout", "shutdown_timeout"),
+    ):
         value = getattr(args, option)
         if value is not None:
             setattr(worker.settings, setting, value)
@@ -53,6 +69,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     dsn = database.resolve_url(args.db_url) if (args.db_url or not worker.dsn) else worker.dsn
 
     from agentledger_worker.runtime import WorkerStopped
+
     try:
         code = worker.run(dsn)
     except WorkerStopped as exc:
@@ -67,7 +84,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return code
 
 
-def load_app(spec: str):
+def load_app(spec: str) -> Worker:
     """The Worker named by MODULE:NAME (NAME may also be a function returning one)."""
     from agentledger_worker import Worker
 

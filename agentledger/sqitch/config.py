@@ -83,9 +83,9 @@ class SqitchConfig:
         """Keys directly under `name` (e.g. `deploy.variables`), without the prefix."""
         prefix = _normalise(name + ".x")[:-1]
         return {
-            key[len(prefix):]: value
+            key[len(prefix) :]: value
             for key, value in self.values.items()
-            if key.startswith(prefix) and "." not in key[len(prefix):]
+            if key.startswith(prefix) and "." not in key[len(prefix) :]
         }
 
 

@@ -11,6 +11,8 @@ mode "change" keeps everything that succeeded.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 
 from agentledger.errors import AgentledgerError, PlanError, ScriptError
@@ -63,8 +65,7 @@ def deploy(session: DeploySession, to: str | None = None, mode: str = "all") -> 
         registry.register_project(plan, session.identity)
     if to is not None:
         console.info(
-            f"Deploying changes through {plan.changes[to_index].format_name_with_tags} "
-            f"to {session.destination}"
+            f"Deploying changes through {plan.changes[to_index].format_name_with_tags} to {session.destination}"
         )
     else:
         console.info(f"Deploying changes to {session.destination}")
@@ -100,9 +101,7 @@ def _sync_plan(session: DeploySession) -> tuple[int, str | None]:
         return -1, None
     idx = plan.index_of_id(state.id)
     if idx is None:
-        raise PlanError(
-            f"Cannot find change {state.id} ({state.format_name_with_tags}) in {plan.path}"
-        )
+        raise PlanError(f"Cannot find change {state.id} ({state.format_name_with_tags}) in {plan.path}")
     change = plan.changes[idx]
     if change.tags:
         registry.log_new_tags(change, session.identity)
@@ -153,8 +152,9 @@ def check_dependencies(registry: Registry, session: DeploySession, todo: list[Ch
     return resolved
 
 
-def deploy_change(session: DeploySession, change: Change, resolved: dict[int, str | None], width: int,
-                  script: LoadedScript) -> None:
+def deploy_change(
+    session: DeploySession, change: Change, resolved: dict[int, str | None], width: int, script: LoadedScript
+) -> None:
     console = session.console
     registry = session.registry
     console.start(console.progress_label("+", change.format_name_with_tags, width))
@@ -187,7 +187,7 @@ def deploy_change(session: DeploySession, change: Change, resolved: dict[int, st
     raise DeployFailed(failure)
 
 
-def _undo_unrecorded(session: DeploySession, revert_path) -> str:
+def _undo_unrecorded(session: DeploySession, revert_path: Path) -> str:
     try:
         session.run(session.load(revert_path, "revert"))
     except (ScriptFailed, ScriptError) as exc:
@@ -195,8 +195,9 @@ def _undo_unrecorded(session: DeploySession, revert_path) -> str:
     return "\nIts revert script was run."
 
 
-def _rollback(session: DeploySession, run: list[Change], last_tagged: Change | None,
-              start_at: str | None, width: int) -> None:
+def _rollback(
+    session: DeploySession, run: list[Change], last_tagged: Change | None, start_at: str | None, width: int
+) -> None:
     """Revert the changes deployed earlier in this run, newest first."""
     if not run:
         return

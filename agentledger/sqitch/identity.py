@@ -28,7 +28,10 @@ def _git_config(key: str, cwd: Path) -> str | None:
         result = subprocess.run(
             ["git", "config", "--get", key],
             cwd=cwd,
-            capture_output=True, text=True, check=False, timeout=5,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -227,7 +227,7 @@ class Change:
 
 
 def format_timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Plan:
@@ -286,9 +286,7 @@ class Plan:
         if len(found) < 2:
             return found[0]
         choices = "\n".join(f"  * {self._tag_qualified(i)}" for i in reversed(found))
-        raise PlanError(
-            f'Change "{key}" is ambiguous. Please specify a tag-qualified change:\n{choices}'
-        )
+        raise PlanError(f'Change "{key}" is ambiguous. Please specify a tag-qualified change:\n{choices}')
 
     def _tag_qualified(self, idx: int) -> str:
         change = self.changes[idx]
@@ -417,8 +415,13 @@ class _Parser:
                 raise self.error(f'"{name}" is invalid because it could be confused with a SHA1 ID')
             try:
                 planned_at = datetime(
-                    int(params["yr"]), int(params["mo"]), int(params["dy"]),
-                    int(params["hr"]), int(params["mi"]), int(params["sc"]), tzinfo=timezone.utc,
+                    int(params["yr"]),
+                    int(params["mo"]),
+                    int(params["dy"]),
+                    int(params["hr"]),
+                    int(params["mi"]),
+                    int(params["sc"]),
+                    tzinfo=UTC,
                 )
             except ValueError as exc:
                 raise self.error(f"invalid timestamp: {exc}") from None
@@ -431,9 +434,7 @@ class _Parser:
                 if prev is None:
                     raise self.error(f'Tag "{name}" declared without a preceding change')
                 if "@" + name in line_of:
-                    raise self.error(
-                        f'Tag "{name}" duplicates earlier declaration on line {line_of["@" + name]}'
-                    )
+                    raise self.error(f'Tag "{name}" duplicates earlier declaration on line {line_of["@" + name]}')
                 if params["dependencies"]:
                     raise self.error("Tags may not specify dependencies")
                 self._check_dependencies(plan, changes[section_start:], line_of)
@@ -446,13 +447,18 @@ class _Parser:
                 continue
 
             if name in seen_since_tag:
-                raise self.error(
-                    f'Change "{name}" duplicates earlier declaration on line {seen_since_tag[name]}'
-                )
+                raise self.error(f'Change "{name}" duplicates earlier declaration on line {seen_since_tag[name]}')
             requires, conflicts = self._dependencies(plan, params["dependencies"])
             change = Change(
-                plan, name, note, planned_at, planner_name, planner_email,
-                requires, conflicts, parent=prev,
+                plan,
+                name,
+                note,
+                planned_at,
+                planner_name,
+                planner_email,
+                requires,
+                conflicts,
+                parent=prev,
             )
             seen_since_tag[name] = self.lineno
             if name in by_name:
@@ -520,11 +526,7 @@ class _Parser:
                 if key == change.name:
                     problems.append(f'Change "{change.name}" cannot require itself')
                 else:
-                    problems.append(
-                        f'Change "{change.name}" requires "{key}", which is not planned before it'
-                    )
+                    problems.append(f'Change "{change.name}" requires "{key}", which is not planned before it')
             position[change.name] = i
         if problems:
-            raise PlanError(
-                "Dependency error(s) detected in " + str(self.path) + ":\n  " + "\n  ".join(problems)
-            )
+            raise PlanError("Dependency error(s) detected in " + str(self.path) + ":\n  " + "\n  ".join(problems))

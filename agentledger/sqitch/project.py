@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from agentledger.sqitch.config import SqitchConfig
 from agentledger.errors import ProjectError
+from agentledger.sqitch.config import SqitchConfig
 from agentledger.sqitch.plan import Plan, parse_plan
 
 ENGINE = "pg"
@@ -34,9 +34,7 @@ def find_project_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     for candidate in (cwd, *cwd.parents):
         if _is_project(candidate):
             return candidate
-    raise ProjectError(
-        "cannot find the sqitch project (sqitch.conf / sqitch.plan); pass --project-dir"
-    )
+    raise ProjectError("cannot find the sqitch project (sqitch.conf / sqitch.plan); pass --project-dir")
 
 
 def _is_project(path: Path) -> bool:

@@ -9,10 +9,11 @@ puts the registry schema first (see database.connect), as sqitch's does.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
@@ -29,6 +30,28 @@ ADVISORY_LOCK_KEY = 75474063
 LOCK_TIMEOUT_SECONDS = 60
 
 _TAGS = "array_remove(array_agg(t.tag ORDER BY t.tag), NULL)"
+
+
+class Revertible(Protocol):
+    """A change as a revert needs it: deployed (DeployedChange) or planned (Change)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def project(self) -> str: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def planned_at(self) -> datetime: ...
+    @property
+    def planner_name(self) -> str: ...
+    @property
+    def planner_email(self) -> str: ...
+
+    @property
+    def format_name_with_tags(self) -> str: ...
 
 
 @dataclass
@@ -62,8 +85,7 @@ class Registry:
 
     def initialized(self) -> bool:
         row = self.conn.execute(
-            "SELECT EXISTS(SELECT TRUE FROM pg_catalog.pg_tables"
-            " WHERE schemaname = %s AND tablename = %s)",
+            "SELECT EXISTS(SELECT TRUE FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s)",
             [self.schema, "changes"],
         ).fetchone()
         return bool(row and row[0])
@@ -87,17 +109,14 @@ class Registry:
         if version == 0 and not self.initialized():
             raise RegistryError(f"No registry found in {destination}. Have you ever deployed?")
         if version > float(RELEASE):
-            raise RegistryError(
-                f"Registry version is {version} but {RELEASE} is the latest known to agentledger"
-            )
+            raise RegistryError(f"Registry version is {version} but {RELEASE} is the latest known to agentledger")
         raise RegistryError(
-            f"Registry is at version {version} but latest is {RELEASE}. "
-            "Run `sqitch upgrade` on this database first"
+            f"Registry is at version {version} but latest is {RELEASE}. Run `sqitch upgrade` on this database first"
         )
 
     # -- locking -----------------------------------------------------------
 
-    def lock(self, on_wait, timeout: float = LOCK_TIMEOUT_SECONDS) -> None:
+    def lock(self, on_wait: Callable[[float], None], timeout: float = LOCK_TIMEOUT_SECONDS) -> None:
         """Hold sqitch's advisory lock for the session; wait up to `timeout` seconds."""
         if self._try_lock():
             return
@@ -155,8 +174,7 @@ class Registry:
             other = self.conn.execute("SELECT project FROM projects WHERE uri = %s", [uri]).fetchone()
             if other is not None:
                 raise RegistryError(
-                    f'Cannot register "{plan.project}" with URI {uri}: '
-                    f'project "{other[0]}" already using that URI'
+                    f'Cannot register "{plan.project}" with URI {uri}: project "{other[0]}" already using that URI'
                 )
         self.conn.execute(
             "INSERT INTO projects (project, uri, creator_name, creator_email, created_at)"
@@ -206,12 +224,10 @@ class Registry:
         return found[0] if found else None
 
     def deployed_ids(self, ids: list[str]) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT change_id FROM changes WHERE change_id = ANY(%s)", [ids]
-        ).fetchall()
+        rows = self.conn.execute("SELECT change_id FROM changes WHERE change_id = ANY(%s)", [ids]).fetchall()
         return [r[0] for r in rows]
 
-    def _first_id(self, query: str, params: list) -> str | None:
+    def _first_id(self, query: str | sql.Composed, params: list[Any]) -> str | None:
         row = self.conn.execute(query, params).fetchone()
         return row[0] if row else None
 
@@ -251,20 +267,17 @@ class Registry:
                 [project, change],
             ).fetchall()
             if len(rows) > 1 and not first:
-                raise RegistryError(
-                    f'Change "{change}" is ambiguous. Please specify a tag-qualified change'
-                )
+                raise RegistryError(f'Change "{change}" is ambiguous. Please specify a tag-qualified change')
             return rows[0][0] if rows else None
         if tag:
             if tag in ("HEAD", "ROOT"):
                 return self._first_id(
                     "SELECT change_id FROM changes WHERE project = %s ORDER BY committed_at "
-                    + ("DESC" if tag == "HEAD" else "ASC") + " LIMIT 1",
+                    + ("DESC" if tag == "HEAD" else "ASC")
+                    + " LIMIT 1",
                     [project],
                 )
-            return self._first_id(
-                "SELECT change_id FROM tags WHERE project = %s AND tag = %s", [project, "@" + tag]
-            )
+            return self._first_id("SELECT change_id FROM tags WHERE project = %s AND tag = %s", [project, "@" + tag])
         return None
 
     def offset_from(self, project: str, change_id: str, offset: int) -> str | None:
@@ -295,8 +308,9 @@ class Registry:
 
     # -- writing -----------------------------------------------------------
 
-    def log_deploy(self, change: Change, script_hash: str | None,
-                   resolved: dict[int, str | None], who: Identity) -> None:
+    def log_deploy(
+        self, change: Change, script_hash: str | None, resolved: dict[int, str | None], who: Identity
+    ) -> None:
         """Record a deployed change: its row, dependencies, tags and a deploy event.
         `resolved` maps id(dependency) to the change id it resolved to."""
         self.conn.execute(
@@ -304,16 +318,24 @@ class Registry:
                                     committer_name, committer_email, planned_at,
                                     planner_name, planner_email, committed_at)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())""",
-            [change.id, script_hash, change.name, change.project, change.note,
-             who.name, who.email, change.planned_at, change.planner_name, change.planner_email],
+            [
+                change.id,
+                script_hash,
+                change.name,
+                change.project,
+                change.note,
+                who.name,
+                who.email,
+                change.planned_at,
+                change.planner_name,
+                change.planner_email,
+            ],
         )
         with self.conn.cursor() as cur:
             if change.dependencies:
                 cur.executemany(
-                    "INSERT INTO dependencies (change_id, type, dependency, dependency_id)"
-                    " VALUES (%s, %s, %s, %s)",
-                    [[change.id, d.type, d.as_string(), resolved.get(id(d))]
-                     for d in change.dependencies],
+                    "INSERT INTO dependencies (change_id, type, dependency, dependency_id) VALUES (%s, %s, %s, %s)",
+                    [[change.id, d.type, d.as_string(), resolved.get(id(d))] for d in change.dependencies],
                 )
             if change.tags:
                 cur.executemany(
@@ -321,22 +343,52 @@ class Registry:
                                          committer_name, committer_email, planned_at,
                                          planner_name, planner_email, committed_at)
                        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())""",
-                    [[t.id, t.format_name, change.project, change.id, t.note, who.name,
-                      who.email, t.planned_at, t.planner_name, t.planner_email]
-                     for t in change.tags],
+                    [
+                        [
+                            t.id,
+                            t.format_name,
+                            change.project,
+                            change.id,
+                            t.note,
+                            who.name,
+                            who.email,
+                            t.planned_at,
+                            t.planner_name,
+                            t.planner_email,
+                        ]
+                        for t in change.tags
+                    ],
                 )
-        self._log_event("deploy", change.id, change.name, change.project, change.note,
-                        [t.format_name for t in change.tags],
-                        [d.as_string() for d in change.requires],
-                        [d.as_string() for d in change.conflicts],
-                        change.planned_at, change.planner_name, change.planner_email, who)
+        self._log_event(
+            "deploy",
+            change.id,
+            change.name,
+            change.project,
+            change.note,
+            [t.format_name for t in change.tags],
+            [d.as_string() for d in change.requires],
+            [d.as_string() for d in change.conflicts],
+            change.planned_at,
+            change.planner_name,
+            change.planner_email,
+            who,
+        )
 
     def log_fail(self, change: Change, who: Identity) -> None:
-        self._log_event("fail", change.id, change.name, change.project, change.note,
-                        [t.format_name for t in change.tags],
-                        [d.as_string() for d in change.requires],
-                        [d.as_string() for d in change.conflicts],
-                        change.planned_at, change.planner_name, change.planner_email, who)
+        self._log_event(
+            "fail",
+            change.id,
+            change.name,
+            change.project,
+            change.note,
+            [t.format_name for t in change.tags],
+            [d.as_string() for d in change.requires],
+            [d.as_string() for d in change.conflicts],
+            change.planned_at,
+            change.planner_name,
+            change.planner_email,
+            who,
+        )
 
     def log_new_tags(self, change: Change, who: Identity) -> None:
         """Record tags planned on an already deployed change since it was deployed."""
@@ -346,15 +398,31 @@ class Registry:
                                      committer_email, planned_at, planner_name, planner_email)
                    SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
                     WHERE NOT EXISTS (SELECT 1 FROM tags WHERE tag_id = %s)""",
-                [[t.id, t.format_name, change.project, change.id, t.note, who.name, who.email,
-                  t.planned_at, t.planner_name, t.planner_email, t.id] for t in change.tags],
+                [
+                    [
+                        t.id,
+                        t.format_name,
+                        change.project,
+                        change.id,
+                        t.note,
+                        who.name,
+                        who.email,
+                        t.planned_at,
+                        t.planner_name,
+                        t.planner_email,
+                        t.id,
+                    ]
+                    for t in change.tags
+                ],
             )
 
-    def log_revert(self, change: DeployedChange | Change, who: Identity) -> None:
+    def log_revert(self, change: Revertible, who: Identity) -> None:
         """Remove a change from the registry and record a revert event carrying the
         tags and dependencies it had."""
-        tags = [r[0] for r in self.conn.execute(
-            "DELETE FROM tags WHERE change_id = %s RETURNING tag", [change.id]).fetchall()]
+        tags = [
+            r[0]
+            for r in self.conn.execute("DELETE FROM tags WHERE change_id = %s RETURNING tag", [change.id]).fetchall()
+        ]
         row = self.conn.execute(
             """SELECT ARRAY(SELECT dependency FROM dependencies
                              WHERE change_id = %(id)s AND type = 'require'),
@@ -364,20 +432,55 @@ class Registry:
         ).fetchone()
         requires, conflicts = (row[0], row[1]) if row else ([], [])
         self.conn.execute("DELETE FROM changes WHERE change_id = %s", [change.id])
-        self._log_event("revert", change.id, change.name, change.project, change.note,
-                        tags, requires, conflicts, change.planned_at,
-                        change.planner_name, change.planner_email, who)
+        self._log_event(
+            "revert",
+            change.id,
+            change.name,
+            change.project,
+            change.note,
+            tags,
+            requires,
+            conflicts,
+            change.planned_at,
+            change.planner_name,
+            change.planner_email,
+            who,
+        )
 
-    def _log_event(self, event: str, change_id: str, name: str, project: str, note: str,
-                   tags: list[str], requires: list[str], conflicts: list[str],
-                   planned_at: datetime, planner_name: str, planner_email: str,
-                   who: Identity) -> None:
+    def _log_event(
+        self,
+        event: str,
+        change_id: str,
+        name: str,
+        project: str,
+        note: str,
+        tags: list[str],
+        requires: list[str],
+        conflicts: list[str],
+        planned_at: datetime,
+        planner_name: str,
+        planner_email: str,
+        who: Identity,
+    ) -> None:
         self.conn.execute(
             """INSERT INTO events (event, change_id, change, project, note, tags, requires,
                                    conflicts, committer_name, committer_email, planned_at,
                                    planner_name, planner_email, committed_at)
                VALUES (%s, %s, %s, %s, %s, %s::text[], %s::text[], %s::text[], %s, %s, %s,
                        %s, %s, clock_timestamp())""",
-            [event, change_id, name, project, note, tags, requires, conflicts,
-             who.name, who.email, planned_at, planner_name, planner_email],
+            [
+                event,
+                change_id,
+                name,
+                project,
+                note,
+                tags,
+                requires,
+                conflicts,
+                who.name,
+                who.email,
+                planned_at,
+                planner_name,
+                planner_email,
+            ],
         )

@@ -10,33 +10,18 @@ stops the run; what was reverted before it stays reverted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Protocol
 
 import psycopg
 
 from agentledger.errors import AgentledgerError, PlanError, RegistryError, ScriptError
 from agentledger.sqitch.plan import split_offset
-from agentledger.sqitch.registry import DeployedChange
+from agentledger.sqitch.registry import DeployedChange, Revertible
 from agentledger.sqitch.scripts import ScriptFailed
 from agentledger.sqitch.session import DeploySession
 
 
 class RevertFailed(AgentledgerError):
     """One change could not be reverted; the message says why."""
-
-
-class Revertible(Protocol):
-    id: str
-    name: str
-    project: str
-    note: str
-    planned_at: datetime
-    planner_name: str
-    planner_email: str
-
-    @property
-    def format_name_with_tags(self) -> str: ...
 
 
 def find_deployed(session: DeploySession, key: str) -> DeployedChange | None:
@@ -135,8 +120,9 @@ def check_revert_dependencies(session: DeploySession, changes: list[DeployedChan
         raise RegistryError("\n".join(problems))
 
 
-def revert_change(session: DeploySession, change: Revertible, width: int,
-                  deployed: list[DeployedChange] | None = None) -> None:
+def revert_change(
+    session: DeploySession, change: Revertible, width: int, deployed: list[DeployedChange] | None = None
+) -> None:
     console = session.console
     registry = session.registry
     console.start(console.progress_label("-", change.format_name_with_tags, width))

@@ -34,9 +34,11 @@ INCLUDE_RELATIVE = {"ir", "include_relative"}
 _IDENT = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*")
 _NUMBER = re.compile(r"[0-9][0-9A-Za-z_.]*")
 _DOLLAR_QUOTE = re.compile(r"\$(?:[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)?\$")
-_VARIABLE = re.compile(r":(?:(?P<bare>[A-Za-z0-9_\u0080-\U0010ffff]+)"
-                       r"|'(?P<lit>[A-Za-z0-9_\u0080-\U0010ffff]+)'"
-                       r"|\"(?P<ident>[A-Za-z0-9_\u0080-\U0010ffff]+)\")")
+_VARIABLE = re.compile(
+    r":(?:(?P<bare>[A-Za-z0-9_\u0080-\U0010ffff]+)"
+    r"|'(?P<lit>[A-Za-z0-9_\u0080-\U0010ffff]+)'"
+    r"|\"(?P<ident>[A-Za-z0-9_\u0080-\U0010ffff]+)\")"
+)
 _META_NAME = re.compile(r"[^\s\\]*")
 
 
@@ -187,7 +189,7 @@ class _Loader:
                 f"{where}: psql meta-command {shown} is not supported "
                 "(only the includes \\i and \\ir are); run this change with sqitch"
             )
-        argument = _include_argument(text[match.end():end], where)
+        argument = _include_argument(text[match.end() : end], where)
         target = Path(argument)
         if not target.is_absolute():
             base = path.parent if name in INCLUDE_RELATIVE else self.project_root
@@ -294,8 +296,7 @@ class ScriptFailed(Exception):
         message = diag.message_primary or str(self.error).strip()
         state = f" (SQLSTATE {self.sqlstate})" if self.sqlstate else ""
         lines = [f"{self.where}: {severity}:  {message}{state}"]
-        for label, value in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint),
-                             ("CONTEXT", diag.context)):
+        for label, value in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint), ("CONTEXT", diag.context)):
             if value:
                 lines.append(f"{label}:  {value.rstrip()}")
         return "\n".join(lines)
@@ -315,9 +316,7 @@ def run_script(
         raise ScriptError(f"cannot connect to run {show(script.path)}: {exc}") from None
     with conn:
         where = show(script.path)
-        conn.add_notice_handler(
-            lambda d: on_notice(f"{where}: {d.severity}:  {d.message_primary}")
-        )
+        conn.add_notice_handler(lambda d: on_notice(f"{where}: {d.severity}:  {d.message_primary}"))
         try:
             conn.execute(script.sql)
         except psycopg.Error as exc:

@@ -17,8 +17,11 @@ from agentledger.sqitch.scripts import LoadedScript, load_script, run_script
 
 
 class ChangeLike(Protocol):
-    id: str
-    name: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 class DeploySession:

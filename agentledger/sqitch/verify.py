@@ -10,6 +10,7 @@ Changes planned after the latest deployed one are listed, not errors.
 from __future__ import annotations
 
 from agentledger.errors import AgentledgerError, ScriptError
+from agentledger.sqitch.registry import DeployedChange
 from agentledger.sqitch.scripts import ScriptFailed
 from agentledger.sqitch.session import DeploySession
 
@@ -23,8 +24,7 @@ def verify(session: DeploySession) -> int:
 
     console.info(f"Verifying {session.destination}")
     if not deployed:
-        console.info("No changes deployed" if plan.changes else
-                     "Nothing to verify (no planned or deployed changes)")
+        console.info("No changes deployed" if plan.changes else "Nothing to verify (no planned or deployed changes)")
         return 0
     if not plan.changes:
         raise AgentledgerError("There are deployed changes, but none planned!")
@@ -70,11 +70,11 @@ def verify(session: DeploySession) -> int:
             console.comment("Not deployed")
             errors += 1
 
-    pending = plan.changes[to_idx + 1:]
+    pending = plan.changes[to_idx + 1 :]
     if pending:
         console.info("Undeployed change(s):")
-        for change in pending:
-            console.info(f"  * {change.format_name_with_tags}")
+        for planned in pending:
+            console.info(f"  * {planned.format_name_with_tags}")
 
     if errors:
         title = "Verify Summary Report"
@@ -89,7 +89,7 @@ def verify(session: DeploySession) -> int:
     return 0
 
 
-def _run_verify(session: DeploySession, change, deployed) -> str | None:
+def _run_verify(session: DeploySession, change: DeployedChange, deployed: list[DeployedChange]) -> str | None:
     path = session.scripts_for(change, deployed).verify
     if not path.exists():
         session.console.vent(f"Verify script {session.show(path)} does not exist")

@@ -13,7 +13,9 @@ import math
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -94,8 +96,13 @@ def presented_key(request: Request) -> str | None:
 async def authenticate(request: Request) -> Caller:
     key = presented_key(request)
     if key is None:
-        raise Problem(401, "API key required", "Send the key as 'Authorization: Bearer <key>'.",
-                      code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "API key required",
+            "Send the key as 'Authorization: Bearer <key>'.",
+            code="unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     state = request.app.state
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
     known, caller = state.key_cache.get(digest)
@@ -106,25 +113,38 @@ async def authenticate(request: Request) -> Caller:
         caller = Caller(row["name"], row["role"]) if row else None
         state.key_cache.put(digest, caller)
     if caller is None:
-        raise Problem(401, "Invalid API key", "The key is unknown or revoked.", code="unauthorized",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "Invalid API key",
+            "The key is unknown or revoked.",
+            code="unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     wait = state.budget.take(caller.name)
     if wait > 0:
-        raise Problem(429, "Too many requests", f"Key {caller.name} is over its request budget.", code="rate_limited",
-                      headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        raise Problem(
+            429,
+            "Too many requests",
+            f"Key {caller.name} is over its request budget.",
+            code="rate_limited",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     request.state.caller = caller
     return caller
 
 
-def allow(permission: str):
+def allow(permission: str) -> Callable[[Caller], Awaitable[Caller]]:
     """Dependency: the authenticated caller, if its role has `permission` (403 otherwise)."""
     roles = PERMISSIONS[permission]
 
-    async def check(caller: Caller = Depends(authenticate)) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
         if caller.role not in roles:
-            raise Problem(403, "Not allowed",
-                          f"A {caller.role} key may not do this; it needs one of: {', '.join(sorted(roles))}.",
-                          code="forbidden")
+            raise Problem(
+                403,
+                "Not allowed",
+                f"A {caller.role} key may not do this; it needs one of: {', '.join(sorted(roles))}.",
+                code="forbidden",
+            )
         return caller
 
     return check

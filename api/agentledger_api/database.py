@@ -22,8 +22,10 @@ from agentledger_api.settings import ApiSettings
 # A JSON value written by an SQL client may be nested deeper, or hold longer numbers, than Python
 # can read. It is shown as this marker rather than failing the whole response (or, worse, a claim
 # that has already committed).
-UNREADABLE = {"agentledger_unreadable": "this JSON value is nested too deeply or holds too long a number "
-                                        "for the API; read it with SQL"}
+UNREADABLE = {
+    "agentledger_unreadable": "this JSON value is nested too deeply or holds too long a number "
+    "for the API; read it with SQL"
+}
 
 
 def _loads(data: bytes | str) -> Any:
@@ -34,16 +36,19 @@ def _loads(data: bytes | str) -> Any:
 
 
 def make_pool(settings: ApiSettings) -> AsyncConnectionPool:
-    async def configure(conn: psycopg.AsyncConnection) -> None:
-        cursor = await conn.execute(
+    async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(
             "SELECT r.rolsuper OR pg_has_role(current_user, 'agentledger_owner', 'MEMBER') AS too_strong, "
-            "pg_has_role(current_user, 'agentledger_api', 'MEMBER') AS api FROM pg_roles r WHERE r.rolname = current_user")
+            "pg_has_role(current_user, 'agentledger_api', 'MEMBER') AS api FROM pg_roles r WHERE r.rolname = current_user"
+        )
         role = await cursor.fetchone()
         if role is None or role["too_strong"] or not role["api"]:
             # The API must hold the API role's rights and no more: refuse to serve otherwise.
             raise psycopg.ProgrammingError(
                 "the API connects as a login role that is a member of agentledger_api, never as a superuser "
-                "or a member of agentledger_owner; fix DATABASE_URL")
+                "or a member of agentledger_owner; fix DATABASE_URL"
+            )
         set_json_loads(_loads, conn)
         await conn.execute(f"SET statement_timeout = {int(settings.statement_timeout_ms)}")
 
@@ -54,10 +59,16 @@ def make_pool(settings: ApiSettings) -> AsyncConnectionPool:
         timeout=settings.pool_timeout_seconds,
         open=False,
         kwargs={
-            "autocommit": True, "row_factory": dict_row, "application_name": "agentledger-api",
+            "autocommit": True,
+            "row_factory": dict_row,
+            "application_name": "agentledger-api",
             # Find a dead or silent server: statement_timeout only works while the server answers.
-            "connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
-            "keepalives_count": 3, "tcp_user_timeout": settings.statement_timeout_ms + 5000,
+            "connect_timeout": 5,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": settings.statement_timeout_ms + 5000,
         },
         configure=configure,
         # No check before each use: it costs a round trip per request (a fifth of the submit rate).
@@ -68,18 +79,22 @@ def make_pool(settings: ApiSettings) -> AsyncConnectionPool:
     return pool
 
 
-async def fetch_all(pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+async def fetch_all(
+    pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     deadline = pool.timeout + (_statement_timeout(pool) or 5.0) + 2.0
     try:
         async with asyncio.timeout(deadline):
-            async with pool.connection() as conn:
-                cursor = await conn.execute(query, params)
+            async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+                await cursor.execute(query, params)
                 return await cursor.fetchall()
     except (PoolTimeout, TimeoutError):
         raise unavailable() from None
 
 
-async def fetch_one(pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+async def fetch_one(
+    pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     rows = await fetch_all(pool, query, params)
     return rows[0] if rows else None
 

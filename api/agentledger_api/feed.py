@@ -70,8 +70,10 @@ class AuditFeed:
         last_seq, writers = row["last_seq"], row["writers"]
         while writers:
             await asyncio.sleep(0.02)
-            row = await fetch_one(self.pool, "SELECT still_writing FROM api.audit_feed_position(%(w)s)", {"w": writers})
-            writers = row["still_writing"] if row else []
+            still = await fetch_one(
+                self.pool, "SELECT still_writing FROM api.audit_feed_position(%(w)s)", {"w": writers}
+            )
+            writers = still["still_writing"] if still else []
         return last_seq
 
     async def _run(self) -> None:
@@ -107,8 +109,9 @@ class AuditFeed:
         while self.pending and not still.intersection(self.pending[0][1]):
             final = max(final, self.pending.pop(0)[0])
         while final > self.final_seq:
-            rows = await fetch_all(self.pool, "SELECT * FROM api.audit_feed(%(a)s, %(b)s, 1000)",
-                                   {"a": self.final_seq, "b": final})
+            rows = await fetch_all(
+                self.pool, "SELECT * FROM api.audit_feed(%(a)s, %(b)s, 1000)", {"a": self.final_seq, "b": final}
+            )
             if not rows:
                 break
             for entry in rows:
@@ -129,8 +132,13 @@ class AuditFeed:
         """Wakes the poller on notifications, and after every (re)connect: something may have
         happened while not listening. Reconnects with back-off when the connection drops."""
         return ChannelListener(
-            self.database_url, WORK_CHANNEL, lambda notify: self.wake.set(),
+            self.database_url,
+            WORK_CHANNEL,
+            lambda notify: self.wake.set(),
             on_listening=lambda reconnected: self.wake.set(),
             connect_kwargs={"autocommit": True, "application_name": "agentledger-api-feed"},
-            backoff=Backoff(first=0.5, cap=10.0, jitter=False), retry_on=(psycopg.Error, OSError),
-            label="feed LISTEN connection", logger=log)
+            backoff=Backoff(first=0.5, cap=10.0, jitter=False),
+            retry_on=(psycopg.Error, OSError),
+            label="feed LISTEN connection",
+            logger=log,
+        )

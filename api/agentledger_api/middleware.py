@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 from agentledger_api.problems import Problem, internal
@@ -25,7 +26,7 @@ class RequestContext:
     def __init__(self, app: Any, max_body_bytes: int, metrics: Any, log: logging.Logger) -> None:
         self.app, self.max_body_bytes, self.metrics, self.log = app, max_body_bytes, metrics, log
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -37,7 +38,7 @@ class RequestContext:
         status = 500
         response_started = False
 
-        async def send_with_id(message: dict) -> None:
+        async def send_with_id(message: MutableMapping[str, Any]) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -47,7 +48,7 @@ class RequestContext:
 
         received = 0
 
-        async def receive_limited() -> dict:
+        async def receive_limited() -> MutableMapping[str, Any]:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -78,13 +79,25 @@ class RequestContext:
             template = getattr(route, "path", None) or "unmatched"
             self.metrics.observe(scope["method"], template, status, elapsed)
             caller = scope["state"].get("caller")
-            self.log.info(json.dumps({
-                "method": scope["method"], "path": scope["path"], "route": template, "status": status,
-                "duration_ms": round(elapsed * 1000, 2), "request_id": request_id,
-                "key": getattr(caller, "name", None),
-            }))
+            self.log.info(
+                json.dumps(
+                    {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "request_id": request_id,
+                        "key": getattr(caller, "name", None),
+                    }
+                )
+            )
 
     def _too_large(self) -> Problem:
-        return Problem(413, "Request body too large",
-                       f"The body is over the limit of {self.max_body_bytes} bytes (AGENTLEDGER_MAX_BODY_BYTES).",
-                       code="too_large", headers={"Connection": "close"})
+        return Problem(
+            413,
+            "Request body too large",
+            f"The body is over the limit of {self.max_body_bytes} bytes (AGENTLEDGER_MAX_BODY_BYTES).",
+            code="too_large",
+            headers={"Connection": "close"},
+        )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -62,7 +62,7 @@ def _sane_time(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         raise ValueError("must carry a time zone, e.g. 2030-01-01T09:00:00Z")
     try:
-        year = value.astimezone(timezone.utc).year
+        year = value.astimezone(UTC).year
     except OverflowError:
         year = 0
     if not 1900 <= year <= 9999:
@@ -78,8 +78,10 @@ def _payload_object(value: Any) -> Any:
         except json.JSONDecodeError as exc:
             raise ValueError(f"a string payload must hold a JSON object; it is not JSON ({exc.msg})") from None
         except (RecursionError, ValueError):
-            raise ValueError("a string payload must hold a JSON object that is not absurdly nested "
-                             "and has no number longer than 4300 digits") from None
+            raise ValueError(
+                "a string payload must hold a JSON object that is not absurdly nested "
+                "and has no number longer than 4300 digits"
+            ) from None
     if not isinstance(value, dict):
         raise ValueError("must be a JSON object, or a string holding one")
     return value
@@ -148,13 +150,14 @@ class DecideReport(Strict):
     decision: Literal["approved", "rejected"]
     reason: Text | None = Field(None, max_length=4000)
     result: JsonObject | None = None
-    keep_lease: bool = Field(True, description="Keep the lease to run the follow-up action; false offers "
-                                               "the action to POST /claims/actions.")
+    keep_lease: bool = Field(
+        True, description="Keep the lease to run the follow-up action; false offers the action to POST /claims/actions."
+    )
 
 
 class CompleteReport(Strict):
     lease_token: UUID
-    details: JsonObject | None = Field(None, description="What the action did, e.g. {\"transfer_id\": \"T-1\"}.")
+    details: JsonObject | None = Field(None, description='What the action did, e.g. {"transfer_id": "T-1"}.')
 
 
 class ReleaseReport(Strict):

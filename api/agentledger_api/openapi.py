@@ -20,7 +20,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "code": {"type": "string", "description": "The database's SQLSTATE (e.g. AL003), or a word for errors of the API itself."},
+        "code": {
+            "type": "string",
+            "description": "The database's SQLSTATE (e.g. AL003), or a word for errors of the API itself.",
+        },
         "hint": {"type": "string"},
         "request_id": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object"}},
@@ -50,7 +53,11 @@ def install(app: FastAPI) -> None:
             schemas.pop("ValidationError", None)
             schemas["Problem"] = PROBLEM_SCHEMA
             components["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "An API key: Authorization: Bearer al_..."},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key: Authorization: Bearer al_...",
+                },
                 "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             }
             for path, operations in schema.get("paths", {}).items():

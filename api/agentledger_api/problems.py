@@ -44,16 +44,37 @@ SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
     "42501": (403, "Not allowed"),
 }
 # Not refusals of the request: the database is busy or away. The client should retry.
-UNAVAILABLE_SQLSTATES = {"57014", "55P03", "40001", "40P01", "53300", "57P01", "57P02", "57P03", "08000",
-                         "08003", "08006", "08001", "08004"}
+UNAVAILABLE_SQLSTATES = {
+    "57014",
+    "55P03",
+    "40001",
+    "40P01",
+    "53300",
+    "57P01",
+    "57P02",
+    "57P03",
+    "08000",
+    "08003",
+    "08006",
+    "08001",
+    "08004",
+}
 
 
 class Problem(Exception):
     """An error the API answers with, as problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str | None = None, *, code: str | None = None,
-                 hint: str | None = None, headers: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail = status, title, detail
         self.code, self.hint, self.headers, self.extra = code, hint, headers or {}, extra or {}
@@ -89,8 +110,9 @@ class Problem(Exception):
     def render(self, request_id: str | None = None) -> JSONResponse:
         """The one rendering of a problem: every error the API answers goes through here (the route
         handlers' errors through `error_response`, the middleware's own as an ASGI response)."""
-        return JSONResponse(self.body(request_id), status_code=self.status, headers=self.headers,
-                            media_type=PROBLEM_MEDIA_TYPE)
+        return JSONResponse(
+            self.body(request_id), status_code=self.status, headers=self.headers, media_type=PROBLEM_MEDIA_TYPE
+        )
 
 
 def request_id_of(request: Request) -> str | None:
@@ -99,13 +121,19 @@ def request_id_of(request: Request) -> str | None:
 
 
 def unavailable(code: str | None = None) -> Problem:
-    return Problem(503, "Database unavailable", "The database did not answer in time; retry shortly.",
-                   code=code or "unavailable", headers={"Retry-After": "2"})
+    return Problem(
+        503,
+        "Database unavailable",
+        "The database did not answer in time; retry shortly.",
+        code=code or "unavailable",
+        headers={"Retry-After": "2"},
+    )
 
 
 def internal() -> Problem:
-    return Problem(500, "Internal error", "The server failed; the request id identifies it in the logs.",
-                   code="internal")
+    return Problem(
+        500, "Internal error", "The server failed; the request id identifies it in the logs.", code="internal"
+    )
 
 
 def problem_for(request: Request, exc: Exception) -> Problem:
@@ -128,11 +156,15 @@ def problem_for(request: Request, exc: Exception) -> Problem:
 
 def validation_problem(exc: RequestValidationError) -> Problem:
     errors = [
-        {"loc": [str(part) for part in error.get("loc", ())], "msg": error.get("msg", ""), "type": error.get("type", "")}
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
         for error in exc.errors()
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    detail = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+    detail = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else str(first["msg"])
     return Problem(422, "Invalid request", detail, code="validation", extra={"errors": errors})
 
 
@@ -141,9 +173,11 @@ def http_problem(exc: StarletteHTTPException) -> Problem:
         # The body could not be read as JSON at all (bad UTF-8, absurd nesting): a malformed request.
         return Problem(422, "Invalid request", f"The body is not readable JSON: {exc.detail}", code="validation")
     title, code = {404: ("Not found", "not_found"), 405: ("Method not allowed", "method_not_allowed")}.get(
-        exc.status_code, ("HTTP error", "http_error"))
-    return Problem(exc.status_code, title, str(exc.detail) if exc.detail else None, code=code,
-                   headers=dict(exc.headers or {}))
+        exc.status_code, ("HTTP error", "http_error")
+    )
+    return Problem(
+        exc.status_code, title, str(exc.detail) if exc.detail else None, code=code, headers=dict(exc.headers or {})
+    )
 
 
 async def error_response(request: Request, exc: Exception) -> JSONResponse:

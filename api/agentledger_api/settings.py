@@ -9,6 +9,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 
 class SettingsError(ValueError):
@@ -47,7 +48,7 @@ class ApiSettings:
     requests_per_minute_per_key: int = 6000  # 0 turns the budget off
     log_level: str = "info"
 
-    ENV = {
+    ENV: ClassVar[dict[str, str]] = {
         "database_url": "DATABASE_URL",
         "pool_min_size": "AGENTLEDGER_POOL_MIN_SIZE",
         "pool_max_size": "AGENTLEDGER_POOL_MAX_SIZE",
@@ -65,13 +66,13 @@ class ApiSettings:
         """Environment variables win over the `.env` file."""
         source = {**(read_dotenv(dotenv) if dotenv else {}), **(environ if environ is not None else os.environ)}
         values: dict[str, object] = {}
-        for field in fields(cls):
-            name = cls.ENV[field.name]
+        for setting in fields(cls):
+            name = cls.ENV[setting.name]
             if name not in source or source[name] == "":
-                if field.name == "database_url":
+                if setting.name == "database_url":
                     raise SettingsError("DATABASE_URL is not set: the API needs the database it serves")
                 continue
-            values[field.name] = _parse(name, source[name], field.type)
+            values[setting.name] = _parse(name, source[name], setting.type)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
         return settings
@@ -82,9 +83,13 @@ class ApiSettings:
         if self.max_body_bytes < 1024 or self.max_batch_size < 1:
             raise SettingsError("AGENTLEDGER_MAX_BODY_BYTES must be >= 1024 and AGENTLEDGER_MAX_BATCH_SIZE >= 1")
         if not all(math.isfinite(v) for v in (self.pool_timeout_seconds, self.key_cache_seconds)):
-            raise SettingsError("AGENTLEDGER_POOL_TIMEOUT_SECONDS and AGENTLEDGER_KEY_CACHE_SECONDS must be finite numbers")
+            raise SettingsError(
+                "AGENTLEDGER_POOL_TIMEOUT_SECONDS and AGENTLEDGER_KEY_CACHE_SECONDS must be finite numbers"
+            )
         if self.pool_timeout_seconds <= 0 or self.key_cache_seconds < 0:
-            raise SettingsError("AGENTLEDGER_POOL_TIMEOUT_SECONDS must be positive and AGENTLEDGER_KEY_CACHE_SECONDS >= 0")
+            raise SettingsError(
+                "AGENTLEDGER_POOL_TIMEOUT_SECONDS must be positive and AGENTLEDGER_KEY_CACHE_SECONDS >= 0"
+            )
         if not 1 <= self.statement_timeout_ms <= 3_600_000:
             raise SettingsError("AGENTLEDGER_STATEMENT_TIMEOUT_MS must be between 1 and 3600000 (one hour)")
         if self.requests_per_minute_per_key < 0:

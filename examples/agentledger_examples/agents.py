@@ -9,9 +9,9 @@ from agentledger_worker import Worker
 
 worker = Worker(name="example-agents", concurrency=10)
 
-worker.handler("loan_application")(loans.underwrite)   # decides...
-worker.action("loan_application")(loans.act)            # ...then disburses or sends the letter
+worker.handler("loan_application")(loans.underwrite)  # decides...
+worker.action("loan_application")(loans.act)  # ...then disburses or sends the letter
 worker.handler("fraud_alert")(fraud.triage)
 worker.action("fraud_alert")(fraud.act)
-worker.handler("support_ticket")(support.copilot)       # decides and completes in one call
-worker.action("support_ticket")(support.copilot)        # finishes a decided ticket left by a stopped worker
+worker.handler("support_ticket")(support.copilot)  # decides and completes in one call
+worker.action("support_ticket")(support.copilot)  # finishes a decided ticket left by a stopped worker

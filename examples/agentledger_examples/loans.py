@@ -43,10 +43,14 @@ def assess(payload: dict[str, Any]) -> Assessment:
         return Assessment("rejected", "no income stated", {"score": None, "rule_version": RULE_VERSION})
     score = round((debts + amount) / income, 3)
     if score > MAX_DEBT_TO_INCOME:
-        return Assessment("rejected", f"debt to income {score:.2f} is above {MAX_DEBT_TO_INCOME:.2f}",
-                          {"score": score, "rule_version": RULE_VERSION})
-    return Assessment("approved", f"debt to income {score:.2f} is within policy",
-                      {"score": score, "rule_version": RULE_VERSION})
+        return Assessment(
+            "rejected",
+            f"debt to income {score:.2f} is above {MAX_DEBT_TO_INCOME:.2f}",
+            {"score": score, "rule_version": RULE_VERSION},
+        )
+    return Assessment(
+        "approved", f"debt to income {score:.2f} is within policy", {"score": score, "rule_version": RULE_VERSION}
+    )
 
 
 def action_details(event_id: int, decision: str, payload: dict[str, Any]) -> dict:

@@ -29,8 +29,10 @@ def summarise(text: str) -> dict[str, Any]:
     if len(first) > SUMMARY_CHARS:
         first = first[: SUMMARY_CHARS - 1].rstrip() + "…"
     lowered = text.lower()
-    category = next((name for name, words in CATEGORIES
-                     if any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in words)), "general")
+    category = next(
+        (name for name, words in CATEGORIES if any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in words)),
+        "general",
+    )
     return {"summary": first, "category": category}
 
 

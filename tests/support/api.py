@@ -123,8 +123,9 @@ def module_make_api(deployed_template: str) -> Iterator[Callable[..., ApiHarness
 
     def new_login(admin_dsn: str) -> str:
         name = f"agentledger_test_login_{secrets.token_hex(4)}"
-        databases.execute(databases.ADMIN_URL, sql.SQL("CREATE ROLE {} LOGIN IN ROLE agentledger_api")
-                          .format(sql.Identifier(name)))
+        databases.execute(
+            databases.ADMIN_URL, sql.SQL("CREATE ROLE {} LOGIN IN ROLE agentledger_api").format(sql.Identifier(name))
+        )
         roles.append(name)
         return make_conninfo(admin_dsn, user=name)
 

@@ -11,13 +11,14 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 log = logging.getLogger("agentledger.worker")
 T = TypeVar("T")
+Connection = psycopg.AsyncConnection[DictRow]  # what a ReconnectingConnection hands out: rows as dicts
 
 # Errors after which the connection cannot be trusted: the server went away, the socket broke,
 # or a statement was abandoned half-way.
@@ -40,12 +41,17 @@ class Backoff:
         self.current = self.first
 
 
-def connect_kwargs(purpose: str, worker_name: str) -> dict:
+def connect_kwargs(purpose: str, worker_name: str) -> dict[str, Any]:
     # TCP keepalives notice a dead peer on an idle socket, which otherwise raises no error.
-    return {"autocommit": True, "row_factory": dict_row,
-            "application_name": f"agentledger worker {worker_name} ({purpose})"[:63],
-            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
-            "connect_timeout": 10}
+    return {
+        "autocommit": True,
+        "application_name": f"agentledger worker {worker_name} ({purpose})"[:63],
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "connect_timeout": 10,
+    }
 
 
 class ReconnectingConnection:
@@ -56,17 +62,18 @@ class ReconnectingConnection:
         # A call that has not answered by then is given up, and its connection with it: a socket
         # that went silent raises nothing by itself, and TCP keepalives may not notice.
         self.deadline = deadline
-        self._conn: psycopg.AsyncConnection | None = None
+        self._conn: Connection | None = None
         self._backoff = Backoff()
         self._failed = False
 
-    async def connection(self) -> psycopg.AsyncConnection:
+    async def connection(self) -> Connection:
         while self._conn is None or self._conn.closed:
             if self._failed:
                 await asyncio.sleep(self._backoff.next())
             try:
                 self._conn = await psycopg.AsyncConnection.connect(
-                    self.dsn, **connect_kwargs(self.purpose, self.worker_name))
+                    self.dsn, row_factory=dict_row, **connect_kwargs(self.purpose, self.worker_name)
+                )
             except LOST as exc:
                 self._failed = True
                 log.warning("%s connection: cannot connect: %s", self.purpose, one_line(exc))
@@ -77,7 +84,7 @@ class ReconnectingConnection:
             self._backoff.reset()
         return self._conn
 
-    async def run(self, fn: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+    async def run(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
         conn = await self.connection()
         try:
             return await asyncio.wait_for(fn(conn), self.deadline)
@@ -90,7 +97,7 @@ class ReconnectingConnection:
             await self.close()  # a statement abandoned half-way leaves the connection unusable
             raise
 
-    async def retrying(self, fn: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+    async def retrying(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
         """run(fn) until it gets through a lost connection; other errors propagate."""
         while True:
             try:
@@ -103,7 +110,7 @@ class ReconnectingConnection:
         await close_quietly(conn)
 
 
-async def close_quietly(conn: psycopg.AsyncConnection | None) -> None:
+async def close_quietly(conn: psycopg.AsyncConnection[Any] | None) -> None:
     """Close a connection that may be broken or silent: never raise, never wait long."""
     if conn is not None and not conn.closed:
         try:

@@ -38,21 +38,28 @@ class Context:
     Check `stopping` in long work: it is set when the lease is lost or the worker must stop now.
     """
 
-    def __init__(self, event: Event, worker_name: str,
-                 record: Callable[[Decision], Awaitable[Event]], loop: asyncio.AbstractEventLoop):
+    def __init__(
+        self,
+        event: Event,
+        worker_name: str,
+        record: Callable[[Decision], Awaitable[Event]],
+        loop: asyncio.AbstractEventLoop,
+    ):
         self.event = event
         self.worker_name = worker_name
         self.stopping = threading.Event()  # readable from async handlers and from threads alike
-        self._log: logging.LoggerAdapter | None = None
+        self._log: logging.LoggerAdapter[logging.Logger] | None = None
         self._record = record
         self._loop = loop
 
     @property
-    def log(self) -> logging.LoggerAdapter:
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
         """A logger that names the event; made when first used."""
         if self._log is None:
-            self._log = logging.LoggerAdapter(logging.getLogger("agentledger.worker.handler"),
-                                              {"event_id": self.event.id, "event_type": self.event.event_type})
+            self._log = logging.LoggerAdapter(
+                logging.getLogger("agentledger.worker.handler"),
+                {"event_id": self.event.id, "event_type": self.event.event_type},
+            )
         return self._log
 
     # What a handler returns.

@@ -23,14 +23,28 @@ log = logging.getLogger("agentledger.worker")
 
 
 class Listener(ChannelListener):
-    def __init__(self, dsn: str, worker_name: str, on_work: Callable[[dict[str, Any] | None], None],
-                 check_interval: float, check_timeout: float):
+    def __init__(
+        self,
+        dsn: str,
+        worker_name: str,
+        on_work: Callable[[dict[str, Any] | None], None],
+        check_interval: float,
+        check_timeout: float,
+    ):
         # on_work(message): the notification's payload ({"queued": {type: n}} or {"actions": ...}),
         # or None for "anything may be waiting".
         self.on_work = on_work
-        super().__init__(dsn, WORK_CHANNEL, self._dispatch, on_listening=self._listening,
-                         connect_kwargs=connect_kwargs("listen", worker_name), check_interval=check_interval,
-                         check_timeout=check_timeout, label="listen connection", logger=log)
+        super().__init__(
+            dsn,
+            WORK_CHANNEL,
+            self._dispatch,
+            on_listening=self._listening,
+            connect_kwargs=connect_kwargs("listen", worker_name),
+            check_interval=check_interval,
+            check_timeout=check_timeout,
+            label="listen connection",
+            logger=log,
+        )
 
     def _listening(self, reconnected: bool) -> None:
         if reconnected:

@@ -18,7 +18,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from agentledger_worker.connection import ReconnectingConnection
+from agentledger_worker.connection import Connection, ReconnectingConnection
 
 log = logging.getLogger("agentledger.worker")
 
@@ -38,7 +38,7 @@ class Report:
     token: UUID
     args: tuple[Any, ...]  # the step's per-event values, in the order of its arrays
     group: Any = None  # reports of one call must agree on this (decide: keep_lease; release: reason)
-    answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    answer: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class Reporter:
@@ -50,7 +50,7 @@ class Reporter:
         self._ready = asyncio.Event()
         self.flushes = 0
 
-    async def send(self, step: str, event_id: int, token: UUID, *args: Any, group: Any = None) -> dict:
+    async def send(self, step: str, event_id: int, token: UUID, *args: Any, group: Any = None) -> dict[str, Any]:
         """Queue one report; returns its api.report row, or raises psycopg.Error when the database
         refused this report itself."""
         report = Report(step, event_id, token, args, group)
@@ -74,7 +74,7 @@ class Reporter:
             await self._flush_ready()
 
     async def _flush_ready(self) -> None:
-        batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
+        batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
         if not self._queue:
             self._ready.clear()
         if not batch:
@@ -91,34 +91,38 @@ class Reporter:
         calls = _calls(batch)
         sends = 0
 
-        async def send(conn: psycopg.AsyncConnection) -> list[list[dict]]:
+        async def send(conn: Connection) -> list[list[dict[str, Any]]]:
             nonlocal sends
             sends += 1
             return await _send(conn, calls)
+
         try:
             rows = await self.connection.retrying(send)
         except psycopg.Error as exc:
             if len(batch) == 1:
                 _settle_error(batch[0], exc)
                 return
-            log.info("a report batch was refused (%s); sending its %s reports one by one",
-                     exc.sqlstate, len(batch))
+            log.info("a report batch was refused (%s); sending its %s reports one by one", exc.sqlstate, len(batch))
             for report in batch:
                 await self._flush([report])
             return
         self.flushes += 1
         if sends > 1:
             repeats = sum(row["outcome"] == "already_done" for answers in rows for row in answers)
-            log.info("a batch of %s reports was sent again after its connection was lost: "
-                     "%s had been applied already (already_done), %s applied now", len(batch), repeats,
-                     len(batch) - repeats)
-        for (_, reports), answers in zip(calls, rows):
-            for report, row in zip(reports, answers):
+            log.info(
+                "a batch of %s reports was sent again after its connection was lost: "
+                "%s had been applied already (already_done), %s applied now",
+                len(batch),
+                repeats,
+                len(batch) - repeats,
+            )
+        for (_, reports), answers in zip(calls, rows, strict=False):
+            for report, row in zip(reports, answers, strict=False):
                 if not report.answer.done():
                     report.answer.set_result(row)
 
 
-def _calls(batch: list[Report]) -> list[tuple[str, list[Report]]]:
+def _calls(batch: list[Report]) -> list[tuple[tuple[str, Any], list[Report]]]:
     """The batch grouped into calls: by step (in STEPS order), then by group."""
     groups: dict[tuple[str, Any], list[Report]] = {}
     for report in batch:
@@ -130,7 +134,7 @@ def _calls(batch: list[Report]) -> list[tuple[str, list[Report]]]:
 def _params(step: str, group: Any, reports: list[Report]) -> tuple[Any, ...]:
     ids = [r.event_id for r in reports]
     tokens = [r.token for r in reports]
-    columns = [list(values) for values in zip(*(r.args for r in reports))] if reports[0].args else []
+    columns = [list(values) for values in zip(*(r.args for r in reports), strict=False)] if reports[0].args else []
     if step == "decide":
         decisions, reasons, results = columns
         return ids, tokens, decisions, reasons, [_json(v) for v in results], group
@@ -146,15 +150,14 @@ def _json(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
 
-async def _send(conn: psycopg.AsyncConnection, calls: list[tuple[tuple[str, Any], list[Report]]]) -> list[list[dict]]:
+async def _send(conn: Connection, calls: list[tuple[tuple[str, Any], list[Report]]]) -> list[list[dict[str, Any]]]:
     """Every call of a flush in one transaction, pipelined: one round trip and one commit."""
     cursors = []
-    async with conn.pipeline():
-        async with conn.transaction():
-            for (step, group), reports in calls:
-                cursor = conn.cursor()
-                await cursor.execute(STEPS[step], _params(step, group, reports), prepare=True)
-                cursors.append(cursor)
+    async with conn.pipeline(), conn.transaction():
+        for (step, group), reports in calls:
+            cursor = conn.cursor()
+            await cursor.execute(STEPS[step], _params(step, group, reports), prepare=True)
+            cursors.append(cursor)
     return [await cursor.fetchall() for cursor in cursors]
 
 

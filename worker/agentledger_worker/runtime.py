@@ -12,6 +12,7 @@ The parts, each an asyncio task:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import json
@@ -24,7 +25,7 @@ from typing import Any
 import psycopg
 
 from agentledger_worker.channels import ESCALATIONS_CHANNEL
-from agentledger_worker.connection import LOST, ReconnectingConnection
+from agentledger_worker.connection import LOST, Connection, ReconnectingConnection
 from agentledger_worker.context import Context, LeaseLost, Refused, SentToReview
 from agentledger_worker.event import Event
 from agentledger_worker.listener import Listener
@@ -47,8 +48,7 @@ RESCUE_SQL = """WITH turn AS (SELECT pg_try_advisory_xact_lock(7418290561) AS mi
                        CASE WHEN mine THEN (SELECT count(*) FROM api.mark_deadline_breaches(%(limit)s, %(actor)s)) END AS breaches
                   FROM turn"""
 # Errors that mean this worker cannot work here at all: report them and stop.
-FATAL = (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFunction,
-         psycopg.errors.InvalidSchemaName)
+FATAL = (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName)
 STOPPED = object()  # what a handler call returns when the event is no longer this worker's
 
 
@@ -59,13 +59,13 @@ class WorkerStopped(Exception):
 class Held:
     """A claimed event while this worker holds it."""
 
-    __slots__ = ("event", "token", "deadline", "ctx", "task", "handler_task", "started", "finishing", "lost")
+    __slots__ = ("ctx", "deadline", "event", "finishing", "handler_task", "lost", "started", "task", "token")
 
     def __init__(self, event: Event, token: Any, deadline: float):
         self.event, self.token, self.deadline = event, token, deadline
-        self.ctx: Context | None = None
-        self.task: asyncio.Task | None = None
-        self.handler_task: asyncio.Future | None = None
+        self.ctx: Context  # set by Runtime.start, right after the Held is made
+        self.task: asyncio.Task[None] | None = None
+        self.handler_task: asyncio.Future[Any] | None = None
         self.started = False  # a handler has started on it
         self.finishing = False  # its last report is on the way; it no longer takes a slot
         self.lost = False  # the lease is gone: report nothing more
@@ -78,10 +78,14 @@ class Runtime:
         self.wanted = {kind: bool(types) for kind, types in self.types.items()}
         self.claims = ReconnectingConnection(dsn, "claims", self.name, self.settings.call_timeout)
         self.upkeep = ReconnectingConnection(dsn, "upkeep", self.name, self.settings.call_timeout)
-        self.reporter = Reporter(ReconnectingConnection(dsn, "reports", self.name, self.settings.call_timeout), self.settings.flush_delay,
-                                 self.settings.max_batch)
-        self.listener = Listener(dsn, self.name, self._on_work, self.settings.listen_check_interval,
-                                 self.settings.listen_check_timeout)
+        self.reporter = Reporter(
+            ReconnectingConnection(dsn, "reports", self.name, self.settings.call_timeout),
+            self.settings.flush_delay,
+            self.settings.max_batch,
+        )
+        self.listener = Listener(
+            dsn, self.name, self._on_work, self.settings.listen_check_interval, self.settings.listen_check_timeout
+        )
         # Claimed ahead of the handlers, so they never wait for a claim's round trip (default: as many
         # as run at once).
         self.prefetch = self.settings.concurrency if self.settings.prefetch is None else self.settings.prefetch
@@ -98,13 +102,20 @@ class Runtime:
         self.aborted = asyncio.Event()
         self.slots = asyncio.Semaphore(self.settings.concurrency)
         self.threads = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix=f"agentledger-{self.name}")
-        background = [asyncio.create_task(coro) for coro in (
-            self.listener.run(), self.reporter.run(), self._upkeep(), self._progress())]
+        background = [
+            asyncio.create_task(coro)
+            for coro in (self.listener.run(), self.reporter.run(), self._upkeep(), self._progress())
+        ]
         if stop is not None:
             background.append(asyncio.create_task(self._stop_when(stop)))
-        log.info("worker %s: deciding %s, acting on %s, concurrency %s, prefetch %s", self.name,
-                 ", ".join(self.types["events"]) or "nothing", ", ".join(self.types["actions"]) or "nothing",
-                 self.settings.concurrency, self.prefetch)
+        log.info(
+            "worker %s: deciding %s, acting on %s, concurrency %s, prefetch %s",
+            self.name,
+            ", ".join(self.types["events"]) or "nothing",
+            ", ".join(self.types["actions"]) or "nothing",
+            self.settings.concurrency,
+            self.prefetch,
+        )
         try:
             await self._claim_loop()
             await self._shutdown()
@@ -138,8 +149,12 @@ class Runtime:
     async def _shutdown(self) -> None:
         waiting = [h for h in self.held.values() if not h.started]
         running = [h for h in self.held.values() if h.started]
-        log.info("stopping: releasing %s waiting events; %s running get up to %ss to finish",
-                 len(waiting), len(running), self.settings.shutdown_timeout)
+        log.info(
+            "stopping: releasing %s waiting events; %s running get up to %ss to finish",
+            len(waiting),
+            len(running),
+            self.settings.shutdown_timeout,
+        )
         await self._cancel_and_release(waiting, "worker stopping")
         tasks = [h.task for h in running if h.task is not None]
         if tasks and self.state == "stopping":
@@ -162,10 +177,10 @@ class Runtime:
 
     # --- claiming ---------------------------------------------------------------------------
 
-    def _on_work(self, message: dict | None) -> None:
+    def _on_work(self, message: dict[str, Any] | None) -> None:
         """A notification (or a reconnect): look for the kinds of work it announces."""
         for kind, key in (("events", "queued"), ("actions", "actions")):
-            if not self.types[kind] or message is not None and key not in message:
+            if not self.types[kind] or (message is not None and key not in message):
                 continue
             announced = None if message is None else message[key]
             # No message, or a count too large to list ({"actions": null}): any type may have work.
@@ -197,17 +212,15 @@ class Runtime:
         next_poll = time.monotonic() + self.settings.poll_interval
         while self.state == "running":
             if time.monotonic() >= next_poll:
-                for kind, types in self.types.items():
-                    self.wanted[kind] = bool(types)
+                for wanted, types in self.types.items():
+                    self.wanted[wanted] = bool(types)
                 next_poll = time.monotonic() + self.settings.poll_interval
             room = self._room()
             kind = next((k for k in ("actions", "events") if self.wanted[k]), None) if room > 0 else None
             if kind is None:
                 self.changed.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), max(0.0, next_poll - time.monotonic()))
-                except TimeoutError:
-                    pass
                 continue
             await self._claim(kind, min(room, self.settings.max_batch))
 
@@ -215,17 +228,20 @@ class Runtime:
         self.wanted[kind] = False
         sent = time.monotonic()
 
-        async def claim(conn: psycopg.AsyncConnection) -> list[dict]:
+        async def claim(conn: Connection) -> list[dict[str, Any]]:
             cursor = await conn.execute(CLAIM_SQL[kind], (self.name, limit, self.types[kind]), prepare=True)
             return await cursor.fetchall()
+
         try:
             rows = await self.claims.run(claim)
         except LOST:
             self.wanted[kind] = True  # the next attempt waits for the reconnect's back-off
             return
         except FATAL as exc:
-            raise WorkerStopped(f"cannot claim {kind}: {exc.diag.message_primary} "
-                                f"(connect as a member of agentledger_worker to a deployed agentledger database)") from None
+            raise WorkerStopped(
+                f"cannot claim {kind}: {exc.diag.message_primary} "
+                f"(connect as a member of agentledger_worker to a deployed agentledger database)"
+            ) from None
         except psycopg.Error as exc:
             log.error("claiming %s failed: %s; trying again at the next poll", kind, exc)
             return
@@ -234,13 +250,14 @@ class Runtime:
         if rows:
             first = rows[0]
             self.lease_seconds = (first["lease_expires_at"] - first["db_now"]).total_seconds()
-            log.info("claimed %s %s: %s", len(rows), "events to decide" if kind == "events" else "actions",
-                     _by_type(rows))
+            log.info(
+                "claimed %s %s: %s", len(rows), "events to decide" if kind == "events" else "actions", _by_type(rows)
+            )
         self.counts["claimed"] += len(rows)
         for row in rows:
             self._start(row, sent + (row["lease_expires_at"] - row["db_now"]).total_seconds())
 
-    def _start(self, row: dict, deadline: float) -> None:
+    def _start(self, row: dict[str, Any], deadline: float) -> None:
         held = Held(Event.from_claim(row), row["lease_token"], deadline)
         held.ctx = Context(held.event, self.name, lambda decision: self._record_decision(held, decision), self.loop)
         held.task = asyncio.create_task(self._process(held), name=f"event {held.event.id}")
@@ -286,8 +303,13 @@ class Runtime:
                 return STOPPED
             held.started = True
             event, ctx = held.event, held.ctx
-            log.debug("event %s (%s): %s handler starts, attempt %s", event.id, event.event_type,
-                      "action" if event.decided else "decision", event.attempts)
+            log.debug(
+                "event %s (%s): %s handler starts, attempt %s",
+                event.id,
+                event.event_type,
+                "action" if event.decided else "decision",
+                event.attempts,
+            )
             try:
                 if is_async(handler):
                     held.handler_task = asyncio.ensure_future(handler(event, ctx))
@@ -306,8 +328,14 @@ class Runtime:
             except Exception as exc:
                 if held.lost:
                     return STOPPED
-                log.warning("event %s (%s): handler raised %s: %s", event.id, event.event_type,
-                            type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+                log.warning(
+                    "event %s (%s): handler raised %s: %s",
+                    event.id,
+                    event.event_type,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
                 return from_exception(exc)
             finally:
                 held.handler_task = None
@@ -324,8 +352,9 @@ class Runtime:
         if row["status"] == "in_review":
             self._sent_to_review(held, decision)
             raise SentToReview(f"event {held.event.id}: the {decision.decision} decision waits for reviewers")
-        held.event = dataclasses.replace(held.event, status=decision.decision, result=decision.result,
-                                         decision_reason=decision.reason, attempts=1)
+        held.event = dataclasses.replace(
+            held.event, status=decision.decision, result=decision.result, decision_reason=decision.reason, attempts=1
+        )
         held.ctx.event = held.event
         self.counts[decision.decision] += 1
         return held.event
@@ -339,8 +368,7 @@ class Runtime:
             if keep_lease:
                 await self._record_decision(held, decision)
                 return True
-            row = await self._report(held, "decide", decision.decision, decision.reason, decision.result,
-                                     group=False)
+            row = await self._report(held, "decide", decision.decision, decision.reason, decision.result, group=False)
         except Refused as exc:
             await self._finish(held, Fail(str(exc), "agentledger.Refused", retryable=False))
             return False
@@ -360,8 +388,9 @@ class Runtime:
         """The decision became a proposal: people decide now, and the event is no longer held."""
         held.finishing = True
         self.counts["sent to review"] += 1
-        log.info("event %s (%s): the %s decision goes to review", held.event.id, held.event.event_type,
-                 decision.decision)
+        log.info(
+            "event %s (%s): the %s decision goes to review", held.event.id, held.event.event_type, decision.decision
+        )
 
     async def _finish(self, held: Held, outcome: Any) -> None:
         """Report the last step of this worker's turn: complete, or fail (maybe to retry)."""
@@ -369,8 +398,9 @@ class Runtime:
             outcome = Complete()
         if not isinstance(outcome, (Complete, Fail)):
             expected = "ctx.complete/fail/retry" if held.event.decided else "ctx.approve/reject/fail/retry"
-            outcome = Fail(f"the handler returned {outcome!r}; it must return {expected}(...)", "TypeError",
-                           retryable=False)
+            outcome = Fail(
+                f"the handler returned {outcome!r}; it must return {expected}(...)", "TypeError", retryable=False
+            )
         held.finishing = True
         self.changed.set()
         try:
@@ -392,16 +422,21 @@ class Runtime:
         kind = "completed" if isinstance(outcome, Complete) else ("failed" if row["status"] == "failed" else "retried")
         self.counts[kind] += 1
         if kind == "retried" and held.event.decided and held.event.event_type not in self.worker.action_handlers:
-            log.warning("event %s: its follow-up action goes back to the action queue, and this worker has no "
-                        "@worker.action(%r) to run it", held.event.id, held.event.event_type)
+            log.warning(
+                "event %s: its follow-up action goes back to the action queue, and this worker has no "
+                "@worker.action(%r) to run it",
+                held.event.id,
+                held.event.event_type,
+            )
         log.debug("event %s (%s): %s", held.event.id, held.event.event_type, kind)
 
-    async def _refused(self, held: Held, step: str, row: dict) -> None:
+    async def _refused(self, held: Held, step: str, row: dict[str, Any]) -> None:
         """A report refused for this event alone. With the lease still ours (a step the lifecycle
         does not allow here), fail the event with the database's message; otherwise it is gone."""
         if row["lease_expires_at"] is not None:
-            await self._finish(held, Fail(f"{step} refused: {row['message']}", f"agentledger.{row['code']}",
-                                          retryable=False))
+            await self._finish(
+                held, Fail(f"{step} refused: {row['message']}", f"agentledger.{row['code']}", retryable=False)
+            )
         else:
             self._lose(held, row["message"])
 
@@ -416,7 +451,7 @@ class Runtime:
             self.counts["released"] += 1
         log.debug("event %s released: %s", held.event.id, row["outcome"])
 
-    async def _report(self, held: Held, step: str, *args: Any, group: Any = None) -> dict:
+    async def _report(self, held: Held, step: str, *args: Any, group: Any = None) -> dict[str, Any]:
         for value in args:
             if isinstance(value, (dict, list)):
                 try:
@@ -456,12 +491,13 @@ class Runtime:
     async def _heartbeat(self) -> None:
         held = [h for h in self.held.values() if not h.lost and not h.finishing]
         for start in range(0, len(held), self.settings.max_batch):
-            chunk = held[start:start + self.settings.max_batch]
+            chunk = held[start : start + self.settings.max_batch]
             sent = time.monotonic()
 
-            async def beat(conn: psycopg.AsyncConnection) -> list[dict]:
+            async def beat(conn: Connection, chunk: list[Held] = chunk) -> list[dict[str, Any]]:
                 cursor = await conn.execute(HEARTBEAT_SQL, ([h.event.id for h in chunk], [h.token for h in chunk]))
                 return await cursor.fetchall()
+
             try:
                 rows = await self.upkeep.run(beat)
             except (*LOST, psycopg.Error) as exc:
@@ -470,20 +506,23 @@ class Runtime:
                     if time.monotonic() >= h.deadline:
                         self._lose(h, "its lease ended while the database could not be reached")
                 continue
-            for h, row in zip(chunk, rows):
+            for h, row in zip(chunk, rows, strict=False):
                 if row["outcome"] == "done":
                     h.deadline = sent + (row["lease_expires_at"] - row["db_now"]).total_seconds()
                 elif self.held.get(h.event.id) is h:
                     self._lose(h, row["message"])
 
     async def _rescue(self) -> None:
-        async def rescue(conn: psycopg.AsyncConnection) -> dict:
+        async def rescue(conn: Connection) -> dict[str, Any] | None:
             cursor = await conn.execute(RESCUE_SQL, {"limit": self.settings.max_batch, "actor": self.name})
             return await cursor.fetchone()
+
         try:
             row = await self.upkeep.run(rescue)
         except (*LOST, psycopg.Error) as exc:
             log.warning("lease rescue failed: %s", exc)
+            return
+        if row is None:  # the statement always answers one row
             return
         if row["rescued"]:
             self.counts["rescued"] += row["rescued"]
@@ -500,25 +539,42 @@ class Runtime:
             if done != last or self.held:
                 running = sum(1 for h in self.held.values() if h.started and not h.finishing)
                 waiting = sum(1 for h in self.held.values() if not h.started)
-                log.info("progress: %s finished (%.1f/s), %s running, %s claimed and waiting, %s",
-                         done, (done - last) / (now - last_at), running, waiting, self._summary())
+                log.info(
+                    "progress: %s finished (%.1f/s), %s running, %s claimed and waiting, %s",
+                    done,
+                    (done - last) / (now - last_at),
+                    running,
+                    waiting,
+                    self._summary(),
+                )
             last, last_at = done, now
 
     def _summary(self) -> str:
-        keys = ("claimed", "approved", "rejected", "sent to review", "completed", "retried", "failed", "released", "lost",
-                "rescued")
+        keys = (
+            "claimed",
+            "approved",
+            "rejected",
+            "sent to review",
+            "completed",
+            "retried",
+            "failed",
+            "released",
+            "lost",
+            "rescued",
+        )
         return ", ".join(f"{key} {self.counts[key]}" for key in keys if self.counts[key])
 
 
-async def _wait_all_or(tasks: list[asyncio.Task], abort: asyncio.Task, timeout: float) -> None:
+async def _wait_all_or(tasks: list[asyncio.Task[None]], abort: asyncio.Task[bool], timeout: float) -> None:
     """Until every task is done, abort finishes, or the timeout passes; cancels nothing."""
     deadline = time.monotonic() + timeout
     remaining = set(tasks)
     while remaining and not abort.done() and time.monotonic() < deadline:
-        done, _ = await asyncio.wait(remaining | {abort}, timeout=deadline - time.monotonic(),
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            remaining | {abort}, timeout=deadline - time.monotonic(), return_when=asyncio.FIRST_COMPLETED
+        )
         remaining -= done
 
 
-def _by_type(rows: list[dict]) -> str:
+def _by_type(rows: list[dict[str, Any]]) -> str:
     return ", ".join(f"{t} {n}" for t, n in sorted(Counter(r["event_type"] for r in rows).items()))

@@ -73,7 +73,9 @@ class Worker:
         """Register the follow-up action of decided events (approved or rejected) of these types."""
         return self._register(self.action_handlers, event_types, "action")
 
-    def _register(self, table: dict[str, Handler], event_types: tuple[str, ...], kind: str) -> Callable[[Handler], Handler]:
+    def _register(
+        self, table: dict[str, Handler], event_types: tuple[str, ...], kind: str
+    ) -> Callable[[Handler], Handler]:
         if not event_types or not all(isinstance(t, str) and t for t in event_types):
             raise TypeError(f"@worker.{kind}(...) takes one or more event type names")
 
@@ -85,6 +87,7 @@ class Worker:
                     raise ValueError(f"event type {event_type!r} already has a {kind}: {table[event_type]!r}")
                 table[event_type] = fn
             return fn
+
         return register
 
     def run(self, dsn: str | None = None) -> int:
@@ -117,7 +120,8 @@ class Worker:
 
 
 def is_async(fn: Handler) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    # A function, or an object whose __call__ is a coroutine function.
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
 
 
 def _check_settings(settings: WorkerSettings) -> None:
@@ -125,8 +129,14 @@ def _check_settings(settings: WorkerSettings) -> None:
         raise ValueError("concurrency must be at least 1")
     if settings.prefetch is not None and settings.prefetch < 0:
         raise ValueError("prefetch must be 0 or more")
-    for name in ("poll_interval", "rescue_interval", "progress_interval", "listen_check_interval",
-                 "listen_check_timeout", "call_timeout"):
+    for name in (
+        "poll_interval",
+        "rescue_interval",
+        "progress_interval",
+        "listen_check_interval",
+        "listen_check_timeout",
+        "call_timeout",
+    ):
         if getattr(settings, name) <= 0:
             raise ValueError(f"{name} must be more than 0 seconds")
     if settings.flush_delay < 0 or settings.shutdown_timeout < 0 or settings.renotify_delay < 0:

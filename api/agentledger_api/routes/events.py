@@ -61,10 +61,18 @@ async def submit(
         pool,
         "SELECT * FROM api.submit_event(%(customer_id)s, %(event_type)s, %(payload)s, %(priority)s, "
         "%(run_after)s, %(idempotency_key)s, %(correlation_id)s, %(caused_by)s, %(actor)s, %(kind)s)",
-        {"customer_id": event.customer_id, "event_type": event.event_type, "payload": Jsonb(event.payload),
-         "priority": event.priority, "run_after": event.run_after, "idempotency_key": idempotency_key,
-         "correlation_id": event.correlation_id, "caused_by": event.caused_by_event_id,
-         "actor": caller.name, "kind": KIND[caller.role]},
+        {
+            "customer_id": event.customer_id,
+            "event_type": event.event_type,
+            "payload": Jsonb(event.payload),
+            "priority": event.priority,
+            "run_after": event.run_after,
+            "idempotency_key": idempotency_key,
+            "correlation_id": event.correlation_id,
+            "caused_by": event.caused_by_event_id,
+            "actor": caller.name,
+            "kind": KIND[caller.role],
+        },
     )
     if not row.pop("created"):
         response.status_code = 200
@@ -82,8 +90,11 @@ async def submit_batch(
     if len(events) > limit:
         raise Problem(413, "Batch too large", f"{len(events)} events; at most {limit} per call.", code="AL013")
     batch = [e.model_dump(mode="json", exclude_none=True) for e in events]
-    rows = await fetch_all(pool, "SELECT * FROM api.submit_events(%(batch)s, %(actor)s, %(kind)s)",
-                           {"batch": Jsonb(batch), "actor": caller.name, "kind": KIND[caller.role]})
+    rows = await fetch_all(
+        pool,
+        "SELECT * FROM api.submit_events(%(batch)s, %(actor)s, %(kind)s)",
+        {"batch": Jsonb(batch), "actor": caller.name, "kind": KIND[caller.role]},
+    )
     return Receipts.model_validate({"items": rows})
 
 
@@ -94,9 +105,11 @@ async def pending(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> EventPage:
-    rows = await fetch_all(pool, "SELECT * FROM api.list_events(p_status => 'queued', "
-                           "p_after_id => %(after)s, p_limit => %(limit)s)",
-                           {"after": decode_cursor(cursor), "limit": limit})
+    rows = await fetch_all(
+        pool,
+        "SELECT * FROM api.list_events(p_status => 'queued', p_after_id => %(after)s, p_limit => %(limit)s)",
+        {"after": decode_cursor(cursor), "limit": limit},
+    )
     return EventPage.model_validate(page(rows, limit))
 
 
@@ -116,8 +129,15 @@ async def list_events(
         pool,
         "SELECT * FROM api.list_events(%(status)s, %(customer_id)s, %(event_type)s, %(after_time)s, "
         "%(before_time)s, %(after)s, %(limit)s)",
-        {"status": status, "customer_id": customer_id, "event_type": event_type, "after_time": created_after,
-         "before_time": created_before, "after": decode_cursor(cursor), "limit": limit},
+        {
+            "status": status,
+            "customer_id": customer_id,
+            "event_type": event_type,
+            "after_time": created_after,
+            "before_time": created_before,
+            "after": decode_cursor(cursor),
+            "limit": limit,
+        },
     )
     return EventPage.model_validate(page(rows, limit))
 
@@ -130,8 +150,9 @@ async def get_event(event_id: EventIdPath, pool: Pool, _: Reader) -> Event:
 @router.get("/events/{event_id}/history", summary="The event's audit trail, with its chain verified")
 async def history(event_id: EventIdPath, pool: Pool, _: Reader) -> History:
     entries = await fetch_all(pool, "SELECT * FROM api.event_history(%(id)s) ORDER BY seq", {"id": event_id})
-    verdict = await fetch_one(pool, "SELECT ok, rows_checked, broken_seq, problem FROM api.verify_audit(%(id)s)",
-                              {"id": event_id})
+    verdict = await fetch_one(
+        pool, "SELECT ok, rows_checked, broken_seq, problem FROM api.verify_audit(%(id)s)", {"id": event_id}
+    )
     return History.model_validate({"event_id": event_id, "entries": entries, "verification": verdict})
 
 
@@ -146,8 +167,9 @@ async def change_status(
     """The new status comes in a JSON body `{status, reason, result?}`, or as `?status=` alone.
     The database decides whether the move is allowed (409 with its message and hint if not)."""
     if change is None and status is None:
-        raise Problem(422, "Invalid request", "Give the new status: a JSON body {\"status\": ...} or ?status=.",
-                      code="validation")
+        raise Problem(
+            422, "Invalid request", 'Give the new status: a JSON body {"status": ...} or ?status=.', code="validation"
+        )
     if change is not None and status is not None and change.status != status:
         raise Problem(422, "Invalid request", "?status= and the body's status differ.", code="validation")
     change = change or StatusChange(status=status or "")
@@ -155,8 +177,15 @@ async def change_status(
         pool,
         "SELECT * FROM api.transition_event(%(id)s, %(status)s, %(actor)s, %(kind)s, %(reason)s, %(result)s, "
         "%(details)s, p_lease_token => %(token)s)",
-        {"id": event_id, "status": change.status, "actor": caller.name, "kind": KIND[caller.role],
-         "reason": change.reason, "result": jsonb(change.result),
-         "details": jsonb(change.details), "token": change.lease_token},
+        {
+            "id": event_id,
+            "status": change.status,
+            "actor": caller.name,
+            "kind": KIND[caller.role],
+            "reason": change.reason,
+            "result": jsonb(change.result),
+            "details": jsonb(change.details),
+            "token": change.lease_token,
+        },
     )
     return Event.model_validate(row)

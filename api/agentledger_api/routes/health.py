@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from typing import Any
 
 from fastapi import APIRouter
@@ -42,20 +41,32 @@ async def readyz(pool: Pool) -> Status:
     except Problem:
         raise
     except Exception:
-        raise Problem(503, "Database unavailable", "The database cannot be reached.", code="unavailable",
-                      headers={"Retry-After": "2"}) from None
+        raise Problem(
+            503,
+            "Database unavailable",
+            "The database cannot be reached.",
+            code="unavailable",
+            headers={"Retry-After": "2"},
+        ) from None
     missing = (row or {}).get("missing")
     if missing:
-        raise Problem(503, "Schema not deployed", f"Missing database functions: {', '.join(missing)}. "
-                      "Deploy with `agentledger db deploy` or `sqitch deploy`.", code="schema_not_deployed",
-                      headers={"Retry-After": "10"})
+        raise Problem(
+            503,
+            "Schema not deployed",
+            f"Missing database functions: {', '.join(missing)}. "
+            "Deploy with `agentledger db deploy` or `sqitch deploy`.",
+            code="schema_not_deployed",
+            headers={"Retry-After": "10"},
+        )
     return Status(status="ready")
 
 
 # The Prometheus text format, documented as what it is: text.
 METRICS_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Metrics in the Prometheus text format",
-          "content": {"text/plain": {"schema": {"type": "string"}}}},
+    200: {
+        "description": "Metrics in the Prometheus text format",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
 }
 
 
@@ -67,8 +78,9 @@ async def metrics(pool: Pool, app_metrics: AppMetrics, _: Reader) -> PlainTextRe
         row = await fetch_one(pool, "SELECT api.queue_stats() AS s")
         stats = row["s"] if row else {}
         depth = [(c["event_type"], c["status"], c["events"]) for c in stats.get("counts", [])]
-        breaches = [(b["event_type"], b["deadline"], b["events"], b["open"]) for b in stats.get("deadline_breaches", [])]
+        breaches = [
+            (b["event_type"], b["deadline"], b["events"], b["open"]) for b in stats.get("deadline_breaches", [])
+        ]
     except Exception:
         pass  # metrics of the process are still worth serving while the database is away
-    return PlainTextResponse(app_metrics.render(depth, breaches),
-                             media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(app_metrics.render(depth, breaches), media_type="text/plain; version=0.0.4")

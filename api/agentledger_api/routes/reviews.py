@@ -25,8 +25,9 @@ async def review_queue(
     event_type: Annotated[Text | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Reviews:
-    rows = await fetch_all(pool, "SELECT * FROM api.list_reviews(%(type)s, %(limit)s)",
-                           {"type": event_type, "limit": limit})
+    rows = await fetch_all(
+        pool, "SELECT * FROM api.list_reviews(%(type)s, %(limit)s)", {"type": event_type, "limit": limit}
+    )
     return Reviews.model_validate({"items": rows})
 
 
@@ -34,6 +35,9 @@ async def review_queue(
 async def review(event_id: EventIdPath, verdict: Verdict, pool: Pool, caller: Reviewer) -> Event:
     """One rejection decides the event rejected. It is approved once as many distinct reviewers as its
     review needs have approved (two for four-eyes); the agent or key that proposed may not review."""
-    row = await fetch_row(pool, "SELECT * FROM api.review_event(%(id)s, %(verdict)s, %(reason)s, %(reviewer)s)",
-                          {"id": event_id, "verdict": verdict.verdict, "reason": verdict.reason, "reviewer": caller.name})
+    row = await fetch_row(
+        pool,
+        "SELECT * FROM api.review_event(%(id)s, %(verdict)s, %(reason)s, %(reviewer)s)",
+        {"id": event_id, "verdict": verdict.verdict, "reason": verdict.reason, "reviewer": caller.name},
+    )
     return Event.model_validate(row)

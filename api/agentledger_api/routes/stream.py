@@ -20,8 +20,19 @@ from agentledger_api.problems import Problem
 
 router = APIRouter(tags=["events"])
 KEEP_ALIVE_SECONDS = 15.0
-FIELDS = ("seq", "event_id", "customer_id", "version", "from_status", "to_status", "actor", "actor_kind",
-          "reason", "attempt", "recorded_at")
+FIELDS = (
+    "seq",
+    "event_id",
+    "customer_id",
+    "version",
+    "from_status",
+    "to_status",
+    "actor",
+    "actor_kind",
+    "reason",
+    "attempt",
+    "recorded_at",
+)
 
 
 def message(entry: dict[str, Any]) -> str:
@@ -31,13 +42,19 @@ def message(entry: dict[str, Any]) -> str:
 
 # One `change` message per status change; its data is one audit row of these FIELDS, as JSON.
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "A Server-Sent Events stream: `id: <seq>`, `event: change`, `data: {...}` per change",
-          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    200: {
+        "description": "A Server-Sent Events stream: `id: <seq>`, `event: change`, `data: {...}` per change",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
 }
 
 
-@router.get("/events/stream", summary="Live changes of events (Server-Sent Events)",
-            response_class=StreamingResponse, responses=STREAM_RESPONSE)
+@router.get(
+    "/events/stream",
+    summary="Live changes of events (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses=STREAM_RESPONSE,
+)
 async def stream(
     request: Request,
     feed: Feed,
@@ -59,8 +76,9 @@ async def stream(
         checked = time.monotonic()
         try:
             while last_event_id is not None and sent < caught_up_to:  # replay, a page at a time
-                rows = await fetch_all(pool, "SELECT * FROM api.audit_feed(%(a)s, %(b)s, 1000)",
-                                       {"a": sent, "b": caught_up_to})
+                rows = await fetch_all(
+                    pool, "SELECT * FROM api.audit_feed(%(a)s, %(b)s, 1000)", {"a": sent, "b": caught_up_to}
+                )
                 if not rows:
                     break
                 for entry in rows:
@@ -78,7 +96,7 @@ async def stream(
                     checked = time.monotonic()
                 try:
                     entry = await asyncio.wait_for(subscriber.queue.get(), min(KEEP_ALIVE_SECONDS, recheck_every))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
                 if entry["seq"] <= sent:
@@ -89,5 +107,6 @@ async def stream(
         finally:
             feed.unsubscribe(subscriber)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )

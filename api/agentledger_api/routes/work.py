@@ -31,8 +31,11 @@ router = APIRouter(tags=["work"])
 
 
 async def claim(pool: AsyncConnectionPool, function: str, body: ClaimRequest, caller: Caller) -> Claims:
-    rows = await fetch_all(pool, f"SELECT * FROM api.{function}(%(worker)s, %(limit)s, %(types)s::text[])",
-                           {"worker": caller.name, "limit": body.limit, "types": body.event_types})
+    rows = await fetch_all(
+        pool,
+        f"SELECT * FROM api.{function}(%(worker)s, %(limit)s, %(types)s::text[])",
+        {"worker": caller.name, "limit": body.limit, "types": body.event_types},
+    )
     return Claims.model_validate({"items": rows})
 
 
@@ -45,9 +48,13 @@ async def report(pool: AsyncConnectionPool, caller: Caller, call: str, params: d
     the key that acted, even if a token was passed on."""
     held = await fetch_one(pool, "SELECT lease_owner FROM api.get_event(%(id)s)", {"id": params["id"]})
     if held is not None and held["lease_owner"] not in (None, caller.name):
-        raise Problem(409, "Lease not held", f"event {params['id']} is held by another key; "
-                      "a key reports only on events it claimed", code="AL009",
-                      extra={"event_id": params["id"]})
+        raise Problem(
+            409,
+            "Lease not held",
+            f"event {params['id']} is held by another key; a key reports only on events it claimed",
+            code="AL009",
+            extra={"event_id": params["id"]},
+        )
     row = await fetch_row(pool, f"SELECT * FROM {call}", params)  # one row per event named
     if row["outcome"] == "refused":
         raise refusal(row)
@@ -57,8 +64,13 @@ async def report(pool: AsyncConnectionPool, caller: Caller, call: str, params: d
 def refusal(row: dict[str, Any]) -> Problem:
     # The report codes are all in SQLSTATE_STATUS; 409 covers a code added to the database first.
     status, title = SQLSTATE_STATUS.get(row["code"], (409, "Report refused"))
-    return Problem(status, title, row["message"], code=row["code"],
-                   extra={"event_id": row["event_id"], "event_status": row["status"]})
+    return Problem(
+        status,
+        title,
+        row["message"],
+        code=row["code"],
+        extra={"event_id": row["event_id"], "event_status": row["status"]},
+    )
 
 
 @router.post("/claims", summary="Claim queued events")
@@ -80,8 +92,12 @@ async def claim_actions(body: ClaimRequest, pool: Pool, caller: WorkerKey) -> Cl
 async def heartbeat(event_id: EventIdPath, body: LeaseRef, pool: Pool, caller: WorkerKey) -> Report:
     """Renews the lease to now + the lease duration; `lease_expires_at` is the new end. A 409
     (AL009) means the lease ended: stop working on the event, every report will be refused."""
-    return await report(pool, caller, "api.heartbeat_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid])",
-                        {"id": event_id, "token": body.lease_token})
+    return await report(
+        pool,
+        caller,
+        "api.heartbeat_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid])",
+        {"id": event_id, "token": body.lease_token},
+    )
 
 
 @router.post("/events/{event_id}/decide", summary="Approve or reject a claimed event")
@@ -91,16 +107,25 @@ async def decide(event_id: EventIdPath, body: DecideReport, pool: Pool, caller: 
         caller,
         "api.decide_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(decision)s::text], "
         "ARRAY[%(reason)s::text], ARRAY[%(result)s::jsonb], %(keep)s::boolean)",
-        {"id": event_id, "token": body.lease_token, "decision": body.decision, "reason": body.reason,
-         "result": jsonb(body.result), "keep": body.keep_lease},
+        {
+            "id": event_id,
+            "token": body.lease_token,
+            "decision": body.decision,
+            "reason": body.reason,
+            "result": jsonb(body.result),
+            "keep": body.keep_lease,
+        },
     )
 
 
 @router.post("/events/{event_id}/complete", summary="The follow-up action succeeded")
 async def complete(event_id: EventIdPath, body: CompleteReport, pool: Pool, caller: WorkerKey) -> Report:
-    return await report(pool, caller, "api.complete_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], "
-                                 "ARRAY[%(details)s::jsonb])",
-                        {"id": event_id, "token": body.lease_token, "details": jsonb(body.details)})
+    return await report(
+        pool,
+        caller,
+        "api.complete_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(details)s::jsonb])",
+        {"id": event_id, "token": body.lease_token, "details": jsonb(body.details)},
+    )
 
 
 @router.post("/events/{event_id}/fail", summary="Report a failed attempt")
@@ -112,16 +137,25 @@ async def fail(event_id: EventIdPath, body: FailReport, pool: Pool, caller: Work
         caller,
         "api.fail_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(error)s::text], "
         "ARRAY[%(error_type)s::text], ARRAY[%(retryable)s::boolean])",
-        {"id": event_id, "token": body.lease_token, "error": body.error, "error_type": body.error_type,
-         "retryable": body.retryable},
+        {
+            "id": event_id,
+            "token": body.lease_token,
+            "error": body.error,
+            "error_type": body.error_type,
+            "retryable": body.retryable,
+        },
     )
 
 
 @router.post("/events/{event_id}/release", summary="Give a claimed event back unworked")
 async def release(event_id: EventIdPath, body: ReleaseReport, pool: Pool, caller: WorkerKey) -> Report:
     """Runnable again at once, and the attempt its claim counted is returned (e.g. on shutdown)."""
-    return await report(pool, caller, "api.release_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], %(reason)s::text)",
-                        {"id": event_id, "token": body.lease_token, "reason": body.reason})
+    return await report(
+        pool,
+        caller,
+        "api.release_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], %(reason)s::text)",
+        {"id": event_id, "token": body.lease_token, "reason": body.reason},
+    )
 
 
 @router.get("/stats", summary="Queue statistics")
