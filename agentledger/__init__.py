@@ -1,3 +1,6 @@
 """agentledger: an event ledger in PostgreSQL, and the tools that run it."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# Written once, in pyproject.toml; matches the newest tag of sqitch.plan (tests/test_version.py).
+__version__ = version("agentledger")

@@ -1,5 +1,5 @@
 """`python -m agentledger` runs the command line."""
 
-from agentledger.cli import main
+from agentledger.cli.main import main
 
 raise SystemExit(main())

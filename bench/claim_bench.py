@@ -58,11 +58,24 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-
 from submit_bench import (
-    BATCH_SIZE, DEFAULT_ADMIN_URL, REPO_ROOT, SAMPLE_INTERVAL_S, Databases, Result, WaitSampler,
-    batch_events, client_env, client_list, deploy_with_sqitch, describe_server, find_pgbench, log,
-    parse_pgbench, top_waits, trend,
+    BATCH_SIZE,
+    DEFAULT_ADMIN_URL,
+    REPO_ROOT,
+    SAMPLE_INTERVAL_S,
+    Databases,
+    Result,
+    WaitSampler,
+    batch_events,
+    client_env,
+    client_list,
+    deploy_with_sqitch,
+    describe_server,
+    find_pgbench,
+    log,
+    parse_pgbench,
+    top_waits,
+    trend,
 )
 
 JOBS_DDL = [
@@ -110,8 +123,10 @@ RAW_COUNTS = """SELECT count(*) FILTER (WHERE status = 'done'),
 QUIET_CPU_SHARE = 0.15  # below this the machine counts as idle before a cell
 AUDIT_STEPS = {"processing": "claim", "approved": "decide", "completed": "complete"}
 PROFILE_FUNCTIONS = [  # (schema.function, short name) in the order of a cycle
-    ("api.claim_events", "claim_events"), ("api.decide_events", "decide_events"),
-    ("api.complete_events", "complete_events"), ("ledger._checked_report", "_checked_report"),
+    ("api.claim_events", "claim_events"),
+    ("api.decide_events", "decide_events"),
+    ("api.complete_events", "complete_events"),
+    ("ledger._checked_report", "_checked_report"),
     ("ledger._check_status_change", "_check_status_change (row trigger)"),
     ("ledger._audit_status_changes", "_audit_status_changes (audit trigger)"),
 ]
@@ -179,8 +194,10 @@ class ClaimDatabases(Databases):
         self.execute(name, *JOBS_DDL)
         started = time.monotonic()
         with psycopg.connect(self.dsn(name), autocommit=True) as conn:
-            conn.execute("INSERT INTO public.jobs (payload) SELECT jsonb_build_object('n', g)"
-                         " FROM generate_series(1, %s) g", (preload,))
+            conn.execute(
+                "INSERT INTO public.jobs (payload) SELECT jsonb_build_object('n', g) FROM generate_series(1, %s) g",
+                (preload,),
+            )
             body = json.dumps(batch_events(BATCH_SIZE))
             for start in range(0, preload, BATCH_SIZE):
                 size = min(BATCH_SIZE, preload - start)
@@ -188,8 +205,7 @@ class ClaimDatabases(Databases):
                 conn.execute("SELECT count(*) FROM api.submit_events(%s::jsonb)", (events,))
                 done = start + size
                 if done % 50_000 == 0 and done < preload:
-                    log(f"  preloaded {done:,} of {preload:,} events "
-                        f"({done / (time.monotonic() - started):,.0f}/s)")
+                    log(f"  preloaded {done:,} of {preload:,} events ({done / (time.monotonic() - started):,.0f}/s)")
         self.execute(name, "VACUUM ANALYZE")
         return name
 
@@ -225,16 +241,18 @@ class LoadSampler(WaitSampler):
 
 def machine_busy(interval: float = 1.0) -> float | None:
     """Share of the machine's CPU time spent busy over interval seconds (None without /proc)."""
+
     def sample() -> list[int]:
         with open("/proc/stat") as f:
             return [int(x) for x in f.readline().split()[1:]]
+
     try:
         before = sample()
         time.sleep(interval)
         after = sample()
     except OSError:
         return None
-    delta = [b - a for a, b in zip(before, after)]
+    delta = [b - a for a, b in zip(before, after, strict=False)]
     idle = delta[3] + (delta[4] if len(delta) > 4 else 0)  # idle + iowait
     return 1 - idle / sum(delta) if sum(delta) else None
 
@@ -244,8 +262,10 @@ def wait_until_quiet(dbs: Databases, limit: float) -> tuple[float, float | None,
     active backend: the server may be shared. Returns the seconds waited, the last CPU-busy
     share, the other active backends last seen, and whether it was quiet in the end."""
     started = time.monotonic()
-    query = ("SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
-             " AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
     while True:
         busy = machine_busy()
         others = int(dbs.scalar(None, query))
@@ -273,24 +293,36 @@ def counts(dbs: Databases, name: str, cell: Cell) -> tuple[int, int, int]:
 # Running one cell
 
 
-def run_cell(cell: Cell, dbs: Databases, template: str, args: argparse.Namespace,
-             workdir: Path, seconds: int, profile: bool = False) -> ClaimResult:
+def run_cell(
+    cell: Cell,
+    dbs: Databases,
+    template: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    seconds: int,
+    profile: bool = False,
+) -> ClaimResult:
     result = ClaimResult(cell)
     name = dbs.clone(template)
     try:
         settings = dict(cell.settings, **({"track_functions": "all"} if profile else {}))
         for setting, value in settings.items():  # for the sessions pgbench opens
-            dbs.execute(name, sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                sql.Identifier(name), sql.Identifier(setting), sql.Literal(value)))
+            dbs.execute(
+                name,
+                sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                    sql.Identifier(name), sql.Identifier(setting), sql.Literal(value)
+                ),
+            )
         dbs.execute(name, "VACUUM ANALYZE")
         if args.wait_quiet:
             waited, busy, others, quiet = wait_until_quiet(dbs, args.wait_quiet)
-            result.quiet = {"waited_s": round(waited, 1), "cpu_busy": busy,
-                            "other_active": others, "quiet": quiet}
+            result.quiet = {"waited_s": round(waited, 1), "cpu_busy": busy, "other_active": others, "quiet": quiet}
             if not quiet:
                 cpu = f"CPU {busy:.0%} busy, " if busy is not None else ""
-                log(f"  the machine stayed busy for {waited:.0f} s ({cpu}{others} active backends "
-                    "in other databases); measuring anyway")
+                log(
+                    f"  the machine stayed busy for {waited:.0f} s ({cpu}{others} active backends "
+                    "in other databases); measuring anyway"
+                )
         dbs.execute(None, "CHECKPOINT")
         if args.warmup:  # takes the first full-page writes after the checkpoint; fills plan caches
             run_pgbench(cell, dbs.dsn(name), args.warmup, args, workdir)
@@ -314,8 +346,9 @@ def run_cell(cell: Cell, dbs: Databases, template: str, args: argparse.Namespace
         result.completed = result.rows_written = done_after - done_before
         if cell.ledger:
             with psycopg.connect(dbs.dsn(name), autocommit=True) as conn:
-                rows = conn.execute("SELECT to_status::text, count(*) FROM ledger.audit_log"
-                                    " WHERE seq > %s GROUP BY 1", (audit_seq,)).fetchall()
+                rows = conn.execute(
+                    "SELECT to_status::text, count(*) FROM ledger.audit_log WHERE seq > %s GROUP BY 1", (audit_seq,)
+                ).fetchall()
             result.audit_rows = {AUDIT_STEPS.get(status, status): int(n) for status, n in rows}
         if result.completed:
             wal_after = wal_stats(dbs)
@@ -329,7 +362,7 @@ def run_cell(cell: Cell, dbs: Databases, template: str, args: argparse.Namespace
             with psycopg.connect(dbs.dsn(name), autocommit=True) as conn:
                 cur = conn.execute("SELECT * FROM api.verify_audit()")
                 columns = [c.name for c in cur.description]
-                verdict = dict(zip(columns, cur.fetchone()))
+                verdict = dict(zip(columns, cur.fetchone(), strict=False))
             verdict["seconds"] = round(time.monotonic() - started, 1)
             result.verify = verdict
             if not verdict["ok"]:
@@ -341,23 +374,37 @@ def run_cell(cell: Cell, dbs: Databases, template: str, args: argparse.Namespace
     return result
 
 
-def run_pgbench(cell: Cell, dsn: str, seconds: int, args: argparse.Namespace,
-                workdir: Path) -> str:
+def run_pgbench(cell: Cell, dsn: str, seconds: int, args: argparse.Namespace, workdir: Path) -> str:
     """Like submit_bench.run_pgbench, plus --report-per-command (mean latency per statement)."""
     script = workdir / f"{cell.key.replace(':', '_')}.sql"
     script.write_text(cell.script)
-    command = [args.pgbench, "--no-vacuum", "--protocol=prepared", f"--client={cell.clients}",
-               f"--jobs={min(cell.clients, os.cpu_count() or 1)}", f"--time={seconds}",
-               "--progress=1", "--report-per-command", f"--file={script}", dsn]
+    command = [
+        args.pgbench,
+        "--no-vacuum",
+        "--protocol=prepared",
+        f"--client={cell.clients}",
+        f"--jobs={min(cell.clients, os.cpu_count() or 1)}",
+        f"--time={seconds}",
+        "--progress=1",
+        "--report-per-command",
+        f"--file={script}",
+        dsn,
+    ]
     completed = subprocess.run(
-        command, env=client_env(args.admin_url), stdin=subprocess.DEVNULL, capture_output=True,
-        text=True, timeout=seconds + 120, check=False)
+        command,
+        env=client_env(args.admin_url),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
     output = completed.stdout + completed.stderr
     if completed.returncode != 0 or "aborted" in output:
-        problems = [line for line in output.splitlines()
-                    if "error" in line.lower() or "abort" in line.lower()]
-        raise RuntimeError(f"pgbench exited with {completed.returncode}: "
-                           + " | ".join(problems[:5] or output.splitlines()[-5:]))
+        problems = [line for line in output.splitlines() if "error" in line.lower() or "abort" in line.lower()]
+        raise RuntimeError(
+            f"pgbench exited with {completed.returncode}: " + " | ".join(problems[:5] or output.splitlines()[-5:])
+        )
     return output
 
 
@@ -372,10 +419,9 @@ def parse_statement_latencies(output: str, names: list[str]) -> list[tuple[str, 
             break
         text = match.group(2)
         function = re.search(r"api\.(\w+)", text)
-        latencies.append((function.group(1) if function else text.split()[0].lower(),
-                          float(match.group(1))))
+        latencies.append((function.group(1) if function else text.split()[0].lower(), float(match.group(1))))
     if len(names) == len(latencies):
-        latencies = [(name, ms) for name, (_, ms) in zip(names, latencies)]
+        latencies = [(name, ms) for name, (_, ms) in zip(names, latencies, strict=False)]
     return latencies
 
 
@@ -383,12 +429,12 @@ def function_profile(dbs: Databases, name: str, events: int) -> dict[str, tuple[
     """Microseconds per event spent in each tracked function (total, self) during the run."""
     time.sleep(0.5)  # pgbench's backends flush their function statistics as they exit
     with psycopg.connect(dbs.dsn(name), autocommit=True) as conn:
-        rows = conn.execute("SELECT schemaname || '.' || funcname, total_time, self_time"
-                            " FROM pg_stat_user_functions").fetchall()
+        rows = conn.execute(
+            "SELECT schemaname || '.' || funcname, total_time, self_time FROM pg_stat_user_functions"
+        ).fetchall()
     per_event = {fn: (total * 1000 / events, own * 1000 / events) for fn, total, own in rows}
     profile = {short: per_event.get(fn, (0.0, 0.0)) for fn, short in PROFILE_FUNCTIONS}
-    other = sum(own for fn, (_, own) in per_event.items()
-                if fn not in dict(PROFILE_FUNCTIONS))
+    other = sum(own for fn, (_, own) in per_event.items() if fn not in dict(PROFILE_FUNCTIONS))
     profile["other helpers"] = (other, other)
     return profile
 
@@ -400,16 +446,21 @@ def check_rows(result: ClaimResult) -> None:
     expected = result.transactions * cell.batch
     problems = []
     if result.completed != expected:
-        problems.append(f"pgbench reported {result.transactions} cycles of {cell.batch} "
-                        f"({expected} events) but {result.completed} were finished"
-                        + ("; the queue ran dry: raise --preload" if result.queued_left == 0
-                           else ""))
+        problems.append(
+            f"pgbench reported {result.transactions} cycles of {cell.batch} "
+            f"({expected} events) but {result.completed} were finished"
+            + ("; the queue ran dry: raise --preload" if result.queued_left == 0 else "")
+        )
     if result.in_flight:
         problems.append(f"{result.in_flight} claimed events were left unfinished")
-    if cell.ledger and (sum(result.audit_rows.values()) != 3 * result.completed or any(
-            result.audit_rows.get(step, 0) != result.completed for step in AUDIT_STEPS.values())):
-        problems.append(f"audit rows by step {result.audit_rows}, expected {result.completed} "
-                        "of each of claim, decide, complete and no others")
+    if cell.ledger and (
+        sum(result.audit_rows.values()) != 3 * result.completed
+        or any(result.audit_rows.get(step, 0) != result.completed for step in AUDIT_STEPS.values())
+    ):
+        problems.append(
+            f"audit rows by step {result.audit_rows}, expected {result.completed} "
+            "of each of claim, decide, complete and no others"
+        )
     if problems:
         raise RuntimeError("; ".join(problems))
 
@@ -423,14 +474,30 @@ def plan_cells(clients: list[int], batches: list[int], verify_every: bool) -> li
     client count, so slow drifts of a noisy machine hit both sides of a ratio alike."""
     cells: list[Cell] = []
     for n in clients:
-        cells.append(Cell("raw2", "raw SKIP LOCKED, 2 tx", n, 1, SCRIPT_RAW_TWO_TX,
-                          statements=["claim", "finish"]))
-        cells.append(Cell("raw1", "raw SKIP LOCKED, 1 tx", n, 1, SCRIPT_RAW_ONE_TX,
-                          statements=["begin", "claim", "finish", "commit"]))
+        cells.append(Cell("raw2", "raw SKIP LOCKED, 2 tx", n, 1, SCRIPT_RAW_TWO_TX, statements=["claim", "finish"]))
+        cells.append(
+            Cell(
+                "raw1",
+                "raw SKIP LOCKED, 1 tx",
+                n,
+                1,
+                SCRIPT_RAW_ONE_TX,
+                statements=["begin", "claim", "finish", "commit"],
+            )
+        )
         for batch in batches:
-            cells.append(Cell(f"ledger:{batch}", "agentledger", n, batch,
-                              SCRIPT_LEDGER.format(batch=batch), statements=LEDGER_STATEMENTS,
-                              compare_to=["raw2", "raw1"], verify=verify_every))
+            cells.append(
+                Cell(
+                    f"ledger:{batch}",
+                    "agentledger",
+                    n,
+                    batch,
+                    SCRIPT_LEDGER.format(batch=batch),
+                    statements=LEDGER_STATEMENTS,
+                    compare_to=["raw2", "raw1"],
+                    verify=verify_every,
+                )
+            )
     ledger_cells = [c for c in cells if c.ledger]
     if ledger_cells:
         ledger_cells[-1].verify = True  # the most clients and the largest batch: most rows
@@ -438,12 +505,22 @@ def plan_cells(clients: list[int], batches: list[int], verify_every: bool) -> li
 
 
 def plan_profile(batches: list[int]) -> list[Cell]:
-    cells = [Cell(f"ledger:{b}", "profile", 1, b, SCRIPT_LEDGER.format(batch=b),
-                  statements=LEDGER_STATEMENTS) for b in batches]
+    cells = [
+        Cell(f"ledger:{b}", "profile", 1, b, SCRIPT_LEDGER.format(batch=b), statements=LEDGER_STATEMENTS)
+        for b in batches
+    ]
     smallest = min(batches)
-    cells.append(Cell(f"ledger:{smallest}", "profile, plan_cache_mode = force_generic_plan", 1,
-                      smallest, SCRIPT_LEDGER.format(batch=smallest), statements=LEDGER_STATEMENTS,
-                      settings={"plan_cache_mode": "force_generic_plan"}))
+    cells.append(
+        Cell(
+            f"ledger:{smallest}",
+            "profile, plan_cache_mode = force_generic_plan",
+            1,
+            smallest,
+            SCRIPT_LEDGER.format(batch=smallest),
+            statements=LEDGER_STATEMENTS,
+            settings={"plan_cache_mode": "force_generic_plan"},
+        )
+    )
     return cells
 
 
@@ -464,11 +541,13 @@ def statements_text(result: ClaimResult) -> str:
     return " / ".join(f"{v:.2f}" for _, v in result.statement_ms)
 
 
-def progress_line(index: int, total: int, result: ClaimResult,
-                  done: dict[tuple[str, int], ClaimResult]) -> str:
+def progress_line(index: int, total: int, result: ClaimResult, done: dict[tuple[str, int], ClaimResult]) -> str:
     cell = result.cell
-    head = (f"[{index:2d}/{total}] {cell.label}"
-            + (f", batch {cell.batch}" if cell.ledger else "") + f", {cell.clients} client(s): ")
+    head = (
+        f"[{index:2d}/{total}] {cell.label}"
+        + (f", batch {cell.batch}" if cell.ledger else "")
+        + f", {cell.clients} client(s): "
+    )
     if result.error:
         return head + "ERROR " + result.error
     ratios = ratios_for(result, done)
@@ -476,16 +555,14 @@ def progress_line(index: int, total: int, result: ClaimResult,
     if ratios:
         line += " (" + ", ".join(f"{v:.2f}× {k}" for k, v in ratios.items()) + ")"
     names = "/".join(n for n, _ in result.statement_ms)
-    line += (f"; {result.latency_ms:.2f} ms/cycle; ms per statement {names}: "
-             f"{statements_text(result)}")
+    line += f"; {result.latency_ms:.2f} ms/cycle; ms per statement {names}: {statements_text(result)}"
     if cell.ledger:
         line += f"; {result.audit_per_event:.2f} audit rows/event"
     if result.wal_bytes_per_event is not None:
         line += f"; {result.wal_bytes_per_event / 1024:.1f} kB WAL/event"
     line += f"; waits: {top_waits(result)}"
     if result.verify:
-        line += (f"; verify_audit ok over {result.verify['rows_checked']:,} rows "
-                 f"({result.verify['seconds']} s)")
+        line += f"; verify_audit ok over {result.verify['rows_checked']:,} rows ({result.verify['seconds']} s)"
     drift = trend(result)
     if drift is not None and not 0.8 <= drift <= 1.25:
         line += f"; last third ran at {drift:.2f}× the first"
@@ -496,56 +573,78 @@ def progress_line(index: int, total: int, result: ClaimResult,
 
 def result_json(result: ClaimResult, ratios: dict[str, float], phase: str) -> str:
     cell = result.cell
-    return "RESULT " + json.dumps({
-        "phase": phase, "operation": cell.key, "label": cell.label, "batch": cell.batch,
-        "clients": cell.clients, "settings": cell.settings,
-        "events_per_s": round(result.events_per_s, 1) if result.events_per_s else None,
-        "tps": result.tps, "latency_ms": result.latency_ms, "transactions": result.transactions,
-        "statement_ms": dict(result.statement_ms), "completed": result.completed,
-        "in_flight": result.in_flight, "queued_left": result.queued_left,
-        "audit_rows": result.audit_rows,
-        "audit_rows_per_event": (round(result.audit_per_event, 3)
-                                 if result.audit_per_event is not None else None),
-        "wal_bytes_per_event": (round(result.wal_bytes_per_event)
-                                if result.wal_bytes_per_event is not None else None),
-        "wal_flushes_per_event": (round(result.wal_flushes_per_event, 4)
-                                  if result.wal_flushes_per_event is not None else None),
-        "ratios": ratios, "per_second_tps": result.per_second_tps, "trend": trend(result),
-        "waits": result.waits, "other_databases_active": round(result.other_load, 2),
-        "quiet_wait": result.quiet, "verify_audit": result.verify,
-        "functions_us_per_event": {k: {"total": round(t, 1), "self": round(s, 1)}
-                                   for k, (t, s) in result.functions_us.items()},
-        "error": result.error,
-    }, default=str)
+    return "RESULT " + json.dumps(
+        {
+            "phase": phase,
+            "operation": cell.key,
+            "label": cell.label,
+            "batch": cell.batch,
+            "clients": cell.clients,
+            "settings": cell.settings,
+            "events_per_s": round(result.events_per_s, 1) if result.events_per_s else None,
+            "tps": result.tps,
+            "latency_ms": result.latency_ms,
+            "transactions": result.transactions,
+            "statement_ms": dict(result.statement_ms),
+            "completed": result.completed,
+            "in_flight": result.in_flight,
+            "queued_left": result.queued_left,
+            "audit_rows": result.audit_rows,
+            "audit_rows_per_event": (round(result.audit_per_event, 3) if result.audit_per_event is not None else None),
+            "wal_bytes_per_event": (
+                round(result.wal_bytes_per_event) if result.wal_bytes_per_event is not None else None
+            ),
+            "wal_flushes_per_event": (
+                round(result.wal_flushes_per_event, 4) if result.wal_flushes_per_event is not None else None
+            ),
+            "ratios": ratios,
+            "per_second_tps": result.per_second_tps,
+            "trend": trend(result),
+            "waits": result.waits,
+            "other_databases_active": round(result.other_load, 2),
+            "quiet_wait": result.quiet,
+            "verify_audit": result.verify,
+            "functions_us_per_event": {
+                k: {"total": round(t, 1), "self": round(s, 1)} for k, (t, s) in result.functions_us.items()
+            },
+            "error": result.error,
+        },
+        default=str,
+    )
 
 
-def markdown_table(results: list[ClaimResult], done: dict[tuple[str, int], ClaimResult],
-                   rounds: dict[tuple[str, int], list[ClaimResult]]) -> str:
+def markdown_table(
+    results: list[ClaimResult],
+    done: dict[tuple[str, int], ClaimResult],
+    rounds: dict[tuple[str, int], list[ClaimResult]],
+) -> str:
     """One row per cell: its best round (the least disturbed on a shared machine), the range of
     all rounds, and the ratios of best to best."""
-    rows = ["| operation | batch | clients | events/s | all rounds | × raw 2-tx | × raw 1-tx "
-            "| ms/cycle | ms per statement | audit rows/event | WAL kB/event "
-            "| main waits (share of samples) | other DBs active |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|"]
+    rows = [
+        "| operation | batch | clients | events/s | all rounds | × raw 2-tx | × raw 1-tx "
+        "| ms/cycle | ms per statement | audit rows/event | WAL kB/event "
+        "| main waits (share of samples) | other DBs active |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|",
+    ]
     for r in results:
         cell = r.cell
         op = cell.label
         if r.error:
             rows.append(f"| {op} | {cell.batch} | {cell.clients} | error | | | | | | | | | |")
             continue
-        rates = sorted(x.events_per_s for x in rounds[(cell.key, cell.clients)]
-                       if x.events_per_s)
-        spread = (f"{rates[0]:,.0f}–{rates[-1]:,.0f}" if len(rates) > 1 else "")
+        rates = sorted(x.events_per_s for x in rounds[(cell.key, cell.clients)] if x.events_per_s)
+        spread = f"{rates[0]:,.0f}–{rates[-1]:,.0f}" if len(rates) > 1 else ""
         ratios = ratios_for(r, done)
-        ratio_cells = " | ".join(f"{ratios[k]:.2f}" if k in ratios else "—"
-                                 for k in ("raw2", "raw1"))
+        ratio_cells = " | ".join(f"{ratios[k]:.2f}" if k in ratios else "—" for k in ("raw2", "raw1"))
         waits = ", ".join(f"{k} {v:.0%}" for k, v in list(r.waits.items())[:3])
         audit = f"{r.audit_per_event:.2f}" if cell.ledger else "—"
         wal = f"{r.wal_bytes_per_event / 1024:.1f}" if r.wal_bytes_per_event is not None else ""
         names = "/".join(n for n, _ in r.statement_ms)
-        rows.append(f"| {op} | {cell.batch} | {cell.clients} | {r.events_per_s:,.0f} | {spread} | "
-                    f"{ratio_cells} | {r.latency_ms:.2f} | {names} {statements_text(r)} | "
-                    f"{audit} | {wal} | {waits} | {r.other_load:.1f} |")
+        rows.append(
+            f"| {op} | {cell.batch} | {cell.clients} | {r.events_per_s:,.0f} | {spread} | "
+            f"{ratio_cells} | {r.latency_ms:.2f} | {names} {statements_text(r)} | "
+            f"{audit} | {wal} | {waits} | {r.other_load:.1f} |"
+        )
     return "\n".join(rows)
 
 
@@ -554,18 +653,19 @@ def profile_table(results: list[ClaimResult]) -> str:
     if not ok:
         return "(no profile)"
     heads = [f"batch {r.cell.batch}" + (", generic plans" if r.cell.settings else "") for r in ok]
-    rows = ["| µs per event (self time), 1 client | " + " | ".join(heads) + " |",
-            "|---|" + "---:|" * len(ok)]
+    rows = ["| µs per event (self time), 1 client | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(ok)]
     names = list(ok[0].functions_us)
     for name in names:
-        rows.append(f"| {name} | " + " | ".join(f"{r.functions_us[name][1]:,.1f}" for r in ok)
-                    + " |")
-    rows.append("| sum of the functions | " + " | ".join(
-        f"{sum(s for _, s in r.functions_us.values()):,.1f}" for r in ok) + " |")
-    rows.append("| wall time per event (1 / events/s) | " + " | ".join(
-        f"{1e6 / r.events_per_s:,.1f}" for r in ok) + " |")
-    rows.append("| events/s in this pass | " + " | ".join(
-        f"{r.events_per_s:,.0f}" for r in ok) + " |")
+        rows.append(f"| {name} | " + " | ".join(f"{r.functions_us[name][1]:,.1f}" for r in ok) + " |")
+    rows.append(
+        "| sum of the functions | "
+        + " | ".join(f"{sum(s for _, s in r.functions_us.values()):,.1f}" for r in ok)
+        + " |"
+    )
+    rows.append(
+        "| wall time per event (1 / events/s) | " + " | ".join(f"{1e6 / r.events_per_s:,.1f}" for r in ok) + " |"
+    )
+    rows.append("| events/s in this pass | " + " | ".join(f"{r.events_per_s:,.0f}" for r in ok) + " |")
     return "\n".join(rows)
 
 
@@ -576,55 +676,82 @@ def profile_table(results: list[ClaimResult]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Measure agentledger claim + decide + complete throughput (events/s) against "
-                    "a raw SKIP LOCKED queue, using pgbench. Run from the repository root.")
-    parser.add_argument("--seconds", type=int, default=None,
-                        help="duration of each cell in seconds (default 10; 30 with --full)")
-    parser.add_argument("--full", action="store_true",
-                        help="longer cells (30 s) and warm-ups (3 s) for steadier numbers")
-    parser.add_argument("--clients", type=client_list, default=[1, 4, 8],
-                        help="client counts (default 1,4,8)")
-    parser.add_argument("--batches", type=client_list, default=[1, 10, 100],
-                        help="events claimed per cycle (default 1,10,100)")
-    parser.add_argument("--warmup", type=int, default=None,
-                        help="unmeasured seconds of the same load before each cell "
-                             "(default 2; 3 with --full; 0 for none)")
-    parser.add_argument("--expected-rate", type=int, default=10_000,
-                        help="the most events/s any cell is expected to reach; sizes the "
-                             "preload (default %(default)s)")
-    parser.add_argument("--preload", type=int, default=None,
-                        help="queued events (and plain jobs) in every cell's database; default: "
-                             "expected rate × (seconds + warm-up) × 1.5, rounded up to 1,000s")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="run the whole plan this many times and report each cell's best "
-                             "round, with the range (default 1)")
-    parser.add_argument("--verify-every", action="store_true",
-                        help="run api.verify_audit() after every agentledger cell, not only the "
-                             "last (adds a few seconds per cell)")
-    parser.add_argument("--profile-seconds", type=int, default=5,
-                        help="duration of each profile cell (1 client, per batch size, with "
-                             "track_functions = all); 0 skips the profile (default %(default)s)")
-    parser.add_argument("--wait-quiet", type=float, default=10,
-                        help="before each cell, wait up to this many seconds for an idle machine "
-                             f"(CPU under {QUIET_CPU_SHARE * 100:.0f}%% busy, no active backend in another "
-                             "database), as the server may be shared; 0 does not wait "
-                             "(default %(default)s)")
-    parser.add_argument("--admin-url", default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL",
-                                                              DEFAULT_ADMIN_URL),
-                        help="superuser connection URL used to create and drop the benchmark "
-                             "databases (env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)")
-    parser.add_argument("--pgbench", default=find_pgbench(),
-                        help="pgbench executable (default: from PATH, else PostgreSQL's bindir)")
+        "a raw SKIP LOCKED queue, using pgbench. Run from the repository root."
+    )
+    parser.add_argument(
+        "--seconds", type=int, default=None, help="duration of each cell in seconds (default 10; 30 with --full)"
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="longer cells (30 s) and warm-ups (3 s) for steadier numbers"
+    )
+    parser.add_argument("--clients", type=client_list, default=[1, 4, 8], help="client counts (default 1,4,8)")
+    parser.add_argument(
+        "--batches", type=client_list, default=[1, 10, 100], help="events claimed per cycle (default 1,10,100)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="unmeasured seconds of the same load before each cell (default 2; 3 with --full; 0 for none)",
+    )
+    parser.add_argument(
+        "--expected-rate",
+        type=int,
+        default=10_000,
+        help="the most events/s any cell is expected to reach; sizes the preload (default %(default)s)",
+    )
+    parser.add_argument(
+        "--preload",
+        type=int,
+        default=None,
+        help="queued events (and plain jobs) in every cell's database; default: "
+        "expected rate × (seconds + warm-up) × 1.5, rounded up to 1,000s",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the whole plan this many times and report each cell's best round, with the range (default 1)",
+    )
+    parser.add_argument(
+        "--verify-every",
+        action="store_true",
+        help="run api.verify_audit() after every agentledger cell, not only the last (adds a few seconds per cell)",
+    )
+    parser.add_argument(
+        "--profile-seconds",
+        type=int,
+        default=5,
+        help="duration of each profile cell (1 client, per batch size, with "
+        "track_functions = all); 0 skips the profile (default %(default)s)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=10,
+        help="before each cell, wait up to this many seconds for an idle machine "
+        f"(CPU under {QUIET_CPU_SHARE * 100:.0f}%% busy, no active backend in another "
+        "database), as the server may be shared; 0 does not wait "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL),
+        help="superuser connection URL used to create and drop the benchmark "
+        "databases (env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)",
+    )
+    parser.add_argument(
+        "--pgbench", default=find_pgbench(), help="pgbench executable (default: from PATH, else PostgreSQL's bindir)"
+    )
     args = parser.parse_args(argv)
     if args.seconds is None:
         args.seconds = 30 if args.full else 10
     if args.warmup is None:
         args.warmup = 3 if args.full else 2
     if args.seconds < 1 or args.rounds < 1 or args.warmup < 0 or args.profile_seconds < 0:
-        parser.error("--seconds and --rounds must be at least 1, --warmup and --profile-seconds "
-                     "at least 0")
+        parser.error("--seconds and --rounds must be at least 1, --warmup and --profile-seconds at least 0")
     if max(args.batches) > BATCH_SIZE:
-        parser.error(f"a batch may hold at most {BATCH_SIZE} events "
-                     "(ledger.settings.max_batch_size)")
+        parser.error(f"a batch may hold at most {BATCH_SIZE} events (ledger.settings.max_batch_size)")
     if args.preload is None:
         longest = max(args.seconds, args.profile_seconds) + args.warmup
         args.preload = math.ceil(args.expected_rate * longest * 1.5 / 1000) * 1000
@@ -636,18 +763,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def method(args: argparse.Namespace) -> str:
-    return (f"each cell runs in a fresh database cloned from a sqitch-deployed template holding "
-            f"{args.preload:,} queued events and {args.preload:,} queued plain jobs, after VACUUM "
-            f"ANALYZE (autovacuum is off and not relied on), CHECKPOINT and {args.warmup} s of "
-            f"unmeasured warm-up; one cycle = claim, decide (keep lease), complete as three "
-            f"transactions")
+    return (
+        f"each cell runs in a fresh database cloned from a sqitch-deployed template holding "
+        f"{args.preload:,} queued events and {args.preload:,} queued plain jobs, after VACUUM "
+        f"ANALYZE (autovacuum is off and not relied on), CHECKPOINT and {args.warmup} s of "
+        f"unmeasured warm-up; one cycle = claim, decide (keep lease), complete as three "
+        f"transactions"
+    )
 
 
 def source_version() -> str:
     """The commit the deployed functions come from, and whether db/ has uncommitted changes."""
+
     def git(*argv: str) -> str:
-        return subprocess.run(["git", *argv], cwd=REPO_ROOT, capture_output=True, text=True,
-                              check=False).stdout.strip()
+        return subprocess.run(["git", *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     return commit + (" (db/ has uncommitted changes)" if git("status", "--porcelain", "db") else "")
 
@@ -657,13 +787,17 @@ def run(args: argparse.Namespace, dbs: ClaimDatabases) -> int:
     profile_cells = plan_profile(args.batches) if args.profile_seconds else []
     version = source_version()  # read once: the working tree may move while the benchmark runs
     log(f"server: {describe_server(dbs, args.pgbench)}; functions from commit {version}")
-    log(f"plan: {args.rounds} round(s) of {len(cells)} cells of {args.seconds} s + "
+    log(
+        f"plan: {args.rounds} round(s) of {len(cells)} cells of {args.seconds} s + "
         f"{len(profile_cells)} profile cells of "
-        f"{args.profile_seconds} s; {method(args)}")
+        f"{args.profile_seconds} s; {method(args)}"
+    )
     started = time.monotonic()
     template = dbs.build_template(args.preload)
-    log(f"deployed template database {template} with sqitch, preloaded {args.preload:,} events "
-        f"and {args.preload:,} plain jobs in {time.monotonic() - started:.0f} s")
+    log(
+        f"deployed template database {template} with sqitch, preloaded {args.preload:,} events "
+        f"and {args.preload:,} plain jobs in {time.monotonic() - started:.0f} s"
+    )
     rounds: dict[tuple[str, int], list[ClaimResult]] = {}
     profiles: list[ClaimResult] = []
     total = len(cells) * args.rounds + len(profile_cells)
@@ -676,26 +810,27 @@ def run(args: argparse.Namespace, dbs: ClaimDatabases) -> int:
             for cell in cells:
                 index += 1
                 last_round = round_no == args.rounds
-                result = run_cell(replace(cell, verify=cell.verify and last_round), dbs,
-                                  template, args, workdir, args.seconds)
+                result = run_cell(
+                    replace(cell, verify=cell.verify and last_round), dbs, template, args, workdir, args.seconds
+                )
                 rounds.setdefault((cell.key, cell.clients), []).append(result)
                 done[(cell.key, cell.clients)] = result
                 log(progress_line(index, total, result, done))
-                print(result_json(result, ratios_for(result, done), f"measure, round {round_no}"),
-                      flush=True)
+                print(result_json(result, ratios_for(result, done), f"measure, round {round_no}"), flush=True)
         for cell in profile_cells:
             index += 1
-            result = run_cell(cell, dbs, template, args, workdir, args.profile_seconds,
-                              profile=True)
+            result = run_cell(cell, dbs, template, args, workdir, args.profile_seconds, profile=True)
             profiles.append(result)
             log(progress_line(index, total, result, {}))
             print(result_json(result, {}, "profile"), flush=True)
     best = {key: best_round(results) for key, results in rounds.items()}
     results = [best[(cell.key, cell.clients)] for cell in cells]
     print()
-    print(f"agentledger claim throughput, {args.seconds} s per cell, best of {args.rounds} "
-          f"round(s); functions from commit {version}; {method(args)}; "
-          f"whole run {time.monotonic() - started:.0f} s")
+    print(
+        f"agentledger claim throughput, {args.seconds} s per cell, best of {args.rounds} "
+        f"round(s); functions from commit {version}; {method(args)}; "
+        f"whole run {time.monotonic() - started:.0f} s"
+    )
     print()
     print(markdown_table(results, best, rounds))
     if profiles:

@@ -34,8 +34,10 @@ def create_database(name: str) -> str:
     subprocess.run(["sqitch", "deploy", "--target", target], cwd=ROOT, check=True, capture_output=True)
     dsn = psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=name)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE plain (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-                     " customer_id text, event_type text, payload jsonb, created_at timestamptz DEFAULT now())")
+        conn.execute(
+            "CREATE TABLE plain (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+            " customer_id text, event_type text, payload jsonb, created_at timestamptz DEFAULT now())"
+        )
     return dsn
 
 
@@ -70,19 +72,34 @@ def main() -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             insert = "INSERT INTO plain (customer_id, event_type, payload) VALUES (%s, 'loan_application', %s::jsonb)"
             submit = "SELECT id FROM api.submit_event(%s, 'loan_application', %s::jsonb)"
-            batch = ("SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object("
-                     "'customer_id', 'cust-' || g, 'event_type', 'loan_application', 'payload', %s::jsonb))"
-                     " FROM generate_series(1, %s) g))")
+            batch = (
+                "SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object("
+                "'customer_id', 'cust-' || g, 'event_type', 'loan_application', 'payload', %s::jsonb))"
+                " FROM generate_series(1, %s) g))"
+            )
             results = [
-                timed("plain INSERT, 1 per transaction", args.n, lambda: [
-                    conn.execute(insert, [f"cust-{i}", PAYLOAD], prepare=True) for i in range(args.n)]),
+                timed(
+                    "plain INSERT, 1 per transaction",
+                    args.n,
+                    lambda: [conn.execute(insert, [f"cust-{i}", PAYLOAD], prepare=True) for i in range(args.n)],
+                ),
             ]
             vacuum(dsn)
-            results.append(timed("api.submit_event, 1 per transaction", args.n, lambda: [
-                conn.execute(submit, [f"cust-{i}", PAYLOAD], prepare=True) for i in range(args.n)]))
+            results.append(
+                timed(
+                    "api.submit_event, 1 per transaction",
+                    args.n,
+                    lambda: [conn.execute(submit, [f"cust-{i}", PAYLOAD], prepare=True) for i in range(args.n)],
+                )
+            )
             vacuum(dsn)
-            results.append(timed(f"api.submit_events, batches of {args.b}", args.n, lambda: [
-                conn.execute(batch, [PAYLOAD, args.b], prepare=True) for _ in range(args.n // args.b)]))
+            results.append(
+                timed(
+                    f"api.submit_events, batches of {args.b}",
+                    args.n,
+                    lambda: [conn.execute(batch, [PAYLOAD, args.b], prepare=True) for _ in range(args.n // args.b)],
+                )
+            )
         print(f"single submit / plain INSERT = {results[1]['per_s'] / results[0]['per_s']:.2f}", file=sys.stderr)
     finally:
         drop_database(name)

@@ -69,7 +69,9 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from submit_bench import Databases, client_env, client_list, deploy_with_sqitch, find_pgbench  # noqa: E402
+import contextlib
+
+from submit_bench import Databases, client_env, client_list, deploy_with_sqitch, find_pgbench
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -80,8 +82,10 @@ QUIET_CPU_SHARE = 0.2  # the machine counts as idle below this share of busy CPU
 OPERATIONS = {"post": "POST /events", "get": "GET /events/{id}"}
 
 # What the API sends for POST /events with a worker key (api/routes/events.py): the same arguments.
-PGBENCH_POST = ("SELECT * FROM api.submit_event('cust-42', 'loan_application', '{\"amount\": 25000}'::jsonb, "
-                f"0, NULL, NULL, NULL, NULL, '{KEY_NAME}', 'agent');\n")
+PGBENCH_POST = (
+    "SELECT * FROM api.submit_event('cust-42', 'loan_application', '{\"amount\": 25000}'::jsonb, "
+    f"0, NULL, NULL, NULL, NULL, '{KEY_NAME}', 'agent');\n"
+)
 PGBENCH_GET = "\\set id random({lo}, {hi})\nSELECT * FROM api.get_event(:id);\n"
 
 LUA_DONE = r"""
@@ -134,7 +138,8 @@ class Cell:
         if self.processes == 0:
             return "direct (pgbench): " + ("api.submit_event" if self.operation == "post" else "api.get_event")
         return f"HTTP {OPERATIONS[self.operation]}, {self.processes} process(es)" + (
-            ", under py-spy" if self.profile else "")
+            ", under py-spy" if self.profile else ""
+        )
 
 
 @dataclass
@@ -178,7 +183,7 @@ def process_times(pid: int) -> tuple[int, int] | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
 
 
@@ -198,7 +203,7 @@ def process_tree(root: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         parents.setdefault(ppid, []).append(int(entry.name))
     tree, todo = [], [root]
     while todo:
@@ -251,8 +256,10 @@ def cpu_busy_share(seconds: float = 1.0) -> float:
     return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
 
 
-OTHER_ACTIVE_SQL = ("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend'"
-                    " AND pid <> pg_backend_pid() AND datname IS DISTINCT FROM %s")
+OTHER_ACTIVE_SQL = (
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend'"
+    " AND pid <> pg_backend_pid() AND datname IS DISTINCT FROM %s"
+)
 
 
 def wait_until_quiet(admin_url: str, limit: float) -> dict:
@@ -264,8 +271,7 @@ def wait_until_quiet(admin_url: str, limit: float) -> dict:
         waited = time.monotonic() - started
         quiet = busy < QUIET_CPU_SHARE and others == 0
         if quiet or waited >= limit:
-            return {"waited_s": round(waited, 1), "cpu_busy": round(busy, 2), "other_active": others,
-                    "quiet": quiet}
+            return {"waited_s": round(waited, 1), "cpu_busy": round(busy, 2), "other_active": others, "quiet": quiet}
 
 
 class DatabaseWatcher(threading.Thread):
@@ -274,8 +280,10 @@ class DatabaseWatcher(threading.Thread):
     A backend's CPU counts from the start (a backend started since then counts from zero, as a new
     process does); one that exits counts as last seen, at most 0.2 s short."""
 
-    QUERY = ("SELECT pid, datname = %s FROM pg_stat_activity WHERE backend_type = 'client backend'"
-             " AND pid <> pg_backend_pid() AND (datname = %s OR state = 'active')")
+    QUERY = (
+        "SELECT pid, datname = %s FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        " AND pid <> pg_backend_pid() AND (datname = %s OR state = 'active')"
+    )
 
     def __init__(self, admin_url: str, dbname: str) -> None:
         super().__init__(daemon=True)
@@ -358,10 +366,8 @@ class ConnectionSampler(threading.Thread):
 
     def run(self) -> None:
         time.sleep(self.after)
-        try:
+        with contextlib.suppress(OSError):
             self.counts = [c for c in connections_per_process(self.pids, self.port)]
-        except OSError:
-            pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,16 +382,37 @@ class Server:
         self.log_path = workdir / f"server-{time.monotonic_ns()}.log"
         # PYTHONPATH: the snapshot of the code taken when the run started (see snapshot_code).
         python_path = os.pathsep.join(p for p in (str(code), os.environ.get("PYTHONPATH", "")) if p)
-        env = {**os.environ, "DATABASE_URL": dsn, "AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY": "0",
-               "AGENTLEDGER_POOL_MIN_SIZE": str(pool_size), "AGENTLEDGER_POOL_MAX_SIZE": str(pool_size),
-               "AGENTLEDGER_LOG_LEVEL": log_level, "PYTHONPATH": python_path}
-        self.log_file = open(self.log_path, "wb")
+        env = {
+            **os.environ,
+            "DATABASE_URL": dsn,
+            "AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY": "0",
+            "AGENTLEDGER_POOL_MIN_SIZE": str(pool_size),
+            "AGENTLEDGER_POOL_MAX_SIZE": str(pool_size),
+            "AGENTLEDGER_LOG_LEVEL": log_level,
+            "PYTHONPATH": python_path,
+        }
+        self.log_file = open(self.log_path, "wb")  # noqa: SIM115  (the server writes to it; closed on stop)
         # cwd: the server reads a .env file in its working directory; the benchmark's must not.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agentledger", "serve", "--host", "127.0.0.1", "--port", "0",
-             "--processes", str(processes)],
-            env=env, cwd=workdir, stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=self.log_file,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "agentledger",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--processes",
+                str(processes),
+            ],
+            env=env,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log_file,
+            stderr=self.log_file,
+            start_new_session=True,
+        )
         self.pids: list[int] = [self.proc.pid]
         self.port: int | None = None
 
@@ -439,10 +466,8 @@ class Server:
                 self.proc.wait()
         for pid in self.pids:  # server processes of a supervisor that was killed
             if pid != self.proc.pid and process_ticks(pid) is not None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         self.log_file.close()
 
 
@@ -453,28 +478,56 @@ class Server:
 def run_wrk(args: argparse.Namespace, script: Path, url: str, connections: int, seconds: int) -> dict:
     threads = min(connections, args.wrk_threads)
     completed = subprocess.run(
-        [args.wrk, f"--threads={threads}", f"--connections={connections}", f"--duration={seconds}s",
-         "--timeout=10s", f"--script={script}", url],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=seconds + 60, check=False)
+        [
+            args.wrk,
+            f"--threads={threads}",
+            f"--connections={connections}",
+            f"--duration={seconds}s",
+            "--timeout=10s",
+            f"--script={script}",
+            url,
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    )
     match = re.search(r"^WRKJSON (\{.*\})$", completed.stdout, re.MULTILINE)
     if completed.returncode != 0 or not match:
         raise RuntimeError(f"wrk exited with {completed.returncode}: {(completed.stdout + completed.stderr)[-800:]}")
     return json.loads(match.group(1))
 
 
-def run_pgbench(args: argparse.Namespace, script: Path, dsn: str, clients: int, seconds: int,
-                log_dir: Path | None = None) -> str:
-    command = [args.pgbench, "--no-vacuum", "--protocol=prepared", f"--client={clients}",
-               f"--jobs={min(clients, os.cpu_count() or 1)}", f"--time={seconds}", f"--file={script}"]
+def run_pgbench(
+    args: argparse.Namespace, script: Path, dsn: str, clients: int, seconds: int, log_dir: Path | None = None
+) -> str:
+    command = [
+        args.pgbench,
+        "--no-vacuum",
+        "--protocol=prepared",
+        f"--client={clients}",
+        f"--jobs={min(clients, os.cpu_count() or 1)}",
+        f"--time={seconds}",
+        f"--file={script}",
+    ]
     if log_dir is not None:
         command += ["--log", f"--log-prefix={log_dir / 'pgbench_log'}"]
-    completed = subprocess.run([*command, dsn], env=client_env(args.admin_url), stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=seconds + 120, check=False)
+    completed = subprocess.run(
+        [*command, dsn],
+        env=client_env(args.admin_url),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
     output = completed.stdout + completed.stderr
     if completed.returncode != 0 or "aborted" in output:
         problems = [line for line in output.splitlines() if "error" in line.lower() or "abort" in line.lower()]
-        raise RuntimeError(f"pgbench exited with {completed.returncode}: "
-                           + " | ".join(problems[:5] or output.splitlines()[-5:]))
+        raise RuntimeError(
+            f"pgbench exited with {completed.returncode}: " + " | ".join(problems[:5] or output.splitlines()[-5:])
+        )
     return output
 
 
@@ -511,13 +564,13 @@ class Setup:
 
 
 def snapshot_code(workdir: Path) -> Path:
-    """Copies of agentledger/ and api/ (as agentledger_api) taken now, put first on the servers'
+    """Copies of agentledger/ and api/agentledger_api/ taken now, put first on the servers'
     PYTHONPATH: every cell of a run serves the same code, even if the working tree changes meanwhile
     (the editable install's finder comes after PYTHONPATH)."""
     code = workdir / "code"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO_ROOT / "agentledger", code / "agentledger", ignore=ignore)
-    shutil.copytree(REPO_ROOT / "api", code / "agentledger_api", ignore=ignore)
+    shutil.copytree(REPO_ROOT / "api" / "agentledger_api", code / "agentledger_api", ignore=ignore)
     return code
 
 
@@ -526,9 +579,11 @@ def run_cell(cell: Cell, dbs: Databases, setup: Setup, args: argparse.Namespace,
     if args.wait_quiet:
         result.quiet = wait_until_quiet(args.admin_url, args.wait_quiet)
         if not result.quiet["quiet"]:
-            log(f"  the machine stayed busy for {result.quiet['waited_s']:.0f} s (CPU "
+            log(
+                f"  the machine stayed busy for {result.quiet['waited_s']:.0f} s (CPU "
                 f"{result.quiet['cpu_busy']:.0%} busy, {result.quiet['other_active']} active backends in other "
-                "databases); measuring anyway")
+                "databases); measuring anyway"
+            )
     name = dbs.clone(setup.template)
     try:
         dbs.execute(name, "VACUUM ANALYZE")
@@ -563,8 +618,9 @@ def settled_count(dbs: Databases, name: str, timeout: float = 10.0) -> int:
     return count
 
 
-def run_direct(cell: Cell, result: Result, dbs: Databases, name: str, dsn: str, setup: Setup,
-               args: argparse.Namespace) -> None:
+def run_direct(
+    cell: Cell, result: Result, dbs: Databases, name: str, dsn: str, setup: Setup, args: argparse.Namespace
+) -> None:
     with tempfile.TemporaryDirectory(dir=setup.workdir) as tmp:
         script = Path(tmp) / "script.sql"
         lo, hi = setup.id_range
@@ -591,11 +647,21 @@ def run_direct(cell: Cell, result: Result, dbs: Databases, name: str, dsn: str, 
     if cell.operation == "post":
         result.rows_written = count_events(dbs, name) - before
         if result.rows_written != processed:
-            raise RuntimeError(f"pgbench reported {processed} submits, the database holds {result.rows_written} new events")
+            raise RuntimeError(
+                f"pgbench reported {processed} submits, the database holds {result.rows_written} new events"
+            )
 
 
-def run_http(cell: Cell, result: Result, dbs: Databases, name: str, dsn: str, setup: Setup,
-             args: argparse.Namespace, servers: list[Server]) -> None:
+def run_http(
+    cell: Cell,
+    result: Result,
+    dbs: Databases,
+    name: str,
+    dsn: str,
+    setup: Setup,
+    args: argparse.Namespace,
+    servers: list[Server],
+) -> None:
     pool = args.pool_size or math.ceil(max(args.connections) / cell.processes)
     result.pool_size = pool
     lua = Path(setup.workdir) / f"{cell.operation}.lua"
@@ -637,8 +703,9 @@ def run_http(cell: Cell, result: Result, dbs: Databases, name: str, dsn: str, se
     requests = out["requests"]
     result.requests, result.requests_per_s = requests, requests / (out["duration_us"] / 1e6)
     result.p50_ms, result.p99_ms, result.mean_ms = out["p50_us"] / 1000, out["p99_us"] / 1000, out["mean_us"] / 1000
-    result.http_errors = {k: out[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors",
-                                              "timeouts") if out[k]}
+    result.http_errors = {
+        k: out[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts") if out[k]
+    }
     fill_cpu(result, meter, requests)
     if result.http_errors:
         raise RuntimeError(f"wrk saw errors: {result.http_errors}")
@@ -676,9 +743,26 @@ def start_profiler(args: argparse.Namespace, server: Server) -> tuple[subprocess
     output = server.log_path.with_suffix(".pyspy.txt")
     pids = server.server_pids()
     proc = subprocess.Popen(
-        [args.py_spy, "record", "--pid", str(pids[-1]), "--duration", str(args.seconds), "--rate", "250",
-         "--nonblocking", "--format", "raw", "--output", str(output)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            args.py_spy,
+            "record",
+            "--pid",
+            str(pids[-1]),
+            "--duration",
+            str(args.seconds),
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return proc, output
 
 
@@ -689,7 +773,7 @@ def finish_profiler(profiler: tuple[subprocess.Popen, Path]) -> dict:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise RuntimeError("py-spy did not finish")
+        raise RuntimeError("py-spy did not finish") from None
     if proc.returncode != 0 or not output.exists():
         raise RuntimeError(f"py-spy failed ({proc.returncode}): {stderr.strip()[-500:]}")
     return summarize_profile(output.read_text())
@@ -715,14 +799,14 @@ FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^():]*)(?::\d+)?\)$")
 
 def component(filename: str) -> str:
     """A frame's package. py-spy names files relative to their sys.path entry (psycopg/_cursor_base.py,
-    json/encoder.py, api/middleware.py for agentledger_api), frozen modules as <frozen name>."""
+    json/encoder.py, agentledger_api/middleware.py), frozen modules as <frozen name>."""
     path = filename.replace("\\", "/")
     if path.startswith("<frozen "):
-        return "stdlib " + path[len("<frozen "):-1].split(".")[0]
+        return "stdlib " + path[len("<frozen ") : -1].split(".")[0]
     if "site-packages/" in path:
         path = path.split("site-packages/")[1]
     top = path.lstrip("/").split("/")[0].removesuffix(".py")
-    if top in ("api", "agentledger_api"):  # the editable install's path, or the snapshot's
+    if top == "agentledger_api":  # the editable install's path, or the snapshot's
         return "agentledger_api"
     if path.startswith("fastapi/telemetry/") or (path.startswith(f"{top}/") and top in OTEL_SUBPACKAGES):
         return "FastAPI's OpenTelemetry hooks"
@@ -733,8 +817,18 @@ def component(filename: str) -> str:
 
 # A sample whose innermost non-stdlib frame is one of these ran in the event loop itself: uvloop's
 # C code under asyncio.Runner.run (polling, scheduling, transports), with no Python frame of its own.
-TRUNK = {"asyncio_run", "Server.run", "Server.serve", "run_server", "_serve", "main", "<module>", "_run_code",
-         "_run_module_as_main", "child_main"}
+TRUNK = {
+    "asyncio_run",
+    "Server.run",
+    "Server.serve",
+    "run_server",
+    "_serve",
+    "main",
+    "<module>",
+    "_run_code",
+    "_run_module_as_main",
+    "child_main",
+}
 EVENT_LOOP = "event loop (uvloop's C code under asyncio.Runner.run)"
 
 
@@ -772,8 +866,13 @@ def summarize_profile(raw: str) -> dict:
             charged_pkg[owner[1]] += count
             charged_fn[f"{owner[0]} ({owner[1]})"] += count
     share = lambda c: [(k, round(v / total, 3)) for k, v in c.most_common(15)]  # noqa: E731
-    return {"samples": total, "charged_by_package": share(charged_pkg), "charged_by_function": share(charged_fn),
-            "self_by_package": share(self_pkg), "self_by_function": share(self_fn)}
+    return {
+        "samples": total,
+        "charged_by_package": share(charged_pkg),
+        "charged_by_function": share(charged_fn),
+        "self_by_package": share(self_pkg),
+        "self_by_function": share(self_fn),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -800,10 +899,12 @@ def progress_line(index: int, total: int, result: Result, done: dict[tuple, Resu
     head = f"[{index:2d}/{total}] {cell.label}, {cell.connections} conn: "
     if result.error:
         return head + "ERROR " + result.error
-    line = (f"{result.requests_per_s:,.0f}/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms; "
-            f"CPU/req: server {fmt(result.server_cpu_ms)} (user {fmt(result.server_user_ms)}), PostgreSQL backends {fmt(result.backend_cpu_ms)}, "
-            f"load gen {fmt(result.loadgen_cpu_ms)}, rest {fmt(result.rest_cpu_ms)} ms; "
-            f"machine {result.machine_busy:.0%} busy")
+    line = (
+        f"{result.requests_per_s:,.0f}/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms; "
+        f"CPU/req: server {fmt(result.server_cpu_ms)} (user {fmt(result.server_user_ms)}), PostgreSQL backends {fmt(result.backend_cpu_ms)}, "
+        f"load gen {fmt(result.loadgen_cpu_ms)}, rest {fmt(result.rest_cpu_ms)} ms; "
+        f"machine {result.machine_busy:.0%} busy"
+    )
     r = ratio(result, done)
     if r is not None:
         line += f"; {r:.2f} × direct"
@@ -820,21 +921,38 @@ def fmt(value: float | None, digits: int = 2) -> str:
 
 def result_json(result: Result, done: dict[tuple, Result], round_number: int | None) -> str:
     cell = result.cell
-    return "RESULT " + json.dumps({
-        "operation": OPERATIONS[cell.operation], "path": cell.path, "processes": cell.processes or None,
-        "connections": cell.connections, "profiled": cell.profile, "round": round_number,
-        "requests_per_s": round(result.requests_per_s, 1) if result.requests_per_s else None,
-        "requests": result.requests, "p50_ms": round3(result.p50_ms), "p99_ms": round3(result.p99_ms),
-        "mean_ms": round3(result.mean_ms), "ratio_to_direct": ratio(result, done),
-        "cpu_ms_per_request": {"server": round3(result.server_cpu_ms), "server_user": round3(result.server_user_ms),
-                               "postgres_backends": round3(result.backend_cpu_ms),
-                               "load_generator": round3(result.loadgen_cpu_ms), "rest": round3(result.rest_cpu_ms)},
-        "machine_cpu_busy": round3(result.machine_busy), "rows_written": result.rows_written,
-        "http_errors": result.http_errors, "pool_size_per_process": result.pool_size,
-        "connections_per_process": result.connections_per_process,
-        "other_active_backends": result.other_active, "quiet_wait": result.quiet,
-        "profile": result.profile, "error": result.error,
-    })
+    return "RESULT " + json.dumps(
+        {
+            "operation": OPERATIONS[cell.operation],
+            "path": cell.path,
+            "processes": cell.processes or None,
+            "connections": cell.connections,
+            "profiled": cell.profile,
+            "round": round_number,
+            "requests_per_s": round(result.requests_per_s, 1) if result.requests_per_s else None,
+            "requests": result.requests,
+            "p50_ms": round3(result.p50_ms),
+            "p99_ms": round3(result.p99_ms),
+            "mean_ms": round3(result.mean_ms),
+            "ratio_to_direct": ratio(result, done),
+            "cpu_ms_per_request": {
+                "server": round3(result.server_cpu_ms),
+                "server_user": round3(result.server_user_ms),
+                "postgres_backends": round3(result.backend_cpu_ms),
+                "load_generator": round3(result.loadgen_cpu_ms),
+                "rest": round3(result.rest_cpu_ms),
+            },
+            "machine_cpu_busy": round3(result.machine_busy),
+            "rows_written": result.rows_written,
+            "http_errors": result.http_errors,
+            "pool_size_per_process": result.pool_size,
+            "connections_per_process": result.connections_per_process,
+            "other_active_backends": result.other_active,
+            "quiet_wait": result.quiet,
+            "profile": result.profile,
+            "error": result.error,
+        }
+    )
 
 
 def round3(value: float | None) -> float | None:
@@ -843,23 +961,29 @@ def round3(value: float | None) -> float | None:
 
 def markdown_table(results: list[Result], done: dict[tuple, Result], rounds: list[dict[tuple, Result]]) -> str:
     several = len(rounds) > 1
-    rows = ["| operation | conns | path | requests/s | p50 ms | p99 ms | HTTP/direct | CPU ms/req: server "
-            "(user + sys) | PostgreSQL backends | load generator | rest | machine CPU busy |"
-            + (" requests/s per round |" if several else ""),
-            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if several else "")]
+    rows = [
+        "| operation | conns | path | requests/s | p50 ms | p99 ms | HTTP/direct | CPU ms/req: server "
+        "(user + sys) | PostgreSQL backends | load generator | rest | machine CPU busy |"
+        + (" requests/s per round |" if several else ""),
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if several else ""),
+    ]
     for r in results:
         cell = r.cell
         path = "direct (pgbench)" if cell.processes == 0 else f"HTTP, {cell.processes} proc"
         if r.error:
-            rows.append(f"| {OPERATIONS[cell.operation]} | {cell.connections} | {path} | error | | | | | | | | |"
-                        + (" |" if several else ""))
+            rows.append(
+                f"| {OPERATIONS[cell.operation]} | {cell.connections} | {path} | error | | | | | | | | |"
+                + (" |" if several else "")
+            )
             continue
         rat = ratio(r, done)
-        rows.append(f"| {OPERATIONS[cell.operation]} | {cell.connections} | {path} | {r.requests_per_s:,.0f} | "
-                    f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {'' if rat is None else f'{rat:.2f}'} | "
-                    f"{server_cpu(r)} | {fmt(r.backend_cpu_ms)} | "
-                    f"{fmt(r.loadgen_cpu_ms)} | {fmt(r.rest_cpu_ms)} | "
-                    f"{r.machine_busy:.0%} |" + (f" {per_round(cell, rounds)} |" if several else ""))
+        rows.append(
+            f"| {OPERATIONS[cell.operation]} | {cell.connections} | {path} | {r.requests_per_s:,.0f} | "
+            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {'' if rat is None else f'{rat:.2f}'} | "
+            f"{server_cpu(r)} | {fmt(r.backend_cpu_ms)} | "
+            f"{fmt(r.loadgen_cpu_ms)} | {fmt(r.rest_cpu_ms)} | "
+            f"{r.machine_busy:.0%} |" + (f" {per_round(cell, rounds)} |" if several else "")
+        )
     return "\n".join(rows)
 
 
@@ -891,12 +1015,16 @@ def best_processes(results: list[Result]) -> list[str]:
 def profile_report(result: Result) -> str:
     p = result.profile or {}
     cell = result.cell
-    out = [f"Profile: {cell.label}, {cell.connections} connections: {result.requests_per_s or 0:,.0f} requests/s "
-           f"under py-spy, server CPU {server_cpu(result)} ms per request (user + sys); {p.get('samples', 0)} "
-           "samples of the server's busy threads. Shares of those samples:"]
-    for key, title in (("charged_by_package", "by package, standard library charged to its caller"),
-                       ("charged_by_function", "by function, standard library charged to its caller"),
-                       ("self_by_function", "by function, self (the top frame)")):
+    out = [
+        f"Profile: {cell.label}, {cell.connections} connections: {result.requests_per_s or 0:,.0f} requests/s "
+        f"under py-spy, server CPU {server_cpu(result)} ms per request (user + sys); {p.get('samples', 0)} "
+        "samples of the server's busy threads. Shares of those samples:"
+    ]
+    for key, title in (
+        ("charged_by_package", "by package, standard library charged to its caller"),
+        ("charged_by_function", "by function, standard library charged to its caller"),
+        ("self_by_function", "by function, self (the top frame)"),
+    ):
         out += ["", f"| {title} | share |", "|---|---:|"]
         out += [f"| {k} | {v:.1%} |" for k, v in p.get(key, [])]
     return "\n".join(out)
@@ -917,20 +1045,28 @@ def code_state() -> str:
     digest = hashlib.sha256()
     for path in sorted((REPO_ROOT / "api").rglob("*.py")):
         digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return (f"code at commit {commit} with uncommitted changes in api/, agentledger/ or db/ "
-            f"(api/*.py sha256 {digest.hexdigest()[:12]})")
+    return (
+        f"code at commit {commit} with uncommitted changes in api/, agentledger/ or db/ "
+        f"(api/*.py sha256 {digest.hexdigest()[:12]})"
+    )
 
 
 def describe_machine(admin_url: str, pgbench: str, wrk: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]
-                    for name in ("server_version", "autovacuum", "synchronous_commit", "shared_buffers", "max_connections")}
-    versions = [subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.strip().splitlines()[0]
-                for tool in (pgbench,)]
+        settings = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("server_version", "autovacuum", "synchronous_commit", "shared_buffers", "max_connections")
+        }
+    versions = [
+        subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.strip().splitlines()[0]
+        for tool in (pgbench,)
+    ]
     wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True)
     versions.append((wrk_version.stdout + wrk_version.stderr).strip().splitlines()[0].split(" Copyright")[0])
-    return (", ".join(f"{k}={v}" for k, v in settings.items()) + f"; {os.cpu_count()} CPUs shared by the load "
-            f"generator, the API server and PostgreSQL; {'; '.join(versions)}; Python {sys.version.split()[0]}")
+    return (
+        ", ".join(f"{k}={v}" for k, v in settings.items()) + f"; {os.cpu_count()} CPUs shared by the load "
+        f"generator, the API server and PostgreSQL; {'; '.join(versions)}; Python {sys.version.split()[0]}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -940,34 +1076,72 @@ def describe_machine(admin_url: str, pgbench: str, wrk: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Measure the HTTP API (wrk against agentledger serve) next to the same database calls "
-                    "made directly (pgbench). Run from the repository root.")
-    parser.add_argument("--seconds", type=int, default=None, help="measured seconds per cell (default 8; 2 with --quick)")
-    parser.add_argument("--warmup", type=int, default=None,
-                        help="unmeasured seconds of the same load before each cell (default 2; 1 with --quick)")
-    parser.add_argument("--connections", type=client_list, default=[1, 8, 32],
-                        help="connection (pgbench client) counts (default 1,8,32)")
-    parser.add_argument("--processes", type=client_list, default=[1, 2],
-                        help="server process counts to measure (default 1,2)")
-    parser.add_argument("--operations", type=lambda s: [x for x in s.split(",") if x], default=["post", "get"],
-                        help="post, get or both (default post,get)")
+        "made directly (pgbench). Run from the repository root."
+    )
+    parser.add_argument(
+        "--seconds", type=int, default=None, help="measured seconds per cell (default 8; 2 with --quick)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="unmeasured seconds of the same load before each cell (default 2; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=client_list,
+        default=[1, 8, 32],
+        help="connection (pgbench client) counts (default 1,8,32)",
+    )
+    parser.add_argument(
+        "--processes", type=client_list, default=[1, 2], help="server process counts to measure (default 1,2)"
+    )
+    parser.add_argument(
+        "--operations",
+        type=lambda s: [x for x in s.split(",") if x],
+        default=["post", "get"],
+        help="post, get or both (default post,get)",
+    )
     parser.add_argument("--preload", type=int, default=10_000, help="events in every cell's database (default 10000)")
-    parser.add_argument("--pool-size", type=int, default=None,
-                        help="pool size per server process (default: ceil(max connections / processes))")
-    parser.add_argument("--log-level", default="info",
-                        help="the server's log level (default info: one log line per request, as deployed)")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="pool size per server process (default: ceil(max connections / processes))",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        help="the server's log level (default info: one log line per request, as deployed)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1; wrk uses little CPU)")
-    parser.add_argument("--wait-quiet", type=float, default=30,
-                        help="before each cell, wait up to this many seconds for an idle machine (default 30; 0: no wait)")
-    parser.add_argument("--profile", default=None, metavar="OP:CONNECTIONS[,...]",
-                        help="also run these HTTP cells (1 process) under py-spy, e.g. post:1,post:8, and print "
-                             "where the server's CPU goes")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="run every cell this many times and report the fastest round of each (default 1; "
-                             "on a shared machine other work only slows a cell down)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=30,
+        help="before each cell, wait up to this many seconds for an idle machine (default 30; 0: no wait)",
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="OP:CONNECTIONS[,...]",
+        help="also run these HTTP cells (1 process) under py-spy, e.g. post:1,post:8, and print "
+        "where the server's CPU goes",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every cell this many times and report the fastest round of each (default 1; "
+        "on a shared machine other work only slows a cell down)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 2-second cells unless --seconds is given")
-    parser.add_argument("--admin-url", default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL),
-                        help="superuser URL to create and drop the benchmark's databases and role "
-                             "(env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)")
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL),
+        help="superuser URL to create and drop the benchmark's databases and role "
+        "(env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)",
+    )
     parser.add_argument("--pgbench", default=find_pgbench(), help="pgbench executable")
     parser.add_argument("--wrk", default=shutil.which("wrk"), help="wrk executable (default: from PATH)")
     args = parser.parse_args(argv)
@@ -978,8 +1152,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if set(args.operations) - set(OPERATIONS):
         parser.error("--operations takes post, get or post,get")
     if not args.wrk or not Path(args.wrk).exists():
-        parser.exit(2, "http_bench.py: wrk not found. It is the HTTP load generator this benchmark uses: install it "
-                       "(Debian/Ubuntu: apt-get install -y wrk) or pass --wrk PATH.\n")
+        parser.exit(
+            2,
+            "http_bench.py: wrk not found. It is the HTTP load generator this benchmark uses: install it "
+            "(Debian/Ubuntu: apt-get install -y wrk) or pass --wrk PATH.\n",
+        )
     if not args.pgbench or not Path(args.pgbench).exists():
         parser.error("pgbench not found; pass --pgbench PATH")
     args.profile_cells = []
@@ -1016,8 +1193,14 @@ def build_template(dbs: Databases, args: argparse.Namespace, login: str) -> tupl
     with psycopg.connect(dbs.dsn(name), autocommit=True) as conn:
         for start in range(0, args.preload, 1000):
             size = min(1000, args.preload - start)
-            events = [{"customer_id": f"cust-{1 + (i * 7919) % 1_000_000}", "event_type": "loan_application",
-                       "payload": {"amount": 25000}} for i in range(start, start + size)]
+            events = [
+                {
+                    "customer_id": f"cust-{1 + (i * 7919) % 1_000_000}",
+                    "event_type": "loan_application",
+                    "payload": {"amount": 25000},
+                }
+                for i in range(start, start + size)
+            ]
             conn.execute("SELECT count(*) FROM api.submit_events(%s::jsonb)", (json.dumps(events),))
         key = conn.execute("SELECT api.create_api_key(%s, 'worker')", (KEY_NAME,)).fetchone()[0]
         lo, hi, count = conn.execute("SELECT min(id), max(id), count(*) FROM ledger.events").fetchone()
@@ -1033,14 +1216,18 @@ def run(args: argparse.Namespace, dbs: Databases, servers: list[Server], roles: 
     profiled = [c for c in cells if c.profile]
     total = len(measured) * args.rounds + len(profiled)
     log(f"machine: {describe_machine(args.admin_url, args.pgbench, args.wrk)}")
-    log(f"plan: {args.rounds} round(s) of {len(measured)} cells + {len(profiled)} profiled cell(s), {args.seconds} s "
-        f"each after {args.warmup} s of warm-up; {method(args)}")
+    log(
+        f"plan: {args.rounds} round(s) of {len(measured)} cells + {len(profiled)} profiled cell(s), {args.seconds} s "
+        f"each after {args.warmup} s of warm-up; {method(args)}"
+    )
     login = f"agentledger_httpbench_{os.getpid()}"
     dbs.execute(None, sql.SQL("CREATE ROLE {} LOGIN IN ROLE agentledger_api").format(sql.Identifier(login)))
     roles.append(login)
     template, key, id_range = build_template(dbs, args, login)
-    log(f"deployed template database {template} with sqitch, preloaded {args.preload:,} events "
-        f"(ids {id_range[0]}..{id_range[1]}), made worker key {KEY_NAME!r}; the API and pgbench connect as {login}")
+    log(
+        f"deployed template database {template} with sqitch, preloaded {args.preload:,} events "
+        f"(ids {id_range[0]}..{id_range[1]}), made worker key {KEY_NAME!r}; the API and pgbench connect as {login}"
+    )
     rounds: list[dict[tuple, Result]] = []
     profiles: list[Result] = []
     index = 0
@@ -1066,8 +1253,11 @@ def run(args: argparse.Namespace, dbs: Databases, servers: list[Server], roles: 
             print(result_json(result, best, None), flush=True)
     table = [best[cell_key(c)] for c in measured]
     print()
-    print(f"agentledger HTTP API vs direct database calls, {args.seconds} s per cell"
-          + (f", best of {args.rounds} rounds" if args.rounds > 1 else "") + f"; {method(args)}; {state}")
+    print(
+        f"agentledger HTTP API vs direct database calls, {args.seconds} s per cell"
+        + (f", best of {args.rounds} rounds" if args.rounds > 1 else "")
+        + f"; {method(args)}; {state}"
+    )
     print()
     print(markdown_table(table, best, rounds))
     lines = best_processes(table)
@@ -1092,16 +1282,21 @@ def best_of(rounds: list[dict[tuple, Result]]) -> dict[tuple, Result]:
     for done in rounds:
         for key, result in done.items():
             current = best.get(key)
-            if current is None or (current.error and not result.error) or (
-                    not result.error and not current.error and result.requests_per_s > current.requests_per_s):
+            if (
+                current is None
+                or (current.error and not result.error)
+                or (not result.error and not current.error and result.requests_per_s > current.requests_per_s)
+            ):
                 best[key] = result
     return best
 
 
 def method(args: argparse.Namespace) -> str:
-    return (f"every cell in a fresh clone of a sqitch-deployed template with {args.preload:,} events, after VACUUM "
-            f"ANALYZE, CHECKPOINT and {args.warmup} s of unmeasured load (autovacuum is not relied on); server log "
-            f"level {args.log_level}, request budget off, uvicorn as `agentledger serve` configures it")
+    return (
+        f"every cell in a fresh clone of a sqitch-deployed template with {args.preload:,} events, after VACUUM "
+        f"ANALYZE, CHECKPOINT and {args.warmup} s of unmeasured load (autovacuum is not relied on); server log "
+        f"level {args.log_level}, request budget off, uvicorn as `agentledger serve` configures it"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

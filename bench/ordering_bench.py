@@ -61,7 +61,6 @@ from dataclasses import asdict, dataclass
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-
 from submit_bench import BATCH_SIZE, DEFAULT_ADMIN_URL, REPO_ROOT, Databases, deploy_with_sqitch, log
 
 UNORDERED_TYPE = "bench_unordered"
@@ -69,7 +68,8 @@ ORDERED_TYPE = "bench_ordered"
 EVENT_TYPES_SQL = (
     "INSERT INTO ledger.event_types (name, description, ordered_per_customer) VALUES"
     f" ('{UNORDERED_TYPE}', 'ordering benchmark: not ordered', false),"
-    f" ('{ORDERED_TYPE}', 'ordering benchmark: ordered per customer', true)")
+    f" ('{ORDERED_TYPE}', 'ordering benchmark: ordered per customer', true)"
+)
 JOBS_DDL = [
     """CREATE TABLE public.jobs (
            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -83,12 +83,16 @@ CLAIM_SQL = "SELECT id, lease_token FROM api.claim_events(%s, %s)"
 DECIDE_SQL = (
     "SELECT count(*) FILTER (WHERE outcome = 'done'), min(code) FROM api.decide_events("
     "%(ids)s, %(tokens)s, array_fill('approved'::text, ARRAY[%(n)s]), NULL,"
-    " array_fill('{\"approved_amount\": 25000}'::jsonb, ARRAY[%(n)s]), p_keep_lease => true)")
-COMPLETE_SQL = ("SELECT count(*) FILTER (WHERE outcome = 'done'), min(code)"
-                " FROM api.complete_events(%(ids)s, %(tokens)s)")
-RAW_CLAIM_SQL = ("UPDATE public.jobs SET status = 'running'"
-                 " WHERE id IN (SELECT id FROM public.jobs WHERE status = 'queued' ORDER BY id LIMIT %s"
-                 "              FOR UPDATE SKIP LOCKED) RETURNING id")
+    " array_fill('{\"approved_amount\": 25000}'::jsonb, ARRAY[%(n)s]), p_keep_lease => true)"
+)
+COMPLETE_SQL = (
+    "SELECT count(*) FILTER (WHERE outcome = 'done'), min(code) FROM api.complete_events(%(ids)s, %(tokens)s)"
+)
+RAW_CLAIM_SQL = (
+    "UPDATE public.jobs SET status = 'running'"
+    " WHERE id IN (SELECT id FROM public.jobs WHERE status = 'queued' ORDER BY id LIMIT %s"
+    "              FOR UPDATE SKIP LOCKED) RETURNING id"
+)
 RAW_FINISH_SQL = "UPDATE public.jobs SET status = 'done' WHERE id = ANY(%s)"
 
 LEDGER_CHECK_SQL = """
@@ -167,12 +171,34 @@ def backend_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def claimer(dsn: str, name: str, raw: bool, batch: int, total: int, idle_s: float, limit_s: float,
-            done, ready, go, stop, results) -> None:
+def claimer(
+    dsn: str,
+    name: str,
+    raw: bool,
+    batch: int,
+    total: int,
+    idle_s: float,
+    limit_s: float,
+    done,
+    ready,
+    go,
+    stop,
+    results,
+) -> None:
     """Claims batch after batch until done reaches total (or limit_s has passed since the go, or
     another claimer failed)."""
-    stats = {"done": 0, "claims": 0, "empty_claims": 0, "claim_s": 0.0, "empty_claim_s": 0.0, "report_s": 0.0,
-             "claim_ticks": 0, "report_ticks": 0, "last_done": None, "error": None}
+    stats = {
+        "done": 0,
+        "claims": 0,
+        "empty_claims": 0,
+        "claim_s": 0.0,
+        "empty_claim_s": 0.0,
+        "report_s": 0.0,
+        "claim_ticks": 0,
+        "report_ticks": 0,
+        "last_done": None,
+        "error": None,
+    }
     released = False
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -230,7 +256,7 @@ def machine_cpu() -> list[int] | None:
 def busy_share(before: list[int] | None, after: list[int] | None) -> float | None:
     if not before or not after:
         return None
-    delta = [b - a for a, b in zip(before, after)]
+    delta = [b - a for a, b in zip(before, after, strict=False)]
     idle = delta[3] + (delta[4] if len(delta) > 4 else 0)  # idle + iowait
     return 1 - idle / sum(delta) if sum(delta) else None
 
@@ -240,9 +266,27 @@ def drain(run: Run, dsn: str, args: argparse.Namespace) -> None:
     ctx = mp.get_context("fork")  # no threads or connections are open in this process here
     done = ctx.Value("q", 0)
     ready, go, stop, results = ctx.Semaphore(0), ctx.Event(), ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=claimer, daemon=True, args=(
-        dsn, f"bench-claimer-{i + 1}", run.key == "raw", args.batch, run.events, args.idle_ms / 1000,
-        args.run_limit, done, ready, go, stop, results)) for i in range(args.claimers)]
+    procs = [
+        ctx.Process(
+            target=claimer,
+            daemon=True,
+            args=(
+                dsn,
+                f"bench-claimer-{i + 1}",
+                run.key == "raw",
+                args.batch,
+                run.events,
+                args.idle_ms / 1000,
+                args.run_limit,
+                done,
+                ready,
+                go,
+                stop,
+                results,
+            ),
+        )
+        for i in range(args.claimers)
+    ]
     for p in procs:
         p.start()
     try:
@@ -292,8 +336,10 @@ def submit(dsn: str, event_type: str, events: int, customers: int) -> float:
     started = time.monotonic()
     with psycopg.connect(dsn, autocommit=True) as conn:
         for start in range(0, events, BATCH_SIZE):
-            body = [{"customer_id": f"cust-{i % customers}", "event_type": event_type,
-                     "payload": {"amount": 25000}} for i in range(start, min(start + BATCH_SIZE, events))]
+            body = [
+                {"customer_id": f"cust-{i % customers}", "event_type": event_type, "payload": {"amount": 25000}}
+                for i in range(start, min(start + BATCH_SIZE, events))
+            ]
             conn.execute("SELECT count(*) FROM api.submit_events(%s::jsonb)", (json.dumps(body),))
     return events / (time.monotonic() - started)
 
@@ -311,38 +357,49 @@ def explain_claim(dsn: str, customers: int, batch: int) -> str:
             if not got:
                 break
             held += got
-        for setting, value in (("log_min_duration", "0"), ("log_analyze", "on"), ("log_buffers", "on"),
-                               ("log_nested_statements", "on"), ("log_level", "notice")):
-            conn.execute(sql.SQL("SET LOCAL {} = {}").format(
-                sql.Identifier("auto_explain", setting), sql.Literal(value)))
+        for setting, value in (
+            ("log_min_duration", "0"),
+            ("log_analyze", "on"),
+            ("log_buffers", "on"),
+            ("log_nested_statements", "on"),
+            ("log_level", "notice"),
+        ):
+            conn.execute(
+                sql.SQL("SET LOCAL {} = {}").format(sql.Identifier("auto_explain", setting), sql.Literal(value))
+            )
         conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
         started = time.perf_counter()
         got = len(conn.execute(CLAIM_SQL, ("bench-explain", batch)).fetchall())
         ms = (time.perf_counter() - started) * 1000
         conn.rollback()
     plans = [n for n in notices if "FROM ledger.events e" in n and "picked" in n]
-    header = (f"Claim of {batch} with {held:,} customers' first events in flight (of {customers:,}): "
-              f"{got} claimed in {ms:.1f} ms.")
+    header = (
+        f"Claim of {batch} with {held:,} customers' first events in flight (of {customers:,}): "
+        f"{got} claimed in {ms:.1f} ms."
+    )
     return header + "\n\n```\n" + ("\n".join(plans) if plans else "\n".join(notices)).strip() + "\n```"
 
 
-def run_one(run: Run, dbs: Databases, template: str, login: str, args: argparse.Namespace,
-            plans: list[str]) -> None:
+def run_one(run: Run, dbs: Databases, template: str, login: str, args: argparse.Namespace, plans: list[str]) -> None:
     name = None
     try:
         name = dbs.clone(template)
         if run.key == "raw":
-            dbs.execute(name, "INSERT INTO public.jobs (payload) SELECT jsonb_build_object('n', g)"
-                              f" FROM generate_series(1, {run.events}) g")
+            dbs.execute(
+                name,
+                "INSERT INTO public.jobs (payload) SELECT jsonb_build_object('n', g)"
+                f" FROM generate_series(1, {run.events}) g",
+            )
         else:
             ordered = run.key.startswith("ordered")
-            rate = submit(dbs.dsn(name), ORDERED_TYPE if ordered else UNORDERED_TYPE, run.events,
-                          run.customers)
+            rate = submit(dbs.dsn(name), ORDERED_TYPE if ordered else UNORDERED_TYPE, run.events, run.customers)
             log(f"  submitted {run.events:,} events over {run.customers:,} customers ({rate:,.0f}/s)")
             if ordered and args.explain:  # on the statistics the drain will have; rolled back
                 settle(dbs, name)
-                plans.append(f"{run.label}, {run.customers:,} customers. "
-                             + explain_claim(dbs.dsn(name), run.customers, args.batch))
+                plans.append(
+                    f"{run.label}, {run.customers:,} customers. "
+                    + explain_claim(dbs.dsn(name), run.customers, args.batch)
+                )
         settle(dbs, name)
         drain(run, make_conninfo(dbs.dsn(name), user=login), args)
         check(run, dbs, name)
@@ -364,8 +421,10 @@ def check(run: Run, dbs: Databases, name: str) -> None:
         if run.key.startswith("ordered"):
             run.overlaps = int(conn.execute(OVERLAP_SQL).fetchone()[0])
     if completed != run.done or (claimed, decided, finished) != (run.done,) * 3:
-        raise RuntimeError(f"{completed:,} completed ({other:,} not), audit rows claim/decide/complete "
-                           f"{claimed:,}/{decided:,}/{finished:,}, the claimers counted {run.done:,}")
+        raise RuntimeError(
+            f"{completed:,} completed ({other:,} not), audit rows claim/decide/complete "
+            f"{claimed:,}/{decided:,}/{finished:,}, the claimers counted {run.done:,}"
+        )
     if not run.timed_out and other:
         raise RuntimeError(f"{other:,} events not completed")
     if run.overlaps:
@@ -387,36 +446,39 @@ def ratio(a: Run, b: Run | None) -> float | None:
 def progress_line(index: int, total: int, run: Run) -> str:
     if run.error:
         return f"[{index}/{total}] {run.label}: ERROR {run.error}"
-    return (f"[{index}/{total}] {run.label}: {fmt(run.per_s)} events/s, {run.done:,} in "
-            f"{fmt(run.seconds, '.2f')} s; claim {fmt(run.claim_ms, '.2f')} ms "
-            f"({fmt(run.full_claim_ms, '.2f')} / {fmt(run.empty_claim_ms, '.2f')} empty), {fmt(run.batch_mean, '.1f')} "
-            f"per claim, {run.empty_claims:,} empty claims; machine {fmt(run.busy and run.busy * 100)}% busy"
-            + ("; STOPPED at --run-limit" if run.timed_out else ""))
+    return (
+        f"[{index}/{total}] {run.label}: {fmt(run.per_s)} events/s, {run.done:,} in "
+        f"{fmt(run.seconds, '.2f')} s; claim {fmt(run.claim_ms, '.2f')} ms "
+        f"({fmt(run.full_claim_ms, '.2f')} / {fmt(run.empty_claim_ms, '.2f')} empty), {fmt(run.batch_mean, '.1f')} "
+        f"per claim, {run.empty_claims:,} empty claims; machine {fmt(run.busy and run.busy * 100)}% busy"
+        + ("; STOPPED at --run-limit" if run.timed_out else "")
+    )
 
 
 def table(runs: list[Run]) -> str:
     raw = next((r for r in runs if r.key == "raw" and r.per_s), None)
-    head = ("| run | customers | events/s | × unordered, same customers | × raw SKIP LOCKED | mean claim call ms "
-            "(of claims that got events / found none) | mean events per claim | claims (+ empty) "
-            "| mean decide + complete ms | backend CPU ms/event, claim / reports | machine busy |\n"
-            "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---:|")
+    head = (
+        "| run | customers | events/s | × unordered, same customers | × raw SKIP LOCKED | mean claim call ms "
+        "(of claims that got events / found none) | mean events per claim | claims (+ empty) "
+        "| mean decide + complete ms | backend CPU ms/event, claim / reports | machine busy |\n"
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---:|"
+    )
     lines = [head]
     for r in runs:
         if r.error:
-            lines.append(f"| {r.label} | {r.customers or '—'} | error: {r.error.splitlines()[0]} "
-                         "| | | | | | | | |")
+            lines.append(f"| {r.label} | {r.customers or '—'} | error: {r.error.splitlines()[0]} | | | | | | | | |")
             continue
         unordered = next((u for u in runs if u.key == f"unordered:{r.customers}" and u.per_s), None)
         vs_unordered = fmt(ratio(r, unordered), ".2f") if r.key.startswith("ordered") else "—"
         vs_raw = fmt(ratio(r, raw), ".2f") if r.key != "raw" else "(yardstick)"
-        cpu = (f"{r.claim_cpu_s / r.done * 1000:.3f} / {r.report_cpu_s / r.done * 1000:.3f}"
-               if r.done else "—")
+        cpu = f"{r.claim_cpu_s / r.done * 1000:.3f} / {r.report_cpu_s / r.done * 1000:.3f}" if r.done else "—"
         lines.append(
             f"| {r.label}{' (stopped at the limit)' if r.timed_out else ''} | {fmt(r.customers)} "
             f"| {fmt(r.per_s)} | {vs_unordered} | {vs_raw} | {fmt(r.claim_ms, '.2f')} "
             f"({fmt(r.full_claim_ms, '.2f')} / {fmt(r.empty_claim_ms, '.2f')}) "
             f"| {fmt(r.batch_mean, '.1f')} | {r.claims:,} (+ {r.empty_claims:,}) | {fmt(r.report_ms, '.2f')} "
-            f"| {cpu} | {fmt(r.busy and r.busy * 100)}% |")
+            f"| {cpu} | {fmt(r.busy and r.busy * 100)}% |"
+        )
     return "\n".join(lines)
 
 
@@ -424,6 +486,7 @@ def code_state() -> str:
     def git(*argv: str) -> str:
         done = subprocess.run(["git", *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
         return done.stdout.strip() if done.returncode == 0 else ""
+
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     changed = git("status", "--porcelain", "--", "db", "sqitch.plan")
     return f"commit {commit}" + (", db/ or sqitch.plan with uncommitted changes" if changed else "")
@@ -431,11 +494,16 @@ def code_state() -> str:
 
 def describe_server(admin_url: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]
-                    for name in ("server_version", "autovacuum", "synchronous_commit", "shared_buffers")}
-    return (", ".join(f"{k}={v}" for k, v in settings.items())
-            + f"; {os.cpu_count()} CPUs shared by the claimers and the server; Python "
-            + ".".join(map(str, sys.version_info[:3])) + f", psycopg {psycopg.__version__}")
+        settings = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("server_version", "autovacuum", "synchronous_commit", "shared_buffers")
+        }
+    return (
+        ", ".join(f"{k}={v}" for k, v in settings.items())
+        + f"; {os.cpu_count()} CPUs shared by the claimers and the server; Python "
+        + ".".join(map(str, sys.version_info[:3]))
+        + f", psycopg {psycopg.__version__}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,7 +514,7 @@ def positive_list(text: str) -> list[int]:
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}") from None
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError("counts must be positive")
     return values
@@ -455,27 +523,48 @@ def positive_list(text: str) -> list[int]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Measure agentledger claim + decide + complete throughput (events/s) with and "
-                    "without per-customer ordering, against a raw SKIP LOCKED queue, with concurrent "
-                    "claimer processes. Run from the repository root.")
-    parser.add_argument("--events", type=int, default=20_000,
-                        help="events (and raw rows) drained per run (default %(default)s)")
-    parser.add_argument("--customers", type=positive_list, default=[500, 50, 5],
-                        help="customer counts; each gets an unordered and an ordered run (default 500,50,5)")
-    parser.add_argument("--claimers", type=int, default=4,
-                        help="concurrent claimer processes, one connection each (default %(default)s)")
-    parser.add_argument("--batch", type=int, default=100,
-                        help="events (rows) asked for per claim (default %(default)s)")
-    parser.add_argument("--idle-ms", type=float, default=5,
-                        help="a claimer whose claim found nothing sleeps this long before the next "
-                             "(default %(default)s)")
-    parser.add_argument("--run-limit", type=float, default=60,
-                        help="stop a run's claimers after this many seconds and report the partial "
-                             "drain (default %(default)s)")
-    parser.add_argument("--no-explain", dest="explain", action="store_false",
-                        help="skip the auto_explain plan of the ordered claim")
-    parser.add_argument("--admin-url", default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL),
-                        help="superuser URL used to create and drop the databases and the role "
-                             "(env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)")
+        "without per-customer ordering, against a raw SKIP LOCKED queue, with concurrent "
+        "claimer processes. Run from the repository root."
+    )
+    parser.add_argument(
+        "--events", type=int, default=20_000, help="events (and raw rows) drained per run (default %(default)s)"
+    )
+    parser.add_argument(
+        "--customers",
+        type=positive_list,
+        default=[500, 50, 5],
+        help="customer counts; each gets an unordered and an ordered run (default 500,50,5)",
+    )
+    parser.add_argument(
+        "--claimers",
+        type=int,
+        default=4,
+        help="concurrent claimer processes, one connection each (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=100, help="events (rows) asked for per claim (default %(default)s)"
+    )
+    parser.add_argument(
+        "--idle-ms",
+        type=float,
+        default=5,
+        help="a claimer whose claim found nothing sleeps this long before the next (default %(default)s)",
+    )
+    parser.add_argument(
+        "--run-limit",
+        type=float,
+        default=60,
+        help="stop a run's claimers after this many seconds and report the partial drain (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-explain", dest="explain", action="store_false", help="skip the auto_explain plan of the ordered claim"
+    )
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL),
+        help="superuser URL used to create and drop the databases and the role "
+        "(env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.events < 1 or args.claimers < 1 or not 1 <= args.batch <= BATCH_SIZE:
         parser.error(f"--events and --claimers must be positive, --batch between 1 and {BATCH_SIZE}")
@@ -493,8 +582,12 @@ def run(args: argparse.Namespace, dbs: Databases, roles: list[str]) -> int:
     template = dbs.prefix
     dbs.create(template)
     deploy_with_sqitch(args.admin_url, template)
-    dbs.execute(template, EVENT_TYPES_SQL, *JOBS_DDL,
-                sql.SQL("GRANT SELECT, UPDATE ON public.jobs TO {}").format(sql.Identifier(login)))
+    dbs.execute(
+        template,
+        EVENT_TYPES_SQL,
+        *JOBS_DDL,
+        sql.SQL("GRANT SELECT, UPDATE ON public.jobs TO {}").format(sql.Identifier(login)),
+    )
     log(f"deployed template database {template} with sqitch; claimers connect as {login}")
 
     # The yardstick first, then each customer count's pair, unordered before ordered.
@@ -506,18 +599,31 @@ def run(args: argparse.Namespace, dbs: Databases, roles: list[str]) -> int:
     for index, r in enumerate(runs, 1):
         run_one(r, dbs, template, login, args, plans)
         log(progress_line(index, len(runs), r))
-        print("RESULT " + json.dumps({**asdict(r), "claim_ms": r.claim_ms, "full_claim_ms": r.full_claim_ms,
-                                      "empty_claim_ms": r.empty_claim_ms, "batch_mean": r.batch_mean,
-                                      "report_ms": r.report_ms}), flush=True)
+        print(
+            "RESULT "
+            + json.dumps(
+                {
+                    **asdict(r),
+                    "claim_ms": r.claim_ms,
+                    "full_claim_ms": r.full_claim_ms,
+                    "empty_claim_ms": r.empty_claim_ms,
+                    "batch_mean": r.batch_mean,
+                    "report_ms": r.report_ms,
+                }
+            ),
+            flush=True,
+        )
 
     print()
     print(f"# Claims with and without per-customer ordering, {time.strftime('%Y-%m-%d')}")
     print()
-    print(f"{server}; {state}. {args.events:,} events per run, submitted round-robin over the customers; "
-          f"{args.claimers} claimer processes (LOGIN role in agentledger_worker), each looping claim of "
-          f"{args.batch} → decide (kept lease) → complete until all are completed; an empty claim sleeps "
-          f"{args.idle_ms:g} ms. Each run in a fresh clone of a sqitch-deployed template after VACUUM "
-          f"ANALYZE and CHECKPOINT (autovacuum is off). Whole run {time.monotonic() - run_started:.0f} s.")
+    print(
+        f"{server}; {state}. {args.events:,} events per run, submitted round-robin over the customers; "
+        f"{args.claimers} claimer processes (LOGIN role in agentledger_worker), each looping claim of "
+        f"{args.batch} → decide (kept lease) → complete until all are completed; an empty claim sleeps "
+        f"{args.idle_ms:g} ms. Each run in a fresh clone of a sqitch-deployed template after VACUUM "
+        f"ANALYZE and CHECKPOINT (autovacuum is off). Whole run {time.monotonic() - run_started:.0f} s."
+    )
     print()
     print(table(runs))
     for plan in plans:

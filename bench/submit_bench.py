@@ -43,7 +43,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,7 +205,9 @@ def preload_rows(dsn: str, count: int) -> None:
         conn.execute(
             "INSERT INTO public.bench_plain (customer_id, type, payload)"
             " SELECT 'cust-' || (1 + (g * 7919) %% 1000000)::text, 'loan_application',"
-            "        '{\"amount\": 25000}'::jsonb FROM generate_series(1, %s) g", (count,))
+            "        '{\"amount\": 25000}'::jsonb FROM generate_series(1, %s) g",
+            (count,),
+        )
         for start in range(0, count, BATCH_SIZE):
             events = json.dumps(batch_events(min(BATCH_SIZE, count - start)))
             conn.execute("SELECT count(*) FROM api.submit_events(%s::jsonb)", (events,))
@@ -215,11 +216,17 @@ def preload_rows(dsn: str, count: int) -> None:
 def deploy_with_sqitch(admin_url: str, name: str) -> None:
     info = conninfo_to_dict(admin_url)
     target = "db:pg://{}@{}:{}/{}".format(
-        info.get("user") or "postgres", info.get("host") or "127.0.0.1", info.get("port") or 5432,
-        name)
+        info.get("user") or "postgres", info.get("host") or "127.0.0.1", info.get("port") or 5432, name
+    )
     result = subprocess.run(
-        ["sqitch", "deploy", "--target", target], cwd=REPO_ROOT, env=client_env(admin_url),
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        ["sqitch", "deploy", "--target", target],
+        cwd=REPO_ROOT,
+        env=client_env(admin_url),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"sqitch deploy failed:\n{result.stdout}{result.stderr}")
 
@@ -238,25 +245,56 @@ def plan_cells(clients: list[int], batch_clients: list[int]) -> list[Cell]:
         cells.append(Cell("A", "yardstick A: INSERT", n, SCRIPT_A, 1, count_plain))
         cells.append(Cell("B", "yardstick B: INSERT + pg_notify", n, SCRIPT_B, 1, count_plain))
         for label, throttle in NOTIFY_MODES:
-            cells.append(Cell(
-                f"submit:{throttle}", f"submit_event, {label}", n, SCRIPT_SUBMIT, 1, count_events,
-                setup_sql=[f"UPDATE ledger.settings SET notify_throttle = '{throttle}'"],
-                compare_to=["A", "B"] if throttle == "0" else ["A"]))
+            cells.append(
+                Cell(
+                    f"submit:{throttle}",
+                    f"submit_event, {label}",
+                    n,
+                    SCRIPT_SUBMIT,
+                    1,
+                    count_events,
+                    setup_sql=[f"UPDATE ledger.settings SET notify_throttle = '{throttle}'"],
+                    compare_to=["A", "B"] if throttle == "0" else ["A"],
+                )
+            )
     events = json.dumps(batch_events(BATCH_SIZE), separators=(",", ":"))
     for n in batch_clients:
-        cells.append(Cell("multirow", f"yardstick: INSERT ... SELECT {BATCH_SIZE:,} rows", n,
-                          SCRIPT_MULTIROW, BATCH_SIZE, count_plain))
-        cells.append(Cell("batch", f"submit_events, {BATCH_SIZE:,} per call", n, SCRIPT_BATCH,
-                          BATCH_SIZE, count_events, compare_to=["multirow"],
-                          variables={"events": events}))
+        cells.append(
+            Cell(
+                "multirow",
+                f"yardstick: INSERT ... SELECT {BATCH_SIZE:,} rows",
+                n,
+                SCRIPT_MULTIROW,
+                BATCH_SIZE,
+                count_plain,
+            )
+        )
+        cells.append(
+            Cell(
+                "batch",
+                f"submit_events, {BATCH_SIZE:,} per call",
+                n,
+                SCRIPT_BATCH,
+                BATCH_SIZE,
+                count_events,
+                compare_to=["multirow"],
+                variables={"events": events},
+            )
+        )
     return cells
 
 
 def batch_events(size: int) -> list[dict]:
     """The same batch body for every call; customers vary inside it, nothing is idempotent."""
     step = 7919  # a prime: spreads customer ids without a random generator
-    return [{"customer_id": f"cust-{1 + (i * step) % 1000000}", "event_type": "loan_application",
-             "payload": {"amount": 25000}} for i in range(size)]
+    return [
+        {
+            "customer_id": f"cust-{1 + (i * step) % 1000000}",
+            "event_type": "loan_application",
+            "payload": {"amount": 25000},
+        }
+        for i in range(size)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,8 +327,7 @@ class WaitSampler(threading.Thread):
         return {k: round(v / total, 3) for k, v in self.counts.most_common()}
 
 
-def run_cell(cell: Cell, dbs: Databases, template: str, args: argparse.Namespace,
-             workdir: Path) -> Result:
+def run_cell(cell: Cell, dbs: Databases, template: str, args: argparse.Namespace, workdir: Path) -> Result:
     result = Result(cell)
     name = dbs.clone(template)
     try:
@@ -317,23 +354,35 @@ def run_cell(cell: Cell, dbs: Databases, template: str, args: argparse.Namespace
     return result
 
 
-def run_pgbench(cell: Cell, dsn: str, seconds: int, args: argparse.Namespace,
-                workdir: Path) -> str:
+def run_pgbench(cell: Cell, dsn: str, seconds: int, args: argparse.Namespace, workdir: Path) -> str:
     script = workdir / f"{cell.key.replace(':', '_').replace(' ', '_')}.sql"
     script.write_text(cell.script)
-    command = [args.pgbench, "--no-vacuum", "--protocol=prepared", f"--client={cell.clients}",
-               f"--jobs={min(cell.clients, os.cpu_count() or 1)}", f"--time={seconds}",
-               "--progress=1", f"--file={script}"]
+    command = [
+        args.pgbench,
+        "--no-vacuum",
+        "--protocol=prepared",
+        f"--client={cell.clients}",
+        f"--jobs={min(cell.clients, os.cpu_count() or 1)}",
+        f"--time={seconds}",
+        "--progress=1",
+        f"--file={script}",
+    ]
     command += [f"--define={k}={v}" for k, v in cell.variables.items()]
     completed = subprocess.run(
-        [*command, dsn], env=client_env(args.admin_url), stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=seconds + 120, check=False)
+        [*command, dsn],
+        env=client_env(args.admin_url),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
     output = completed.stdout + completed.stderr
     if completed.returncode != 0 or "aborted" in output:
-        problems = [line for line in output.splitlines()
-                    if "error" in line.lower() or "abort" in line.lower()]
-        raise RuntimeError(f"pgbench exited with {completed.returncode}: "
-                           + " | ".join(problems[:5] or output.splitlines()[-5:]))
+        problems = [line for line in output.splitlines() if "error" in line.lower() or "abort" in line.lower()]
+        raise RuntimeError(
+            f"pgbench exited with {completed.returncode}: " + " | ".join(problems[:5] or output.splitlines()[-5:])
+        )
     return output
 
 
@@ -348,16 +397,14 @@ def parse_pgbench(output: str, result: Result) -> None:
     result.latency_ms = number(r"^latency average = ([\d.]+) ms")
     result.transactions = int(number(r"^number of transactions actually processed: (\d+)"))
     result.events_per_s = result.tps * result.cell.events_per_tx
-    result.per_second_tps = [float(x) for x in re.findall(r"^progress: [\d.]+ s, ([\d.]+) tps",
-                                                          output, re.MULTILINE)]
+    result.per_second_tps = [float(x) for x in re.findall(r"^progress: [\d.]+ s, ([\d.]+) tps", output, re.MULTILINE)]
 
 
 def check_rows(result: Result) -> None:
     """Rows in the table must match what pgbench says it committed."""
     expected = result.transactions * result.cell.events_per_tx
     if result.rows_written != expected:
-        raise RuntimeError(f"pgbench reported {expected} events, the cell wrote "
-                           f"{result.rows_written}")
+        raise RuntimeError(f"pgbench reported {expected} events, the cell wrote {result.rows_written}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,8 +435,7 @@ def progress_line(index: int, total: int, result: Result) -> str:
     head = f"[{index:2d}/{total}] {cell.label}, {cell.clients} client(s): "
     if result.error:
         return head + "ERROR " + result.error
-    line = (f"{result.events_per_s:,.0f} events/s, {result.latency_ms:.2f} ms/tx; "
-            f"waits: {top_waits(result)}")
+    line = f"{result.events_per_s:,.0f} events/s, {result.latency_ms:.2f} ms/tx; waits: {top_waits(result)}"
     drift = trend(result)
     if drift is not None and not 0.8 <= drift <= 1.25:
         line += f"; last third ran at {drift:.2f}× the first"
@@ -398,14 +444,24 @@ def progress_line(index: int, total: int, result: Result) -> str:
 
 def result_json(result: Result, ratios: dict[str, float]) -> str:
     cell = result.cell
-    return "RESULT " + json.dumps({
-        "operation": cell.key, "label": cell.label, "clients": cell.clients,
-        "events_per_s": round(result.events_per_s, 1) if result.events_per_s else None,
-        "tps": result.tps, "latency_ms": result.latency_ms, "transactions": result.transactions,
-        "events_per_tx": cell.events_per_tx, "rows_written": result.rows_written,
-        "ratios": ratios, "per_second_tps": result.per_second_tps, "trend": trend(result),
-        "waits": result.waits, "error": result.error,
-    })
+    return "RESULT " + json.dumps(
+        {
+            "operation": cell.key,
+            "label": cell.label,
+            "clients": cell.clients,
+            "events_per_s": round(result.events_per_s, 1) if result.events_per_s else None,
+            "tps": result.tps,
+            "latency_ms": result.latency_ms,
+            "transactions": result.transactions,
+            "events_per_tx": cell.events_per_tx,
+            "rows_written": result.rows_written,
+            "ratios": ratios,
+            "per_second_tps": result.per_second_tps,
+            "trend": trend(result),
+            "waits": result.waits,
+            "error": result.error,
+        }
+    )
 
 
 def ratios_for(result: Result, done: dict[tuple[str, int], Result]) -> dict[str, float]:
@@ -419,27 +475,28 @@ def ratios_for(result: Result, done: dict[tuple[str, int], Result]) -> dict[str,
 
 
 def markdown_table(results: list[Result], done: dict[tuple[str, int], Result]) -> str:
-    rows = ["| operation | clients | events/s | ratio to yardstick | avg latency (ms/tx) |",
-            "|---|---:|---:|---|---:|"]
+    rows = ["| operation | clients | events/s | ratio to yardstick | avg latency (ms/tx) |", "|---|---:|---:|---|---:|"]
     for r in results:
         if r.error:
             rows.append(f"| {r.cell.label} | {r.cell.clients} | error | | |")
             continue
         ratios = ratios_for(r, done)
         ratio = ", ".join(f"{v:.2f} × {k}" for k, v in ratios.items()) or "(yardstick)"
-        rows.append(f"| {r.cell.label} | {r.cell.clients} | {r.events_per_s:,.0f} | {ratio} | "
-                    f"{r.latency_ms:.2f} |")
+        rows.append(f"| {r.cell.label} | {r.cell.clients} | {r.events_per_s:,.0f} | {ratio} | {r.latency_ms:.2f} |")
     return "\n".join(rows)
 
 
 def describe_server(dbs: Databases, pgbench: str) -> str:
     with psycopg.connect(dbs.admin_url, autocommit=True) as conn:
-        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]
-                    for name in ("server_version", "autovacuum", "synchronous_commit",
-                                 "shared_buffers", "max_wal_size")}
+        settings = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("server_version", "autovacuum", "synchronous_commit", "shared_buffers", "max_wal_size")
+        }
     version = subprocess.run([pgbench, "--version"], capture_output=True, text=True).stdout.strip()
-    return (", ".join(f"{k}={v}" for k, v in settings.items())
-            + f"; {os.cpu_count()} CPUs shared by client and server; {version}")
+    return (
+        ", ".join(f"{k}={v}" for k, v in settings.items())
+        + f"; {os.cpu_count()} CPUs shared by client and server; {version}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,29 +506,44 @@ def describe_server(dbs: Databases, pgbench: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Measure agentledger submit throughput (events/s) against plain-INSERT "
-                    "yardsticks, using pgbench. Run from the repository root.")
-    parser.add_argument("--seconds", type=int, default=None,
-                        help="duration of each cell in seconds (default 10; 2 with --quick)")
-    parser.add_argument("--clients", type=client_list, default=[1, 4, 8],
-                        help="client counts for the single-row cells (default 1,4,8)")
-    parser.add_argument("--batch-clients", type=client_list, default=[1, 4],
-                        help=f"client counts for the {BATCH_SIZE:,}-event batch cells "
-                             "(default 1,4)")
-    parser.add_argument("--warmup", type=int, default=None,
-                        help="unmeasured seconds of the same load before each cell "
-                             "(default 2; 1 with --quick; 0 for none)")
-    parser.add_argument("--preload", type=int, default=100_000,
-                        help="events (and plain rows) in every cell's database before it starts "
-                             "(default 100000; 0 starts from empty tables, which with "
-                             "--warmup 0 shows plans cached on an empty ledger)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 2-second cells unless --seconds is given")
-    parser.add_argument("--admin-url", default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL",
-                                                              DEFAULT_ADMIN_URL),
-                        help="superuser connection URL used to create and drop the benchmark "
-                             "databases (env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)")
-    parser.add_argument("--pgbench", default=find_pgbench(),
-                        help="pgbench executable (default: from PATH, else PostgreSQL's bindir)")
+        "yardsticks, using pgbench. Run from the repository root."
+    )
+    parser.add_argument(
+        "--seconds", type=int, default=None, help="duration of each cell in seconds (default 10; 2 with --quick)"
+    )
+    parser.add_argument(
+        "--clients", type=client_list, default=[1, 4, 8], help="client counts for the single-row cells (default 1,4,8)"
+    )
+    parser.add_argument(
+        "--batch-clients",
+        type=client_list,
+        default=[1, 4],
+        help=f"client counts for the {BATCH_SIZE:,}-event batch cells (default 1,4)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="unmeasured seconds of the same load before each cell (default 2; 1 with --quick; 0 for none)",
+    )
+    parser.add_argument(
+        "--preload",
+        type=int,
+        default=100_000,
+        help="events (and plain rows) in every cell's database before it starts "
+        "(default 100000; 0 starts from empty tables, which with "
+        "--warmup 0 shows plans cached on an empty ledger)",
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2-second cells unless --seconds is given")
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL),
+        help="superuser connection URL used to create and drop the benchmark "
+        "databases (env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)",
+    )
+    parser.add_argument(
+        "--pgbench", default=find_pgbench(), help="pgbench executable (default: from PATH, else PostgreSQL's bindir)"
+    )
     args = parser.parse_args(argv)
     if args.seconds is None:
         args.seconds = 2 if args.quick else 10
@@ -490,7 +562,7 @@ def client_list(text: str) -> list[int]:
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}") from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError("client counts must be positive integers")
     return values
@@ -515,8 +587,10 @@ def run(args: argparse.Namespace, dbs: Databases) -> int:
     log(f"server: {describe_server(dbs, args.pgbench)}")
     log(f"plan: {len(cells)} cells of {args.seconds} s; {method(args)}")
     template = dbs.build_template(args.preload)
-    log(f"deployed template database {template} with sqitch, preloaded {args.preload:,} events "
-        f"and {args.preload:,} plain rows")
+    log(
+        f"deployed template database {template} with sqitch, preloaded {args.preload:,} events "
+        f"and {args.preload:,} plain rows"
+    )
     results: list[Result] = []
     done: dict[tuple[str, int], Result] = {}
     with tempfile.TemporaryDirectory(prefix="agentledger_bench_") as workdir:
@@ -534,9 +608,11 @@ def run(args: argparse.Namespace, dbs: Databases) -> int:
 
 
 def method(args: argparse.Namespace) -> str:
-    return (f"each cell runs in a fresh database cloned from a sqitch-deployed template holding "
-            f"{args.preload:,} events and {args.preload:,} plain rows, after VACUUM ANALYZE, "
-            f"CHECKPOINT and {args.warmup} s of unmeasured warm-up (autovacuum is not relied on)")
+    return (
+        f"each cell runs in a fresh database cloned from a sqitch-deployed template holding "
+        f"{args.preload:,} events and {args.preload:,} plain rows, after VACUUM ANALYZE, "
+        f"CHECKPOINT and {args.warmup} s of unmeasured warm-up (autovacuum is not relied on)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

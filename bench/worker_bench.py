@@ -38,11 +38,11 @@ submits its events first, then runs VACUUM ANALYZE and CHECKPOINT again before t
 
 The workers are separate processes (this script with --worker-process, which builds a Worker and
 calls Worker.run, as `agentledger worker --app` does), connected as a LOGIN role that is a member of
-agentledger_worker, logging at info level as deployed. They import a copy of worker/ taken when the
+agentledger_worker, logging at info level as deployed. They import a copy of worker/agentledger_worker/ taken when the
 run starts, so every cell runs the same code even if the working tree changes meanwhile. Each waits
 for a go signal after its imports, so several start together. Inside them, the database calls of
 each worker connection (claims, reports, upkeep) are counted and timed by wrapping
-agentledger_worker.connection.Session.run; the worker code itself is unchanged.
+agentledger_worker.connection.ReconnectingConnection.run; the worker code itself is unchanged.
 
 Each drain cell records: CPU of the worker processes and of their PostgreSQL backends, split by
 connection (utime + stime from /proc; PostgreSQL must run on this machine), how busy the machine was
@@ -84,12 +84,26 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_bench import (  # noqa: E402
-    CLK_TCK, FRAME, component, find_py_spy, machine_ticks, process_times, wait_until_quiet,
+from http_bench import (
+    CLK_TCK,
+    FRAME,
+    component,
+    find_py_spy,
+    machine_ticks,
+    process_times,
+    wait_until_quiet,
 )
-from submit_bench import (  # noqa: E402
-    BATCH_SIZE, DEFAULT_ADMIN_URL, REPO_ROOT, Databases, batch_events, deploy_with_sqitch, log,
+from submit_bench import (
+    BATCH_SIZE,
+    DEFAULT_ADMIN_URL,
+    REPO_ROOT,
+    Databases,
+    batch_events,
+    deploy_with_sqitch,
+    log,
 )
+
+from agentledger_worker.channels import WORK_CHANNEL
 
 EVENT_TYPE = "loan_application"
 PAYLOAD = '{"amount": 25000}'
@@ -111,9 +125,11 @@ JOBS_DDL = [
 INSERT_SQL = "INSERT INTO public.plain (customer_id, type, payload) VALUES (%s, 'loan_application', %s::jsonb)"
 SUBMIT_SQL = "SELECT id FROM api.submit_event(%s, 'loan_application', %s::jsonb)"
 SUBMIT_BATCH_SQL = "SELECT count(*) FROM api.submit_events(%s::jsonb)"
-RAW_CLAIM_SQL = ("UPDATE public.jobs SET status = 'running'"
-                 " WHERE id IN (SELECT id FROM public.jobs WHERE status = 'queued' ORDER BY id LIMIT %s"
-                 "              FOR UPDATE SKIP LOCKED) RETURNING id")
+RAW_CLAIM_SQL = (
+    "UPDATE public.jobs SET status = 'running'"
+    " WHERE id IN (SELECT id FROM public.jobs WHERE status = 'queued' ORDER BY id LIMIT %s"
+    "              FOR UPDATE SKIP LOCKED) RETURNING id"
+)
 RAW_FINISH_SQL = "UPDATE public.jobs SET status = 'done' WHERE id = ANY(%s)"
 STEPS = {"processing": "claim", "approved": "decide", "completed": "complete"}
 
@@ -130,10 +146,9 @@ def worker_process(config: dict) -> int:
     import agentledger_worker
     from agentledger_worker import Worker, connection
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     calls: dict[str, dict[str, float]] = {}
-    original_run = connection.Session.run
+    original_run = connection.ReconnectingConnection.run
 
     async def timed_run(self, fn):  # wraps each database call of a worker connection
         started = time.perf_counter()
@@ -149,28 +164,38 @@ def worker_process(config: dict) -> int:
             entry["empty"] += rows == 0
         return result
 
-    connection.Session.run = timed_run
-    worker = Worker(config["dsn"], name=config["name"], concurrency=config["concurrency"],
-                    prefetch=config["prefetch"], **config.get("settings", {}))
+    connection.ReconnectingConnection.run = timed_run
+    worker = Worker(
+        config["dsn"],
+        name=config["name"],
+        concurrency=config["concurrency"],
+        prefetch=config["prefetch"],
+        **config.get("settings", {}),
+    )
     if config["mode"] == "latency":
+
         @worker.handler(EVENT_TYPE)
         async def decide(event, ctx):
             started = time.time()
             return ctx.approve(result={"handler_started": started})
     elif config["sync"]:
+
         @worker.handler(EVENT_TYPE)
         def decide(event, ctx):
             return ctx.approve()
     else:
+
         @worker.handler(EVENT_TYPE)
         async def decide(event, ctx):
             return ctx.approve()
 
     if config["sync"]:
+
         @worker.action(EVENT_TYPE)
         def act(event, ctx):
             return ctx.complete()
     else:
+
         @worker.action(EVENT_TYPE)
         async def act(event, ctx):
             return ctx.complete()
@@ -180,8 +205,9 @@ def worker_process(config: dict) -> int:
         return 2
     code = worker.run()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    Path(config["stats"]).write_text(json.dumps({
-        "calls": calls, "exit": code, "user_s": usage.ru_utime, "sys_s": usage.ru_stime}))
+    Path(config["stats"]).write_text(
+        json.dumps({"calls": calls, "exit": code, "user_s": usage.ru_utime, "sys_s": usage.ru_stime})
+    )
     return code
 
 
@@ -189,12 +215,18 @@ class WorkerProcess:
     def __init__(self, workdir: Path, code: Path, config: dict):
         self.config = dict(config, stats=str(workdir / f"{config['name']}.json"))
         self.log_path = workdir / f"{config['name']}.log"
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            p for p in (str(code), os.environ.get("PYTHONPATH", "")) if p))
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(code), os.environ.get("PYTHONPATH", "")) if p)
+        )
         with open(self.log_path, "w") as log_file:
             self.proc = subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), "--worker-process", json.dumps(self.config)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, text=True, env=env)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                text=True,
+                env=env,
+            )
         line = self.proc.stdout.readline().strip()
         if not line.startswith("ready"):
             self.stop()
@@ -229,10 +261,13 @@ class WorkerProcess:
 
 
 def snapshot_worker_code(workdir: Path) -> Path:
-    """A copy of worker/ (as agentledger_worker), put first on the worker processes' PYTHONPATH."""
+    """A copy of worker/agentledger_worker/, put first on the worker processes' PYTHONPATH."""
     code = workdir / "code"
-    shutil.copytree(REPO_ROOT / "worker", code / "agentledger_worker",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO_ROOT / "worker" / "agentledger_worker",
+        code / "agentledger_worker",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
     return code
 
 
@@ -250,8 +285,10 @@ class DrainCell:
     @property
     def label(self) -> str:
         prefetch = "best" if self.prefetch is None else str(self.prefetch)
-        return (f"{self.processes} process{'es' if self.processes > 1 else ''}, concurrency "
-                f"{self.concurrency}, prefetch {prefetch}" + (", sync handlers" if self.sync else ""))
+        return (
+            f"{self.processes} process{'es' if self.processes > 1 else ''}, concurrency "
+            f"{self.concurrency}, prefetch {prefetch}" + (", sync handlers" if self.sync else "")
+        )
 
 
 @dataclass
@@ -326,8 +363,10 @@ class BenchDatabases(Databases):
 def prepare_clone(dbs: BenchDatabases, template: str, args: argparse.Namespace) -> tuple[str, dict]:
     quiet = wait_until_quiet(args.admin_url, args.wait_quiet) if args.wait_quiet else {}
     if quiet and not quiet["quiet"]:
-        log(f"  the machine stayed busy for {quiet['waited_s']:.0f} s (CPU {quiet['cpu_busy']:.0%} busy, "
-            f"{quiet['other_active']} active backends in other databases); measuring anyway")
+        log(
+            f"  the machine stayed busy for {quiet['waited_s']:.0f} s (CPU {quiet['cpu_busy']:.0%} busy, "
+            f"{quiet['other_active']} active backends in other databases); measuring anyway"
+        )
     name = dbs.clone(template)
     settle(dbs, name)
     return name, quiet
@@ -362,8 +401,9 @@ def submit_batches(dsn: str, n: int) -> float:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for start in range(0, n, BATCH_SIZE):
             size = min(BATCH_SIZE, n - start)
-            conn.execute(SUBMIT_BATCH_SQL, (body if size == BATCH_SIZE else json.dumps(batch_events(size)),),
-                         prepare=True)
+            conn.execute(
+                SUBMIT_BATCH_SQL, (body if size == BATCH_SIZE else json.dumps(batch_events(size)),), prepare=True
+            )
     return n / (time.perf_counter() - started)
 
 
@@ -377,15 +417,18 @@ def percentile(values: list[float], share: float) -> float:
 # Yardsticks
 
 
-def run_yardstick(key: str, label: str, n: int, batch: int, dbs: BenchDatabases, template: str,
-                  args: argparse.Namespace) -> Yardstick:
+def run_yardstick(
+    key: str, label: str, n: int, batch: int, dbs: BenchDatabases, template: str, args: argparse.Namespace
+) -> Yardstick:
     result = Yardstick(key, label, n)
     name = None
     try:
         name, result.quiet = prepare_clone(dbs, template, args)
         if key.startswith("raw"):
-            dbs.execute(name, "INSERT INTO public.jobs (payload) SELECT jsonb_build_object('n', g)"
-                              f" FROM generate_series(1, {n}) g")
+            dbs.execute(
+                name,
+                f"INSERT INTO public.jobs (payload) SELECT jsonb_build_object('n', g) FROM generate_series(1, {n}) g",
+            )
             settle(dbs, name)
         with psycopg.connect(dbs.dsn(name), autocommit=True) as conn:
             ticks0, cpu0 = backend_ticks(conn), self_cpu()
@@ -422,8 +465,17 @@ def run_yardstick(key: str, label: str, n: int, batch: int, dbs: BenchDatabases,
 # Drain
 
 
-def run_drain(cell: DrainCell, prefetch: int, dbs: BenchDatabases, template: str, login: str, code: Path,
-              workdir: Path, args: argparse.Namespace, profile: bool = False) -> Drain:
+def run_drain(
+    cell: DrainCell,
+    prefetch: int,
+    dbs: BenchDatabases,
+    template: str,
+    login: str,
+    code: Path,
+    workdir: Path,
+    args: argparse.Namespace,
+    profile: bool = False,
+) -> Drain:
     result = Drain(cell, prefetch=prefetch, events=args.events)
     name = None
     workers: list[WorkerProcess] = []
@@ -434,9 +486,20 @@ def run_drain(cell: DrainCell, prefetch: int, dbs: BenchDatabases, template: str
         settle(dbs, name)
         dsn = make_conninfo(dbs.dsn(name), user=login)
         for i in range(cell.processes):
-            workers.append(WorkerProcess(workdir, code, {
-                "dsn": dsn, "name": f"bench-worker-{i + 1}", "mode": "drain", "sync": cell.sync,
-                "concurrency": cell.concurrency, "prefetch": prefetch}))
+            workers.append(
+                WorkerProcess(
+                    workdir,
+                    code,
+                    {
+                        "dsn": dsn,
+                        "name": f"bench-worker-{i + 1}",
+                        "mode": "drain",
+                        "sync": cell.sync,
+                        "concurrency": cell.concurrency,
+                        "prefetch": prefetch,
+                    },
+                )
+            )
         if profile:  # the first worker process only; py-spy ends when the process does
             profiler = start_profiler(args.py_spy, workers[0], workdir)
         with psycopg.connect(dbs.dsn(name), autocommit=True) as conn:
@@ -467,7 +530,8 @@ def run_drain(cell: DrainCell, prefetch: int, dbs: BenchDatabases, template: str
             cpu1 = {w.proc.pid: process_times(w.proc.pid) for w in workers}
             backends = conn.execute(
                 "SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database()"
-                " AND application_name LIKE 'agentledger worker %%'").fetchall()
+                " AND application_name LIKE 'agentledger worker %%'"
+            ).fetchall()
             # Each backend was started by the go signal: its whole CPU time belongs to the cell.
             for pid, application in backends:
                 purpose = application.rpartition("(")[2].rstrip(")")
@@ -517,8 +581,9 @@ def check_drain(dbs: BenchDatabases, name: str, result: Drain) -> None:
         ).fetchall()
         by_step = {STEPS[status]: (n, distinct, first, last) for status, n, distinct, first, last in rows}
         statuses = dict(conn.execute("SELECT status::text, count(*) FROM ledger.events GROUP BY 1").fetchall())
-        result.by_worker = dict(conn.execute(
-            "SELECT changed_by, count(*) FROM ledger.events GROUP BY 1 ORDER BY 1").fetchall())
+        result.by_worker = dict(
+            conn.execute("SELECT changed_by, count(*) FROM ledger.events GROUP BY 1 ORDER BY 1").fetchall()
+        )
     problems = []
     if statuses != {"completed": result.events}:
         problems.append(f"event statuses {statuses}, expected {result.events} completed")
@@ -536,7 +601,7 @@ def verify_audit(dbs: BenchDatabases, name: str) -> dict:
     started = time.monotonic()
     with psycopg.connect(dbs.dsn(name), autocommit=True) as conn:
         cur = conn.execute("SELECT * FROM api.verify_audit()")
-        verdict = dict(zip([c.name for c in cur.description], cur.fetchone()))
+        verdict = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=False))
     verdict["seconds"] = round(time.monotonic() - started, 1)
     if not verdict.get("ok"):
         raise RuntimeError(f"api.verify_audit() failed: {verdict}")
@@ -550,9 +615,24 @@ def verify_audit(dbs: BenchDatabases, name: str) -> dict:
 def start_profiler(py_spy: str, worker: WorkerProcess, workdir: Path) -> tuple[subprocess.Popen, Path]:
     output = workdir / f"{worker.config['name']}.pyspy.txt"
     proc = subprocess.Popen(
-        [py_spy, "record", "--pid", str(worker.proc.pid), "--rate", "250", "--nonblocking", "--format", "raw",
-         "--output", str(output)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(worker.proc.pid),
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.5)  # py-spy attaches
     return proc, output
 
@@ -605,18 +685,24 @@ def summarize_profile(raw: str) -> dict:
         else:
             counters["charged_by_package"][owner[1]] += count
             counters["charged_by_function"][f"{owner[0]} ({owner[2] or owner[1]})"] += count
-    return {"samples": total, **{k: [(name, round(n / total, 3)) for name, n in c.most_common(15)]
-                                 for k, c in counters.items()}}
+    return {
+        "samples": total,
+        **{k: [(name, round(n / total, 3)) for name, n in c.most_common(15)] for k, c in counters.items()},
+    }
 
 
 def profile_report(r: Drain) -> str:
     p = r.profile or {}
-    out = [f"Profile: {r.cell.label.replace('best', str(r.prefetch))}, the worker process under py-spy "
-           f"(250 Hz, non-blocking): {r.events_per_s or 0:,.0f} events/s under the profiler, worker CPU "
-           f"{r.per_event_ms(r.worker_cpu_s) or 0:.3f} ms/event, {p.get('samples', 0)} samples."]
-    for key, title in (("charged_by_package", "charged to (innermost frame outside the standard library)"),
-                       ("charged_by_function", "charged to function"),
-                       ("self_by_function", "self (innermost frame)")):
+    out = [
+        f"Profile: {r.cell.label.replace('best', str(r.prefetch))}, the worker process under py-spy "
+        f"(250 Hz, non-blocking): {r.events_per_s or 0:,.0f} events/s under the profiler, worker CPU "
+        f"{r.per_event_ms(r.worker_cpu_s) or 0:.3f} ms/event, {p.get('samples', 0)} samples."
+    ]
+    for key, title in (
+        ("charged_by_package", "charged to (innermost frame outside the standard library)"),
+        ("charged_by_function", "charged to function"),
+        ("self_by_function", "self (innermost frame)"),
+    ):
         out += ["", f"| {title} | share |", "|---|---:|"]
         out += [f"| {k} | {v:.1%} |" for k, v in p.get(key, [])]
     return "\n".join(out)
@@ -626,16 +712,26 @@ def profile_report(r: Drain) -> str:
 # Latency
 
 
-def run_latency(dbs: BenchDatabases, template: str, login: str, code: Path, workdir: Path,
-                args: argparse.Namespace) -> Latency:
+def run_latency(
+    dbs: BenchDatabases, template: str, login: str, code: Path, workdir: Path, args: argparse.Namespace
+) -> Latency:
     result = Latency(args.latency_events, args.latency_interval)
     name = None
     worker = None
     try:
         name, result.quiet = prepare_clone(dbs, template, args)
-        worker = WorkerProcess(workdir, code, {
-            "dsn": make_conninfo(dbs.dsn(name), user=login), "name": "bench-latency", "mode": "latency",
-            "sync": False, "concurrency": args.latency_concurrency, "prefetch": args.latency_prefetch})
+        worker = WorkerProcess(
+            workdir,
+            code,
+            {
+                "dsn": make_conninfo(dbs.dsn(name), user=login),
+                "name": "bench-latency",
+                "mode": "latency",
+                "sync": False,
+                "concurrency": args.latency_concurrency,
+                "prefetch": args.latency_prefetch,
+            },
+        )
         worker.go()
         with psycopg.connect(dbs.dsn(name), autocommit=True) as conn, NotifyRecorder(dbs.dsn(name)) as notifies:
             wait_for_listener(conn, worker)
@@ -653,14 +749,15 @@ def run_latency(dbs: BenchDatabases, template: str, login: str, code: Path, work
                 if time.monotonic() > deadline or not worker.alive():
                     raise RuntimeError(f"the latency events did not complete: {worker.log_tail()}")
                 time.sleep(0.1)
-            started = dict(conn.execute(
-                "SELECT id, (result ->> 'handler_started')::float8 FROM ledger.events").fetchall())
+            started = dict(
+                conn.execute("SELECT id, (result ->> 'handler_started')::float8 FROM ledger.events").fetchall()
+            )
         stats = worker.stop()
         if stats.get("exit") != 0:
             raise RuntimeError(f"the worker stopped with {stats.get('exit')}: {worker.log_tail()}")
         # A submit notified if a notification arrived between its call and the next submit's.
         bounds = [called for _, called, _ in submitted[1:]] + [float("inf")]
-        for (event_id, called, returned), until in list(zip(submitted, bounds))[args.latency_warmup:]:
+        for (event_id, called, returned), until in list(zip(submitted, bounds, strict=False))[args.latency_warmup :]:
             result.latencies_ms.append((started[event_id] - returned) * 1000)
             result.from_call_ms.append((started[event_id] - called) * 1000)
             result.submit_ms.append((returned - called) * 1000)
@@ -682,7 +779,7 @@ class NotifyRecorder(threading.Thread):
     def __init__(self, dsn: str) -> None:
         super().__init__(daemon=True)
         self.conn = psycopg.connect(dsn, autocommit=True)
-        self.conn.execute("LISTEN agentledger_work")
+        self.conn.execute(f"LISTEN {WORK_CHANNEL}")
         self.received: list[float] = []
         self.stop_event = threading.Event()
 
@@ -708,7 +805,8 @@ def wait_for_listener(conn: psycopg.Connection, worker: WorkerProcess, timeout: 
         listening = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND application_name LIKE 'agentledger worker %%(listen)' AND query LIKE 'LISTEN%%'"
-            " AND state = 'idle'").fetchone()[0]
+            " AND state = 'idle'"
+        ).fetchone()[0]
         if listening:
             time.sleep(1.0)  # the first claims (actions, events) come back empty meanwhile
             return
@@ -727,14 +825,36 @@ def fmt(value: float | None, digits: int = 0) -> str:
 
 
 def drain_json(r: Drain, ratios: dict, round_no: int | None) -> str:
-    return "RESULT " + json.dumps({
-        "kind": "drain", "round": round_no, "label": r.cell.label, "processes": r.cell.processes, "concurrency": r.cell.concurrency,
-        "prefetch": r.prefetch, "sync_handlers": r.cell.sync, "events": r.events,
-        "seconds": r.seconds, "events_per_s": r.events_per_s, "wall_s": r.wall_s, "ratios": ratios,
-        "enqueue_batch_per_s": r.enqueue_per_s, "worker_cpu_s": r.worker_cpu_s, "worker_sys_s": r.worker_sys_s, "backend_cpu_s": r.backend_cpu_s,
-        "backend_cpu_by_purpose": r.backend_cpu_by_purpose, "machine_busy": r.machine_busy, "wal_flushes": r.wal_flushes, "wal_bytes": r.wal_bytes,
-        "calls": r.calls, "by_worker": r.by_worker, "verify_audit": r.verify, "quiet_wait": r.quiet,
-        "error": r.error}, default=str)
+    return "RESULT " + json.dumps(
+        {
+            "kind": "drain",
+            "round": round_no,
+            "label": r.cell.label,
+            "processes": r.cell.processes,
+            "concurrency": r.cell.concurrency,
+            "prefetch": r.prefetch,
+            "sync_handlers": r.cell.sync,
+            "events": r.events,
+            "seconds": r.seconds,
+            "events_per_s": r.events_per_s,
+            "wall_s": r.wall_s,
+            "ratios": ratios,
+            "enqueue_batch_per_s": r.enqueue_per_s,
+            "worker_cpu_s": r.worker_cpu_s,
+            "worker_sys_s": r.worker_sys_s,
+            "backend_cpu_s": r.backend_cpu_s,
+            "backend_cpu_by_purpose": r.backend_cpu_by_purpose,
+            "machine_busy": r.machine_busy,
+            "wal_flushes": r.wal_flushes,
+            "wal_bytes": r.wal_bytes,
+            "calls": r.calls,
+            "by_worker": r.by_worker,
+            "verify_audit": r.verify,
+            "quiet_wait": r.quiet,
+            "error": r.error,
+        },
+        default=str,
+    )
 
 
 def drain_ratios(r: Drain, yardsticks: dict[str, Yardstick]) -> dict[str, float]:
@@ -752,7 +872,8 @@ def drain_line(index: int, total: int, r: Drain, ratios: dict) -> str:
     claims, reports = r.calls.get("claims", {}), r.calls.get("reports", {})
     return head + (
         f"{r.events_per_s:,.0f} events/s over {r.seconds:.2f} s"
-        + (" (" + ", ".join(f"{v:.2f}× {k}" for k, v in ratios.items()) + ")" if ratios else "") + "; "
+        + (" (" + ", ".join(f"{v:.2f}× {k}" for k, v in ratios.items()) + ")" if ratios else "")
+        + "; "
         f"worker CPU {r.per_event_ms(r.worker_cpu_s):.3f} ms/event ({r.per_event_ms(r.worker_sys_s):.3f} kernel; "
         f"{r.worker_cpu_s / r.wall_s:.0%} of a core), "
         f"backends {r.per_event_ms(r.backend_cpu_s):.3f} ms/event (claims "
@@ -762,36 +883,44 @@ def drain_line(index: int, total: int, r: Drain, ratios: dict) -> str:
         f"{reports.get('calls', 0)} report flushes ({reports.get('rows', 0) / max(1, reports.get('calls', 0)):.1f} "
         f"reports each); {r.wal_flushes / r.events:.3f} WAL flushes/event"
         + (f"; split {r.by_worker}" if r.cell.processes > 1 else "")
-        + (f"; verify_audit ok over {r.verify['rows_checked']:,} rows" if r.verify else ""))
+        + (f"; verify_audit ok over {r.verify['rows_checked']:,} rows" if r.verify else "")
+    )
 
 
 def yardstick_line(index: int, total: int, y: Yardstick) -> str:
     head = f"[{index}/{total}] {y.label}: "
     if y.error:
         return head + "ERROR " + y.error
-    return head + (f"{y.per_s:,.0f}/s over {y.n:,} ({y.seconds:.2f} s); client CPU "
-                   f"{y.client_cpu_s * 1000 / y.n:.3f} ms, backend {y.backend_cpu_s * 1000 / y.n:.3f} ms per row")
+    return head + (
+        f"{y.per_s:,.0f}/s over {y.n:,} ({y.seconds:.2f} s); client CPU "
+        f"{y.client_cpu_s * 1000 / y.n:.3f} ms, backend {y.backend_cpu_s * 1000 / y.n:.3f} ms per row"
+    )
 
 
 def rounds_text(values: list[float | None]) -> str:
     return ", ".join(f"{v:,.0f}" if v else "error" for v in values) if len(values) > 1 else ""
 
 
-def drain_table(results: list[Drain], rounds: list[list[Drain]], yardsticks: dict[str, Yardstick],
-                raw_key: str | None) -> str:
+def drain_table(
+    results: list[Drain], rounds: list[list[Drain]], yardsticks: dict[str, Yardstick], raw_key: str | None
+) -> str:
     raw_label = yardsticks[raw_key].label if raw_key in yardsticks else "raw queue"
-    rows = [f"| processes | concurrency | prefetch | events/s | every round | × {raw_label} | × INSERT 1/tx | seconds "
-            "| worker CPU ms/event (of it kernel) | worker CPU, share of a core | PostgreSQL backend CPU ms/event "
-            "| of it claims / reports connections | machine busy | claims (mean events per claim) | report transactions (mean reports each) "
-            "| DB wait ms/event: claims / reports | WAL flushes/event (cluster-wide) |",
-            "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|---:|"]
-    for r, all_rounds in zip(results, rounds):
+    rows = [
+        f"| processes | concurrency | prefetch | events/s | every round | × {raw_label} | × INSERT 1/tx | seconds "
+        "| worker CPU ms/event (of it kernel) | worker CPU, share of a core | PostgreSQL backend CPU ms/event "
+        "| of it claims / reports connections | machine busy | claims (mean events per claim) | report transactions (mean reports each) "
+        "| DB wait ms/event: claims / reports | WAL flushes/event (cluster-wide) |",
+        "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|---:|",
+    ]
+    for r, all_rounds in zip(results, rounds, strict=False):
         c = r.cell
         prefetch = f"{r.prefetch}" + (" (sync handlers)" if c.sync else "")
         spread = rounds_text([x.events_per_s for x in all_rounds])
         if r.error:
-            rows.append(f"| {c.processes} | {c.concurrency} | {prefetch} | error: {r.error[:80]} | {spread} "
-                        "| | | | | | | | | | | | |")
+            rows.append(
+                f"| {c.processes} | {c.concurrency} | {prefetch} | error: {r.error[:80]} | {spread} "
+                "| | | | | | | | | | | | |"
+            )
             continue
         ratios = drain_ratios(r, yardsticks)
         claims, reports = r.calls.get("claims", {}), r.calls.get("reports", {})
@@ -809,65 +938,95 @@ def drain_table(results: list[Drain], rounds: list[list[Drain]], yardsticks: dic
             f"| {claims.get('calls', 0):,} ({claimed / max(1, non_empty):.1f}) "
             f"| {reports.get('calls', 0):,} ({reports.get('rows', 0) / max(1, reports.get('calls', 0)):.1f}) "
             f"| {r.per_event_ms(claims.get('seconds')):.3f} / {r.per_event_ms(reports.get('seconds')):.3f} "
-            f"| {r.wal_flushes / r.events:.3f} |")
+            f"| {r.wal_flushes / r.events:.3f} |"
+        )
     return "\n".join(rows)
 
 
-def yardstick_table(yardsticks: dict[str, Yardstick], rounds: dict[str, list[Yardstick]],
-                    enqueue_batch: float | None) -> str:
+def yardstick_table(
+    yardsticks: dict[str, Yardstick], rounds: dict[str, list[Yardstick]], enqueue_batch: float | None
+) -> str:
     insert = yardsticks.get("insert")
-    rows = ["| operation (one Python connection) | rows or events | per second | every round | × INSERT 1/tx "
-            "| client CPU ms each | backend CPU ms each |", "|---|---:|---:|---|---:|---:|---:|"]
+    rows = [
+        "| operation (one Python connection) | rows or events | per second | every round | × INSERT 1/tx "
+        "| client CPU ms each | backend CPU ms each |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
     for key, y in yardsticks.items():
         spread = rounds_text([x.per_s for x in rounds[key]])
         if y.error:
             rows.append(f"| {y.label} | {y.n:,} | error: {y.error[:80]} | {spread} | | | |")
             continue
         ratio = f"{y.per_s / insert.per_s:.2f}" if insert and insert.per_s and y is not insert else "—"
-        rows.append(f"| {y.label} | {y.n:,} | {y.per_s:,.0f} | {spread} | {ratio} | {y.client_cpu_s * 1000 / y.n:.3f} "
-                    f"| {y.backend_cpu_s * 1000 / y.n:.3f} |")
+        rows.append(
+            f"| {y.label} | {y.n:,} | {y.per_s:,.0f} | {spread} | {ratio} | {y.client_cpu_s * 1000 / y.n:.3f} "
+            f"| {y.backend_cpu_s * 1000 / y.n:.3f} |"
+        )
     if enqueue_batch:
-        rows.append(f"| api.submit_events, 1,000 per call (median over the drain cells' setup) | {BATCH_SIZE:,} per call "
-                    f"| {enqueue_batch:,.0f} | | | | |")
+        rows.append(
+            f"| api.submit_events, 1,000 per call (median over the drain cells' setup) | {BATCH_SIZE:,} per call "
+            f"| {enqueue_batch:,.0f} | | | | |"
+        )
     return "\n".join(rows)
 
 
 def latency_table(r: Latency, args: argparse.Namespace) -> str:
-    rows = ["| measured from | events | median ms | p95 ms | p99 ms | max ms | min ms |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| measured from | events | median ms | p95 ms | p99 ms | max ms | min ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     if r.error:
-        return "\n".join(rows + [f"| error: {r.error[:120]} | | | | | | |"])
-    sent = [v for v, n in zip(r.latencies_ms, r.notified) if n]
-    held = [v for v, n in zip(r.latencies_ms, r.notified) if not n]
-    for label, values in (("the submit call returned (commit done)", r.latencies_ms),
-                          ("the submit call started", r.from_call_ms),
-                          ("(the submit call itself)", r.submit_ms),
-                          ("submit returned, submits that sent a NOTIFY", sent),
-                          ("submit returned, submits the throttle kept from notifying", held)):
+        return "\n".join([*rows, f"| error: {r.error[:120]} | | | | | | |"])
+    sent = [v for v, n in zip(r.latencies_ms, r.notified, strict=False) if n]
+    held = [v for v, n in zip(r.latencies_ms, r.notified, strict=False) if not n]
+    for label, values in (
+        ("the submit call returned (commit done)", r.latencies_ms),
+        ("the submit call started", r.from_call_ms),
+        ("(the submit call itself)", r.submit_ms),
+        ("submit returned, submits that sent a NOTIFY", sent),
+        ("submit returned, submits the throttle kept from notifying", held),
+    ):
         if not values:
             rows.append(f"| {label} | 0 | | | | | |")
             continue
-        rows.append(f"| {label} | {len(values)} | {statistics.median(values):.2f} | {percentile(values, 0.95):.2f} "
-                    f"| {percentile(values, 0.99):.2f} | {max(values):.2f} | {min(values):.2f} |")
+        rows.append(
+            f"| {label} | {len(values)} | {statistics.median(values):.2f} | {percentile(values, 0.95):.2f} "
+            f"| {percentile(values, 0.99):.2f} | {max(values):.2f} | {min(values):.2f} |"
+        )
     return "\n".join(rows)
 
 
 def latency_json(r: Latency, round_no: int) -> str:
     summary = {}
     if r.latencies_ms:
-        summary = {"median_ms": statistics.median(r.latencies_ms), "p95_ms": percentile(r.latencies_ms, 0.95),
-                   "p99_ms": percentile(r.latencies_ms, 0.99), "max_ms": max(r.latencies_ms),
-                   "min_ms": min(r.latencies_ms), "from_call_median_ms": statistics.median(r.from_call_ms),
-                   "submit_median_ms": statistics.median(r.submit_ms),
-                   "throttled": sum(1 for n in r.notified if not n)}
-    return "RESULT " + json.dumps({"kind": "latency", "round": round_no, "events": r.events, "interval_s": r.interval, **summary,
-                                   "latencies_ms": [round(v, 3) for v in r.latencies_ms], "quiet_wait": r.quiet,
-                                   "error": r.error})
+        summary = {
+            "median_ms": statistics.median(r.latencies_ms),
+            "p95_ms": percentile(r.latencies_ms, 0.95),
+            "p99_ms": percentile(r.latencies_ms, 0.99),
+            "max_ms": max(r.latencies_ms),
+            "min_ms": min(r.latencies_ms),
+            "from_call_median_ms": statistics.median(r.from_call_ms),
+            "submit_median_ms": statistics.median(r.submit_ms),
+            "throttled": sum(1 for n in r.notified if not n),
+        }
+    return "RESULT " + json.dumps(
+        {
+            "kind": "latency",
+            "round": round_no,
+            "events": r.events,
+            "interval_s": r.interval,
+            **summary,
+            "latencies_ms": [round(v, 3) for v in r.latencies_ms],
+            "quiet_wait": r.quiet,
+            "error": r.error,
+        }
+    )
 
 
 def code_state() -> str:
     """The commit, and for worker/ and db/ (what the run measures) whether they differ from it, with a
     digest of their files to tell runs apart."""
+
     def git(*argv: str) -> str:
         done = subprocess.run(["git", *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
         return done.stdout.strip() if done.returncode == 0 else ""
@@ -887,11 +1046,16 @@ def code_state() -> str:
 
 def describe_server(admin_url: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]
-                    for name in ("server_version", "autovacuum", "synchronous_commit", "shared_buffers")}
-    return (", ".join(f"{k}={v}" for k, v in settings.items())
-            + f"; {os.cpu_count()} CPUs shared by the workers, the script and the server; Python "
-            + ".".join(map(str, sys.version_info[:3])) + f", psycopg {psycopg.__version__}")
+        settings = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("server_version", "autovacuum", "synchronous_commit", "shared_buffers")
+        }
+    return (
+        ", ".join(f"{k}={v}" for k, v in settings.items())
+        + f"; {os.cpu_count()} CPUs shared by the workers, the script and the server; Python "
+        + ".".join(map(str, sys.version_info[:3]))
+        + f", psycopg {psycopg.__version__}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -910,10 +1074,13 @@ def drain_list(text: str) -> list[DrainCell]:
         try:
             left, prefetch = item.split("/")
             processes, concurrency = left.split("x")
-            cells.append(DrainCell(int(processes), int(concurrency), None if prefetch == "best" else int(prefetch),
-                                   sync))
+            cells.append(
+                DrainCell(int(processes), int(concurrency), None if prefetch == "best" else int(prefetch), sync)
+            )
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{item!r}: expected PROCESSESxCONCURRENCY/PREFETCH, e.g. 1x10/100") from None
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected PROCESSESxCONCURRENCY/PREFETCH, e.g. 1x10/100"
+            ) from None
     return cells
 
 
@@ -930,53 +1097,92 @@ def int_list(text: str) -> list[int]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Measure the agentledger worker runtime end to end: drain throughput (events/s) of worker "
-                    "processes and enqueue-to-handler latency, next to plain-PostgreSQL yardsticks measured "
-                    "in the same run. Run from the repository root; takes a few minutes.")
-    parser.add_argument("--events", type=int, default=20_000,
-                        help="events per drain cell, and rows of the raw-queue yardstick (default %(default)s)")
-    parser.add_argument("--drain", type=drain_list,
-                        default=drain_list("1x1/100,1x1/1000,1x10/100,1x10/1000,1x10/0,2x10/best"),
-                        help="drain cells as PROCESSESxCONCURRENCY/PREFETCH, comma-separated; PREFETCH 'best' "
-                             "is the fastest measured before at that concurrency; a trailing 's' uses sync "
-                             "handlers (default 1x1/100,1x1/1000,1x10/100,1x10/1000,1x10/0,2x10/best)")
-    parser.add_argument("--raw-batches", type=int_list, default=[100, 1],
-                        help="batch sizes of the raw SKIP LOCKED yardstick; the first is the drain ratio's "
-                             "denominator (default 100,1)")
-    parser.add_argument("--raw-batch1-rows", type=int, default=2_000,
-                        help="rows for raw batch 1, which is slow (default %(default)s)")
-    parser.add_argument("--insert-rows", type=int, default=10_000,
-                        help="rows of the single-row INSERT yardstick (default %(default)s)")
-    parser.add_argument("--enqueue-events", type=int, default=5_000,
-                        help="api.submit_event calls, one per transaction (default %(default)s; 0 skips)")
+        "processes and enqueue-to-handler latency, next to plain-PostgreSQL yardsticks measured "
+        "in the same run. Run from the repository root; takes a few minutes."
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=20_000,
+        help="events per drain cell, and rows of the raw-queue yardstick (default %(default)s)",
+    )
+    parser.add_argument(
+        "--drain",
+        type=drain_list,
+        default=drain_list("1x1/100,1x1/1000,1x10/100,1x10/1000,1x10/0,2x10/best"),
+        help="drain cells as PROCESSESxCONCURRENCY/PREFETCH, comma-separated; PREFETCH 'best' "
+        "is the fastest measured before at that concurrency; a trailing 's' uses sync "
+        "handlers (default 1x1/100,1x1/1000,1x10/100,1x10/1000,1x10/0,2x10/best)",
+    )
+    parser.add_argument(
+        "--raw-batches",
+        type=int_list,
+        default=[100, 1],
+        help="batch sizes of the raw SKIP LOCKED yardstick; the first is the drain ratio's denominator (default 100,1)",
+    )
+    parser.add_argument(
+        "--raw-batch1-rows", type=int, default=2_000, help="rows for raw batch 1, which is slow (default %(default)s)"
+    )
+    parser.add_argument(
+        "--insert-rows", type=int, default=10_000, help="rows of the single-row INSERT yardstick (default %(default)s)"
+    )
+    parser.add_argument(
+        "--enqueue-events",
+        type=int,
+        default=5_000,
+        help="api.submit_event calls, one per transaction (default %(default)s; 0 skips)",
+    )
     parser.add_argument("--latency-events", type=int, default=200, help="measured events (default %(default)s)")
-    parser.add_argument("--latency-warmup", type=int, default=10,
-                        help="events submitted first and not counted (default %(default)s)")
-    parser.add_argument("--latency-interval", type=float, default=0.05,
-                        help="seconds between submit starts (default %(default)s)")
+    parser.add_argument(
+        "--latency-warmup", type=int, default=10, help="events submitted first and not counted (default %(default)s)"
+    )
+    parser.add_argument(
+        "--latency-interval", type=float, default=0.05, help="seconds between submit starts (default %(default)s)"
+    )
     parser.add_argument("--latency-concurrency", type=int, default=10, help="(default %(default)s, as Worker)")
     parser.add_argument("--latency-prefetch", type=int, default=0, help="(default %(default)s, as Worker)")
-    parser.add_argument("--profile", type=drain_list, default=[],
-                        help="drain cells (as in --drain) to run once more with the first worker process under "
-                             "py-spy, printing where its CPU goes; their rates are not in the table")
-    parser.add_argument("--py-spy", default=find_py_spy(),
-                        help="py-spy executable for --profile (default: beside the venv's python, else on PATH)")
+    parser.add_argument(
+        "--profile",
+        type=drain_list,
+        default=[],
+        help="drain cells (as in --drain) to run once more with the first worker process under "
+        "py-spy, printing where its CPU goes; their rates are not in the table",
+    )
+    parser.add_argument(
+        "--py-spy",
+        default=find_py_spy(),
+        help="py-spy executable for --profile (default: beside the venv's python, else on PATH)",
+    )
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds before a drain cell fails")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="run the whole plan this many times and report each cell's fastest round, with "
-                             "every round's rate (default %(default)s)")
-    parser.add_argument("--no-verify", action="store_true",
-                        help="skip api.verify_audit() after the last drain cell")
-    parser.add_argument("--wait-quiet", type=float, default=5,
-                        help="before each cell wait up to this many seconds for an idle machine (shared "
-                             "servers); 0 does not wait (default %(default)s)")
-    parser.add_argument("--admin-url", default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL),
-                        help="superuser URL (env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the whole plan this many times and report each cell's fastest round, with "
+        "every round's rate (default %(default)s)",
+    )
+    parser.add_argument("--no-verify", action="store_true", help="skip api.verify_audit() after the last drain cell")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=5,
+        help="before each cell wait up to this many seconds for an idle machine (shared "
+        "servers); 0 does not wait (default %(default)s)",
+    )
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("AGENTLEDGER_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL),
+        help="superuser URL (env AGENTLEDGER_BENCH_ADMIN_URL; default %(default)s)",
+    )
     parser.add_argument("--worker-process", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker_process:
         return args
-    if min(args.events, args.insert_rows, args.latency_events, args.raw_batch1_rows, args.rounds) < 1 \
-            or args.latency_warmup < 0 or not args.drain:
+    if (
+        min(args.events, args.insert_rows, args.latency_events, args.raw_batch1_rows, args.rounds) < 1
+        or args.latency_warmup < 0
+        or not args.drain
+    ):
         parser.error("counts must be positive")
     if args.profile and not (args.py_spy and Path(args.py_spy).exists()):
         parser.error("--profile needs py-spy: pip install py-spy, and pass --py-spy PATH unless it is on PATH")
@@ -998,8 +1204,14 @@ def run(args: argparse.Namespace, dbs: BenchDatabases, roles: list[str]) -> int:
 
     plan = [("insert", "INSERT 1/tx", args.insert_rows, 1)]
     for batch in args.raw_batches:
-        plan.append((f"raw:{batch}", f"raw SKIP LOCKED, batch {batch}",
-                     args.raw_batch1_rows if batch == 1 else args.events, batch))
+        plan.append(
+            (
+                f"raw:{batch}",
+                f"raw SKIP LOCKED, batch {batch}",
+                args.raw_batch1_rows if batch == 1 else args.events,
+                batch,
+            )
+        )
     if args.enqueue_events:
         plan.append(("submit", "api.submit_event 1/tx", args.enqueue_events, 1))
     total = (len(plan) + len(args.drain) + 1) * args.rounds + len(args.profile)
@@ -1022,17 +1234,38 @@ def run(args: argparse.Namespace, dbs: BenchDatabases, roles: list[str]) -> int:
                 yardsticks[key] = y
                 yard_rounds[key].append(y)
                 log(yardstick_line(index, total, y))
-                print("RESULT " + json.dumps({
-                    "kind": "yardstick", "round": round_no, "key": key, "label": label, "n": n, "per_s": y.per_s,
-                    "seconds": y.seconds, "client_cpu_s": y.client_cpu_s, "backend_cpu_s": y.backend_cpu_s,
-                    "quiet_wait": y.quiet, "error": y.error}), flush=True)
+                print(
+                    "RESULT "
+                    + json.dumps(
+                        {
+                            "kind": "yardstick",
+                            "round": round_no,
+                            "key": key,
+                            "label": label,
+                            "n": n,
+                            "per_s": y.per_s,
+                            "seconds": y.seconds,
+                            "client_cpu_s": y.client_cpu_s,
+                            "backend_cpu_s": y.backend_cpu_s,
+                            "quiet_wait": y.quiet,
+                            "error": y.error,
+                        }
+                    ),
+                    flush=True,
+                )
             for i, cell in enumerate(args.drain):
                 index += 1
                 r = run_drain(cell, resolve_prefetch(cell, best_prefetch), dbs, template, login, code, workdir, args)
                 drain_rounds[i].append(r)
-                if r.events_per_s and cell.processes == 1 and not cell.sync and (
+                if (
+                    r.events_per_s
+                    and cell.processes == 1
+                    and not cell.sync
+                    and (
                         cell.concurrency not in best_prefetch
-                        or r.events_per_s > best_prefetch[cell.concurrency].events_per_s):
+                        or r.events_per_s > best_prefetch[cell.concurrency].events_per_s
+                    )
+                ):
                     best_prefetch[cell.concurrency] = r
                 ratios = drain_ratios(r, yardsticks)
                 log(drain_line(index, total, r, ratios))
@@ -1043,21 +1276,23 @@ def run(args: argparse.Namespace, dbs: BenchDatabases, roles: list[str]) -> int:
             if latency.error:
                 log(f"[{index}/{total}] latency: ERROR {latency.error}")
             else:
-                log(f"[{index}/{total}] latency over {len(latency.latencies_ms)} events: median "
+                log(
+                    f"[{index}/{total}] latency over {len(latency.latencies_ms)} events: median "
                     f"{statistics.median(latency.latencies_ms):.2f} ms, p95 "
                     f"{percentile(latency.latencies_ms, 0.95):.2f} ms, max {max(latency.latencies_ms):.2f} ms; "
-                    f"{latency.notified.count(False)} submits sent no NOTIFY (throttled)")
+                    f"{latency.notified.count(False)} submits sent no NOTIFY (throttled)"
+                )
             print(latency_json(latency, round_no), flush=True)
         for cell in args.profile:
             index += 1
-            r = run_drain(cell, resolve_prefetch(cell, best_prefetch), dbs, template, login, code, workdir, args,
-                          profile=True)
+            r = run_drain(
+                cell, resolve_prefetch(cell, best_prefetch), dbs, template, login, code, workdir, args, profile=True
+            )
             profiles.append(r)
             log(drain_line(index, total, r, {}).replace("] drain,", "] profile,"))
             print(drain_json(r, {}, None).replace('"kind": "drain"', '"kind": "profile"', 1), flush=True)
             if r.profile:
-                print("RESULT " + json.dumps({"kind": "profile_samples", "label": cell.label, **r.profile}),
-                      flush=True)
+                print("RESULT " + json.dumps({"kind": "profile_samples", "label": cell.label, **r.profile}), flush=True)
 
     best_yard = {key: best_of(rs, lambda y: y.per_s) for key, rs in yard_rounds.items()}
     best_drains = [best_of(rs, lambda d: d.events_per_s) for rs in drain_rounds]
@@ -1068,16 +1303,23 @@ def run(args: argparse.Namespace, dbs: BenchDatabases, roles: list[str]) -> int:
     print()
     print(f"# agentledger worker runtime, {datetime.date.today().isoformat()}")
     print()
-    print(f"{describe_server(args.admin_url)}; {state}. Every cell ran in a fresh clone of a sqitch-deployed "
-          "template after VACUUM ANALYZE and CHECKPOINT (autovacuum is off); a drain cell submitted its events, "
-          "then ran VACUUM ANALYZE and CHECKPOINT again before its workers started. "
-          + (f"Best of {args.rounds} rounds per cell, every round's rate beside it; ratios compare best to best. "
-             if args.rounds > 1 else "")
-          + f"Whole run {time.monotonic() - run_started:.0f} s.")
+    print(
+        f"{describe_server(args.admin_url)}; {state}. Every cell ran in a fresh clone of a sqitch-deployed "
+        "template after VACUUM ANALYZE and CHECKPOINT (autovacuum is off); a drain cell submitted its events, "
+        "then ran VACUUM ANALYZE and CHECKPOINT again before its workers started. "
+        + (
+            f"Best of {args.rounds} rounds per cell, every round's rate beside it; ratios compare best to best. "
+            if args.rounds > 1
+            else ""
+        )
+        + f"Whole run {time.monotonic() - run_started:.0f} s."
+    )
     print()
-    print(f"Drain: {args.events:,} no-op events per cell (async handlers: ctx.approve(), then ctx.complete() under "
-          "the kept lease), worker processes connected as a member of agentledger_worker, flush_delay and the "
-          "other settings at their defaults; events/s from the first claim to the last completion.")
+    print(
+        f"Drain: {args.events:,} no-op events per cell (async handlers: ctx.approve(), then ctx.complete() under "
+        "the kept lease), worker processes connected as a member of agentledger_worker, flush_delay and the "
+        "other settings at their defaults; events/s from the first claim to the last completion."
+    )
     print()
     print(drain_table(best_drains, drain_rounds, best_yard, raw_key))
     print()
@@ -1085,20 +1327,31 @@ def run(args: argparse.Namespace, dbs: BenchDatabases, roles: list[str]) -> int:
     print()
     print(yardstick_table(best_yard, yard_rounds, statistics.median(enqueue) if enqueue else None))
     print()
-    print(f"Latency: {latency.events} events, one api.submit_event per transaction every "
-          f"{latency.interval * 1000:.0f} ms (start to start) after {args.latency_warmup} unmeasured ones, to one "
-          f"idle worker process (concurrency {args.latency_concurrency}, prefetch {args.latency_prefetch}); "
-          "handler start = time.time() in the handler's first line"
-          + (f"; the round with the lowest median (medians of all rounds: "
-             + ", ".join(f"{statistics.median(x.latencies_ms):.2f}" for x in ok_latencies) + " ms)"
-             if len(latencies) > 1 else "") + ".")
+    print(
+        f"Latency: {latency.events} events, one api.submit_event per transaction every "
+        f"{latency.interval * 1000:.0f} ms (start to start) after {args.latency_warmup} unmeasured ones, to one "
+        f"idle worker process (concurrency {args.latency_concurrency}, prefetch {args.latency_prefetch}); "
+        "handler start = time.time() in the handler's first line"
+        + (
+            "; the round with the lowest median (medians of all rounds: "
+            + ", ".join(f"{statistics.median(x.latencies_ms):.2f}" for x in ok_latencies)
+            + " ms)"
+            if len(latencies) > 1
+            else ""
+        )
+        + "."
+    )
     print()
     print(latency_table(latency, args))
     for r in profiles:
         print()
         print(profile_report(r) if not r.error else f"Profile {r.cell.label}: error {r.error}")
-    everything = [*(y for rs in yard_rounds.values() for y in rs), *(d for rs in drain_rounds for d in rs),
-                  *latencies, *profiles]
+    everything = [
+        *(y for rs in yard_rounds.values() for y in rs),
+        *(d for rs in drain_rounds for d in rs),
+        *latencies,
+        *profiles,
+    ]
     return 1 if any(x.error for x in everything) else 0
 
 

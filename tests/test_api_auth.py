@@ -25,8 +25,12 @@ def route_permission(method: str, path: str) -> str | None:
     Read from the routers the app mounts (without a prefix): the closure of allow(permission)
     holds the permitted roles, which name the permission.
     """
-    route = next(r for router in ROUTERS for r in router.routes
-                 if isinstance(r, APIRoute) and r.path == path and method in r.methods)
+    route = next(
+        r
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.path == path and method in r.methods
+    )
     for dependency in route.dependant.dependencies:
         roles = inspect.getclosurevars(dependency.call).nonlocals.get("roles")
         if roles is not None:
@@ -45,24 +49,31 @@ REQUESTS: dict[tuple[str, str], Callable[[ApiHarness, dict[str, str]], Any]] = {
     ("GET", "/events"): lambda api, h: api.client.get("/events", headers=h),
     ("GET", "/events/pending"): lambda api, h: api.client.get("/events/pending", headers=h),
     ("GET", "/events/{event_id}"): lambda api, h: api.client.get(f"/events/{new_event(api)}", headers=h),
-    ("GET", "/events/{event_id}/history"):
-        lambda api, h: api.client.get(f"/events/{new_event(api)}/history", headers=h),
-    ("PATCH", "/events/{event_id}/status"):
-        lambda api, h: api.client.patch(f"/events/{new_event(api)}/status?status=processing", headers=h),
+    ("GET", "/events/{event_id}/history"): lambda api, h: api.client.get(
+        f"/events/{new_event(api)}/history", headers=h
+    ),
+    ("PATCH", "/events/{event_id}/status"): lambda api, h: api.client.patch(
+        f"/events/{new_event(api)}/status?status=processing", headers=h
+    ),
     ("GET", "/metrics"): lambda api, h: api.client.get("/metrics", headers=h),
 }
 
 
 # --- 401 ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("headers", [
-    {},
-    bearer("al_" + secrets.token_hex(32)),
-    bearer("not-a-key"),
-    bearer("al_" + "0" * 300),
-    {"Authorization": "Basic dXNlcjpwdw=="},
-    {"X-API-Key": "al_" + secrets.token_hex(32)},
-], ids=["none", "unknown", "malformed", "over-200-chars", "basic-scheme", "unknown-x-api-key"])
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        bearer("al_" + secrets.token_hex(32)),
+        bearer("not-a-key"),
+        bearer("al_" + "0" * 300),
+        {"Authorization": "Basic dXNlcjpwdw=="},
+        {"X-API-Key": "al_" + secrets.token_hex(32)},
+    ],
+    ids=["none", "unknown", "malformed", "over-200-chars", "basic-scheme", "unknown-x-api-key"],
+)
 def test_without_a_valid_key_every_keyed_route_is_401(module_api: ApiHarness, headers: dict[str, str]) -> None:
     for (method, path), send in REQUESTS.items():
         before = module_api.totals()
@@ -98,11 +109,18 @@ def test_a_revoked_key_works_until_its_cache_entry_expires(module_make_api) -> N
 
 # --- 403 ----------------------------------------------------------------------------------------
 
+
 def test_the_routes_check_the_permissions_the_brief_names() -> None:
     """REQUESTS covers every keyed route of the events and health routers, and the spot checks
     hold: submitters may not PATCH, auditors may not POST /events."""
-    mounted = {(method, r.path) for router in (events.router, health.router) for r in router.routes
-               if isinstance(r, APIRoute) for method in r.methods if route_permission(method, r.path)}
+    mounted = {
+        (method, r.path)
+        for router in (events.router, health.router)
+        for r in router.routes
+        if isinstance(r, APIRoute)
+        for method in r.methods
+        if route_permission(method, r.path)
+    }
     assert mounted == set(REQUESTS)
     permissions = {route: route_permission(*route) for route in REQUESTS}
     assert "submitter" not in PERMISSIONS[permissions[("PATCH", "/events/{event_id}/status")]]
@@ -129,6 +147,7 @@ def test_each_role_gets_403_exactly_where_permissions_say(module_api: ApiHarness
 
 # --- 429 ----------------------------------------------------------------------------------------
 
+
 def test_a_key_over_its_budget_gets_429_with_retry_after(module_make_api) -> None:
     api = module_make_api(requests_per_minute_per_key=3)
     greedy, other = api.key("auditor", "greedy-reader"), api.key("auditor")
@@ -150,19 +169,23 @@ def test_wrong_keys_do_not_spend_a_budget(module_make_api) -> None:
 
 # --- who did it ---------------------------------------------------------------------------------
 
+
 def test_the_audit_trail_names_the_key_as_actor_and_the_api_login_as_db_user(module_api: ApiHarness) -> None:
     api = module_api
     submitter, reviewer = api.key("submitter", "intake-service"), api.key("reviewer", "analyst-9")
     event_id = api.client.post("/events", json=event(), headers=submitter).json()["id"]
     assert api.client.patch(f"/events/{event_id}/status?status=processing", headers=reviewer).status_code == 200
     rows = api.sql("SELECT to_status::text, actor, actor_kind::text, db_user FROM api.event_history(%s)", event_id)
-    assert rows == [("queued", "intake-service", "agent", api.db_user),
-                    ("processing", "analyst-9", "human", api.db_user)]
+    assert rows == [
+        ("queued", "intake-service", "agent", api.db_user),
+        ("processing", "analyst-9", "human", api.db_user),
+    ]
     assert api.db_user != "postgres"
     assert api.sql("SELECT rolsuper FROM pg_roles WHERE rolname = %s", api.db_user) == [(False,)]
 
 
 # --- request ids --------------------------------------------------------------------------------
+
 
 def test_a_given_request_id_is_echoed(module_api: ApiHarness) -> None:
     response = module_api.client.get("/healthz", headers={"X-Request-ID": "trace-42.a:b"})
@@ -179,6 +202,7 @@ def test_a_request_id_is_generated_when_none_usable_is_given(module_api: ApiHarn
 
 
 # --- no key needed ------------------------------------------------------------------------------
+
 
 def test_healthz_and_readyz_need_no_key(module_api: ApiHarness) -> None:
     assert module_api.client.get("/healthz").json() == {"status": "ok"}
@@ -198,8 +222,12 @@ def test_metrics_need_a_key_and_count_requests(module_make_api) -> None:
     text = response.text
 
     def counter(method: str, route: str, status: int) -> int:
-        found = re.search(rf'^agentledger_http_requests_total{{method="{method}",route="{re.escape(route)}",'
-                          rf'status="{status}",pid="\d+"}} (\d+)$', text, re.MULTILINE)
+        found = re.search(
+            rf'^agentledger_http_requests_total{{method="{method}",route="{re.escape(route)}",'
+            rf'status="{status}",pid="\d+"}} (\d+)$',
+            text,
+            re.MULTILINE,
+        )
         return int(found.group(1)) if found else 0
 
     assert counter("POST", "/events", 201) == 2

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from agentledger_api import create_app
 from agentledger_api.problems import SQLSTATE_STATUS
-from agentledger_api.settings import Settings
+from agentledger_api.settings import ApiSettings
 from tests.support.api import assert_problem, bearer, event
 from tests.support.docs import section
 
@@ -43,7 +43,7 @@ def test_the_readme_error_table_is_the_one_the_api_uses() -> None:
 @pytest.fixture
 def offline() -> Iterator[TestClient]:
     """An app whose database is unreachable; it starts anyway and waits at most 0.5 s for a connection."""
-    settings = Settings(database_url=UNREACHABLE, pool_min_size=1, pool_max_size=2, pool_timeout_seconds=0.5)
+    settings = ApiSettings(database_url=UNREACHABLE, pool_min_size=1, pool_max_size=2, pool_timeout_seconds=0.5)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
@@ -58,14 +58,18 @@ def test_readyz_is_503_with_retry_after_while_healthz_stays_200(offline: TestCli
     assert offline.get("/healthz").json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("method, path, body", [
-    ("GET", "/events", None),
-    ("POST", "/events", event()),
-    ("GET", "/events/1", None),
-    ("PATCH", "/events/1/status?status=processing", None),
-])
-def test_a_request_while_the_database_is_away_is_503_not_500(offline: TestClient, method: str, path: str,
-                                                             body: dict | None) -> None:
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("GET", "/events", None),
+        ("POST", "/events", event()),
+        ("GET", "/events/1", None),
+        ("PATCH", "/events/1/status?status=processing", None),
+    ],
+)
+def test_a_request_while_the_database_is_away_is_503_not_500(
+    offline: TestClient, method: str, path: str, body: dict | None
+) -> None:
     """The key cannot be checked without the database: the answer is 'retry', not a server fault."""
     response = offline.request(method, path, json=body, headers=bearer("al_" + "ab" * 32))
     problem = assert_problem(response, 503)

@@ -67,6 +67,7 @@ def patch_status(api: ApiHarness, event_id: int, headers: dict[str, str], status
 
 # --- POST /events -------------------------------------------------------------------------------
 
+
 def test_submit_an_object_payload(module_api: ApiHarness) -> None:
     """201 with a receipt; the event is stored queued, with its payload, in the key's name."""
     api = module_api
@@ -76,7 +77,8 @@ def test_submit_an_object_payload(module_api: ApiHarness) -> None:
     assert (receipt["status"], receipt["priority"], receipt["customer_id"]) == ("queued", 5, "cust-7")
     assert "created" not in receipt and "payload" not in receipt
     assert api.sql("SELECT payload, changed_by, priority FROM ledger.events WHERE id = %s", receipt["id"]) == [
-        ({"amount": 9000}, "intake-1", 5)]
+        ({"amount": 9000}, "intake-1", 5)
+    ]
 
 
 def test_submit_a_string_payload_holding_json(module_api: ApiHarness) -> None:
@@ -85,12 +87,15 @@ def test_submit_a_string_payload_holding_json(module_api: ApiHarness) -> None:
     response = submit(api, api.key("submitter"), event(payload=json.dumps({"amount": 25000, "term": 36})))
     assert response.status_code == 201, response.text
     assert api.sql("SELECT payload FROM ledger.events WHERE id = %s", response.json()["id"]) == [
-        ({"amount": 25000, "term": 36},)]
+        ({"amount": 25000, "term": 36},)
+    ]
 
 
-@pytest.mark.parametrize("payload", [[1, 2], 42, None, "[1, 2]", "not json", '"a string"'],
-                         ids=["array", "number", "null", "string-holding-array", "string-not-json",
-                              "string-holding-string"])
+@pytest.mark.parametrize(
+    "payload",
+    [[1, 2], 42, None, "[1, 2]", "not json", '"a string"'],
+    ids=["array", "number", "null", "string-holding-array", "string-not-json", "string-holding-string"],
+)
 def test_a_payload_that_is_not_an_object_is_422(module_api: ApiHarness, payload: Any) -> None:
     key = module_api.key("submitter")
     body = nothing_written(module_api, lambda: submit(module_api, key, event(payload=payload)), 422, "validation")
@@ -110,11 +115,13 @@ def test_an_unknown_field_is_422(module_api: ApiHarness) -> None:
     assert body["errors"][0]["loc"] == ["body", "status"]
 
 
-@pytest.mark.parametrize("priority", [32768, -32769, 2**63])
-def test_a_priority_outside_smallint_is_422(module_api: ApiHarness, priority: int) -> None:
+@pytest.mark.parametrize(("priority", "code"), [(32768, "AL019"), (-32769, "AL019"), (2**63, "validation")])
+def test_a_priority_outside_smallint_is_422(module_api: ApiHarness, priority: int, code: str) -> None:
+    # The database states the range (AL019); the API refuses only what no integer argument can carry.
     key = module_api.key("submitter")
-    body = nothing_written(module_api, lambda: submit(module_api, key, event(priority=priority)), 422, "validation")
-    assert body["errors"][0]["loc"] == ["body", "priority"]
+    body = nothing_written(module_api, lambda: submit(module_api, key, event(priority=priority)), 422, code)
+    if code == "validation":
+        assert body["errors"][0]["loc"] == ["body", "priority"]
 
 
 def test_the_smallint_bounds_are_accepted(module_api: ApiHarness) -> None:
@@ -123,26 +130,34 @@ def test_the_smallint_bounds_are_accepted(module_api: ApiHarness) -> None:
         assert submit(module_api, key, event(priority=priority)).json()["priority"] == priority
 
 
-@pytest.mark.parametrize("body, code", [
-    (event("cust\x00-1"), "validation"),
-    (event(event_type="loan\x00application"), "validation"),
-    (event(payload={"note": "a\x00b"}), "22P05"),
-    (event(payload={"a\x00": 1}), "22P05"),
-    (event(payload=json.dumps({"note": "a\x00b"})), "22P05"),
-], ids=["customer_id", "event_type", "payload-value", "payload-key", "string-payload"])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        (event("cust\x00-1"), "validation"),
+        (event(event_type="loan\x00application"), "validation"),
+        (event(payload={"note": "a\x00b"}), "22P05"),
+        (event(payload={"a\x00": 1}), "22P05"),
+        (event(payload=json.dumps({"note": "a\x00b"})), "22P05"),
+    ],
+    ids=["customer_id", "event_type", "payload-value", "payload-key", "string-payload"],
+)
 def test_a_nul_character_is_422_and_nothing_is_written(module_api: ApiHarness, body: dict, code: str) -> None:
     """NUL in a text field is refused by the model; inside the payload, by PostgreSQL (22P05)."""
     key = module_api.key("submitter")
     nothing_written(module_api, lambda: submit(module_api, key, body), 422, code)
 
 
-@pytest.mark.parametrize("body, status, code", [
-    (event("c" * 65), 422, "AL006"),
-    (event(""), 422, "AL006"),
-    (event("cust\n"), 422, "AL006"),
-    (event(payload={"text": "x" * (1024 * 1024)}), 413, "AL005"),
-    (event(caused_by_event_id=BIGINT_MAX), 404, "AL001"),
-], ids=["customer-too-long", "customer-empty", "customer-control-char", "payload-over-1MiB", "unknown-cause"])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        (event("c" * 65), 422, "AL006"),
+        (event(""), 422, "AL006"),
+        (event("cust\n"), 422, "AL006"),
+        (event(payload={"text": "x" * (1024 * 1024)}), 413, "AL005"),
+        (event(caused_by_event_id=BIGINT_MAX), 404, "AL001"),
+    ],
+    ids=["customer-too-long", "customer-empty", "customer-control-char", "payload-over-1MiB", "unknown-cause"],
+)
 def test_the_database_refusals_of_a_submit(module_api: ApiHarness, body: dict, status: int, code: str) -> None:
     """Rules about events are the database's: its SQLSTATE comes back with its message and hint."""
     key = module_api.key("submitter")
@@ -194,8 +209,9 @@ def test_an_idempotent_replay_is_200_with_the_same_event_and_no_second_row(modul
 def test_the_same_idempotency_key_with_another_body_is_409_al004(module_api: ApiHarness) -> None:
     api, key = module_api, module_api.key("worker")
     first = submit(api, key, event("cust-idem-2"), **{"Idempotency-Key": "order-78"}).json()
-    body = nothing_written(api, lambda: submit(api, key, event("cust-idem-2", priority=1),
-                                               **{"Idempotency-Key": "order-78"}), 409, "AL004")
+    body = nothing_written(
+        api, lambda: submit(api, key, event("cust-idem-2", priority=1), **{"Idempotency-Key": "order-78"}), 409, "AL004"
+    )
     assert str(first["id"]) in body["detail"] and body["hint"]
 
 
@@ -208,44 +224,61 @@ def test_an_idempotency_key_is_per_customer(module_api: ApiHarness) -> None:
 
 # --- POST /events/batch -------------------------------------------------------------------------
 
+
 def test_a_batch_is_submitted_in_order(module_api: ApiHarness) -> None:
-    response = module_api.client.post("/events/batch", json=[event("cust-b1"), event("cust-b2", priority=3)],
-                                      headers=module_api.key("worker"))
+    response = module_api.client.post(
+        "/events/batch", json=[event("cust-b1"), event("cust-b2", priority=3)], headers=module_api.key("worker")
+    )
     assert response.status_code == 201, response.text
     items = response.json()["items"]
     assert [(i["customer_id"], i["priority"], i["created"]) for i in items] == [
-        ("cust-b1", 0, True), ("cust-b2", 3, True)]
+        ("cust-b1", 0, True),
+        ("cust-b2", 3, True),
+    ]
     assert items[0]["id"] < items[1]["id"]
 
 
-@pytest.mark.parametrize("bad, status, code", [
-    (event(event_type="nope"), 422, "AL002"),
-    (event(payload={"note": "\x00"}), 422, "22P05"),
-    (event(priority=40000), 422, "validation"),
-    (event(caused_by_event_id=BIGINT_MAX), 404, "AL001"),
-], ids=["unknown-type", "nul-in-payload", "priority-range", "unknown-cause"])
+@pytest.mark.parametrize(
+    "bad, status, code",
+    [
+        (event(event_type="nope"), 422, "AL002"),
+        (event(payload={"note": "\x00"}), 422, "22P05"),
+        (event(priority=40000), 422, "AL019"),
+        (event(caused_by_event_id=BIGINT_MAX), 404, "AL001"),
+    ],
+    ids=["unknown-type", "nul-in-payload", "priority-range", "unknown-cause"],
+)
 def test_a_batch_is_atomic(module_api: ApiHarness, bad: dict, status: int, code: str) -> None:
     """One bad event refuses the whole batch: no event and no audit row is written."""
     key = module_api.key("worker")
-    nothing_written(module_api, lambda: module_api.client.post(
-        "/events/batch", json=[event("cust-atomic"), event("cust-atomic"), bad], headers=key), status, code)
+    nothing_written(
+        module_api,
+        lambda: module_api.client.post(
+            "/events/batch", json=[event("cust-atomic"), event("cust-atomic"), bad], headers=key
+        ),
+        status,
+        code,
+    )
 
 
-def test_a_batch_over_max_batch_size_is_413(module_make_api) -> None:
-    api = module_make_api(max_batch_size=3)
+def test_a_batch_over_max_batch_size_is_413(api: ApiHarness) -> None:
+    # The database's setting is the one limit (ledger.settings.max_batch_size).
+    api.sql("UPDATE ledger.settings SET max_batch_size = 3")
     key = api.key("worker")
     body = nothing_written(api, lambda: api.client.post("/events/batch", json=[event()] * 4, headers=key), 413, "AL013")
-    assert "3" in body["detail"]
+    assert "3" in body["detail"] or "3" in body.get("hint", "")
     assert api.client.post("/events/batch", json=[event()] * 3, headers=key).status_code == 201
 
 
 def test_an_empty_batch_is_422(module_api: ApiHarness) -> None:
     key = module_api.key("worker")
-    nothing_written(module_api, lambda: module_api.client.post("/events/batch", json=[], headers=key),
-                    422, "validation")
+    nothing_written(
+        module_api, lambda: module_api.client.post("/events/batch", json=[], headers=key), 422, "validation"
+    )
 
 
 # --- GET /events/{id} ---------------------------------------------------------------------------
+
 
 def test_get_an_event(module_api: ApiHarness) -> None:
     api = module_api
@@ -254,7 +287,12 @@ def test_get_an_event(module_api: ApiHarness) -> None:
     assert response.status_code == 200, response.text
     got = response.json()
     assert (got["id"], got["customer_id"], got["payload"], got["status"], got["version"]) == (
-        created["id"], "cust-3", {"amount": 5}, "queued", 1)
+        created["id"],
+        "cust-3",
+        {"amount": 5},
+        "queued",
+        1,
+    )
     assert "lease_token" not in got
 
 
@@ -274,6 +312,7 @@ def test_get_the_largest_bigint_id_reaches_the_database(module_api: ApiHarness) 
 
 
 # --- GET /events --------------------------------------------------------------------------------
+
 
 def test_list_walks_2500_events_in_pages_without_duplicates_or_gaps(api: ApiHarness) -> None:
     ids = batch(api, api.key("worker"), 2500)
@@ -312,15 +351,30 @@ def test_list_a_short_page_has_no_next(module_api: ApiHarness) -> None:
     assert len(response.json()["items"]) == 1 and response.json()["next"] is None
 
 
-@pytest.mark.parametrize("query", ["limit=1001", "limit=0", "status=done", "created_after=yesterday",
-                                   f"customer_id={'c' * 65}", "customer_id=%00", "event_type=a%00b"])
-def test_list_with_a_bad_parameter_is_422(module_api: ApiHarness, query: str) -> None:
-    assert_problem(module_api.client.get(f"/events?{query}", headers=module_api.key("auditor")), 422, "validation")
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("limit=1001", "AL019"),
+        ("limit=0", "AL019"),
+        (f"limit={2**31}", "validation"),
+        ("status=done", "validation"),
+        ("created_after=yesterday", "validation"),
+        (f"customer_id={'c' * 65}", "23514"),
+        (f"event_type={'t' * 51}", "23514"),
+        ("customer_id=%00", "validation"),
+        ("event_type=a%00b", "validation"),
+    ],
+)
+def test_list_with_a_bad_parameter_is_422(module_api: ApiHarness, query: str, code: str) -> None:
+    # The database refuses what its rules state (AL019, a domain's 23514); the API what it cannot pass on.
+    assert_problem(module_api.client.get(f"/events?{query}", headers=module_api.key("auditor")), 422, code)
 
 
-@pytest.mark.parametrize("cursor", ["garbage!", "eyJ4IjogMX0", "eyJhZnRlciI6IC0xfQ", "eyJhZnRlciI6ICIxIn0",
-                                    "x" * 201],
-                         ids=["not-base64", "no-after", "negative", "a-string", "too-long"])
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage!", "eyJ4IjogMX0", "eyJhZnRlciI6IC0xfQ", "eyJhZnRlciI6ICIxIn0", "x" * 201],
+    ids=["not-base64", "no-after", "negative", "a-string", "too-long"],
+)
 def test_list_with_a_garbage_cursor_is_422(module_api: ApiHarness, cursor: str) -> None:
     key = module_api.key("auditor")
     for path in ("/events", "/events/pending"):
@@ -328,6 +382,7 @@ def test_list_with_a_garbage_cursor_is_422(module_api: ApiHarness, cursor: str) 
 
 
 # --- GET /events/pending ------------------------------------------------------------------------
+
 
 def test_pending_lists_queued_events_oldest_first_with_a_cursor(api: ApiHarness) -> None:
     worker = api.key("worker")
@@ -341,6 +396,7 @@ def test_pending_lists_queued_events_oldest_first_with_a_cursor(api: ApiHarness)
 
 # --- GET /events/{id}/history -------------------------------------------------------------------
 
+
 def test_history_lists_the_audit_rows_and_verifies_the_chain(module_api: ApiHarness) -> None:
     api = module_api
     worker = api.key("worker", "underwriter-h")
@@ -351,7 +407,9 @@ def test_history_lists_the_audit_rows_and_verifies_the_chain(module_api: ApiHarn
     body = response.json()
     assert body["event_id"] == event_id
     assert [(e["from_status"], e["to_status"], e["actor"]) for e in body["entries"]] == [
-        (None, "queued", "underwriter-h"), ("queued", "processing", "underwriter-h")]
+        (None, "queued", "underwriter-h"),
+        ("queued", "processing", "underwriter-h"),
+    ]
     assert body["entries"][1]["prev_hash"] == body["entries"][0]["hash"]
     assert body["verification"] == {"ok": True, "rows_checked": 2, "broken_seq": None, "problem": None}
 
@@ -361,6 +419,7 @@ def test_history_of_an_unknown_event_is_404_al001(module_api: ApiHarness) -> Non
 
 
 # --- PATCH /events/{id}/status ------------------------------------------------------------------
+
 
 def test_status_by_query_processing_then_approved_then_completed(module_api: ApiHarness) -> None:
     """The tutorial's form: ?status= alone, three times, by the same key."""
@@ -378,15 +437,31 @@ def test_status_by_json_body_with_reason_and_result(module_api: ApiHarness) -> N
     api = module_api
     reviewer = api.key("reviewer", "analyst-j")
     event_id = submit(api, api.key("worker"), event()).json()["id"]
-    assert api.client.patch(f"/events/{event_id}/status", json={"status": "processing"}, headers=reviewer).status_code == 200
-    response = api.client.patch(f"/events/{event_id}/status", headers=reviewer, json={
-        "status": "rejected", "reason": "debt ratio too high", "result": {"score": 0.8}, "details": {"model": "risk-v4"}})
+    assert (
+        api.client.patch(f"/events/{event_id}/status", json={"status": "processing"}, headers=reviewer).status_code
+        == 200
+    )
+    response = api.client.patch(
+        f"/events/{event_id}/status",
+        headers=reviewer,
+        json={
+            "status": "rejected",
+            "reason": "debt ratio too high",
+            "result": {"score": 0.8},
+            "details": {"model": "risk-v4"},
+        },
+    )
     assert response.status_code == 200, response.text
     changed = response.json()
     assert (changed["status"], changed["result"], changed["change_reason"], changed["changed_by_kind"]) == (
-        "rejected", {"score": 0.8}, "debt ratio too high", "human")
-    assert api.sql("SELECT actor, reason, details FROM api.event_history(%s) WHERE to_status = 'rejected'", event_id) == [
-        ("analyst-j", "debt ratio too high", {"model": "risk-v4", "result": {"score": 0.8}})]
+        "rejected",
+        {"score": 0.8},
+        "debt ratio too high",
+        "human",
+    )
+    assert api.sql(
+        "SELECT actor, reason, details FROM api.event_history(%s) WHERE to_status = 'rejected'", event_id
+    ) == [("analyst-j", "debt ratio too high", {"model": "risk-v4", "result": {"score": 0.8}})]
 
 
 def test_status_query_and_body_must_agree(module_api: ApiHarness) -> None:
@@ -394,27 +469,45 @@ def test_status_query_and_body_must_agree(module_api: ApiHarness) -> None:
     worker = api.key("worker")
     event_id = submit(api, worker, event()).json()["id"]
     path = f"/events/{event_id}/status"
-    nothing_written(api, lambda: api.client.patch(f"{path}?status=failed", json={"status": "processing"},
-                                                  headers=worker), 422, "validation")
-    assert api.client.patch(f"{path}?status=processing", json={"status": "processing"}, headers=worker).status_code == 200
+    nothing_written(
+        api,
+        lambda: api.client.patch(f"{path}?status=failed", json={"status": "processing"}, headers=worker),
+        422,
+        "validation",
+    )
+    assert (
+        api.client.patch(f"{path}?status=processing", json={"status": "processing"}, headers=worker).status_code == 200
+    )
 
 
-@pytest.mark.parametrize("request_kwargs, code", [
-    ({"params": {"status": "done"}}, "AL020"),
-    ({"json": {"status": "done"}}, "AL020"),
-    ({}, "validation"),
-    ({"json": {"status": "processing", "colour": "red"}}, "validation"),
-    ({"json": {"status": "processing", "reason": "x" * 4001}}, "validation"),
-    ({"json": {"status": "processing", "reason": "a\x00b"}}, "validation"),
-    ({"json": {"status": "processing", "result": [1]}}, "validation"),
-], ids=["unknown-status-query", "unknown-status-body", "no-status", "unknown-field", "long-reason", "nul-reason",
-        "result-not-object"])
+@pytest.mark.parametrize(
+    "request_kwargs, code",
+    [
+        ({"params": {"status": "done"}}, "AL020"),
+        ({"json": {"status": "done"}}, "AL020"),
+        ({}, "validation"),
+        ({"json": {"status": "processing", "colour": "red"}}, "validation"),
+        ({"json": {"status": "processing", "reason": "x" * 4001}}, "23514"),
+        ({"json": {"status": "processing", "reason": "a\x00b"}}, "validation"),
+        ({"json": {"status": "processing", "result": [1]}}, "validation"),
+    ],
+    ids=[
+        "unknown-status-query",
+        "unknown-status-body",
+        "no-status",
+        "unknown-field",
+        "long-reason",
+        "nul-reason",
+        "result-not-object",
+    ],
+)
 def test_status_bad_requests_are_422(module_api: ApiHarness, request_kwargs: dict, code: str) -> None:
     api = module_api
     worker = api.key("worker")
     event_id = submit(api, worker, event()).json()["id"]
-    body = nothing_written(api, lambda: api.client.patch(f"/events/{event_id}/status", headers=worker,
-                                                         **request_kwargs), 422, code)
+    body = nothing_written(
+        api, lambda: api.client.patch(f"/events/{event_id}/status", headers=worker, **request_kwargs), 422, code
+    )
     if code == "AL020":
         assert "'done'" in body["detail"] and "processing" in body["hint"]
 
@@ -439,12 +532,13 @@ def test_another_key_cannot_act_on_an_event_the_first_key_claimed(module_api: Ap
     event_id = submit(api, first, event()).json()["id"]
     assert patch_status(api, event_id, first, "processing").status_code == 200
     for status in ("approved", "rejected", "failed"):
-        body = nothing_written(api, lambda: patch_status(api, event_id, second, status), 409, "AL009")
+        body = nothing_written(api, lambda status=status: patch_status(api, event_id, second, status), 409, "AL009")
         assert "agent-a" in body["detail"] and body["hint"]
     assert patch_status(api, event_id, first, "approved").status_code == 200
 
 
 # --- every error carries a code -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", ["body-too-large", "no-key", "forbidden"])
 def test_every_error_body_has_a_code(module_make_api, case: str) -> None:
@@ -458,6 +552,7 @@ def test_every_error_body_has_a_code(module_make_api, case: str) -> None:
 
 
 # --- input JSON or PostgreSQL cannot hold: refused with 422, never stored -----------------------
+
 
 def refused_or_readable(api: ApiHarness, key: dict[str, str], send: Callable[[], Any]) -> None:
     """A request is either refused with a 4xx that wrote nothing, or it succeeded and every event
@@ -476,8 +571,11 @@ def refused_or_readable(api: ApiHarness, key: dict[str, str], send: Callable[[],
 
 def cancel(api: ApiHarness, customer_id: str) -> None:
     """Cancel the customer's queued events, so an unreadable one leaves GET /events/pending alone."""
-    api.sql("SELECT count(*) FROM ledger.events e, api.cancel_event(e.id, 'unreadable test event', 'tests') "
-            "WHERE e.customer_id = %s AND e.status = 'queued'", customer_id)
+    api.sql(
+        "SELECT count(*) FROM ledger.events e, api.cancel_event(e.id, 'unreadable test event', 'tests') "
+        "WHERE e.customer_id = %s AND e.status = 'queued'",
+        customer_id,
+    )
 
 
 def raw_body(text: str) -> bytes:
@@ -485,16 +583,17 @@ def raw_body(text: str) -> bytes:
 
 
 BAD_JSON_VALUES = {
-    "nan": 'NaN', "infinity": '1e999',  # Python's json accepts these; JSON and jsonb do not
+    "nan": "NaN",
+    "infinity": "1e999",  # Python's json accepts these; JSON and jsonb do not
     "lone-surrogate": '"\\ud800"',
-    "nested-300-deep": '{"a":' * 300 + '1' + '}' * 300,  # stored, then too deep to serialise
+    "nested-300-deep": '{"a":' * 300 + "1" + "}" * 300,  # stored, then too deep to serialise
 }
 
 
 @pytest.mark.parametrize("value", BAD_JSON_VALUES.values(), ids=BAD_JSON_VALUES.keys())
 def test_a_payload_value_json_cannot_hold_is_refused_or_readable(module_api: ApiHarness, value: str) -> None:
     api, key = module_api, module_api.key("worker")
-    body = raw_body('{"customer_id": "cust-odd", "event_type": "loan_application", "payload": {"v": %s}}' % value)
+    body = raw_body('{"customer_id": "cust-odd", "event_type": "loan_application", "payload": {"v": ' + value + "}}")
     try:
         refused_or_readable(api, key, lambda: raw_post(api, key, body))
     finally:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from agentledger_api import create_app
-from agentledger_api.settings import Settings
+from agentledger_api.settings import ApiSettings
 
 
 def test_a_superuser_connection_is_refused(fresh_db: str) -> None:
-    settings = Settings(database_url=fresh_db, pool_min_size=1, pool_max_size=1, pool_timeout_seconds=1)
+    settings = ApiSettings(database_url=fresh_db, pool_min_size=1, pool_max_size=1, pool_timeout_seconds=1)
     with TestClient(create_app(settings)) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
@@ -19,7 +19,8 @@ def test_a_superuser_connection_is_refused(fresh_db: str) -> None:
 
 
 def test_a_login_in_another_group_is_refused(fresh_db: str, login_as) -> None:
-    settings = Settings(database_url=login_as(fresh_db, "agentledger_worker"), pool_min_size=1,
-                        pool_max_size=1, pool_timeout_seconds=1)
+    settings = ApiSettings(
+        database_url=login_as(fresh_db, "agentledger_worker"), pool_min_size=1, pool_max_size=1, pool_timeout_seconds=1
+    )
     with TestClient(create_app(settings)) as client:
         assert client.get("/readyz").status_code == 503

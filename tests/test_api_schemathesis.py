@@ -13,8 +13,8 @@ agentledger_api) with the Authorization header of a real key, and each response 
   documented as application/json for its status: the check `json_suffix_schema_conformance`;
 - content_type_conformance: the Content-Type is one documented for its status.
 
-The routes return `dict[str, Any]`, so every success response is documented as a bare JSON object:
-on 2xx, schema conformance can only catch a body that is not an object.
+Every route declares its response model (agentledger_api.responses), so on 2xx schema conformance
+checks each body against the shape the OpenAPI document shows.
 
 The fuzzing runs once per key role and the tests assert on what it found, one check per test:
 a worker key (may call every operation here) with MAX_EXAMPLES per operation and mode, and a
@@ -42,18 +42,18 @@ import pytest
 
 pytest.importorskip("schemathesis")
 
-import jsonschema_rs  # noqa: E402  (a dependency of schemathesis)
-import schemathesis  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
-from hypothesis.errors import Unsatisfiable  # noqa: E402
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.core.failures import FailureGroup  # noqa: E402
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance  # noqa: E402
+import jsonschema_rs
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests.support.api import ApiHarness, event  # noqa: E402
+from tests.support.api import ApiHarness, event
 
 MAX_EXAMPLES = {"worker": 25, "submitter": 10}  # per operation and generation mode
 SKIPPED_PATHS = {"/events/stream"}  # an endless SSE response; see the module docstring
@@ -112,8 +112,9 @@ def fuzz(api: ApiHarness, role: str, event_ids: list[int]) -> Fuzzed:
         key = (check, case.operation.label, status)
         if key not in seen:
             seen.add(key)
-            result.findings.append(Finding(check, case.operation.label, status,
-                                           case.as_curl_command(headers=headers), message[:600]))
+            result.findings.append(
+                Finding(check, case.operation.label, status, case.as_curl_command(headers=headers), message[:600])
+            )
 
     def send(case: Any) -> None:
         kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=headers)
@@ -124,8 +125,12 @@ def fuzz(api: ApiHarness, role: str, event_ids: list[int]) -> Fuzzed:
             try:
                 case.validate_response(response, checks=[check], headers=headers)
             except FailureGroup as group:
-                record(name, case, response.status_code,
-                       "; ".join(f"{f.title}: {f.message}".strip() for f in group.exceptions))
+                record(
+                    name,
+                    case,
+                    response.status_code,
+                    "; ".join(f"{f.title}: {f.message}".strip() for f in group.exceptions),
+                )
         problem = json_suffix_conformance(raw_schema, case.operation.path, case.operation.method, response)
         if problem:
             record(SUFFIX_CHECK, case, response.status_code, problem)
@@ -139,8 +144,14 @@ def fuzz(api: ApiHarness, role: str, event_ids: list[int]) -> Fuzzed:
             cases = operation.as_strategy(generation_mode=mode)
             if mode is GenerationMode.POSITIVE:
                 cases = st.one_of(cases, steered(cases, event_ids))
-            run = settings(max_examples=MAX_EXAMPLES[role], derandomize=True, database=None, deadline=None,
-                           suppress_health_check=list(HealthCheck), print_blob=False)(given(case=cases)(send))
+            run = settings(
+                max_examples=MAX_EXAMPLES[role],
+                derandomize=True,
+                database=None,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                print_blob=False,
+            )(given(case=cases)(send))
             try:
                 run()
             except Unsatisfiable:  # negative mode of an operation with nothing to get wrong
@@ -165,12 +176,21 @@ def steered(cases: st.SearchStrategy, event_ids: list[int]) -> st.SearchStrategy
             if case.query and "status" in case.query:
                 case.query = {**case.query, "status": status}
         elif isinstance(case.body, list):
-            case.body = [{**item, "event_type": event_type, "customer_id": customer_id}
-                         if isinstance(item, dict) and "event_type" in item else item for item in case.body]
+            case.body = [
+                {**item, "event_type": event_type, "customer_id": customer_id}
+                if isinstance(item, dict) and "event_type" in item
+                else item
+                for item in case.body
+            ]
         return case
 
-    return st.tuples(cases, st.sampled_from(EVENT_TYPES), st.from_regex(r"\Acust-[0-9]{1,6}\Z"),
-                     st.sampled_from(event_ids), st.sampled_from(STATUSES)).map(apply)
+    return st.tuples(
+        cases,
+        st.sampled_from(EVENT_TYPES),
+        st.from_regex(r"\Acust-[0-9]{1,6}\Z"),
+        st.sampled_from(event_ids),
+        st.sampled_from(STATUSES),
+    ).map(apply)
 
 
 def json_suffix_conformance(raw_schema: dict[str, Any], path: str, method: str, response: Any) -> str | None:
@@ -187,12 +207,16 @@ def json_suffix_conformance(raw_schema: dict[str, Any], path: str, method: str, 
     if documented is None:
         return None
     validator = jsonschema_rs.validator_for({**documented, "components": raw_schema.get("components", {})})
-    errors = [f"{'/'.join(map(str, e.instance_path)) or '(body)'}: {e.message}"
-              for e in validator.iter_errors(response.json())]
+    errors = [
+        f"{'/'.join(map(str, e.instance_path)) or '(body)'}: {e.message}"
+        for e in validator.iter_errors(response.json())
+    ]
     if not errors:
         return None
-    return (f"{media_type} body does not match the application/json schema documented for "
-            f"{response.status_code}: " + "; ".join(errors[:3]))
+    return (
+        f"{media_type} body does not match the application/json schema documented for "
+        f"{response.status_code}: " + "; ".join(errors[:3])
+    )
 
 
 def httpx_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -19,8 +19,6 @@ from tests.support.api import assert_problem, bearer, event
 from tests.support.processes import free_port
 
 
-
-
 def wait_until_healthy(base_url: str, server: subprocess.Popen, log: Path, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -36,20 +34,39 @@ def wait_until_healthy(base_url: str, server: subprocess.Popen, log: Path, timeo
 
 
 @pytest.fixture
-def server(fresh_db: str, login_as: Callable[[str, str], str],
-           tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+def server(
+    fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path
+) -> Iterator[tuple[str, subprocess.Popen, Path]]:
     """(base URL, process, log file) of `uvicorn --factory agentledger_api:create_app` on a free port.
 
     It runs in an empty directory (so no stray .env is read) as an agentledger_api login role.
     """
     port, log = free_port(), tmp_path / "uvicorn.log"
-    env = {**os.environ, "DATABASE_URL": login_as(fresh_db, "agentledger_api"),
-           "AGENTLEDGER_POOL_MIN_SIZE": "1", "AGENTLEDGER_MAX_BODY_BYTES": "4096"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": login_as(fresh_db, "agentledger_api"),
+        "AGENTLEDGER_POOL_MIN_SIZE": "1",
+        "AGENTLEDGER_MAX_BODY_BYTES": "4096",
+    }
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "agentledger_api:create_app",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "agentledger_api:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}", process, log)
         yield f"http://127.0.0.1:{port}", process, log
@@ -59,8 +76,9 @@ def server(fresh_db: str, login_as: Callable[[str, str], str],
             process.wait()
 
 
-def test_a_real_server_submits_and_reads_then_stops_cleanly(server: tuple[str, subprocess.Popen, Path],
-                                                             fresh_db: str) -> None:
+def test_a_real_server_submits_and_reads_then_stops_cleanly(
+    server: tuple[str, subprocess.Popen, Path], fresh_db: str
+) -> None:
     """POST /events and GET /events/{id} over HTTP, a chunked body over the limit is 413, and
     SIGTERM shuts down gracefully: the lifespan ends (the pool closes) before the process exits."""
     base_url, process, log = server
@@ -76,8 +94,9 @@ def test_a_real_server_submits_and_reads_then_stops_cleanly(server: tuple[str, s
         assert fetched.status_code == 200, fetched.text
         assert (fetched.json()["payload"], fetched.json()["changed_by"]) == ({"amount": 7}, "http-client")
 
-        oversized = iter([b'{"customer_id": "c", "event_type": "loan_application", "payload": {"x": "',
-                          b"y" * 8192, b'"}}'])
+        oversized = iter(
+            [b'{"customer_id": "c", "event_type": "loan_application", "payload": {"x": "', b"y" * 8192, b'"}}']
+        )
         too_large = client.post("/events", content=oversized, headers={"Content-Type": "application/json"})
         assert_problem(too_large, 413)
 

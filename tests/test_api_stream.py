@@ -18,18 +18,31 @@ from tests.support import databases
 from tests.support.processes import free_port
 
 
-
-
 @pytest.fixture
 def server(fresh_db: str, login_as) -> Iterator[tuple[str, dict[str, str], str]]:
     """(base URL, headers with a worker key, superuser DSN) of a running API process."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": login_as(fresh_db, "agentledger_api"),
-           "AGENTLEDGER_KEY_CACHE_SECONDS": "1"}
+    env = {**os.environ, "DATABASE_URL": login_as(fresh_db, "agentledger_api"), "AGENTLEDGER_KEY_CACHE_SECONDS": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "agentledger_api:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=databases.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "agentledger_api:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=databases.REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -40,7 +53,9 @@ def server(fresh_db: str, login_as) -> Iterator[tuple[str, dict[str, str], str]]
             except httpx.TransportError:
                 time.sleep(0.1)
         else:
-            pytest.fail("the API did not become ready: " + (process.stdout.read() if process.poll() is not None else ""))
+            pytest.fail(
+                "the API did not become ready: " + (process.stdout.read() if process.poll() is not None else "")
+            )
         with psycopg.connect(fresh_db, autocommit=True) as conn:
             key = conn.execute("SELECT api.create_api_key('stream-reader', 'worker')").fetchone()[0]
         yield base, {"Authorization": f"Bearer {key}"}, fresh_db
@@ -63,8 +78,11 @@ def read_ids(base: str, headers: dict[str, str], count: int, found: list[int], r
 
 
 def submit(base: str, headers: dict[str, str], n: int) -> int:
-    response = httpx.post(base + "/events", headers=headers, json={
-        "customer_id": "cust-stream", "event_type": "loan_application", "payload": {"n": n}})
+    response = httpx.post(
+        base + "/events",
+        headers=headers,
+        json={"customer_id": "cust-stream", "event_type": "loan_application", "payload": {"n": n}},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -82,8 +100,12 @@ def test_live_changes_arrive_and_a_resume_replays_what_was_missed(server) -> Non
     assert not reader.is_alive(), f"three messages should have arrived, got {live}"
 
     with psycopg.connect(admin_dsn) as conn:
-        seqs = [r[0] for r in conn.execute(
-            "SELECT seq FROM ledger.audit_log WHERE event_id = ANY(%s) ORDER BY seq", [ids]).fetchall()]
+        seqs = [
+            r[0]
+            for r in conn.execute(
+                "SELECT seq FROM ledger.audit_log WHERE event_id = ANY(%s) ORDER BY seq", [ids]
+            ).fetchall()
+        ]
     assert live == seqs, "each submit is one message, its id the audit seq, in order"
 
     # While nobody listens, two more changes; a reconnect from the last id seen gets both, in order.
@@ -91,8 +113,12 @@ def test_live_changes_arrive_and_a_resume_replays_what_was_missed(server) -> Non
     resumed: list[int] = []
     read_ids(base, {**headers, "Last-Event-ID": str(live[-1])}, 2, resumed, threading.Event())
     with psycopg.connect(admin_dsn) as conn:
-        expected = [r[0] for r in conn.execute(
-            "SELECT seq FROM ledger.audit_log WHERE event_id = ANY(%s) ORDER BY seq", [missed]).fetchall()]
+        expected = [
+            r[0]
+            for r in conn.execute(
+                "SELECT seq FROM ledger.audit_log WHERE event_id = ANY(%s) ORDER BY seq", [missed]
+            ).fetchall()
+        ]
     assert resumed == expected
 
 
@@ -120,8 +146,12 @@ def test_a_change_that_commits_late_is_not_skipped(server) -> None:
     reader.join(10)
     assert not reader.is_alive(), f"four messages should have arrived, got {live}"
     with psycopg.connect(admin_dsn) as conn:
-        seqs = [r[0] for r in conn.execute(
-            "SELECT seq FROM ledger.audit_log WHERE customer_id IN ('cust-late', 'cust-stream') ORDER BY seq").fetchall()]
+        seqs = [
+            r[0]
+            for r in conn.execute(
+                "SELECT seq FROM ledger.audit_log WHERE customer_id IN ('cust-late', 'cust-stream') ORDER BY seq"
+            ).fetchall()
+        ]
     assert live == seqs, "the late commit's change is delivered, first, and nothing twice"
     assert len(fast) == 3
 
@@ -140,8 +170,9 @@ def test_concurrent_streams_share_one_feed(server) -> None:
         assert ready.wait(10)
     time.sleep(0.5)
     with psycopg.connect(admin_dsn) as conn:
-        listeners = conn.execute("SELECT count(*) FROM pg_stat_activity "
-                                 "WHERE application_name = 'agentledger-api-feed'").fetchone()[0]
+        listeners = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'agentledger-api-feed'"
+        ).fetchone()[0]
     assert listeners == 1
     submit(base, headers, 1)
     for thread, _, found in readers:
@@ -150,12 +181,13 @@ def test_concurrent_streams_share_one_feed(server) -> None:
 
 
 def test_a_revoked_key_ends_its_stream(server) -> None:
-    base, headers, admin_dsn = server
+    base, _, admin_dsn = server
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         key = conn.execute("SELECT api.create_api_key('short-lived', 'auditor')").fetchone()[0]
     started = time.monotonic()
-    with httpx.stream("GET", base + "/events/stream", headers={"Authorization": f"Bearer {key}"},
-                      timeout=15) as response:
+    with httpx.stream(
+        "GET", base + "/events/stream", headers={"Authorization": f"Bearer {key}"}, timeout=15
+    ) as response:
         assert response.status_code == 200
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute("SELECT api.revoke_api_key('short-lived', 'test')")

@@ -4,6 +4,7 @@ completed with ?status=, and the history shows every step in the key's name, wit
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from tests.support.api import ApiHarness
@@ -13,8 +14,9 @@ def find_pending(api: ApiHarness, headers: dict[str, str], event_id: int) -> dic
     """The event as GET /events/pending lists it, following the cursor page by page."""
     cursor = None
     while True:
-        response = api.client.get("/events/pending", params={"limit": 2, **({"cursor": cursor} if cursor else {})},
-                                  headers=headers)
+        response = api.client.get(
+            "/events/pending", params={"limit": 2, **({"cursor": cursor} if cursor else {})}, headers=headers
+        )
         assert response.status_code == 200, response.text
         for item in response.json()["items"]:
             if item["id"] == event_id:
@@ -25,11 +27,16 @@ def find_pending(api: ApiHarness, headers: dict[str, str], event_id: int) -> dic
 
 def test_the_tutorial_flow(api: ApiHarness) -> None:
     agent = api.key("worker", "loan-agent-1")
-    api.sql("SELECT api.submit_events(jsonb_agg(jsonb_build_object('customer_id', 'other-' || g, "
-            "'event_type', 'support_ticket', 'payload', '{}'::jsonb))) FROM generate_series(1, 5) g")
+    api.sql(
+        "SELECT api.submit_events(jsonb_agg(jsonb_build_object('customer_id', 'other-' || g, "
+        "'event_type', 'support_ticket', 'payload', '{}'::jsonb))) FROM generate_series(1, 5) g"
+    )
 
-    submitted = api.client.post("/events", headers=agent, json={
-        "customer_id": "cust-42", "event_type": "loan_application", "payload": json.dumps({"amount": 25000})})
+    submitted = api.client.post(
+        "/events",
+        headers=agent,
+        json={"customer_id": "cust-42", "event_type": "loan_application", "payload": json.dumps({"amount": 25000})},
+    )
     assert submitted.status_code == 201, submitted.text
     event_id = submitted.json()["id"]
 
@@ -51,7 +58,7 @@ def test_the_tutorial_flow(api: ApiHarness) -> None:
         ("approved", "completed", "loan-agent-1", 4),
     ]
     assert {e["db_user"] for e in entries} == {api.db_user}
-    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(entries, entries[1:]))
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(entries))
     assert history.json()["verification"] == {"ok": True, "rows_checked": 4, "broken_seq": None, "problem": None}
     assert api.sql("SELECT ok, rows_checked FROM api.verify_audit(%s)", event_id) == [(True, 4)]
     assert api.sql("SELECT ok FROM api.verify_audit()") == [(True,)]

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agentledger_api.app import create_app
-from agentledger_api.settings import Settings
+from agentledger_api.settings import ApiSettings
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -35,17 +35,19 @@ class WorkApi:
         return {"Authorization": f"Bearer {key}"}
 
     def submit(self, customer_id: str = "cust-1") -> int:
-        return self.sql("SELECT id FROM api.submit_event(%s, 'loan_application', '{\"amount\": 9000}')",
-                        customer_id)[0][0]
+        return self.sql("SELECT id FROM api.submit_event(%s, 'loan_application', '{\"amount\": 9000}')", customer_id)[
+            0
+        ][0]
 
     def audit_rows(self, event_id: int) -> list[tuple]:
-        return self.sql("SELECT from_status, to_status, actor FROM ledger.audit_log WHERE event_id = %s "
-                        "ORDER BY seq", event_id)
+        return self.sql(
+            "SELECT from_status, to_status, actor FROM ledger.audit_log WHERE event_id = %s ORDER BY seq", event_id
+        )
 
 
 @pytest.fixture
 def work_api(fresh_db: str, login_as: Callable[[str, str], str]) -> Iterator[WorkApi]:
-    settings = Settings(database_url=login_as(fresh_db, "agentledger_api"), pool_min_size=1, pool_max_size=4)
+    settings = ApiSettings(database_url=login_as(fresh_db, "agentledger_api"), pool_min_size=1, pool_max_size=4)
     with TestClient(create_app(settings)) as client:
         yield WorkApi(client, fresh_db)
 
@@ -82,20 +84,25 @@ def test_claim_heartbeat_decide_complete(work_api: WorkApi, worker: dict[str, st
     assert beat.status_code == 200, beat.text
     assert beat.json()["outcome"] == "done" and beat.json()["lease_expires_at"] >= claim["lease_expires_at"]
 
-    decided = post(f"/events/{event_id}/decide", headers=worker,
-                   json={"lease_token": token, "decision": "approved", "reason": "within policy",
-                         "result": {"score": 0.1}})
+    decided = post(
+        f"/events/{event_id}/decide",
+        headers=worker,
+        json={"lease_token": token, "decision": "approved", "reason": "within policy", "result": {"score": 0.1}},
+    )
     assert decided.status_code == 200, decided.text
     assert decided.json()["outcome"] == "done" and decided.json()["status"] == "approved"
 
-    done = post(f"/events/{event_id}/complete", json={"lease_token": token, "details": {"transfer_id": "T-1"}},
-                headers=worker)
+    done = post(
+        f"/events/{event_id}/complete", json={"lease_token": token, "details": {"transfer_id": "T-1"}}, headers=worker
+    )
     assert done.status_code == 200, done.text
     assert (done.json()["outcome"], done.json()["status"]) == ("done", "completed")
     # The key's name is the actor of every step.
     assert work_api.audit_rows(event_id)[1:] == [
         ("queued", "processing", "underwriter-1"),
-        ("processing", "approved", "underwriter-1"), ("approved", "completed", "underwriter-1")]
+        ("processing", "approved", "underwriter-1"),
+        ("approved", "completed", "underwriter-1"),
+    ]
 
 
 def test_retried_decide_is_already_done_and_writes_nothing(work_api: WorkApi, worker: dict[str, str]) -> None:
@@ -114,8 +121,9 @@ def test_retried_decide_is_already_done_and_writes_nothing(work_api: WorkApi, wo
 def test_stale_token_is_refused_with_al009(work_api: WorkApi, worker: dict[str, str]) -> None:
     event_id = work_api.submit()
     token = claim_one(work_api, worker)["lease_token"]
-    released = work_api.client.post(f"/events/{event_id}/release", json={"lease_token": token, "reason": "shutdown"},
-                                    headers=worker)
+    released = work_api.client.post(
+        f"/events/{event_id}/release", json={"lease_token": token, "reason": "shutdown"}, headers=worker
+    )
     assert released.status_code == 200 and released.json()["status"] == "queued", released.text
     claim_one(work_api, worker)  # a new lease, a new token: the old one acts on nothing
     beat = work_api.client.post(f"/events/{event_id}/heartbeat", json={"lease_token": token}, headers=worker)
@@ -124,20 +132,25 @@ def test_stale_token_is_refused_with_al009(work_api: WorkApi, worker: dict[str, 
 
 
 def test_unknown_event_is_404(work_api: WorkApi, worker: dict[str, str]) -> None:
-    response = work_api.client.post("/events/999999/complete",
-                                    json={"lease_token": "00000000-0000-4000-8000-000000000000"}, headers=worker)
+    response = work_api.client.post(
+        "/events/999999/complete", json={"lease_token": "00000000-0000-4000-8000-000000000000"}, headers=worker
+    )
     assert_problem(response, 404, "AL001")
 
 
 def test_retryable_failure_queues_the_event_again_later(work_api: WorkApi, worker: dict[str, str]) -> None:
     event_id = work_api.submit()
     token = claim_one(work_api, worker)["lease_token"]
-    failed = work_api.client.post(f"/events/{event_id}/fail", headers=worker,
-                                  json={"lease_token": token, "error": "model timed out", "error_type": "TimeoutError"})
+    failed = work_api.client.post(
+        f"/events/{event_id}/fail",
+        headers=worker,
+        json={"lease_token": token, "error": "model timed out", "error_type": "TimeoutError"},
+    )
     assert failed.status_code == 200, failed.text
     assert (failed.json()["outcome"], failed.json()["status"]) == ("done", "queued")
-    status, later, error = work_api.sql("SELECT status::text, run_after > now(), last_error FROM ledger.events "
-                                        "WHERE id = %s", event_id)[0]
+    status, later, error = work_api.sql(
+        "SELECT status::text, run_after > now(), last_error FROM ledger.events WHERE id = %s", event_id
+    )[0]
     assert (status, later, error) == ("queued", True, "model timed out")
     # Not runnable before its back-off: nothing to claim now.
     assert work_api.client.post("/claims", json={"limit": 5}, headers=worker).json() == {"items": []}
@@ -146,8 +159,11 @@ def test_retryable_failure_queues_the_event_again_later(work_api: WorkApi, worke
 def test_decided_action_handed_off_is_claimed_as_an_action(work_api: WorkApi, worker: dict[str, str]) -> None:
     event_id = work_api.submit()
     token = claim_one(work_api, worker)["lease_token"]
-    work_api.client.post(f"/events/{event_id}/decide", headers=worker,
-                         json={"lease_token": token, "decision": "approved", "keep_lease": False})
+    work_api.client.post(
+        f"/events/{event_id}/decide",
+        headers=worker,
+        json={"lease_token": token, "decision": "approved", "keep_lease": False},
+    )
     action = claim_one(work_api, worker, "/claims/actions")
     assert (action["id"], action["status"]) == (event_id, "approved")
     assert action["lease_token"] != token
@@ -179,10 +195,12 @@ def test_a_key_reports_only_on_what_it_claimed(work_api: WorkApi, worker: dict[s
     token = claim_one(work_api, worker)["lease_token"]
     other = work_api.key("underwriter-2", "worker")
     rows = work_api.audit_rows(event_id)
-    response = work_api.client.post(f"/events/{event_id}/decide", headers=other,
-                                    json={"lease_token": token, "decision": "approved"})
+    response = work_api.client.post(
+        f"/events/{event_id}/decide", headers=other, json={"lease_token": token, "decision": "approved"}
+    )
     assert_problem(response, 409, "AL009")
     assert work_api.audit_rows(event_id) == rows, "nothing was recorded"
-    mine = work_api.client.post(f"/events/{event_id}/decide", headers=worker,
-                                json={"lease_token": token, "decision": "approved"})
+    mine = work_api.client.post(
+        f"/events/{event_id}/decide", headers=worker, json={"lease_token": token, "decision": "approved"}
+    )
     assert mine.status_code == 200 and mine.json()["outcome"] == "done", mine.text

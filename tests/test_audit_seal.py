@@ -17,8 +17,9 @@ def test_a_seal_never_waits_for_writers_and_completes_once_they_finish(fresh_db:
         other.execute(SUBMIT)  # a later seq, committed at once
 
         started = time.monotonic()
-        assert other.execute(SEAL).fetchone() == (None, None), \
+        assert other.execute(SEAL).fetchone() == (None, None), (
             "no seal yet: a writer holding a seq inside the range is still running"
+        )
         assert time.monotonic() - started < 1, "the seal did not wait for the writer"
 
         other.execute(SUBMIT)  # writers are not held back either
@@ -56,6 +57,7 @@ def test_a_client_role_cannot_move_the_clock(fresh_db: str, login_as) -> None:
         conn.execute(SUBMIT)  # the default, now(), is accepted
 
 
+@pytest.mark.stress  # sealers racing writers
 @pytest.mark.parametrize("sealer_writes", [False, True], ids=["sealer-only-seals", "sealer-writes-then-seals"])
 def test_seals_taken_while_writers_race_all_verify(fresh_db: str, sealer_writes: bool) -> None:
     """Writers and a sealer running at once for a few seconds: every row ends up in exactly one
@@ -72,7 +74,7 @@ def test_seals_taken_while_writers_race_all_verify(fresh_db: str, sealer_writes:
                     with conn.transaction():
                         event_id = conn.execute(SUBMIT).fetchone()[0]
                         conn.execute("SELECT api.transition_event(%s, 'processing', 'w', 'agent')", [event_id])
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     def seal() -> None:
@@ -83,7 +85,7 @@ def test_seals_taken_while_writers_race_all_verify(fresh_db: str, sealer_writes:
                         if sealer_writes:
                             conn.execute(SUBMIT)
                         conn.execute(SEAL)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write) for _ in range(3)] + [threading.Thread(target=seal)]

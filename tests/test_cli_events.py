@@ -25,8 +25,16 @@ def agentledger(args: list[str], dsn: str | None) -> subprocess.CompletedProcess
     env = {k: v for k, v in databases.client_env().items() if k != "DATABASE_URL"}
     if dsn is not None:
         env["DATABASE_URL"] = dsn
-    return subprocess.run([sys.executable, "-m", "agentledger", *args], cwd=REPO_ROOT, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "agentledger", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
 
 
 def ok(args: list[str], dsn: str | None) -> subprocess.CompletedProcess[str]:
@@ -61,28 +69,73 @@ def table(stdout: str) -> list[list[str]]:
 
 # --- submit ---------------------------------------------------------------------------------------
 
+
 def test_submit_prints_the_id_alone_and_the_database_has_the_event(fresh_db: str) -> None:
-    result = ok(["events", "submit", "--customer", "cust-42", "--type", "loan_application",
-                 "--payload", '{"amount": 25000, "note": "caf\\u00e9"}', "--priority", "5",
-                 "--idempotency-key", "application-1", "--actor", "intake-desk"], fresh_db)
+    result = ok(
+        [
+            "events",
+            "submit",
+            "--customer",
+            "cust-42",
+            "--type",
+            "loan_application",
+            "--payload",
+            '{"amount": 25000, "note": "caf\\u00e9"}',
+            "--priority",
+            "5",
+            "--idempotency-key",
+            "application-1",
+            "--actor",
+            "intake-desk",
+        ],
+        fresh_db,
+    )
     event_id = int(result.stdout)
     assert result.stdout == f"{event_id}\n", "the id alone on stdout, for ID=$(...)"
     assert f"submitted event {event_id} (loan_application for cust-42): queued" in result.stderr
     [(customer, payload, priority, status)] = query(
-        fresh_db, "SELECT customer_id, payload, priority, status FROM api.get_event(%s)", [event_id])
+        fresh_db, "SELECT customer_id, payload, priority, status FROM api.get_event(%s)", [event_id]
+    )
     assert (customer, payload, priority, status) == ("cust-42", {"amount": 25000, "note": "café"}, 5, "queued")
     assert query(fresh_db, "SELECT actor FROM api.event_history(%s)", [event_id]) == [("intake-desk",)]
 
     # The same submit again: the first event answers, nothing new is written.
-    again = ok(["events", "submit", "--customer", "cust-42", "--type", "loan_application",
-                "--payload", '{"amount": 25000, "note": "caf\\u00e9"}', "--priority", "5",
-                "--idempotency-key", "application-1"], fresh_db)
+    again = ok(
+        [
+            "events",
+            "submit",
+            "--customer",
+            "cust-42",
+            "--type",
+            "loan_application",
+            "--payload",
+            '{"amount": 25000, "note": "caf\\u00e9"}',
+            "--priority",
+            "5",
+            "--idempotency-key",
+            "application-1",
+        ],
+        fresh_db,
+    )
     assert again.stdout == f"{event_id}\n" and "nothing new was submitted" in again.stderr, describe(again)
     assert query(fresh_db, "SELECT count(*) FROM api.list_events()") == [(1,)]
 
     # The same key with another body is the database's refusal (AL004), with its hint.
-    clash = refused(["events", "submit", "--customer", "cust-42", "--type", "loan_application",
-                     "--payload", '{"amount": 1}', "--idempotency-key", "application-1"], fresh_db)
+    clash = refused(
+        [
+            "events",
+            "submit",
+            "--customer",
+            "cust-42",
+            "--type",
+            "loan_application",
+            "--payload",
+            '{"amount": 1}',
+            "--idempotency-key",
+            "application-1",
+        ],
+        fresh_db,
+    )
     assert clash.stdout == "" and "was already used for event" in clash.stderr, describe(clash)
     assert "\nhint: Repeat a submit with exactly the same" in clash.stderr, describe(clash)
 
@@ -94,14 +147,14 @@ def test_the_actor_defaults_to_the_os_user(fresh_db: str) -> None:
 
 def test_bad_payloads_are_refused_without_a_traceback(fresh_db: str) -> None:
     base = ["events", "submit", "--customer", "cust-42", "--type", "loan_application", "--payload"]
-    not_json = refused(base + ["{amount: 1"], fresh_db, code=2)
+    not_json = refused([*base, "{amount: 1"], fresh_db, code=2)
     assert "--payload is not valid JSON: Expecting property name" in not_json.stderr, describe(not_json)
-    nan = refused(base + ['{"amount": NaN}'], fresh_db, code=2)
+    nan = refused([*base, '{"amount": NaN}'], fresh_db, code=2)
     assert "--payload is not valid JSON: NaN is not a JSON value" in nan.stderr, describe(nan)
     # JSON, but not what the database accepts as a payload: its message and hint.
-    array = refused(base + ["[1, 2]"], fresh_db)
+    array = refused([*base, "[1, 2]"], fresh_db)
     assert array.stderr.startswith("agentledger: payload must be a JSON object, not array\nhint: "), describe(array)
-    nul = refused(base + ['{"text": "\\u0000"}'], fresh_db)
+    nul = refused([*base, '{"text": "\\u0000"}'], fresh_db)
     assert "unsupported Unicode escape sequence" in nul.stderr, describe(nul)
     unknown_type = refused(["events", "submit", "--customer", "c", "--type", "mortgage"], fresh_db)
     assert "unknown event type 'mortgage'" in unknown_type.stderr and "loan_application" in unknown_type.stderr
@@ -109,21 +162,28 @@ def test_bad_payloads_are_refused_without_a_traceback(fresh_db: str) -> None:
 
 
 def test_no_database_url_is_misuse(fresh_db: str) -> None:
-    for args in (["events", "list"], ["events", "show", "1"], ["stats"],
-                 ["events", "submit", "--customer", "c", "--type", "loan_application"]):
+    for args in (
+        ["events", "list"],
+        ["events", "show", "1"],
+        ["stats"],
+        ["events", "submit", "--customer", "c", "--type", "loan_application"],
+    ):
         result = refused(args, None, code=2)
         assert "no database given: pass --db-url or set DATABASE_URL" in result.stderr, describe(result)
 
 
 def test_db_url_before_or_after_the_action(fresh_db: str) -> None:
     event_id = submit(fresh_db)
-    for args in (["events", "--db-url", fresh_db, "show", str(event_id)],
-                 ["events", "show", str(event_id), "--db-url", fresh_db],
-                 ["stats", "--db-url", fresh_db]):
+    for args in (
+        ["events", "--db-url", fresh_db, "show", str(event_id)],
+        ["events", "show", str(event_id), "--db-url", fresh_db],
+        ["stats", "--db-url", fresh_db],
+    ):
         ok(args, "host=/nonexistent dbname=unused")  # the option wins over DATABASE_URL
 
 
 # --- list and show --------------------------------------------------------------------------------
+
 
 def test_list_prints_a_table_filters_and_pages(fresh_db: str) -> None:
     first = submit(fresh_db, "cust-1", "loan_application")
@@ -141,7 +201,7 @@ def test_list_prints_a_table_filters_and_pages(fresh_db: str) -> None:
     ]
     # Aligned: every column starts at the same offset on every line.
     lines = listed.stdout.splitlines()
-    assert len({line.index(cells[2]) for line, cells in zip(lines, [header, *rows])}) == 1
+    assert len({line.index(cells[2]) for line, cells in zip(lines, [header, *rows], strict=False)}) == 1
 
     def ids(args: list[str]) -> list[int]:
         return [int(row[0]) for row in table(ok(["events", "list", *args], fresh_db).stdout)[1:]]
@@ -191,22 +251,28 @@ def test_show_readable_and_json(fresh_db: str) -> None:
 
 
 def test_unknown_event_id(fresh_db: str) -> None:
-    for action in (["show", "424242"], ["history", "424242"],
-                   ["requeue", "424242", "--reason", "r"], ["cancel", "424242", "--reason", "r"]):
+    for action in (
+        ["show", "424242"],
+        ["history", "424242"],
+        ["requeue", "424242", "--reason", "r"],
+        ["cancel", "424242", "--reason", "r"],
+    ):
         result = refused(["events", *action], fresh_db)
         assert result.stdout == "", describe(result)
         assert result.stderr.startswith("agentledger: event 424242 does not exist\nhint: "), describe(result)
-    assert "out of range" in refused(["events", "show", str(2 ** 63)], fresh_db, code=2).stderr
+    assert "out of range" in refused(["events", "show", str(2**63)], fresh_db, code=2).stderr
     assert "not an integer" in refused(["events", "show", "forty"], fresh_db, code=2).stderr
 
 
 # --- requeue, cancel and history ------------------------------------------------------------------
 
+
 def test_requeue_of_an_event_that_has_not_failed_is_refused(fresh_db: str) -> None:
     event_id = submit(fresh_db)
     result = refused(["events", "requeue", str(event_id), "--reason", "try again"], fresh_db)
     assert result.stderr.startswith(
-        f"agentledger: event {event_id} is queued; only failed events can be re-queued\nhint: "), describe(result)
+        f"agentledger: event {event_id} is queued; only failed events can be re-queued\nhint: "
+    ), describe(result)
     assert query(fresh_db, "SELECT status, version FROM api.get_event(%s)", [event_id]) == [("queued", 1)]
 
 
@@ -237,22 +303,35 @@ def test_cancel_then_requeue_shows_in_the_history(fresh_db: str) -> None:
     lines = ok(["events", "history", str(event_id), "--json"], fresh_db).stdout.splitlines()
     entries, verdict = [json.loads(line) for line in lines[:-1]], json.loads(lines[-1])
     assert [(e["version"], e["to_status"], e["reason"]) for e in entries] == [
-        (1, "queued", None), (2, "failed", "customer withdrew"), (3, "queued", "customer came back")]
+        (1, "queued", None),
+        (2, "failed", "customer withdrew"),
+        (3, "queued", "customer came back"),
+    ]
     assert entries[1]["prev_hash"] == entries[0]["hash"], "the chain links each row to the one before"
-    assert verdict == {"verify_audit": {"ok": True, "rows_checked": 3, "seals_checked": 0, "broken_seq": None,
-                                        "broken_event_id": None, "problem": None}}
+    assert verdict == {
+        "verify_audit": {
+            "ok": True,
+            "rows_checked": 3,
+            "seals_checked": 0,
+            "broken_seq": None,
+            "broken_event_id": None,
+            "problem": None,
+        }
+    }
 
 
 def test_history_reports_a_broken_chain(fresh_db: str) -> None:
     event_id = submit(fresh_db)
     ok(["events", "cancel", str(event_id), "--reason", "customer withdrew\n(by phone)"], fresh_db)
-    assert len(ok(["events", "history", str(event_id)], fresh_db).stdout.splitlines()) == 4, \
+    assert len(ok(["events", "history", str(event_id)], fresh_db).stdout.splitlines()) == 4, (
         "header, two rows (the reason's line break escaped) and the chain line"
+    )
     # Tampering as a superuser with the append-only trigger disabled (README, "The audit trail").
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("ALTER TABLE ledger.audit_log DISABLE TRIGGER _100_refuse_change")
-        conn.execute("UPDATE ledger.audit_log SET reason = 'a better story' WHERE event_id = %s AND version = 2",
-                     [event_id])
+        conn.execute(
+            "UPDATE ledger.audit_log SET reason = 'a better story' WHERE event_id = %s AND version = 2", [event_id]
+        )
     result = refused(["events", "history", str(event_id)], fresh_db)
     assert "a better story" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("audit chain: BROKEN: audit row "), describe(result)
@@ -265,6 +344,7 @@ def test_history_reports_a_broken_chain(fresh_db: str) -> None:
 
 
 # --- roles ----------------------------------------------------------------------------------------
+
 
 def test_an_api_login_runs_the_operator_commands(fresh_db: str, login_as: Callable[[str, str], str]) -> None:
     dsn = login_as(fresh_db, "agentledger_api")
@@ -291,6 +371,7 @@ def test_roles_that_may_not_are_told_so(fresh_db: str, login_as: Callable[[str, 
 
 # --- stats ----------------------------------------------------------------------------------------
 
+
 def test_stats_summarises_the_queue(fresh_db: str) -> None:
     empty = ok(["stats"], fresh_db)
     assert empty.stdout.startswith("no events yet\n") and "none waiting" in empty.stdout, describe(empty)
@@ -305,7 +386,8 @@ def test_stats_summarises_the_queue(fresh_db: str) -> None:
         conn.execute("SELECT api.submit_event('cust-4', 'support_ticket', '{}')")
         [(decided, token)] = conn.execute("SELECT id, lease_token FROM api.claim_events('w1', 1, '{support_ticket}')")
         [(outcome,)] = conn.execute(
-            "SELECT outcome FROM api.decide_events(%s, %s, '{approved}', p_keep_lease => false)", [[decided], [token]])
+            "SELECT outcome FROM api.decide_events(%s, %s, '{approved}', p_keep_lease => false)", [[decided], [token]]
+        )
         assert outcome == "done"
         conn.execute("SELECT api.submit_event('cust-5', 'fraud_alert', '{}')")
         conn.execute("UPDATE ledger.settings SET lease_duration = '10 milliseconds'")
@@ -322,8 +404,9 @@ def test_stats_summarises_the_queue(fresh_db: str) -> None:
         ["(all)", "2", "1", "1", "0", "0", "1", "5"],
     ]
     summary = dict(line.split(": ", 1) for line in result.stdout.split("\n\n")[1].splitlines())
-    assert re.fullmatch(r"\d+\.\d s \(runnable since \d{4}-\d\d-\d\d [\d:]{8} [+-]\d{4}\)",
-                        summary["oldest runnable event has waited"])
+    assert re.fullmatch(
+        r"\d+\.\d s \(runnable since \d{4}-\d\d-\d\d [\d:]{8} [+-]\d{4}\)", summary["oldest runnable event has waited"]
+    )
     assert summary["decided events awaiting their action"] == "1"
     assert summary["expired leases waiting for the rescue"] == "1"
     assert summary["notification queue usage"].endswith("%")
@@ -331,8 +414,11 @@ def test_stats_summarises_the_queue(fresh_db: str) -> None:
     stats = json.loads(ok(["stats", "--json"], fresh_db).stdout)
     assert stats["decided_awaiting_action"] == 1 and stats["leases_expired"] == 1
     assert {(c["event_type"], c["status"]): c["events"] for c in stats["counts"]} == {
-        ("fraud_alert", "processing"): 1, ("fraud_alert", "failed"): 1,
-        ("loan_application", "queued"): 2, ("support_ticket", "approved"): 1}
+        ("fraud_alert", "processing"): 1,
+        ("fraud_alert", "failed"): 1,
+        ("loan_application", "queued"): 2,
+        ("support_ticket", "approved"): 1,
+    }
 
 
 @pytest.mark.parametrize("args", [["events", "list"], ["stats"]])
@@ -343,6 +429,7 @@ def test_an_undeployed_database_is_named(empty_db: str, args: list[str]) -> None
 
 # --- the README's example -------------------------------------------------------------------------
 
+
 def test_the_readme_example_runs(fresh_db: str) -> None:
     # tests/test_readme_commands.py counts this block as covered here.
     [block] = code_blocks(section("Operator commands"), "sh")
@@ -351,8 +438,16 @@ def test_the_readme_example_runs(fresh_db: str) -> None:
     test_url = f"postgresql://{databases.USER}@{databases.HOST}:{databases.PORT}/{databases.dbname(fresh_db)}"
     env = {k: v for k, v in databases.client_env().items() if k != "DATABASE_URL"}
     script = block.replace(readme_url, test_url) + 'echo "id=$ID"\n'  # the id the block captured
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=REPO_ROOT, env=env,
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, timeout=120)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert result.returncode == 0 and "Traceback" not in result.stderr, describe(result)
     event_id = int(result.stdout.splitlines()[-1].removeprefix("id="))
     out = result.stdout
@@ -360,4 +455,5 @@ def test_the_readme_example_runs(fresh_db: str) -> None:
     assert f"cancelled event {event_id}: now failed" in out and f"re-queued event {event_id}: now queued" in out
     assert "audit chain: ok (3 rows checked)" in out and "TYPE " in out and "QUEUED" in out
     assert query(fresh_db, "SELECT status, version, payload FROM api.get_event(%s)", [event_id]) == [
-        ("queued", 3, {"amount": 25000})]
+        ("queued", 3, {"amount": 25000})
+    ]

@@ -16,8 +16,16 @@ from tests.support.databases import REPO_ROOT, describe
 def keys(args: list[str], dsn: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m agentledger keys ...` with DATABASE_URL set to dsn."""
     env = {**databases.client_env(), "DATABASE_URL": dsn}
-    return subprocess.run([sys.executable, "-m", "agentledger", "keys", *args], cwd=REPO_ROOT, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "agentledger", "keys", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
 
 
 def authenticated(dsn: str, key: str) -> list[tuple]:

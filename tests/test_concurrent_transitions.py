@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+pytestmark = pytest.mark.stress  # racing transitions
+
 EVENTS = 50
 RACERS_PER_EVENT = 4  # 50 x 4 = 200 concurrent transitions per round
 CONNECTIONS = 40
@@ -49,9 +51,7 @@ def race(conninfo: str, attempts: list[tuple[int, str, str]]) -> list[tuple[int,
     def attempt(item: tuple[int, str, str]) -> tuple[int, str, str, str]:
         event_id, target, actor = item
         try:
-            connect().execute(
-                "SELECT api.transition_event(%s, %s, %s, 'agent', 'race')", [event_id, target, actor]
-            )
+            connect().execute("SELECT api.transition_event(%s, %s, %s, 'agent', 'race')", [event_id, target, actor])
             return event_id, target, actor, "won"
         except psycopg.Error as exc:
             return event_id, target, actor, exc.sqlstate or "?"

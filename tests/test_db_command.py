@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from agentledger.errors import ScriptError
-from agentledger.project import Project
-from agentledger.scripts import load_script
+from agentledger.sqitch.project import Project
+from agentledger.sqitch.scripts import load_script
 from tests.support import databases
 from tests.support.databases import REPO_ROOT, dbname, describe, run_sqitch
 
@@ -105,16 +105,28 @@ def registry(dsn: str) -> dict[str, list[tuple]]:
 
 def registry_ddl(db_name: str) -> str:
     result = subprocess.run(
-        ["pg_dump", "--host", databases.HOST, "--port", databases.PORT,
-         "--username", databases.USER, "--schema-only", "--no-comments", "--schema", "sqitch",
-         db_name],
-        env=databases.client_env(), capture_output=True, text=True, check=True,
+        [
+            "pg_dump",
+            "--host",
+            databases.HOST,
+            "--port",
+            databases.PORT,
+            "--username",
+            databases.USER,
+            "--schema-only",
+            "--no-comments",
+            "--schema",
+            "sqitch",
+            db_name,
+        ],
+        env=databases.client_env(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     # The tables are the interface sqitch relies on; the comments are each tool's own words.
     # Newer pg_dump brackets its output with a random \restrict key.
-    return "\n".join(
-        line for line in result.stdout.splitlines() if not line.startswith(("\\restrict", "\\unrestrict"))
-    )
+    return "\n".join(line for line in result.stdout.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
 
 
 def scalar(dsn: str, query: str):
@@ -172,12 +184,8 @@ SYNTH_PROJECT = {
     "verify/first@v1.0.sql": "SELECT id FROM synth_first WHERE false;\n",
     "deploy/first.sql": "BEGIN;\nCOMMENT ON TABLE synth_first IS 'v2';\nCOMMIT;\n",
     "revert/first.sql": "BEGIN;\nCOMMENT ON TABLE synth_first IS NULL;\nCOMMIT;\n",
-    "verify/first.sql": (
-        "DO $$ BEGIN ASSERT obj_description('synth_first'::regclass) = 'v2'; END $$;\n"
-    ),
-    "deploy/second.sql": (
-        "BEGIN;\n\\ir ../shared/second_body.sql\n\\i shared/second_more.sql\nCOMMIT;\n"
-    ),
+    "verify/first.sql": ("DO $$ BEGIN ASSERT obj_description('synth_first'::regclass) = 'v2'; END $$;\n"),
+    "deploy/second.sql": ("BEGIN;\n\\ir ../shared/second_body.sql\n\\i shared/second_more.sql\nCOMMIT;\n"),
     "shared/second_body.sql": (
         "-- a backslash in a comment is no meta-command: \\set\n"
         "CREATE TABLE synth_second (note text DEFAULT E'it\\'s \\\\n');\n"
@@ -187,12 +195,10 @@ SYNTH_PROJECT = {
     "verify/second.sql": "SELECT note FROM synth_second WHERE note = '\\set is text here';\n",
     "deploy/third.sql": (
         "BEGIN;\nCREATE TABLE synth_third AS SELECT :'registry'::text AS registry_name,\n"
-        "    (SELECT count(*) FROM :\"registry\".changes) AS deployed_before;\nCOMMIT;\n"
+        '    (SELECT count(*) FROM :"registry".changes) AS deployed_before;\nCOMMIT;\n'
     ),
     "revert/third.sql": "BEGIN;\nDROP TABLE synth_third;\nCOMMIT;\n",
-    "verify/third.sql": (
-        "DO $$ BEGIN ASSERT (SELECT registry_name FROM synth_third) = 'sqitch'; END $$;\n"
-    ),
+    "verify/third.sql": ("DO $$ BEGIN ASSERT (SELECT registry_name FROM synth_third) = 'sqitch'; END $$;\n"),
 }
 
 

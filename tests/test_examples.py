@@ -1,4 +1,4 @@
-"""The example agents (examples/, imported as agentledger_examples): their deterministic rules, and
+"""The example agents (examples/agentledger_examples/): their deterministic rules, and
 `agentledger worker --example` run as a real process against a freshly deployed database."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from agentledger.run_command import EXAMPLE_POLICY
+from agentledger.cli.run import EXAMPLE_POLICY
 from agentledger_examples import fraud, loans, support
 
 WORKER = "example-agents"
@@ -25,6 +25,7 @@ STOP_SECONDS = 30.0
 
 
 # --- the rules -----------------------------------------------------------------------------------
+
 
 def test_loan_within_policy_is_approved_with_its_score_and_rule() -> None:
     assessed = loans.assess({"amount": 5000, "income": 60000, "debts": 1000})
@@ -52,29 +53,44 @@ def test_large_loans_are_assessed_by_the_same_rule(amount: int) -> None:
     assert loans.assess({"amount": amount, "income": amount}).decision == "rejected"
 
 
-@pytest.mark.parametrize("payload", [{}, {"amount": "lots"}, {"amount": True}, {"amount": 0},
-                                     {"amount": 100, "income": "high"}])
+@pytest.mark.parametrize(
+    "payload", [{}, {"amount": "lots"}, {"amount": True}, {"amount": 0}, {"amount": 100, "income": "high"}]
+)
 def test_a_loan_payload_that_cannot_be_assessed_is_invalid(payload: dict) -> None:
     with pytest.raises(loans.InvalidApplication):
         loans.assess(payload)
 
 
 def test_loan_actions_disburse_or_send_the_letter() -> None:
-    assert loans.action_details(7, "approved", {"amount": 500}) == \
-        {"action": "disbursed", "amount": 500, "transfer_id": "T-7"}
-    assert loans.action_details(7, "rejected", {"amount": 500}) == \
-        {"action": "decision_letter_sent", "letter": "declined", "to": "applicant"}
+    assert loans.action_details(7, "approved", {"amount": 500}) == {
+        "action": "disbursed",
+        "amount": 500,
+        "transfer_id": "T-7",
+    }
+    assert loans.action_details(7, "rejected", {"amount": 500}) == {
+        "action": "decision_letter_sent",
+        "letter": "declined",
+        "to": "applicant",
+    }
 
 
 def test_fraud_score_sums_its_signals() -> None:
     assert fraud.score_alert({"amount": 20}) == (0.0, [])
-    assert fraud.score_alert({"amount": 9000, "country": "FR", "home_country": "GB", "new_device": True}) == \
-        (0.75, ["large_amount", "foreign_country", "new_device"])
-    everything = {"amount": 9000, "country": "FR", "home_country": "GB", "new_device": True,
-                  "transactions_last_hour": 9}
+    assert fraud.score_alert({"amount": 9000, "country": "FR", "home_country": "GB", "new_device": True}) == (
+        0.75,
+        ["large_amount", "foreign_country", "new_device"],
+    )
+    everything = {
+        "amount": 9000,
+        "country": "FR",
+        "home_country": "GB",
+        "new_device": True,
+        "transactions_last_hour": 9,
+    }
     assert fraud.score_alert(everything)[0] == 1.0, "capped at 1"
-    assert fraud.score_alert({"amount": "9000", "transactions_last_hour": "9"}) == (0.0, []), \
+    assert fraud.score_alert({"amount": "9000", "transactions_last_hour": "9"}) == (0.0, []), (
         "values of the wrong type count for nothing"
+    )
 
 
 def test_support_summary_is_the_first_sentence_and_a_keyword_category() -> None:
@@ -90,50 +106,84 @@ def test_support_summary_is_the_first_sentence_and_a_keyword_category() -> None:
 # --- `agentledger worker --example`, end to end -------------------------------------------------------
 
 SUBMITTED = {  # name: (event_type, payload, decision, what the decision's result and the action must show)
-    "small loan": ("loan_application", {"amount": 4000, "income": 48000, "debts": 2000}, "approved",
-                   lambda result, details: result == {"score": 0.125, "rule_version": loans.RULE_VERSION}
-                   and details["action"] == "disbursed" and details["amount"] == 4000),
-    "large loan": ("loan_application", {"amount": 25000, "income": 40000, "debts": 5000}, "rejected",
-                   lambda result, details: result["score"] == 0.75
-                   and details == {"action": "decision_letter_sent", "letter": "declined", "to": "applicant"}),
-    "fraud alert": ("fraud_alert", {"amount": 9000, "country": "FR", "home_country": "GB", "new_device": True},
-                    "rejected",
-                    lambda result, details: result["score"] == 0.75 and details["action"] == "card_frozen"),
-    "support ticket": ("support_ticket", {"text": "My card was declined at the ATM. I need cash today."},
-                       "approved",
-                       lambda result, details: result == {"summary": "My card was declined at the ATM.",
-                                                          "category": "cards"}
-                       and details == {"routed_to": "cards-queue"}),
+    "small loan": (
+        "loan_application",
+        {"amount": 4000, "income": 48000, "debts": 2000},
+        "approved",
+        lambda result, details: (
+            result == {"score": 0.125, "rule_version": loans.RULE_VERSION}
+            and details["action"] == "disbursed"
+            and details["amount"] == 4000
+        ),
+    ),
+    "large loan": (
+        "loan_application",
+        {"amount": 25000, "income": 40000, "debts": 5000},
+        "rejected",
+        lambda result, details: (
+            result["score"] == 0.75
+            and details == {"action": "decision_letter_sent", "letter": "declined", "to": "applicant"}
+        ),
+    ),
+    "fraud alert": (
+        "fraud_alert",
+        {"amount": 9000, "country": "FR", "home_country": "GB", "new_device": True},
+        "rejected",
+        lambda result, details: result["score"] == 0.75 and details["action"] == "card_frozen",
+    ),
+    "support ticket": (
+        "support_ticket",
+        {"text": "My card was declined at the ATM. I need cash today."},
+        "approved",
+        lambda result, details: (
+            result == {"summary": "My card was declined at the ATM.", "category": "cards"}
+            and details == {"routed_to": "cards-queue"}
+        ),
+    ),
 }
 
 
 def submit(conn: psycopg.Connection, customer_id: str, event_type: str, payload: dict) -> int:
-    return conn.execute("SELECT id FROM api.submit_event(%s, %s, %s, p_actor => 'intake-test')",
-                        (customer_id, event_type, json.dumps(payload))).fetchone()[0]
+    return conn.execute(
+        "SELECT id FROM api.submit_event(%s, %s, %s, p_actor => 'intake-test')",
+        (customer_id, event_type, json.dumps(payload)),
+    ).fetchone()[0]
 
 
-def run_examples_until_done(admin_dsn: str, worker_dsn: str, ids: list[int], log: Path,
-                            meanwhile: Callable[[psycopg.Connection, dict[int, str]], None] | None = None) -> dict[int, str]:
+def run_examples_until_done(
+    admin_dsn: str,
+    worker_dsn: str,
+    ids: list[int],
+    log: Path,
+    meanwhile: Callable[[psycopg.Connection, dict[int, str]], None] | None = None,
+) -> dict[int, str]:
     """`agentledger worker --example` as a process until every event is completed or failed, then
     SIGTERM; the final statuses. `meanwhile` sees the statuses at every look (people acting while
     the worker runs). The process must exit 0 and log no error."""
     env = {**os.environ, "DATABASE_URL": worker_dsn}
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "agentledger", "worker", "--example"], env=env,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agentledger", "worker", "--example"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + DEADLINE_SECONDS
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             while True:
-                statuses = {id_: conn.execute("SELECT status::text FROM api.get_event(%s)", (id_,)).fetchone()[0]
-                            for id_ in ids}
+                statuses = {
+                    id_: conn.execute("SELECT status::text FROM api.get_event(%s)", (id_,)).fetchone()[0] for id_ in ids
+                }
                 if all(status in ("completed", "failed") for status in statuses.values()):
                     break
                 if meanwhile is not None:
                     meanwhile(conn, statuses)
                 assert process.poll() is None, f"the worker ended early (exit {process.returncode})\n{log.read_text()}"
-                assert time.monotonic() < deadline, \
+                assert time.monotonic() < deadline, (
                     f"not all finished in {DEADLINE_SECONDS:g} s: {statuses}\n{log.read_text()}"
+                )
                 time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         code = process.wait(STOP_SECONDS)
@@ -154,21 +204,29 @@ def trail_of(conn: psycopg.Connection, event_id: int) -> list[dict]:
 
 
 def test_example_worker_decides_and_completes_one_event_of_each_type(
-        fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path) -> None:
+    fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path
+) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        ids = {name: submit(conn, f"cust-{name.replace(' ', '-')}", event_type, payload)
-               for name, (event_type, payload, _, _) in SUBMITTED.items()}
+        ids = {
+            name: submit(conn, f"cust-{name.replace(' ', '-')}", event_type, payload)
+            for name, (event_type, payload, _, _) in SUBMITTED.items()
+        }
 
-    statuses = run_examples_until_done(fresh_db, login_as(fresh_db, "agentledger_worker"), list(ids.values()),
-                                       tmp_path / "worker.log")
+    statuses = run_examples_until_done(
+        fresh_db, login_as(fresh_db, "agentledger_worker"), list(ids.values()), tmp_path / "worker.log"
+    )
     assert statuses == dict.fromkeys(ids.values(), "completed"), (ids, statuses)
 
     with psycopg.connect(fresh_db, autocommit=True, row_factory=dict_row) as conn:
         for name, (_, _, decision, expected) in SUBMITTED.items():
             trail = trail_of(conn, ids[name])
             moves = [(row["from_status"], row["to_status"], row["actor"]) for row in trail]
-            assert moves == [(None, "queued", "intake-test"), ("queued", "processing", WORKER),
-                             ("processing", decision, WORKER), (decision, "completed", WORKER)], (name, moves)
+            assert moves == [
+                (None, "queued", "intake-test"),
+                ("queued", "processing", WORKER),
+                ("processing", decision, WORKER),
+                (decision, "completed", WORKER),
+            ], (name, moves)
             decided, completed = trail[2], trail[3]
             assert decided["reason"], (name, decided)
             assert expected(decided["details"]["result"], completed["details"]), (name, decided, completed)
@@ -176,7 +234,8 @@ def test_example_worker_decides_and_completes_one_event_of_each_type(
 
 
 def test_a_loan_the_review_policy_holds_waits_for_two_reviewers_then_is_disbursed(
-        fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path) -> None:
+    fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path
+) -> None:
     """The review policy `./run` sets: the agent's approval of a 25,000 loan is a proposal; two
     reviewers approve it; the example's follow-up action disburses it."""
     with psycopg.connect(fresh_db, autocommit=True) as conn:
@@ -188,19 +247,26 @@ def test_a_loan_the_review_policy_holds_waits_for_two_reviewers_then_is_disburse
         if statuses[loan] == "in_review":
             conn.execute("SELECT api.review_event(%s, 'approved', 'income verified', %s)", (loan, next(reviewers)))
 
-    statuses = run_examples_until_done(fresh_db, login_as(fresh_db, "agentledger_worker"), [loan],
-                                       tmp_path / "worker.log", review)
+    statuses = run_examples_until_done(
+        fresh_db, login_as(fresh_db, "agentledger_worker"), [loan], tmp_path / "worker.log", review
+    )
     assert statuses == {loan: "completed"}
     with psycopg.connect(fresh_db, autocommit=True, row_factory=dict_row) as conn:
         moves = [(row["from_status"], row["to_status"], row["actor"]) for row in trail_of(conn, loan)]
-        assert moves == [(None, "queued", "intake-test"), ("queued", "processing", WORKER),
-                         ("processing", "in_review", WORKER), ("in_review", "in_review", "reviewer-ann"),
-                         ("in_review", "approved", "reviewer-bob"), ("approved", "completed", WORKER)], moves
+        assert moves == [
+            (None, "queued", "intake-test"),
+            ("queued", "processing", WORKER),
+            ("processing", "in_review", WORKER),
+            ("in_review", "in_review", "reviewer-ann"),
+            ("in_review", "approved", "reviewer-bob"),
+            ("approved", "completed", WORKER),
+        ], moves
         assert trail_of(conn, loan)[-1]["details"]["action"] == "disbursed"
 
 
 def test_example_worker_fails_an_invalid_loan_and_finishes_a_ticket_decided_elsewhere(
-        fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path) -> None:
+    fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path
+) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         # A ticket decided by a worker that handed its action off (as one stopped after its decision).
         ticket = submit(conn, "cust-ticket", "support_ticket", {"text": "Loan question."})
@@ -208,18 +274,22 @@ def test_example_worker_fails_an_invalid_loan_and_finishes_a_ticket_decided_else
         [(outcome,)] = conn.execute(
             "SELECT outcome FROM api.decide_events(ARRAY[%s]::bigint[], ARRAY[%s]::uuid[], '{approved}',"
             " '{summarised}', ARRAY[%s]::jsonb[], false)",
-            (ticket, token, json.dumps({"summary": "Loan question.", "category": "lending"})))
+            (ticket, token, json.dumps({"summary": "Loan question.", "category": "lending"})),
+        )
         assert outcome == "done"
         invalid = submit(conn, "cust-invalid", "loan_application", {"amount": "a lot"})
 
-    statuses = run_examples_until_done(fresh_db, login_as(fresh_db, "agentledger_worker"), [ticket, invalid],
-                                       tmp_path / "worker.log")
+    statuses = run_examples_until_done(
+        fresh_db, login_as(fresh_db, "agentledger_worker"), [ticket, invalid], tmp_path / "worker.log"
+    )
     assert statuses == {ticket: "completed", invalid: "failed"}
 
     with psycopg.connect(fresh_db, autocommit=True, row_factory=dict_row) as conn:
         trail = trail_of(conn, ticket)
-        assert [(row["to_status"], row["actor"]) for row in trail][-2:] == [("approved", "copilot-old"),
-                                                                            ("completed", WORKER)]
+        assert [(row["to_status"], row["actor"]) for row in trail][-2:] == [
+            ("approved", "copilot-old"),
+            ("completed", WORKER),
+        ]
         assert trail[-1]["details"] == {"routed_to": "lending-queue"}
         trail = trail_of(conn, invalid)
         assert [(row["to_status"], row["actor"]) for row in trail][1:] == [("processing", WORKER), ("failed", WORKER)]

@@ -37,8 +37,11 @@ COMMIT;
 
 def tool(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agentledger.function_changes", *args, "--root", str(project)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [str(Path(sys.executable).with_name("agentledger")), "db", "functions", *args, "--project-dir", str(project)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -46,8 +49,12 @@ def sqitch(project: Path, db: str, *args: str) -> None:
     command, *rest = args
     result = subprocess.run(
         ["sqitch", command, "--target", databases.sqitch_target(databases.dbname(db)), *rest],
-        cwd=project, env=databases.client_env(), stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, check=False,
+        cwd=project,
+        env=databases.client_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, databases.describe(result)
 
@@ -66,8 +73,11 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "sqitch.plan").write_text(
         f"%syntax-version=1.0.0\n%project=agentledger\n\nschema 2026-01-01T00:00:00Z {PLANNER} # The api schema\n"
     )
-    for kind, text in (("deploy", SCHEMA_DEPLOY), ("revert", "DROP SCHEMA api;\n"),
-                       ("verify", "SELECT 'api'::regnamespace;\n")):
+    for kind, text in (
+        ("deploy", SCHEMA_DEPLOY),
+        ("revert", "DROP SCHEMA api;\n"),
+        ("verify", "SELECT 'api'::regnamespace;\n"),
+    ):
         (tmp_path / "db" / kind).mkdir(parents=True)
         (tmp_path / "db" / kind / "schema.sql").write_text(text)
     (tmp_path / "db" / "functions").mkdir()
@@ -119,6 +129,17 @@ def test_an_untagged_change_gets_its_scripts_written_again(project):
     assert tool(project, "check").returncode == 0
 
 
+def test_a_tagged_change_keeps_its_scripts_while_its_source_keeps_its_body(project):
+    assert tool(project, "sync", "-n", "Adds add").returncode == 0
+    tag(project, "v1")
+    deploy = project / "db/deploy/functions/add.sql"
+    deploy.write_text(deploy.read_text().replace("-- Written by", "-- Once written by"))
+
+    assert tool(project, "check").returncode == 0, "a landed script is never written again"
+    assert tool(project, "sync").returncode == 0
+    assert "-- Once written by" in deploy.read_text()
+
+
 def test_a_tagged_change_is_reworked_and_its_revert_puts_back_the_frozen_body(project, empty_db):
     assert tool(project, "sync", "-n", "Adds add").returncode == 0
     tag(project, "v1")
@@ -155,12 +176,19 @@ def test_a_rework_that_changes_the_signature_drops_the_old_one_and_its_revert_th
     assert source_of_add(empty_db) == [("api.add(integer,integer)", " SELECT a + b ")]
 
 
-@pytest.mark.parametrize(("text", "complaint"), [
-    (ADD.replace("api.add(a", "api.sum(a"), "exactly one CREATE OR REPLACE FUNCTION <schema>.add(...)"),
-    (ADD + ADD, "exactly one CREATE OR REPLACE FUNCTION"),
-    (ADD.replace("CREATE OR REPLACE", "CREATE"), "exactly one CREATE OR REPLACE FUNCTION"),
-    (ADD.replace("COMMENT ON FUNCTION api.add", "COMMENT ON FUNCTION api.other"), "exactly one COMMENT ON FUNCTION"),
-], ids=["other name", "two functions", "plain CREATE", "comment of another"])
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        (ADD.replace("api.add(a", "api.sum(a"), "exactly one CREATE OR REPLACE FUNCTION <schema>.add(...)"),
+        (ADD + ADD, "exactly one CREATE OR REPLACE FUNCTION"),
+        (ADD.replace("CREATE OR REPLACE", "CREATE"), "exactly one CREATE OR REPLACE FUNCTION"),
+        (
+            ADD.replace("COMMENT ON FUNCTION api.add", "COMMENT ON FUNCTION api.other"),
+            "exactly one COMMENT ON FUNCTION",
+        ),
+    ],
+    ids=["other name", "two functions", "plain CREATE", "comment of another"],
+)
 def test_a_source_must_define_the_one_function_its_file_is_named_for(project, text, complaint):
     (project / "db/functions/add.sql").write_text(text)
     result = tool(project, "check")

@@ -6,7 +6,9 @@ import json
 
 import psycopg
 
-CHANNEL = "agentledger_work"
+from agentledger_worker.channels import WORK_CHANNEL
+
+CHANNEL = WORK_CHANNEL
 
 BATCH = """SELECT count(*) FROM api.submit_events(
     (SELECT jsonb_agg(jsonb_build_object('customer_id', 'cust-' || g, 'event_type', %s::text,
@@ -44,8 +46,9 @@ def test_a_batch_of_1000_sends_one_small_notification(fresh_db: str) -> None:
     assert [n.channel for n in received] == [CHANNEL, CHANNEL], "one notification per statement"
     payloads = [json.loads(n.payload) for n in received]
     assert payloads == [{"queued": {"loan_application": 1000}}, {"queued": {"fraud_alert": 3}}]
-    assert all("acct-" not in n.payload and "cust-" not in n.payload for n in received), \
+    assert all("acct-" not in n.payload and "cust-" not in n.payload for n in received), (
         "the payload carries no customer data"
+    )
 
 
 def test_nothing_is_announced_before_commit_or_after_rollback(fresh_db: str) -> None:
@@ -58,18 +61,14 @@ def test_nothing_is_announced_before_commit_or_after_rollback(fresh_db: str) -> 
 
 def test_scheduled_work_is_not_announced(fresh_db: str) -> None:
     with listen(fresh_db) as listener, psycopg.connect(fresh_db, autocommit=True) as submitter:
-        submitter.execute(
-            "SELECT api.submit_event('c', 'loan_application', '{}', 0, now() + interval '1 hour')"
-        )
+        submitter.execute("SELECT api.submit_event('c', 'loan_application', '{}', 0, now() + interval '1 hour')")
         assert drain(listener, timeout=0.3) == []
 
 
 def test_requeue_announces_work_again(fresh_db: str) -> None:
     set_throttle(fresh_db, "0")
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        event_id = conn.execute(
-            "SELECT id FROM api.submit_event('c', 'fraud_alert', '{}')"
-        ).fetchone()[0]
+        event_id = conn.execute("SELECT id FROM api.submit_event('c', 'fraud_alert', '{}')").fetchone()[0]
         conn.execute("SELECT api.cancel_event(%s, 'duplicate alert')", [event_id])
         with listen(fresh_db) as listener:
             conn.execute("SELECT api.requeue_event(%s, 'not a duplicate after all')", [event_id])
@@ -85,8 +84,9 @@ def test_single_submits_are_throttled_per_event_type(fresh_db: str) -> None:
             submitter.execute("SELECT api.submit_event('c', 'loan_application', '{}')")
         submitter.execute("SELECT api.submit_event('c', 'fraud_alert', '{}')")
         received = [json.loads(n.payload) for n in drain(listener, timeout=0.5)]
-    assert received == [{"queued": {"loan_application": 1}}, {"queued": {"fraud_alert": 1}}], \
+    assert received == [{"queued": {"loan_application": 1}}, {"queued": {"fraud_alert": 1}}], (
         "one wake-up per type within the throttle interval"
+    )
 
     set_throttle(fresh_db, "0")
     with listen(fresh_db) as listener, psycopg.connect(fresh_db, autocommit=True) as submitter:

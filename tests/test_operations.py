@@ -25,13 +25,24 @@ def test_the_backup_commands_restore_a_trail_that_verifies(fresh_db, tmp_path):
     script = re.sub(r"(-Fc) agentledger ", rf"\1 {dbname(fresh_db)} ", script)
     assert script.count(restored) == 3 and dbname(fresh_db) in script, script
     try:
-        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=databases.client_env(),
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=databases.client_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, describe(result)
         assert re.search(r"^ t  \| +\d+ \| *$", result.stdout, flags=re.MULTILINE), result.stdout
         copy = databases.dsn(restored)
-        original = sql(fresh_db, "SELECT count(*), max(seq), (SELECT digest FROM api.latest_seal()) FROM ledger.audit_log")
-        assert sql(copy, "SELECT count(*), max(seq), (SELECT digest FROM api.latest_seal()) FROM ledger.audit_log") == original
+        original = sql(
+            fresh_db, "SELECT count(*), max(seq), (SELECT digest FROM api.latest_seal()) FROM ledger.audit_log"
+        )
+        assert (
+            sql(copy, "SELECT count(*), max(seq), (SELECT digest FROM api.latest_seal()) FROM ledger.audit_log")
+            == original
+        )
         assert statuses(copy) == statuses(fresh_db) == {"queued": 40, "processing": 10}
         assert "CREATE ROLE agentledger_worker" in (tmp_path / "roles.sql").read_text()
     finally:
@@ -49,8 +60,19 @@ def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db
         pytest.fail(describe(deployed), pytrace=False)
     # Events in every status, written through the functions of that release.
     ids = submit(empty_db, 7)
-    for event_id, steps in zip(ids, (["processing"], ["processing", "approved"], ["processing", "rejected"],
-                                      ["processing", "approved", "completed"], ["processing", "failed"], [], [])):
+    for event_id, steps in zip(
+        ids,
+        (
+            ["processing"],
+            ["processing", "approved"],
+            ["processing", "rejected"],
+            ["processing", "approved", "completed"],
+            ["processing", "failed"],
+            [],
+            [],
+        ),
+        strict=False,
+    ):
         for status in steps:
             reason = "gave up" if status == "failed" else None
             sql(empty_db, "SELECT api.transition_event(%s, %s, 'old-worker', 'agent', %s)", event_id, status, reason)
@@ -68,10 +90,13 @@ def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db
     claimed = sql(empty_db, "SELECT id, lease_token FROM api.claim_events('new-worker', 10)")
     actions = sql(empty_db, "SELECT id, lease_token FROM api.claim_actions('new-worker', 10)")
     assert sorted(i for i, _ in claimed) == ids[5:7] and sorted(i for i, _ in actions) == ids[1:3]
-    done = sql(empty_db, "SELECT outcome FROM api.complete_events(%s, %s)",
-               [i for i, _ in actions], [t for _, t in actions])
+    done = sql(
+        empty_db, "SELECT outcome FROM api.complete_events(%s, %s)", [i for i, _ in actions], [t for _, t in actions]
+    )
     assert done == [("done",), ("done",)]
-    rescued = sql(empty_db, "SELECT event_id, status::text FROM api.rescue_expired_leases(10, 'ops', now() + interval '1 hour')")
+    rescued = sql(
+        empty_db, "SELECT event_id, status::text FROM api.rescue_expired_leases(10, 'ops', now() + interval '1 hour')"
+    )
     assert (ids[0], "queued") in rescued
     assert sql(empty_db, "SELECT ok FROM api.verify_audit()")[0][0] is True
 
@@ -79,19 +104,33 @@ def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db
     # them is left to claim (but for a file that verifies the whole trail and says it needs a database
     # of its own).
     for _ in range(2):  # the queued ones, then the decided ones
-        held = sql(empty_db, """SELECT id, lease_token FROM api.claim_events('closer', 100, NULL, now() + interval '2 hours')
+        held = sql(
+            empty_db,
+            """SELECT id, lease_token FROM api.claim_events('closer', 100, NULL, now() + interval '2 hours')
                                 UNION ALL
-                                SELECT id, lease_token FROM api.claim_actions('closer', 100, NULL, now() + interval '2 hours')""")
-        sql(empty_db, "SELECT count(*) FROM api.fail_events(%s, %s, %s, NULL, %s, now() + interval '2 hours')",
-            [i for i, _ in held], [t for _, t in held], ["upgrade test done"] * len(held), [False] * len(held))
+                                SELECT id, lease_token FROM api.claim_actions('closer', 100, NULL, now() + interval '2 hours')""",
+        )
+        sql(
+            empty_db,
+            "SELECT count(*) FROM api.fail_events(%s, %s, %s, NULL, %s, now() + interval '2 hours')",
+            [i for i, _ in held],
+            [t for _, t in held],
+            ["upgrade test done"] * len(held),
+            [False] * len(held),
+        )
     assert sql(empty_db, "SELECT count(*) FROM ledger.events WHERE status NOT IN ('completed', 'failed')")[0][0] == 0
     sql(empty_db, "CREATE EXTENSION pgtap")
     files = sorted((databases.REPO_ROOT / "db" / "tests").glob("*.sql"))
     own = [f for f in files if "-- requires: a database without events" in f.read_text()]
     assert [f.name for f in own] == ["audit_tamper_detection.sql"]
     for test_file in (f for f in files if f not in own):
-        result = subprocess.run(databases.pg_prove_command(name, test_file), env=databases.client_env(),
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            databases.pg_prove_command(name, test_file),
+            env=databases.client_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, describe(result)
 
 
@@ -101,10 +140,15 @@ def test_ordered_events_deployed_before_the_order_lines_keep_their_lines(empty_d
     name = dbname(empty_db)
     deployed = run_sqitch(["deploy", "--to", "@v0.4.0"], name)
     assert deployed.returncode == 0, describe(deployed)
-    sql(empty_db, """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
-                     VALUES ('old_ordered', 'ordered before the upgrade', true)""")
-    ids = [sql(empty_db, "SELECT id FROM api.submit_event(%s, 'old_ordered', '{}')", customer)[0][0]
-           for customer in ("cust-a", "cust-a", "cust-a", "cust-b", "cust-b", "cust-c")]
+    sql(
+        empty_db,
+        """INSERT INTO ledger.event_types (name, description, ordered_per_customer)
+                     VALUES ('old_ordered', 'ordered before the upgrade', true)""",
+    )
+    ids = [
+        sql(empty_db, "SELECT id FROM api.submit_event(%s, 'old_ordered', '{}')", customer)[0][0]
+        for customer in ("cust-a", "cust-a", "cust-a", "cust-b", "cust-b", "cust-c")
+    ]
     a1, a2, a3, b1, b2, c1 = ids
     [(held, token)] = sql(empty_db, "SELECT id, lease_token FROM api.claim_events('old-worker', 1)")
     assert held == a1
@@ -118,8 +162,8 @@ def test_ordered_events_deployed_before_the_order_lines_keep_their_lines(empty_d
     marks = dict(sql(empty_db, "SELECT id, first_in_line FROM ledger.events WHERE ordered"))
     assert marks == {a1: True, a2: False, a3: False, b1: True, b2: False, c1: True}
     # c1 is the only one claimable: a1 is still held, b1 failed and holds b2 back.
-    assert [i for i, in sql(empty_db, "SELECT id FROM api.claim_events('new-worker', 10)")] == [c1]
+    assert [i for (i,) in sql(empty_db, "SELECT id FROM api.claim_events('new-worker', 10)")] == [c1]
     sql(empty_db, "SELECT count(*) FROM api.decide_events(%s, %s, '{approved}')", [a1], [token])
     sql(empty_db, "SELECT count(*) FROM api.complete_events(%s, %s)", [a1], [token])
-    assert [i for i, in sql(empty_db, "SELECT id FROM api.claim_events('new-worker', 10)")] == [a2]
+    assert [i for (i,) in sql(empty_db, "SELECT id FROM api.claim_events('new-worker', 10)")] == [a2]
     assert sql(empty_db, "SELECT ok FROM api.verify_audit()")[0][0] is True

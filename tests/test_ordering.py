@@ -14,6 +14,7 @@ from collections import defaultdict
 import psycopg
 import pytest
 
+from agentledger_worker.channels import WORK_CHANNEL
 from tests.support import databases
 from tests.support.docs import code_blocks, section
 from tests.support.workers import sql
@@ -53,12 +54,22 @@ def drain(dsn: str, name: str, errors: list[BaseException]) -> None:
 def test_ordered_events_are_held_one_at_a_time_per_customer_in_submission_order(fresh_db, login_as):
     sql(fresh_db, ORDERED_TYPE)
     for first in range(0, ORDERED, 1000):
-        sql(fresh_db, """SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object(
+        sql(
+            fresh_db,
+            """SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object(
                              'customer_id', 'cust-' || (g %% %s), 'event_type', 'tests_ordered', 'payload', '{}'::jsonb) ORDER BY g)
-                             FROM generate_series(%s::int, %s::int) g))""", CUSTOMERS, first, first + 999)
-    sql(fresh_db, """SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object(
+                             FROM generate_series(%s::int, %s::int) g))""",
+            CUSTOMERS,
+            first,
+            first + 999,
+        )
+    sql(
+        fresh_db,
+        """SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object(
                          'customer_id', 'cust-' || (g %% %s), 'event_type', 'fraud_alert', 'payload', '{}'::jsonb))
-                         FROM generate_series(1, 1000) g))""", CUSTOMERS)
+                         FROM generate_series(1, 1000) g))""",
+        CUSTOMERS,
+    )
     worker = login_as(fresh_db, "agentledger_worker")
     errors: list[BaseException] = []
     threads = [threading.Thread(target=drain, args=(worker, f"claimer-{i}", errors)) for i in range(CLAIMERS)]
@@ -67,15 +78,20 @@ def test_ordered_events_are_held_one_at_a_time_per_customer_in_submission_order(
     for thread in threads:
         thread.join(300)
     assert not errors, errors
-    assert sql(fresh_db, "SELECT status::text, count(*) FROM ledger.events GROUP BY 1") == [("completed", ORDERED + 1000)]
+    assert sql(fresh_db, "SELECT status::text, count(*) FROM ledger.events GROUP BY 1") == [
+        ("completed", ORDERED + 1000)
+    ]
 
     held: dict[str, int] = defaultdict(int)
     claimed: dict[str, list[int]] = defaultdict(list)
     overlaps = 0
-    for customer, event_id, to_status in sql(fresh_db, """
+    for customer, event_id, to_status in sql(
+        fresh_db,
+        """
             SELECT a.customer_id, a.event_id, a.to_status::text FROM ledger.audit_log a
               JOIN ledger.events e ON e.id = a.event_id
-             WHERE e.ordered AND a.to_status IN ('processing', 'completed') ORDER BY a.seq"""):
+             WHERE e.ordered AND a.to_status IN ('processing', 'completed') ORDER BY a.seq""",
+    ):
         if to_status == "processing":
             held[customer] += 1
             overlaps += held[customer] > 1
@@ -83,20 +99,35 @@ def test_ordered_events_are_held_one_at_a_time_per_customer_in_submission_order(
         else:
             held[customer] -= 1
     assert overlaps == 0, "two ordered events of one customer were held at once"
-    assert len(claimed) == CUSTOMERS and all(ids == sorted(ids) for ids in claimed.values()), \
+    assert len(claimed) == CUSTOMERS and all(ids == sorted(ids) for ids in claimed.values()), (
         "each customer's ordered events were claimed in submission order"
+    )
     # The unordered events were not held back: some ran while an ordered event of their customer was held.
-    assert sql(fresh_db, """SELECT count(DISTINCT a.actor) FROM ledger.audit_log a JOIN ledger.events e ON e.id = a.event_id
-                             WHERE NOT e.ordered AND a.to_status = 'processing'""")[0][0] > 1
+    assert (
+        sql(
+            fresh_db,
+            """SELECT count(DISTINCT a.actor) FROM ledger.audit_log a JOIN ledger.events e ON e.id = a.event_id
+                             WHERE NOT e.ordered AND a.to_status = 'processing'""",
+        )[0][0]
+        > 1
+    )
 
 
 def test_the_readme_ordering_statement_marks_the_types(fresh_db):
     [block] = code_blocks(section("Per-customer ordering"), "sql")
-    result = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db], input=block,
-                            env=databases.client_env(), capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db],
+        input=block,
+        env=databases.client_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, databases.describe(result)
     assert sql(fresh_db, "SELECT name FROM ledger.event_types WHERE ordered_per_customer ORDER BY 1") == [
-        ("fraud_alert",), ("loan_application",)]
+        ("fraud_alert",),
+        ("loan_application",),
+    ]
 
 
 LINES = 12
@@ -112,11 +143,13 @@ def submit_rounds(dsn: str, name: str, seed: int, errors: list[BaseException]) -
             for round_ in range(ROUNDS):
                 customers = [f"line-{c}" for c in range(LINES)]
                 rng.shuffle(customers)
-                conn.execute("""SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object(
+                conn.execute(
+                    """SELECT count(*) FROM api.submit_events((SELECT jsonb_agg(jsonb_build_object(
                                     'customer_id', c, 'event_type', 'tests_ordered',
                                     'payload', jsonb_build_object('submitter', %s::text, 'round', %s::int)) ORDER BY n)
                                   FROM unnest(%s::text[]) WITH ORDINALITY AS u (c, n)))""",
-                             [name, round_, customers])
+                    [name, round_, customers],
+                )
                 time.sleep(rng.random() / 200)
     except BaseException as exc:  # reported by the test
         errors.append(exc)
@@ -128,7 +161,9 @@ def drain_until(dsn: str, admin: str, name: str, total: int, deadline: float, er
             while time.monotonic() < deadline:
                 claims = conn.execute("SELECT id, lease_token FROM api.claim_events(%s, 20)", [name]).fetchall()
                 if not claims:
-                    done = counter.execute("SELECT count(*) FROM ledger.events WHERE status = 'completed'").fetchone()[0]
+                    done = counter.execute("SELECT count(*) FROM ledger.events WHERE status = 'completed'").fetchone()[
+                        0
+                    ]
                     if done == total:
                         return
                     time.sleep(0.002)
@@ -138,6 +173,7 @@ def drain_until(dsn: str, admin: str, name: str, total: int, deadline: float, er
         errors.append(exc)
 
 
+@pytest.mark.stress  # racing submits and completions
 def test_submits_racing_completions_of_the_same_customers_neither_stall_nor_deadlock(fresh_db, login_as):
     """Three submitters add ordered events to 12 customers while four claimers finish them: a line
     whose last event completes just as a new one arrives must still hand the new one on (else it
@@ -149,24 +185,33 @@ def test_submits_racing_completions_of_the_same_customers_neither_stall_nor_dead
     errors: list[BaseException] = []
     deadline = time.monotonic() + 120
     threads = [threading.Thread(target=submit_rounds, args=(api, f"submitter-{i}", i, errors)) for i in range(3)]
-    threads += [threading.Thread(target=drain_until, args=(worker, fresh_db, f"claimer-{i}", total, deadline, errors)) for i in range(4)]
+    threads += [
+        threading.Thread(target=drain_until, args=(worker, fresh_db, f"claimer-{i}", total, deadline, errors))
+        for i in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(150)
     assert not errors, errors
-    stuck = sql(fresh_db, """SELECT customer_id, id, status::text, first_in_line FROM ledger.events
-                              WHERE status <> 'completed' ORDER BY id LIMIT 5""")
+    stuck = sql(
+        fresh_db,
+        """SELECT customer_id, id, status::text, first_in_line FROM ledger.events
+                              WHERE status <> 'completed' ORDER BY id LIMIT 5""",
+    )
     assert not stuck, f"events never finished: {stuck}"
     assert sql(fresh_db, "SELECT count(*) FROM ledger.events WHERE status = 'completed'") == [(total,)]
 
     held: dict[str, int] = defaultdict(int)
     rounds_seen: dict[tuple[str, str], list[int]] = defaultdict(list)
     overlaps = 0
-    for customer, submitter, round_, to_status in sql(fresh_db, """
+    for customer, submitter, round_, to_status in sql(
+        fresh_db,
+        """
             SELECT a.customer_id, e.payload ->> 'submitter', (e.payload ->> 'round')::int, a.to_status::text
               FROM ledger.audit_log a JOIN ledger.events e ON e.id = a.event_id
-             WHERE a.to_status IN ('processing', 'completed') ORDER BY a.seq"""):
+             WHERE a.to_status IN ('processing', 'completed') ORDER BY a.seq""",
+    ):
         if to_status == "processing":
             held[customer] += 1
             overlaps += held[customer] > 1
@@ -174,8 +219,9 @@ def test_submits_racing_completions_of_the_same_customers_neither_stall_nor_dead
         else:
             held[customer] -= 1
     assert overlaps == 0, "two ordered events of one customer were held at once"
-    assert all(rounds == list(range(ROUNDS)) for rounds in rounds_seen.values()), \
+    assert all(rounds == list(range(ROUNDS)) for rounds in rounds_seen.values()), (
         "a submitter's events of one customer were claimed out of the order it submitted them"
+    )
 
 
 def test_completing_a_customers_first_event_wakes_workers_for_the_next(fresh_db, login_as):
@@ -184,12 +230,15 @@ def test_completing_a_customers_first_event_wakes_workers_for_the_next(fresh_db,
     sql(fresh_db, ORDERED_TYPE)
     sql(fresh_db, "UPDATE ledger.settings SET notify_throttle = '0'")
     worker = login_as(fresh_db, "agentledger_worker")
-    sql(fresh_db, """SELECT count(*) FROM api.submit_events('[{"customer_id": "cust-n", "event_type": "tests_ordered", "payload": {}},
-                                                            {"customer_id": "cust-n", "event_type": "tests_ordered", "payload": {}}]')""")
+    sql(
+        fresh_db,
+        """SELECT count(*) FROM api.submit_events('[{"customer_id": "cust-n", "event_type": "tests_ordered", "payload": {}},
+                                                            {"customer_id": "cust-n", "event_type": "tests_ordered", "payload": {}}]')""",
+    )
     with psycopg.connect(worker, autocommit=True) as conn, psycopg.connect(worker, autocommit=True) as listener:
         [(first, token)] = conn.execute("SELECT id, lease_token FROM api.claim_events('w', 10)").fetchall()
         assert conn.execute("SELECT count(*) FROM api.claim_events('w', 10)").fetchone() == (0,), "the second waits"
-        listener.execute("LISTEN agentledger_work")
+        listener.execute(f"LISTEN {WORK_CHANNEL}")
         conn.execute("SELECT count(*) FROM api.decide_events(%s, %s, '{approved}')", [[first], [token]])
         assert list(listener.notifies(timeout=0.5, stop_after=1)) == [], "a decision frees nobody's turn"
         conn.execute("SELECT count(*) FROM api.complete_events(%s, %s)", [[first], [token]])
@@ -213,4 +262,7 @@ def test_a_repeatable_read_submit_that_missed_a_line_change_must_retry(fresh_db,
         late.rollback()
         late.execute(submit_one)  # retried with a new snapshot, it goes through and waits behind the first
         late.commit()
-    assert sql(fresh_db, "SELECT id = %s, first_in_line FROM ledger.events ORDER BY id", first) == [(True, True), (False, False)]
+    assert sql(fresh_db, "SELECT id = %s, first_in_line FROM ledger.events ORDER BY id", first) == [
+        (True, True),
+        (False, False),
+    ]

@@ -19,6 +19,7 @@ Not run (SKIPPED below says why): `./test` and `.ci/run` (they run this suite), 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -59,14 +60,14 @@ BENCHMARK_PAGES = ("docs/benchmarks.md", "bench/README.md")
 
 # Every other sh block is covered by exactly one test below: (file, heading) -> how many blocks it has.
 COVERED = {
-    ("README.md", "Two commands"): 2,                                            # ./run; ./test
-    ("README.md", "Walkthrough"): 2,                                             # run against ./run's server
-    ("docs/http-api.md", "Running it"): 1,                                       # keys + serve + curl
-    ("docs/operations.md", "`agentledger db`: deploying without sqitch"): 1,     # db commands
-    ("docs/architecture.md", "Changing a SQL function"): 2,                      # function changes; snapshot
-    ("docs/worker-protocol.md", "Workers in Python"): 1,                         # run by tests/test_worker_readme.py
-    ("docs/operations.md", "Operator commands"): 1,                              # run by tests/test_cli_events.py
-    ("docs/operations.md", "Backups"): 1,                                        # run by tests/test_operations.py
+    ("README.md", "Two commands"): 2,  # ./run; ./test
+    ("README.md", "Walkthrough"): 2,  # run against ./run's server
+    ("docs/http-api.md", "Running it"): 1,  # keys + serve + curl
+    ("docs/operations.md", "`agentledger db`: deploying without sqitch"): 1,  # db commands
+    ("docs/architecture.md", "Changing a SQL function"): 2,  # function changes; snapshot
+    ("docs/worker-protocol.md", "Workers in Python"): 1,  # run by tests/test_worker_readme.py
+    ("docs/operations.md", "Operator commands"): 1,  # run by tests/test_cli_events.py
+    ("docs/operations.md", "Backups"): 1,  # run by tests/test_operations.py
 }
 
 
@@ -80,9 +81,16 @@ def adapt(block: str, replacements: list[tuple[str, str]]) -> str:
 
 def run_sh(script: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """script under bash -euo pipefail, in its own process group (all of it is killed on a timeout)."""
-    process = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, text=True,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -90,10 +98,8 @@ def run_sh(script: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> 
         out, err = process.communicate()
         raise AssertionError(f"timed out after {timeout} s:\n{script}\nstdout:\n{out}\nstderr:\n{err}") from None
     finally:
-        try:  # nothing it started in the background may outlive it
+        with contextlib.suppress(ProcessLookupError):  # nothing it started in the background may outlive it
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return subprocess.CompletedProcess(["bash", "-c", script], process.returncode, out, err)
 
 
@@ -116,8 +122,9 @@ def test_every_sh_block_is_covered() -> None:
 
 def test_venv_is_installed() -> None:
     # The documented install lines are not run (the test installs nothing): the venv they make must exist.
-    assert (VENV / "bin" / "agentledger").exists() and (VENV / "bin" / "pytest").exists(), \
+    assert (VENV / "bin" / "agentledger").exists() and (VENV / "bin" / "pytest").exists(), (
         "the repository's .venv is not installed: run ./test"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +137,7 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # --- ## Two commands -------------------------------------------------------------------------------
 
+
 def test_run_serves_the_api_and_its_curl_line_submits(checkout: Path) -> None:
     run_block, _ = blocks_of("Two commands")
     port = free_port()
@@ -141,8 +149,9 @@ def test_run_serves_the_api_and_its_curl_line_submits(checkout: Path) -> None:
     env["AGENTLEDGER_VENV"] = str(VENV)
     out_file, err_file = checkout.parent / "run.out", checkout.parent / "run.err"
     with open(out_file, "w") as out, open(err_file, "w") as err:
-        process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=checkout, env=env,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        process = subprocess.Popen(
+            ["bash", "-c", f"exec {command}"], cwd=checkout, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+        )
 
     def output() -> str:
         return f"stdout:\n{out_file.read_text()}\nstderr:\n{err_file.read_text()}"
@@ -179,17 +188,27 @@ def test_run_serves_the_api_and_its_curl_line_submits(checkout: Path) -> None:
         history_text = result.stdout
         assert event["status"] == "completed" and event["result"]["rule_version"], history_text
         assert [(e["to_status"], e["actor"]) for e in history["entries"]] == [
-            ("queued", "dev"), ("processing", "example-agents"), ("approved", "example-agents"),
-            ("completed", "example-agents")], history_text
+            ("queued", "dev"),
+            ("processing", "example-agents"),
+            ("approved", "example-agents"),
+            ("completed", "example-agents"),
+        ], history_text
         assert history["entries"][2]["reason"] == "debt to income 0.20 is within policy", history_text
         assert history["verification"]["ok"] is True, history_text
         [waiting] = [r for r in queue["items"] if r["id"] == first["id"]]
-        assert (waiting["proposed_status"], first["status"], second["status"]) == \
-            ("approved", "in_review", "approved"), history_text
+        assert (waiting["proposed_status"], first["status"], second["status"]) == (
+            "approved",
+            "in_review",
+            "approved",
+        ), history_text
         assert [(e["to_status"], e["actor"]) for e in large_history["entries"]] == [
-            ("queued", "dev"), ("processing", "example-agents"), ("in_review", "example-agents"),
-            ("in_review", "dev-reviewer-1"), ("approved", "dev-reviewer-2"),
-            ("completed", "example-agents")], history_text
+            ("queued", "dev"),
+            ("processing", "example-agents"),
+            ("in_review", "example-agents"),
+            ("in_review", "dev-reviewer-1"),
+            ("approved", "dev-reviewer-2"),
+            ("completed", "example-agents"),
+        ], history_text
         assert large_history["entries"][-1]["details"]["action"] == "disbursed", history_text
         assert large_history["verification"]["ok"] is True, history_text
 
@@ -213,11 +232,13 @@ def test_test_commands_exist_and_ci_runs_them() -> None:
                 assert (REPO / word).exists(), f"{word} in `{' '.join(words)}` does not exist"
     for script in ("test", ".ci/run"):
         assert os.access(REPO / script, os.X_OK), f"{script} exists and is executable"
-    assert re.search(r"^exec bash \./test\b|^\./test\b", (REPO / ".ci/run").read_text(), flags=re.MULTILINE), \
+    assert re.search(r"^exec bash \./test\b|^\./test\b", (REPO / ".ci/run").read_text(), flags=re.MULTILINE), (
         ".ci/run runs ./test"
+    )
 
 
 # --- docs/http-api.md, ## Running it -------------------------------------------------------------------
+
 
 @pytest.fixture
 def api_role() -> Iterator[str]:
@@ -235,19 +256,26 @@ def test_api_keys_serve_and_curl(fresh_db: str, api_role: str) -> None:
     [block] = blocks_of("Running it")
     db, port = databases.dbname(fresh_db), free_port()
     serve = f".venv/bin/agentledger serve --port {port}"
-    script = adapt(block, [
-        (" -h 127.0.0.1 -U postgres agentledger -c",
-         f" -h {databases.HOST} -p {databases.PORT} -U {databases.USER} {db} -c"),
-        ("CREATE ROLE api_service LOGIN", f"CREATE ROLE {api_role} LOGIN"),
-        ("postgresql://postgres@127.0.0.1:5432/agentledger", url(databases.USER, db)),
-        ("postgresql://api_service@127.0.0.1:5432/agentledger", url(api_role, db)),
-        # In the background, waited for on /readyz; stopped with SIGINT once the documented curl has run.
-        (".venv/bin/agentledger serve --port 8000\n",
-         f"{serve} &\nSERVER=$!\ntrap 'kill $SERVER 2>/dev/null || true' EXIT\n"
-         f"for _ in $(seq 150); do curl -sf localhost:{port}/readyz >/dev/null && break; sleep 0.1; done\n"),
-        ("localhost:8000/events", f"localhost:{port}/events"),
-    ])
-    script += "\necho\nkill -INT $SERVER\nwait $SERVER && code=0 || code=$?\necho \"server exit $code\"\n"
+    script = adapt(
+        block,
+        [
+            (
+                " -h 127.0.0.1 -U postgres agentledger -c",
+                f" -h {databases.HOST} -p {databases.PORT} -U {databases.USER} {db} -c",
+            ),
+            ("CREATE ROLE api_service LOGIN", f"CREATE ROLE {api_role} LOGIN"),
+            ("postgresql://postgres@127.0.0.1:5432/agentledger", url(databases.USER, db)),
+            ("postgresql://api_service@127.0.0.1:5432/agentledger", url(api_role, db)),
+            # In the background, waited for on /readyz; stopped with SIGINT once the documented curl has run.
+            (
+                ".venv/bin/agentledger serve --port 8000\n",
+                f"{serve} &\nSERVER=$!\ntrap 'kill $SERVER 2>/dev/null || true' EXIT\n"
+                f"for _ in $(seq 150); do curl -sf localhost:{port}/readyz >/dev/null && break; sleep 0.1; done\n",
+            ),
+            ("localhost:8000/events", f"localhost:{port}/events"),
+        ],
+    )
+    script += '\necho\nkill -INT $SERVER\nwait $SERVER && code=0 || code=$?\necho "server exit $code"\n'
     result = run_sh(script, REPO, databases.client_env(), timeout=45)
     assert result.returncode == 0, databases.describe(result)
     *_, answer, stopped = result.stdout.splitlines()
@@ -255,22 +283,27 @@ def test_api_keys_serve_and_curl(fresh_db: str, api_role: str) -> None:
     assert event["customer_id"] == "cust-42" and event["status"] == "queued", databases.describe(result)
     assert stopped == "server exit 0", databases.describe(result)
     with psycopg.connect(fresh_db) as conn:
-        actor, db_user = conn.execute("SELECT actor, db_user FROM ledger.audit_log WHERE event_id = %s",
-                                      [event["id"]]).fetchone()
+        actor, db_user = conn.execute(
+            "SELECT actor, db_user FROM ledger.audit_log WHERE event_id = %s", [event["id"]]
+        ).fetchone()
     assert (actor, db_user) == ("intake-service", api_role), "the key's name acts, as the API role"
 
 
 # --- docs/operations.md, ### `agentledger db`: deploying without sqitch ----------------------------
 
+
 def test_db_commands_deploy_verify_and_revert() -> None:
     [block] = blocks_of("`agentledger db`: deploying without sqitch")
     with databases.scratch_database() as conninfo:
         db = databases.dbname(conninfo)
-        script = adapt(block, [
-            # Not reinstalled: the venv must already have the command.
-            (".venv/bin/pip install -e .", "test -x .venv/bin/agentledger"),
-            ("postgresql://postgres@127.0.0.1:5432/agentledger", url(databases.USER, db)),
-        ])
+        script = adapt(
+            block,
+            [
+                # Not reinstalled: the venv must already have the command.
+                (".venv/bin/pip install -e .", "test -x .venv/bin/agentledger"),
+                ("postgresql://postgres@127.0.0.1:5432/agentledger", url(databases.USER, db)),
+            ],
+        )
         result = run_sh(script, REPO, databases.client_env(), timeout=45)
         assert result.returncode == 0, databases.describe(result)
         with psycopg.connect(conninfo) as conn:
@@ -281,7 +314,9 @@ def test_db_commands_deploy_verify_and_revert() -> None:
 def test_function_changes_commands(checkout: Path) -> None:
     block, _ = blocks_of("Changing a SQL function")
     # In the copy (sync writes files), on the repository's venv: nothing is out of date, so both pass.
-    script = adapt(block, [(".venv/bin/python", f"{VENV}/bin/python")])
+    script = adapt(
+        block, [(".venv/bin/agentledger db functions", f"{VENV}/bin/agentledger db functions --project-dir .")]
+    )
     result = run_sh(script, checkout, databases.client_env())
     assert result.returncode == 0, databases.describe(result)
     assert "every function change is up to date" in result.stdout, databases.describe(result)
@@ -298,6 +333,7 @@ def test_schema_snapshot_refresh_command(checkout: Path) -> None:
 
 # --- docs/benchmarks.md and bench/README.md -----------------------------------------------------------
 
+
 def benchmark_commands() -> list[str]:
     """Every command of the benchmark pages' ```sh blocks, its comment cut off, each once."""
     commands = []
@@ -313,9 +349,9 @@ def benchmark_commands() -> list[str]:
 def test_benchmark_commands_accept_their_options() -> None:
     # See SKIPPED["bench/*.py"]: each command with --help appended; its options must be in the help.
     commands = benchmark_commands()
-    assert {re.match(r"\.venv/bin/python (bench/\w+\.py)\b", c).group(1) for c in commands} == \
-        {f"bench/{p.name}" for p in (REPO / "bench").glob("*_bench.py")} | {"bench/client_submit.py"}, \
-        "every benchmark is documented, and every documented command runs a benchmark"
+    assert {re.match(r"\.venv/bin/python (bench/\w+\.py)\b", c).group(1) for c in commands} == {
+        f"bench/{p.name}" for p in (REPO / "bench").glob("*_bench.py")
+    } | {"bench/client_submit.py"}, "every benchmark is documented, and every documented command runs a benchmark"
     for command in commands:
         result = run_sh(f"{command} --help", REPO, dict(os.environ), timeout=30)
         assert result.returncode == 0 and "usage:" in result.stdout, databases.describe(result)

@@ -11,6 +11,7 @@ from decimal import Decimal
 import psycopg
 
 from agentledger_worker import Worker
+from agentledger_worker.channels import ESCALATIONS_CHANNEL
 from tests.support import databases
 from tests.support.api import assert_problem
 from tests.support.docs import code_blocks, section
@@ -24,10 +25,16 @@ def test_a_large_loan_needs_two_reviewers_then_the_worker_disburses_it(api, fres
     api.sql(FOUR_EYES_ABOVE_10000)
     submitter = api.key("submitter", "intake")
     ada, bob, auditor = api.key("reviewer", "rev-ada"), api.key("reviewer", "rev-bob"), api.key("auditor")
-    event_id = api.client.post("/events", headers=submitter, json={
-        "customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 25000}}).json()["id"]
-    small_id = api.client.post("/events", headers=submitter, json={
-        "customer_id": "cust-43", "event_type": "loan_application", "payload": {"amount": 5000}}).json()["id"]
+    event_id = api.client.post(
+        "/events",
+        headers=submitter,
+        json={"customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 25000}},
+    ).json()["id"]
+    small_id = api.client.post(
+        "/events",
+        headers=submitter,
+        json={"customer_id": "cust-43", "event_type": "loan_application", "payload": {"amount": 5000}},
+    ).json()["id"]
     worker = Worker(name="underwriter-1", poll_interval=0.3)
     proposals: list[str] = []
 
@@ -44,20 +51,36 @@ def test_a_large_loan_needs_two_reviewers_then_the_worker_disburses_it(api, fres
 
     async def scenario() -> None:
         async with running(worker, login_as(fresh_db, "agentledger_worker")):
-            await async_wait_until(lambda: status(event_id) == "in_review" and status(small_id) == "completed",
-                                   30, "the proposal, and the small loan done")
+            await async_wait_until(
+                lambda: status(event_id) == "in_review" and status(small_id) == "completed",
+                30,
+                "the proposal, and the small loan done",
+            )
             queue = (await asyncio.to_thread(api.client.get, "/reviews", headers=auditor)).json()["items"]
             proposals.extend(f"{r['id']} {r['proposed_status']} by {r['proposed_by']}" for r in queue)
-            first = await asyncio.to_thread(api.client.post, f"/events/{event_id}/reviews", headers=ada,
-                                            json={"verdict": "approved", "reason": "payslips verified"})
+            first = await asyncio.to_thread(
+                api.client.post,
+                f"/events/{event_id}/reviews",
+                headers=ada,
+                json={"verdict": "approved", "reason": "payslips verified"},
+            )
             assert first.status_code == 200 and first.json()["status"] == "in_review", first.text
-            again = await asyncio.to_thread(api.client.post, f"/events/{event_id}/reviews", headers=ada,
-                                            json={"verdict": "approved", "reason": "really"})
+            again = await asyncio.to_thread(
+                api.client.post,
+                f"/events/{event_id}/reviews",
+                headers=ada,
+                json={"verdict": "approved", "reason": "really"},
+            )
             assert_problem(again, 409, "AL018")
-            second = await asyncio.to_thread(api.client.post, f"/events/{event_id}/reviews", headers=bob,
-                                             json={"verdict": "approved", "reason": "collateral checked"})
+            second = await asyncio.to_thread(
+                api.client.post,
+                f"/events/{event_id}/reviews",
+                headers=bob,
+                json={"verdict": "approved", "reason": "collateral checked"},
+            )
             assert second.status_code == 200 and second.json()["status"] == "approved", second.text
             await async_wait_until(lambda: status(event_id) == "completed", 30, "the disbursement")
+
     asyncio.run(scenario())
 
     assert proposals == [f"{event_id} approved by underwriter-1"]
@@ -73,19 +96,24 @@ def test_a_large_loan_needs_two_reviewers_then_the_worker_disburses_it(api, fres
     ]
     proposal, verdict = history["entries"][2], history["entries"][4]
     assert proposal["reason"] == "income covers the instalments" and proposal["details"]["proposal"] == "approved"
-    assert verdict["details"]["approved_by"] == ["rev-ada", "rev-bob"] and verdict["details"]["proposed_by"] == "underwriter-1"
+    assert (
+        verdict["details"]["approved_by"] == ["rev-ada", "rev-bob"]
+        and verdict["details"]["proposed_by"] == "underwriter-1"
+    )
     assert history["verification"]["ok"] is True
 
 
 def test_review_refusals_over_http(api):
     api.sql("INSERT INTO ledger.review_policies (event_type, always_review) VALUES ('fraud_alert', true)")
     worker_key, cy, dee = api.key("worker", "triage-bot"), api.key("reviewer", "rev-cy"), api.key("reviewer", "rev-dee")
-    event_id = api.client.post("/events", headers=worker_key, json={
-        "customer_id": "cust-9", "event_type": "fraud_alert", "payload": {}}).json()["id"]
+    event_id = api.client.post(
+        "/events", headers=worker_key, json={"customer_id": "cust-9", "event_type": "fraud_alert", "payload": {}}
+    ).json()["id"]
     # A person decides it through the generic transition: the policy sends that decision to review too.
     assert api.client.patch(f"/events/{event_id}/status", headers=cy, json={"status": "processing"}).status_code == 200
-    proposed = api.client.patch(f"/events/{event_id}/status", headers=cy,
-                                json={"status": "rejected", "reason": "card used abroad"})
+    proposed = api.client.patch(
+        f"/events/{event_id}/status", headers=cy, json={"status": "rejected", "reason": "card used abroad"}
+    )
     assert proposed.status_code == 200 and proposed.json()["status"] == "in_review", proposed.text
 
     review = f"/events/{event_id}/reviews"
@@ -93,10 +121,16 @@ def test_review_refusals_over_http(api):
     assert_problem(api.client.post(review, headers=worker_key, json={"verdict": "approved", "reason": "x"}), 403)
     assert_problem(api.client.post(review, headers=dee, json={"verdict": "maybe", "reason": "x"}), 422, "validation")
     assert_problem(api.client.post(review, headers=dee, json={"verdict": "approved"}), 422, "validation")
-    assert_problem(api.client.post("/events/999999/reviews", headers=dee,
-                                   json={"verdict": "approved", "reason": "x"}), 404, "AL001")
-    assert_problem(api.client.patch(f"/events/{event_id}/status", headers=dee,
-                                    json={"status": "approved", "reason": "shortcut"}), 409, "AL003")
+    assert_problem(
+        api.client.post("/events/999999/reviews", headers=dee, json={"verdict": "approved", "reason": "x"}),
+        404,
+        "AL001",
+    )
+    assert_problem(
+        api.client.patch(f"/events/{event_id}/status", headers=dee, json={"status": "approved", "reason": "shortcut"}),
+        409,
+        "AL003",
+    )
     assert_problem(api.client.get("/reviews", headers=worker_key), 403)
     queue = api.client.get("/reviews?event_type=fraud_alert", headers=dee).json()["items"]
     assert [(r["id"], r["proposed_status"], r["proposed_by"]) for r in queue] == [(event_id, "rejected", "rev-cy")]
@@ -109,12 +143,20 @@ def test_review_refusals_over_http(api):
 
 def test_the_readme_policies_apply(fresh_db):
     [block] = code_blocks(section("Human review"), "sql")
-    result = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db], input=block,
-                            env=databases.client_env(), capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db],
+        input=block,
+        env=databases.client_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, databases.describe(result)
-    assert sql(fresh_db, """SELECT event_type, payload_field, payload_above, confidence_below, approvals_required
-                              FROM ledger.review_policies ORDER BY 1""") == [
-        ("fraud_alert", None, None, Decimal("0.8"), 1), ("loan_application", "amount", Decimal("10000"), None, 2)]
+    assert sql(
+        fresh_db,
+        """SELECT event_type, payload_field, payload_above, confidence_below, approvals_required
+                              FROM ledger.review_policies ORDER BY 1""",
+    ) == [("fraud_alert", None, None, Decimal("0.8"), 1), ("loan_application", "amount", Decimal("10000"), None, 2)]
 
 
 def test_a_missed_deadline_is_escalated_once_by_the_workers_maintenance_pass(api, fresh_db, login_as):
@@ -128,15 +170,23 @@ def test_a_missed_deadline_is_escalated_once_by_the_workers_maintenance_pass(api
 
     async def scenario() -> list[str]:
         with psycopg.connect(fresh_db, autocommit=True) as listener:
-            listener.execute("LISTEN agentledger_escalations")
+            listener.execute(f"LISTEN {ESCALATIONS_CHANNEL}")
             event_id = sql(fresh_db, "SELECT id FROM api.submit_event('cust-5', 'fraud_alert', '{}')")[0][0]
             async with running(worker, login_as(fresh_db, "agentledger_worker")):
-                await async_wait_until(lambda: sql(fresh_db, "SELECT decide_breached_at IS NOT NULL FROM ledger.events "
-                                                             "WHERE id = %s", event_id)[0][0], 10, "the breach")
+                await async_wait_until(
+                    lambda: sql(
+                        fresh_db, "SELECT decide_breached_at IS NOT NULL FROM ledger.events WHERE id = %s", event_id
+                    )[0][0],
+                    10,
+                    "the breach",
+                )
                 await asyncio.sleep(1)  # several more passes: nothing more is marked
             notes = [n.payload for n in listener.notifies(timeout=0.5)]
-        trail = sql(fresh_db, "SELECT to_status::text, actor, actor_kind::text FROM ledger.audit_log WHERE event_id = %s "
-                              "ORDER BY seq", event_id)
+        trail = sql(
+            fresh_db,
+            "SELECT to_status::text, actor, actor_kind::text FROM ledger.audit_log WHERE event_id = %s ORDER BY seq",
+            event_id,
+        )
         assert trail == [("queued", "postgres", "agent"), ("queued", "maintainer", "system")], trail
         return notes
 
@@ -151,8 +201,16 @@ def test_a_missed_deadline_is_escalated_once_by_the_workers_maintenance_pass(api
 
 def test_the_readme_deadlines_apply(fresh_db):
     [block] = code_blocks(section("Deadlines and escalation"), "sql")
-    result = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db], input=block,
-                            env=databases.client_env(), capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db],
+        input=block,
+        env=databases.client_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, databases.describe(result)
-    assert sql(fresh_db, "SELECT decide_within::text, review_within::text FROM ledger.event_types "
-                         "WHERE name = 'loan_application'") == [("01:00:00", "04:00:00")]
+    assert sql(
+        fresh_db,
+        "SELECT decide_within::text, review_within::text FROM ledger.event_types WHERE name = 'loan_application'",
+    ) == [("01:00:00", "04:00:00")]

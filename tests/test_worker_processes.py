@@ -22,33 +22,55 @@ def worker_dsn(fresh_db: str, login_as) -> str:
     return login_as(fresh_db, "agentledger_worker")
 
 
+@pytest.mark.stress  # four worker processes, 10,000 events
 def test_four_processes_complete_ten_thousand_events_exactly_once(fresh_db, worker_dsn, tmp_path):
     submit(fresh_db, 10_000)
     with ExitStack() as stack:
-        workers = [stack.enter_context(worker_process(worker_dsn, "loans", "--name", f"w{i}", "--prefetch", "50",
-                                                      log=tmp_path / f"w{i}.log"))
-                   for i in range(4)]
+        workers = [
+            stack.enter_context(
+                worker_process(worker_dsn, "loans", "--name", f"w{i}", "--prefetch", "50", log=tmp_path / f"w{i}.log")
+            )
+            for i in range(4)
+        ]
         wait_until(lambda: statuses(fresh_db) == {"completed": 10_000}, 180, "10,000 completed")
         for process in workers:
             process.send_signal(signal.SIGTERM)
         assert [process.wait(30) for process in workers] == [0, 0, 0, 0]
 
     # Every event: submit, one claim, one decision, one completion, by one worker; attempts 1.
-    shapes = sql(fresh_db, """
+    shapes = sql(
+        fresh_db,
+        """
         SELECT steps, count(*) FROM (
             SELECT string_agg(coalesce(from_status::text, '') || '>' || to_status, ' ' ORDER BY seq) AS steps
-              FROM ledger.audit_log GROUP BY event_id) s GROUP BY steps""")
+              FROM ledger.audit_log GROUP BY event_id) s GROUP BY steps""",
+    )
     assert shapes == [(">queued queued>processing processing>approved approved>completed", 10_000)]
-    assert sql(fresh_db, """SELECT count(*) FROM ledger.audit_log a
-                             WHERE a.to_status <> 'queued' AND a.actor NOT IN ('w0', 'w1', 'w2', 'w3')""")[0][0] == 0
-    assert sql(fresh_db, """SELECT count(*) FROM (SELECT event_id FROM ledger.audit_log WHERE to_status <> 'queued'
-                             GROUP BY event_id HAVING count(DISTINCT actor) > 1) s""")[0][0] == 0
+    assert (
+        sql(
+            fresh_db,
+            """SELECT count(*) FROM ledger.audit_log a
+                             WHERE a.to_status <> 'queued' AND a.actor NOT IN ('w0', 'w1', 'w2', 'w3')""",
+        )[0][0]
+        == 0
+    )
+    assert (
+        sql(
+            fresh_db,
+            """SELECT count(*) FROM (SELECT event_id FROM ledger.audit_log WHERE to_status <> 'queued'
+                             GROUP BY event_id HAVING count(DISTINCT actor) > 1) s""",
+        )[0][0]
+        == 0
+    )
     assert sql(fresh_db, "SELECT ok, problem FROM api.verify_audit()")[0] == (True, None)
     # The work was shared.
-    per_worker = dict(sql(fresh_db, "SELECT actor, count(*) FROM ledger.audit_log WHERE to_status = 'completed' GROUP BY 1"))
+    per_worker = dict(
+        sql(fresh_db, "SELECT actor, count(*) FROM ledger.audit_log WHERE to_status = 'completed' GROUP BY 1")
+    )
     assert len(per_worker) == 4, per_worker
 
 
+@pytest.mark.stress  # a worker process killed
 def test_events_held_by_a_killed_worker_are_rescued_and_finished_by_another(fresh_db, worker_dsn, tmp_path):
     settings(fresh_db, lease_duration="2 s")
     ids = submit(fresh_db, 20)
@@ -65,21 +87,29 @@ def test_events_held_by_a_killed_worker_are_rescued_and_finished_by_another(fres
 
     rows = sql(fresh_db, "SELECT id, attempts FROM ledger.events ORDER BY id")
     assert len(rows) == len(ids)
-    completions = dict(sql(fresh_db, "SELECT event_id, count(*) FROM ledger.audit_log WHERE to_status = 'completed' GROUP BY 1"))
+    completions = dict(
+        sql(fresh_db, "SELECT event_id, count(*) FROM ledger.audit_log WHERE to_status = 'completed' GROUP BY 1")
+    )
     assert set(completions.values()) == {1}  # none completed twice
     # The ten the dead worker held: its claim, the rescue back to queued, then the survivor's claim.
     for event_id in held:
-        steps = sql(fresh_db, "SELECT to_status::text, actor FROM ledger.audit_log WHERE event_id = %s ORDER BY seq", event_id)
+        steps = sql(
+            fresh_db, "SELECT to_status::text, actor FROM ledger.audit_log WHERE event_id = %s ORDER BY seq", event_id
+        )
         assert steps[1:4] == [("processing", "doomed"), ("queued", "survivor"), ("processing", "survivor")]
-    claims = dict(sql(fresh_db, "SELECT event_id, count(*) FROM ledger.audit_log WHERE to_status = 'processing' GROUP BY 1"))
+    claims = dict(
+        sql(fresh_db, "SELECT event_id, count(*) FROM ledger.audit_log WHERE to_status = 'processing' GROUP BY 1")
+    )
     assert sorted(claims.values()) == [1] * 10 + [2] * 10
 
 
+@pytest.mark.stress  # worker processes stopped by signals
 def test_sigterm_finishes_running_handlers_releases_waiting_ones_and_exits_zero(fresh_db, worker_dsn, tmp_path):
     submit(fresh_db, 100)
     env = {"AGENTLEDGER_TEST_HANDLER_SECONDS": "1"}
-    with worker_process(worker_dsn, "loans", "--name", "graceful", "--prefetch", "20", env=env,
-                        log=tmp_path / "graceful.log") as process:
+    with worker_process(
+        worker_dsn, "loans", "--name", "graceful", "--prefetch", "20", env=env, log=tmp_path / "graceful.log"
+    ) as process:
         wait_until(lambda: statuses(fresh_db)["processing"] == 30, 30, "30 events held")
         process.send_signal(signal.SIGTERM)
         started = time.monotonic()
@@ -90,15 +120,21 @@ def test_sigterm_finishes_running_handlers_releases_waiting_ones_and_exits_zero(
     assert counts == {"completed": 10, "queued": 90}, counts
     # The 20 claimed and waiting went back to the queue with their attempt returned.
     assert sql(fresh_db, "SELECT count(*) FROM ledger.events WHERE status = 'queued' AND attempts = 0")[0][0] == 90
-    released = sql(fresh_db, "SELECT count(*) FROM ledger.audit_log WHERE from_status = 'processing' AND to_status = 'queued'")
+    released = sql(
+        fresh_db, "SELECT count(*) FROM ledger.audit_log WHERE from_status = 'processing' AND to_status = 'queued'"
+    )
     assert released[0][0] == 20
 
 
-def test_handlers_slower_than_the_shutdown_timeout_are_released_and_a_second_signal_aborts(fresh_db, worker_dsn, tmp_path):
+@pytest.mark.stress  # worker processes stopped by signals
+def test_handlers_slower_than_the_shutdown_timeout_are_released_and_a_second_signal_aborts(
+    fresh_db, worker_dsn, tmp_path
+):
     submit(fresh_db, 20)
     env = {"AGENTLEDGER_TEST_HANDLER_SECONDS": "60"}
-    with worker_process(worker_dsn, "loans", "--name", "slowpoke", "--shutdown-timeout", "1", env=env,
-                        log=tmp_path / "slowpoke.log") as process:
+    with worker_process(
+        worker_dsn, "loans", "--name", "slowpoke", "--shutdown-timeout", "1", env=env, log=tmp_path / "slowpoke.log"
+    ) as process:
         wait_until(lambda: statuses(fresh_db)["processing"] == 10, 30, "10 events held")
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
@@ -115,40 +151,59 @@ def test_handlers_slower_than_the_shutdown_timeout_are_released_and_a_second_sig
 
 def test_a_role_that_may_not_claim_is_told_so_and_the_worker_exits_1(fresh_db, login_as):
     auditor = login_as(fresh_db, "agentledger_auditor")
-    result = subprocess.run([sys.executable, "-m", "agentledger", "worker", "--app", "tests.worker_apps:loans"],
-                            cwd=databases.REPO_ROOT, env={**os.environ, "DATABASE_URL": auditor},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "agentledger", "worker", "--app", "tests.worker_apps:loans"],
+        cwd=databases.REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": auditor},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1, result.stderr
-    assert re.search(r"agentledger: cannot claim (events|actions): permission denied for function claim_", result.stderr)
+    assert re.search(
+        r"agentledger: cannot claim (events|actions): permission denied for function claim_", result.stderr
+    )
     assert "member of agentledger_worker" in result.stderr
 
 
 def test_misuse_exits_2_with_a_clear_message():
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    for args, message in ((["--app", "tests.worker_apps:loans"], "no database given"),
-                          (["--app", "no_such_module:worker"], "cannot import 'no_such_module'"),
-                          (["--app", "tests.worker_apps"], "--app takes MODULE:NAME"),
-                          (["--app", "tests.worker_apps:SECONDS"], "not an agentledger_worker.Worker")):
-        result = subprocess.run([sys.executable, "-m", "agentledger", "worker", *args], cwd=databases.REPO_ROOT,
-                                env=env, capture_output=True, text=True, timeout=60)
+    for args, message in (
+        (["--app", "tests.worker_apps:loans"], "no database given"),
+        (["--app", "no_such_module:worker"], "cannot import 'no_such_module'"),
+        (["--app", "tests.worker_apps"], "--app takes MODULE:NAME"),
+        (["--app", "tests.worker_apps:SECONDS"], "not an agentledger_worker.Worker"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "agentledger", "worker", *args],
+            cwd=databases.REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.stress  # a worker process with a stuck handler
 def test_a_stuck_sync_handler_does_not_keep_the_process_from_exiting(fresh_db, worker_dsn, tmp_path):
     submit(fresh_db, 4)
-    with worker_process(worker_dsn, "sync_loans", env={"AGENTLEDGER_TEST_HANDLER_SECONDS": "120"},
-                        log=tmp_path / "sync.log") as process:
+    with worker_process(
+        worker_dsn, "sync_loans", env={"AGENTLEDGER_TEST_HANDLER_SECONDS": "120"}, log=tmp_path / "sync.log"
+    ) as process:
         wait_until(lambda: statuses(fresh_db)["processing"] == 4, 30, "4 events held")
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0  # after the 1 s shutdown timeout, not after the handlers' 120 s
     assert statuses(fresh_db) == {"queued": 4}
 
 
-@pytest.mark.parametrize("app, threshold, frozen", [("gc_tuned", [20_000, 20, 100], True),
-                                                    ("gc_untouched", [700, 10, 10], False)])
-def test_a_worker_process_tunes_the_garbage_collector_unless_told_not_to(fresh_db, worker_dsn, tmp_path, app,
-                                                                         threshold, frozen):
+@pytest.mark.parametrize(
+    "app, threshold, frozen", [("gc_tuned", [20_000, 20, 100], True), ("gc_untouched", [700, 10, 10], False)]
+)
+def test_a_worker_process_tunes_the_garbage_collector_unless_told_not_to(
+    fresh_db, worker_dsn, tmp_path, app, threshold, frozen
+):
     [event_id] = submit(fresh_db, 1)
     with worker_process(worker_dsn, app, log=tmp_path / f"{app}.log") as process:
         wait_until(lambda: statuses(fresh_db)["approved"] == 1, 30, "the event decided")

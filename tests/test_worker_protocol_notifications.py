@@ -9,7 +9,9 @@ from uuid import UUID
 
 import psycopg
 
-CHANNEL = "agentledger_work"
+from agentledger_worker.channels import WORK_CHANNEL
+
+CHANNEL = WORK_CHANNEL
 WORKER = "notified-worker"
 END = "end of test"  # sent last: everything announced before it has arrived once it does
 
@@ -95,9 +97,11 @@ def test_work_that_becomes_claimable_again_wakes_the_workers(fresh_db: str, logi
 
         def decided(then: Callable[[int, UUID], None]) -> Callable[[int, UUID], None]:
             """Decide the event keeping the lease (which announces nothing), then do `then`."""
+
             def handle(event_id: int, token: UUID) -> None:
                 report(worker, DECIDE, event_id, token, True)
                 then(event_id, token)
+
             return handle
 
         def finish_quietly(event_id: int, token: UUID) -> None:

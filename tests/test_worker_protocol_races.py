@@ -13,8 +13,11 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import psycopg
+import pytest
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
+
+pytestmark = pytest.mark.stress  # concurrent claimers and rescues racing reports
 
 SUBMIT_BATCH = 1000  # ledger.settings.max_batch_size
 LEASE = timedelta(seconds=30)  # the default ledger.settings.lease_duration
@@ -23,11 +26,22 @@ DONE = ("done", None)
 
 # The SQL type of every api argument these tests pass, so psycopg's guesses never pick an overload.
 ARG_TYPES = {
-    "p_worker": "text", "p_limit": "integer", "p_event_types": "text[]", "p_actor": "text",
-    "p_event_ids": "bigint[]", "p_lease_tokens": "uuid[]", "p_decisions": "text[]",
-    "p_reasons": "text[]", "p_results": "jsonb[]", "p_keep_lease": "boolean",
-    "p_details": "jsonb[]", "p_errors": "text[]", "p_error_types": "text[]",
-    "p_retryable": "boolean[]", "p_reason": "text", "p_now": "timestamptz",
+    "p_worker": "text",
+    "p_limit": "integer",
+    "p_event_types": "text[]",
+    "p_actor": "text",
+    "p_event_ids": "bigint[]",
+    "p_lease_tokens": "uuid[]",
+    "p_decisions": "text[]",
+    "p_reasons": "text[]",
+    "p_results": "jsonb[]",
+    "p_keep_lease": "boolean",
+    "p_details": "jsonb[]",
+    "p_errors": "text[]",
+    "p_error_types": "text[]",
+    "p_retryable": "boolean[]",
+    "p_reason": "text",
+    "p_now": "timestamptz",
 }
 
 
@@ -122,8 +136,7 @@ CLAIM_EVENTS = 10_000
 CLAIM_SIZE = 50
 
 
-def claim_and_finish_until_empty(conninfo: str, worker: str,
-                                 start: threading.Barrier) -> list[tuple[int, UUID]]:
+def claim_and_finish_until_empty(conninfo: str, worker: str, start: threading.Barrier) -> list[tuple[int, UUID]]:
     """One worker's loop: claim a batch, decide it keeping the lease, complete it; until no work.
     Returns (event id, lease token) of every claim."""
     claimed: list[tuple[int, UUID]] = []
@@ -132,12 +145,18 @@ def claim_and_finish_until_empty(conninfo: str, worker: str,
         while claims := api(conn, "claim_events", p_worker=worker, p_limit=CLAIM_SIZE):
             ids = [c.id for c in claims]
             tokens = [c.lease_token for c in claims]
-            decided = api(conn, "decide_events", p_event_ids=ids, p_lease_tokens=tokens,
-                          p_decisions=["approved"] * len(ids), p_keep_lease=True)
+            decided = api(
+                conn,
+                "decide_events",
+                p_event_ids=ids,
+                p_lease_tokens=tokens,
+                p_decisions=["approved"] * len(ids),
+                p_keep_lease=True,
+            )
             assert set(outcomes(decided).values()) == {DONE}, decided
             completed = api(conn, "complete_events", p_event_ids=ids, p_lease_tokens=tokens)
             assert set(outcomes(completed).values()) == {DONE}, completed
-            claimed.extend(zip(ids, tokens))
+            claimed.extend(zip(ids, tokens, strict=False))
     return claimed
 
 
@@ -153,9 +172,8 @@ def test_concurrent_claimers_take_every_event_exactly_once(fresh_db: str, login_
     start = threading.Barrier(CLAIMERS, timeout=60)
     names = [f"claimer-{n}" for n in range(CLAIMERS)]
     with ThreadPoolExecutor(CLAIMERS) as pool:
-        futures = [pool.submit(claim_and_finish_until_empty, worker_dsn, name, start)
-                   for name in names]
-        claims = {name: f.result() for name, f in zip(names, futures)}
+        futures = [pool.submit(claim_and_finish_until_empty, worker_dsn, name, start) for name in names]
+        claims = {name: f.result() for name, f in zip(names, futures, strict=False)}
 
     times_claimed = Counter(i for got in claims.values() for i, _ in got)
     assert [i for i, n in times_claimed.items() if n > 1] == [], "no event is claimed twice"
@@ -187,8 +205,12 @@ DECIDE_HAND_OFF = "decide, handing the action off"
 COMPLETE_APPROVED = "complete an approval"
 COMPLETE_REJECTED = "complete a rejection"
 KINDS = (DECIDE_KEEP, DECIDE_HAND_OFF, COMPLETE_APPROVED, COMPLETE_REJECTED)
-DECISION = {DECIDE_KEEP: "approved", DECIDE_HAND_OFF: "rejected",
-            COMPLETE_APPROVED: "approved", COMPLETE_REJECTED: "rejected"}
+DECISION = {
+    DECIDE_KEEP: "approved",
+    DECIDE_HAND_OFF: "rejected",
+    COMPLETE_APPROVED: "approved",
+    COMPLETE_REJECTED: "rejected",
+}
 
 
 @dataclass(frozen=True)
@@ -204,15 +226,20 @@ def hold_events(holder: psycopg.Connection, clock: datetime, round_no: int) -> l
     Every lease then expires at clock + LEASE. The kinds rotate so each racer meets each kind."""
     claims = api(holder, "claim_events", p_worker="holder", p_limit=RACERS, p_now=clock)
     assert len(claims) == RACERS
-    races = [Race(c.id, c.lease_token, KINDS[(n + round_no) % len(KINDS)], c.lease_expires_at)
-             for n, c in enumerate(claims)]
+    races = [
+        Race(c.id, c.lease_token, KINDS[(n + round_no) % len(KINDS)], c.lease_expires_at) for n, c in enumerate(claims)
+    ]
     to_decide = [r for r in races if r.kind in (COMPLETE_APPROVED, COMPLETE_REJECTED)]
-    decided = api(holder, "decide_events",
-                  p_event_ids=[r.event_id for r in to_decide],
-                  p_lease_tokens=[r.token for r in to_decide],
-                  p_decisions=[DECISION[r.kind] for r in to_decide],
-                  p_results=[Jsonb({"decided_before_race": r.event_id}) for r in to_decide],
-                  p_keep_lease=True, p_now=clock)
+    decided = api(
+        holder,
+        "decide_events",
+        p_event_ids=[r.event_id for r in to_decide],
+        p_lease_tokens=[r.token for r in to_decide],
+        p_decisions=[DECISION[r.kind] for r in to_decide],
+        p_results=[Jsonb({"decided_before_race": r.event_id}) for r in to_decide],
+        p_keep_lease=True,
+        p_now=clock,
+    )
     assert set(outcomes(decided).values()) == {DONE}
     return races
 
@@ -222,18 +249,29 @@ def race_report(conn: psycopg.Connection, race: Race) -> tuple[str, str | None]:
     now = race.expires_at - JUST_BEFORE
     ids, tokens = [race.event_id], [race.token]
     if race.kind in (DECIDE_KEEP, DECIDE_HAND_OFF):
-        reports = api(conn, "decide_events", p_event_ids=ids, p_lease_tokens=tokens,
-                      p_decisions=[DECISION[race.kind]],
-                      p_results=[Jsonb({"decided_in_race": race.event_id})],
-                      p_keep_lease=race.kind == DECIDE_KEEP, p_now=now)
+        reports = api(
+            conn,
+            "decide_events",
+            p_event_ids=ids,
+            p_lease_tokens=tokens,
+            p_decisions=[DECISION[race.kind]],
+            p_results=[Jsonb({"decided_in_race": race.event_id})],
+            p_keep_lease=race.kind == DECIDE_KEEP,
+            p_now=now,
+        )
     else:
-        reports = api(conn, "complete_events", p_event_ids=ids, p_lease_tokens=tokens,
-                      p_details=[Jsonb({"action": "sent"})], p_now=now)
+        reports = api(
+            conn,
+            "complete_events",
+            p_event_ids=ids,
+            p_lease_tokens=tokens,
+            p_details=[Jsonb({"action": "sent"})],
+            p_now=now,
+        )
     return outcomes(reports)[race.event_id]
 
 
-def run_in_lockstep(parties: list[Callable[[int], None]], prepare: Callable[[int], None],
-                    rounds: int) -> None:
+def run_in_lockstep(parties: list[Callable[[int], None]], prepare: Callable[[int], None], rounds: int) -> None:
     """Each round: prepare(round) on this thread, then release every party at once (a barrier) and
     wait for all of them to finish before the next round."""
     start = threading.Barrier(len(parties) + 1, timeout=60)
@@ -292,15 +330,13 @@ def check_race(race: Race, answer: tuple, rescue_report, event, trail: list[tupl
     if race.kind in (COMPLETE_APPROVED, COMPLETE_REJECTED):
         # The decision made before the race stands whoever wins; the rescue only ends the lease.
         assert event.result == {"decided_before_race": race.event_id}, where
-        assert (event.status, event.lease_token) == (
-            ("completed", None) if holder_won else (decision, None)), where
+        assert (event.status, event.lease_token) == (("completed", None) if holder_won else (decision, None)), where
     elif holder_won:
         assert event.result == {"decided_in_race": race.event_id}, where
         kept = race.token if race.kind == DECIDE_KEEP else None
         assert (event.status, event.lease_token) == (decision, kept), where
     else:
-        assert (event.status, event.lease_token, event.result, event.attempts) == (
-            "queued", None, None, 1), where
+        assert (event.status, event.lease_token, event.result, event.attempts) == ("queued", None, None, 1), where
     if not holder_won:
         assert (rescue_report.outcome, rescue_report.status) == ("done", event.status), where
     assert trail == expected_trail(race, holder_won), where
@@ -344,12 +380,14 @@ def test_rescue_racing_the_holders_report_never_loses_or_undoes_work(fresh_db: s
         def report(_: int) -> None:
             race = this_round[n]
             holder_answers[race.event_id] = race_report(reporters[n], race)
+
         return report
 
     def rescue(round_no: int) -> None:
         ours = {r.event_id for r in this_round}
-        for report in api(rescuer, "rescue_expired_leases", p_limit=1000, p_actor="rescuer",
-                          p_now=clocks[round_no] + LEASE):
+        for report in api(
+            rescuer, "rescue_expired_leases", p_limit=1000, p_actor="rescuer", p_now=clocks[round_no] + LEASE
+        ):
             if report.event_id not in ours or report.event_id in rescued:
                 stray_rescues.append(report.event_id)
             rescued[report.event_id] = report
@@ -366,9 +404,15 @@ def test_rescue_racing_the_holders_report_never_loses_or_undoes_work(fresh_db: s
         ids = [r.event_id for r in races]
         events, trails = events_by_id(admin, ids), audit_trails(admin, ids)
         wins = Counter(
-            check_race(race, holder_answers[race.event_id], rescued.get(race.event_id),
-                       events[race.event_id], trails[race.event_id])
-            for race in races)
+            check_race(
+                race,
+                holder_answers[race.event_id],
+                rescued.get(race.event_id),
+                events[race.event_id],
+                trails[race.event_id],
+            )
+            for race in races
+        )
         assert_audit_verifies(admin)
     assert wins["holder"] and wins["rescue"], f"both sides win some races, or nothing raced: {wins}"
 
@@ -380,13 +424,11 @@ WORKER = "underwriter-7"  # A and B share this name: only the lease token tells 
 SECOND_REPORTS = ("complete_events", "fail_events", "heartbeat_events", "release_events")
 
 
-def zombie_report(conn: psycopg.Connection, function: str, ids: list[int],
-                  tokens: list[UUID]) -> list:
+def zombie_report(conn: psycopg.Connection, function: str, ids: list[int], tokens: list[UUID]) -> list:
     """A report as A's handler would send it, with A's old lease tokens."""
     extra: dict[str, object] = {}
     if function == "decide_events":
-        extra = {"p_decisions": ["rejected"] * len(ids),
-                 "p_results": [Jsonb({"by": "zombie"})] * len(ids)}
+        extra = {"p_decisions": ["rejected"] * len(ids), "p_results": [Jsonb({"by": "zombie"})] * len(ids)}
     elif function == "complete_events":
         extra = {"p_details": [Jsonb({"by": "zombie"})] * len(ids)}
     elif function == "fail_events":
@@ -404,8 +446,7 @@ def test_a_zombie_holder_is_fenced_by_its_lease_token_not_its_name(fresh_db: str
     the audit trail shows only A's claim, the rescue and B's work, and the chain verifies. After
     B's completion A's token is still refused, not taken as a repeat of B's report."""
     worker_dsn = login_as(fresh_db, "agentledger_worker")
-    with connect(fresh_db) as admin, connect(worker_dsn) as a, connect(worker_dsn) as b, \
-            connect(worker_dsn) as rescuer:
+    with connect(fresh_db) as admin, connect(worker_dsn) as a, connect(worker_dsn) as b, connect(worker_dsn) as rescuer:
         ids = submit(admin, ZOMBIES)
         set_lease(admin, "1 microsecond")  # A's leases are over by its next transaction
         a_claims = api(a, "claim_events", p_worker=WORKER, p_limit=ZOMBIES)
@@ -416,17 +457,27 @@ def test_a_zombie_holder_is_fenced_by_its_lease_token_not_its_name(fresh_db: str
         b_claims = api(b, "claim_events", p_worker=WORKER, p_limit=ZOMBIES)
         assert [c.id for c in b_claims] == [c.id for c in a_claims] == ids
         b_tokens = {c.id: c.lease_token for c in b_claims}
-        b_decided = api(b, "decide_events", p_event_ids=ids,
-                        p_lease_tokens=[b_tokens[i] for i in ids],
-                        p_decisions=["approved"] * ZOMBIES,
-                        p_results=[Jsonb({"by": "B", "event": i}) for i in ids], p_keep_lease=True)
+        b_decided = api(
+            b,
+            "decide_events",
+            p_event_ids=ids,
+            p_lease_tokens=[b_tokens[i] for i in ids],
+            p_decisions=["approved"] * ZOMBIES,
+            p_results=[Jsonb({"by": "B", "event": i}) for i in ids],
+            p_keep_lease=True,
+        )
         assert set(outcomes(b_decided).values()) == {DONE}
         b_expiry = {r.event_id: r.lease_expires_at for r in b_decided}
         events = events_by_id(admin, ids)
         for i in ids:
             e = events[i]
             assert (e.status, e.result, e.lease_owner, e.lease_token, e.lease_expires_at) == (
-                "approved", {"by": "B", "event": i}, WORKER, b_tokens[i], b_expiry[i]), f"event {i}"
+                "approved",
+                {"by": "B", "event": i},
+                WORKER,
+                b_tokens[i],
+                b_expiry[i],
+            ), f"event {i}"
         as_b_left_them = whole_rows(admin, ids)
 
         a_tokens = {c.id: c.lease_token for c in a_claims}
@@ -434,20 +485,22 @@ def test_a_zombie_holder_is_fenced_by_its_lease_token_not_its_name(fresh_db: str
         for report in zombie_report(a, "decide_events", ids, [a_tokens[i] for i in ids]):
             answers[report.event_id].append(report)
         for n, function in enumerate(SECOND_REPORTS):
-            group = ids[n::len(SECOND_REPORTS)]
+            group = ids[n :: len(SECOND_REPORTS)]
             for report in zombie_report(a, function, group, [a_tokens[i] for i in group]):
                 answers[report.event_id].append(report)
 
         assert sorted(answers) == ids and {len(got) for got in answers.values()} == {2}
-        not_refused = {i: got for i, got in answers.items()
-                       if any((r.outcome, r.code, r.status) != (*REFUSED, "approved") for r in got)}
+        not_refused = {
+            i: got
+            for i, got in answers.items()
+            if any((r.outcome, r.code, r.status) != (*REFUSED, "approved") for r in got)
+        }
         assert not_refused == {}, f"{len(not_refused)} of {ZOMBIES} trials let A's old token act"
         after_zombie = whole_rows(admin, ids)
         changed = [i for i in ids if after_zombie[i] != as_b_left_them[i]]
         assert changed == [], "A's refused reports leave every column of B's events as it was"
 
-        b_completed = api(b, "complete_events", p_event_ids=ids,
-                          p_lease_tokens=[b_tokens[i] for i in ids])
+        b_completed = api(b, "complete_events", p_event_ids=ids, p_lease_tokens=[b_tokens[i] for i in ids])
         assert set(outcomes(b_completed).values()) == {DONE}, "B's lease survived the zombie"
         late = zombie_report(a, "complete_events", ids, [a_tokens[i] for i in ids])
         assert outcomes(late) == {i: REFUSED for i in ids}, "not already_done: B's report, not A's"

@@ -35,8 +35,11 @@ def test_a_report_whose_commit_answer_was_lost_is_resent_and_applied_once(fresh_
             for round_ in range(3):
                 cutter.cut_next_commit()
                 await asyncio.to_thread(submit, fresh_db, 200, "loan_application", f'{{"n": {round_}}}')
-                await async_wait_until(lambda: statuses(fresh_db) == {"completed": 200 * (round_ + 1)}, 30,
-                                       f"round {round_} completed")
+                await async_wait_until(
+                    lambda round_=round_: statuses(fresh_db) == {"completed": 200 * (round_ + 1)},
+                    30,
+                    f"round {round_} completed",
+                )
         await cutter.close()
         return cutter.cuts
 
@@ -46,6 +49,12 @@ def test_a_report_whose_commit_answer_was_lost_is_resent_and_applied_once(fresh_
     assert len(resent) == 3 and all(re.search(r"[1-9]\d* had been applied already", m) for m in resent), resent
     # Exactly once all the same: submit, claim, decision, completion per event, and a sound chain.
     assert sql(fresh_db, "SELECT count(*) FROM ledger.audit_log")[0][0] == 4 * 600
-    assert sql(fresh_db, """SELECT count(*) FROM ledger.events
-                             WHERE result->>'n' IS NULL OR status <> 'completed'""")[0][0] == 0
+    assert (
+        sql(
+            fresh_db,
+            """SELECT count(*) FROM ledger.events
+                             WHERE result->>'n' IS NULL OR status <> 'completed'""",
+        )[0][0]
+        == 0
+    )
     assert sql(fresh_db, "SELECT ok FROM api.verify_audit()")[0][0] is True

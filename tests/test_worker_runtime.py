@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from agentledger_worker import SentToReview, Worker
+from agentledger_worker.channels import WORK_CHANNEL
 from tests.support.workers import async_wait_until, running, settings, sql, statuses, submit
 
 FAST = dict(poll_interval=0.3, rescue_interval=0.3, flush_delay=0.001, listen_check_interval=0.5)
@@ -21,8 +22,12 @@ def worker_dsn(fresh_db: str, login_as) -> str:
 
 
 def history(dsn: str, event_id: int) -> list[tuple]:
-    return sql(dsn, """SELECT from_status::text, to_status::text, actor, reason, details, attempt
-                         FROM ledger.audit_log WHERE event_id = %s ORDER BY seq""", event_id)
+    return sql(
+        dsn,
+        """SELECT from_status::text, to_status::text, actor, reason, details, attempt
+                         FROM ledger.audit_log WHERE event_id = %s ORDER BY seq""",
+        event_id,
+    )
 
 
 def test_decision_then_action_completes_every_event_with_one_chain_each(fresh_db, worker_dsn):
@@ -41,12 +46,16 @@ def test_decision_then_action_completes_every_event_with_one_chain_each(fresh_db
     async def scenario():
         async with running(worker, worker_dsn):
             await async_wait_until(lambda: statuses(fresh_db) == {"completed": 300}, 30, "300 completed")
+
     asyncio.run(scenario())
 
     steps = history(fresh_db, ids[0])
     assert [(f, t, a) for f, t, a, *_ in steps] == [
-        (None, "queued", "tests"), ("queued", "processing", "underwriter-1"),
-        ("processing", "approved", "underwriter-1"), ("approved", "completed", "underwriter-1")]
+        (None, "queued", "tests"),
+        ("queued", "processing", "underwriter-1"),
+        ("processing", "approved", "underwriter-1"),
+        ("approved", "completed", "underwriter-1"),
+    ]
     assert steps[2][3] == "within policy" and steps[3][4] == {"sent": 100}
     assert sql(fresh_db, "SELECT count(*) FROM ledger.audit_log")[0][0] == 4 * 300
     assert sql(fresh_db, "SELECT ok FROM api.verify_audit()")[0][0] is True
@@ -67,13 +76,21 @@ def test_a_handler_that_raises_is_retried_with_back_off_then_fails_with_its_erro
     async def scenario():
         async with running(worker, worker_dsn):
             await async_wait_until(lambda: statuses(fresh_db) == {"failed": 1}, 30, "the event to fail")
+
     asyncio.run(scenario())
 
     assert len(calls) == 3
     assert calls[1] - calls[0] >= 0.05 and calls[2] - calls[1] >= 0.1  # back-off doubled
     steps = history(fresh_db, event_id)
-    assert [t for _, t, *_ in steps] == ["queued", "processing", "queued", "processing", "queued",
-                                         "processing", "failed"]
+    assert [t for _, t, *_ in steps] == [
+        "queued",
+        "processing",
+        "queued",
+        "processing",
+        "queued",
+        "processing",
+        "failed",
+    ]
     last = steps[-1]
     assert last[3] == "model service down (attempt 3)"
     assert last[4]["error_type"] == "ConnectionError"
@@ -81,8 +98,9 @@ def test_a_handler_that_raises_is_retried_with_back_off_then_fails_with_its_erro
 
 
 def test_fail_retry_and_wrong_return_values(fresh_db, worker_dsn):
-    ids = dict(zip(["fail", "retry", "complete", "none", "list", "junk"],
-                   submit(fresh_db, 6, "support_ticket")))
+    ids = dict(
+        zip(["fail", "retry", "complete", "none", "list", "junk"], submit(fresh_db, 6, "support_ticket"), strict=False)
+    )
     settings(fresh_db, retry_base_delay="1 hour")
     by_id = {v: k for k, v in ids.items()}
     worker = Worker(name="copilot-1", **FAST)
@@ -90,13 +108,19 @@ def test_fail_retry_and_wrong_return_values(fresh_db, worker_dsn):
     @worker.handler("support_ticket")
     async def answer(event, ctx):
         kind = by_id[event.id]
-        return {"fail": ctx.fail("customer unknown", "LookupError"), "retry": ctx.retry("mailbox busy"),
-                "complete": ctx.complete(), "none": None, "list": ctx.approve(result=[1, 2]),
-                "junk": 42}[kind]
+        return {
+            "fail": ctx.fail("customer unknown", "LookupError"),
+            "retry": ctx.retry("mailbox busy"),
+            "complete": ctx.complete(),
+            "none": None,
+            "list": ctx.approve(result=[1, 2]),
+            "junk": 42,
+        }[kind]
 
     async def scenario():
         async with running(worker, worker_dsn):
             await async_wait_until(lambda: statuses(fresh_db) == {"failed": 5, "queued": 1}, 30, "the outcomes")
+
     asyncio.run(scenario())
 
     rows = {by_id[i]: (s, e) for i, s, e in sql(fresh_db, "SELECT id, status::text, last_error FROM ledger.events")}
@@ -123,6 +147,7 @@ def test_inline_decision_then_action_in_one_handler(fresh_db, worker_dsn):
     async def scenario():
         async with running(worker, worker_dsn):
             await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1}, 30, "completion")
+
     asyncio.run(scenario())
     assert seen == {"status": "approved"}
     assert [t for _, t, *_ in history(fresh_db, event_id)] == ["queued", "processing", "approved", "completed"]
@@ -144,6 +169,7 @@ def test_a_decided_event_whose_action_never_ran_is_offered_to_action_handlers(fr
         assert stats["decided_awaiting_action"] == 1
         async with running(actor, worker_dsn):
             await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1}, 30, "the action")
+
     asyncio.run(scenario())
     assert [a for _, _, a, *_ in history(fresh_db, event_id)] == ["tests", "decider", "decider", "disburser"]
 
@@ -160,18 +186,20 @@ def test_work_submitted_without_a_notification_is_found_by_polling(fresh_db, wor
             await asyncio.sleep(0.3)  # the start-up look has found nothing
             sql(fresh_db, "UPDATE ledger.wakeups SET last_notified_at = now()")
             with psycopg.connect(fresh_db, autocommit=True) as listener:
-                listener.execute("LISTEN agentledger_work")
+                listener.execute(f"LISTEN {WORK_CHANNEL}")
                 submit(fresh_db, 1, "fraud_alert")
                 started = time.monotonic()
                 await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1}, 10, "the poll")
                 took = time.monotonic() - started
                 sent = list(listener.notifies(timeout=0.1))
             return took, sent
+
     took, sent = asyncio.run(scenario())
     assert not any("queued" in n.payload for n in sent)  # the submit was never announced
     assert took < 3  # found within a poll interval or so
 
 
+@pytest.mark.stress  # a lease lost to the rescue
 def test_a_lost_lease_stops_the_handler_and_nothing_is_reported(fresh_db, worker_dsn):
     """The lease is taken away (rescued as if it had expired): the next heartbeat is refused, the
     handler is cancelled, and the event is claimed again and finished."""
@@ -199,12 +227,20 @@ def test_a_lost_lease_stops_the_handler_and_nothing_is_reported(fresh_db, worker
             # As the owner may: rescue as if 4 s had passed, beyond the 3 s lease (runnable again then).
             sql(fresh_db, "SELECT count(*) FROM api.rescue_expired_leases(10, 'ops', now() + interval '4 s')")
             await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1}, 15, "the second attempt")
+
     asyncio.run(scenario())
     assert calls == ["start", "cancelled", "start"]
     assert [t for _, t, *_ in history(fresh_db, event_id)] == [
-        "queued", "processing", "queued", "processing", "approved", "completed"]
+        "queued",
+        "processing",
+        "queued",
+        "processing",
+        "approved",
+        "completed",
+    ]
 
 
+@pytest.mark.stress  # connections killed under load
 def test_killed_connections_come_back_and_nothing_is_lost(fresh_db, worker_dsn):
     worker = Worker(name="sturdy", **FAST)
 
@@ -216,8 +252,12 @@ def test_killed_connections_come_back_and_nothing_is_lost(fresh_db, worker_dsn):
     worker.action("loan_application")(lambda event, ctx: ctx.complete())
 
     def kill(purpose: str) -> int:
-        return sql(fresh_db, """SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-                                 WHERE application_name = %s""", f"agentledger worker sturdy ({purpose})")[0][0]
+        return sql(
+            fresh_db,
+            """SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                                 WHERE application_name = %s""",
+            f"agentledger worker sturdy ({purpose})",
+        )[0][0]
 
     async def scenario():
         async with running(worker, worker_dsn):
@@ -231,6 +271,7 @@ def test_killed_connections_come_back_and_nothing_is_lost(fresh_db, worker_dsn):
             submit(fresh_db, 10, "loan_application")
             await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1010}, 60, "every event done")
             return killed
+
     killed = asyncio.run(scenario())
     assert killed[0] == 1 and killed[1] == 1 and killed[4] == 1  # listen and claims existed and died
     # Exactly once: one claim, one decision and one completion per event.
@@ -238,8 +279,11 @@ def test_killed_connections_come_back_and_nothing_is_lost(fresh_db, worker_dsn):
 
 
 def test_a_decision_sent_to_review_stops_the_handler_and_runs_no_action(fresh_db, worker_dsn):
-    sql(fresh_db, """INSERT INTO ledger.review_policies (event_type, always_review)
-                     VALUES ('support_ticket', true), ('fraud_alert', true)""")
+    sql(
+        fresh_db,
+        """INSERT INTO ledger.review_policies (event_type, always_review)
+                     VALUES ('support_ticket', true), ('fraud_alert', true)""",
+    )
     inline_id = submit(fresh_db, 1, "support_ticket")[0]
     returned_id = submit(fresh_db, 1, "fraud_alert")[0]
     seen: list[str] = []
@@ -266,6 +310,7 @@ def test_a_decision_sent_to_review_stops_the_handler_and_runs_no_action(fresh_db
         async with running(worker, worker_dsn):
             await async_wait_until(lambda: statuses(fresh_db) == {"in_review": 2}, 30, "both proposals")
             await asyncio.sleep(0.5)  # nothing more happens
+
     asyncio.run(scenario())
     assert seen == ["inline: sent to review"]
     for event_id in (inline_id, returned_id):

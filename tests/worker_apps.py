@@ -17,8 +17,14 @@ SECONDS = float(os.environ.get("AGENTLEDGER_TEST_HANDLER_SECONDS", "0"))
 
 def _quick(name: str) -> Worker:
     # No prefetch: the tests count exactly what the handlers hold.
-    worker = Worker(name=os.environ.get("AGENTLEDGER_TEST_WORKER_NAME", name), concurrency=10, prefetch=0,
-                    poll_interval=0.5, rescue_interval=0.5, shutdown_timeout=5)
+    worker = Worker(
+        name=os.environ.get("AGENTLEDGER_TEST_WORKER_NAME", name),
+        concurrency=10,
+        prefetch=0,
+        poll_interval=0.5,
+        rescue_interval=0.5,
+        shutdown_timeout=5,
+    )
 
     @worker.handler("loan_application")
     async def decide(event, ctx):
@@ -53,6 +59,7 @@ def _gc_probe(tune_gc: bool) -> Worker:
     @worker.handler("loan_application")
     async def report_gc(event, ctx):
         import gc
+
         return ctx.approve(result={"threshold": list(gc.get_threshold()), "frozen": gc.get_freeze_count()})
 
     return worker

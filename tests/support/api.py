@@ -1,6 +1,6 @@
 """Fixtures for tests of the HTTP API: the real app, started, on a private deployed database.
 
-make_api(**settings)         ApiHarness of a new app with those Settings changed, on fresh_db
+make_api(**settings)         ApiHarness of a new app with those ApiSettings changed, on fresh_db
 api                          make_api() with the default settings (but a small pool)
 module_make_api(**settings)  the same on one database shared by the test module, for tests that
                              refuse requests or touch only their own events (a database per test
@@ -29,7 +29,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from agentledger_api import create_app
-from agentledger_api.settings import Settings
+from agentledger_api.settings import ApiSettings
 from tests.support import databases
 
 PROBLEM_JSON = "application/problem+json"
@@ -42,7 +42,7 @@ class ApiHarness:
     """A started app client, the database it serves, and helpers for keys and checks."""
 
     client: TestClient
-    settings: Settings
+    settings: ApiSettings
     admin_dsn: str  # superuser, same database: for checks and for making keys
     db_user: str  # the login role the app connects as
 
@@ -96,7 +96,7 @@ def api_factory(stack: ExitStack, admin_dsn: str, new_login: Callable[[], str]) 
 
     def make(**overrides: Any) -> ApiHarness:
         api_dsn = new_login()
-        settings = Settings(**{"database_url": api_dsn, **TEST_SETTINGS, **overrides})
+        settings = ApiSettings(**{"database_url": api_dsn, **TEST_SETTINGS, **overrides})
         client = stack.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
         return ApiHarness(client, settings, admin_dsn, str(conninfo_to_dict(api_dsn)["user"]))
 
@@ -123,8 +123,9 @@ def module_make_api(deployed_template: str) -> Iterator[Callable[..., ApiHarness
 
     def new_login(admin_dsn: str) -> str:
         name = f"agentledger_test_login_{secrets.token_hex(4)}"
-        databases.execute(databases.ADMIN_URL, sql.SQL("CREATE ROLE {} LOGIN IN ROLE agentledger_api")
-                          .format(sql.Identifier(name)))
+        databases.execute(
+            databases.ADMIN_URL, sql.SQL("CREATE ROLE {} LOGIN IN ROLE agentledger_api").format(sql.Identifier(name))
+        )
         roles.append(name)
         return make_conninfo(admin_dsn, user=name)
 

@@ -20,9 +20,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ADMIN_URL = os.environ.get(
-    "AGENTLEDGER_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+ADMIN_URL = os.environ.get("AGENTLEDGER_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 _admin = conninfo_to_dict(ADMIN_URL)
 HOST = str(_admin.get("host") or "127.0.0.1")
@@ -110,10 +108,14 @@ def run_sqitch(args: list[str], db_name: str) -> subprocess.CompletedProcess[str
 def pg_prove_command(db_name: str, test_file: Path) -> list[str]:
     return [
         "pg_prove",
-        "--host", HOST,
-        "--port", PORT,
-        "--username", USER,
-        "--dbname", db_name,
+        "--host",
+        HOST,
+        "--port",
+        PORT,
+        "--username",
+        USER,
+        "--dbname",
+        db_name,
         "--verbose",
         str(test_file),
     ]

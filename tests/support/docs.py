@@ -16,8 +16,12 @@ from tests.support.databases import REPO_ROOT
 
 def doc_files() -> list[Path]:
     """README.md, then docs/*.md in name order, then bench/README.md and CHANGELOG.md."""
-    return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")), REPO_ROOT / "bench" / "README.md",
-            REPO_ROOT / "CHANGELOG.md"]
+    return [
+        REPO_ROOT / "README.md",
+        *sorted((REPO_ROOT / "docs").glob("*.md")),
+        REPO_ROOT / "bench" / "README.md",
+        REPO_ROOT / "CHANGELOG.md",
+    ]
 
 
 def relative(path: Path) -> str:
@@ -57,7 +61,7 @@ def section(title: str) -> str:
             if heading.title == title:
                 lines = text.splitlines(keepends=True)
                 end = marks[i + 1].line if i + 1 < len(marks) else len(lines)
-                hits.append((relative(path), "".join(lines[heading.line + 1:end])))
+                hits.append((relative(path), "".join(lines[heading.line + 1 : end])))
     assert len(hits) == 1, f"exactly one section of the documentation is called {title!r}: {[f for f, _ in hits]}"
     return hits[0][1]
 

@@ -16,8 +16,7 @@ from tests.support import databases
 from tests.support.fixtures import template_name
 
 PG_PROVE_MISSING = (
-    "pg_prove is not on PATH; install the Debian packages "
-    "postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl"
+    "pg_prove is not on PATH; install the Debian packages postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl"
 )
 
 

@@ -19,8 +19,12 @@ def free_port() -> int:
 
 def copy_checkout(target: Path) -> None:
     """The files git would commit now (tracked, plus new ones not ignored), as they are on disk."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=databases.REPO_ROOT, capture_output=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=databases.REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     for name in filter(None, listed.decode().split("\0")):
         source = databases.REPO_ROOT / name
         if source.is_file():  # a tracked file deleted in the work tree is skipped

@@ -52,8 +52,10 @@ class Proxy:
         server_reader, server_writer = await asyncio.open_connection(*self.target)
         writers = (client_writer, server_writer)
         try:
-            await asyncio.gather(self._pipe(number, client_reader, server_writer, writers, upstream=True),
-                                 self._pipe(number, server_reader, client_writer, writers, upstream=False))
+            await asyncio.gather(
+                self._pipe(number, client_reader, server_writer, writers, upstream=True),
+                self._pipe(number, server_reader, client_writer, writers, upstream=False),
+            )
         except (OSError, asyncio.CancelledError):
             pass
         finally:

@@ -24,15 +24,11 @@ def login_as() -> Iterator[Callable[[str, str], str]]:
         name = f"agentledger_test_login_{secrets.token_hex(4)}"
         databases.execute(
             databases.ADMIN_URL,
-            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(
-                sql.Identifier(name), sql.Identifier(group)
-            ),
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(sql.Identifier(name), sql.Identifier(group)),
         )
         created.append(name)
         return make_conninfo(conninfo, user=name)
 
     yield make
     for name in created:
-        databases.execute(
-            databases.ADMIN_URL, sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name))
-        )
+        databases.execute(databases.ADMIN_URL, sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))

@@ -29,11 +29,17 @@ def submit(dsn: str, count: int, event_type: str = "loan_application", payload: 
     """count events in batches of 1,000 (one notification per batch); their ids."""
     ids: list[int] = []
     for first in range(0, count, 1000):
-        rows = sql(dsn, """SELECT id FROM api.submit_events(
+        rows = sql(
+            dsn,
+            """SELECT id FROM api.submit_events(
                              (SELECT jsonb_agg(jsonb_build_object('customer_id', 'cust-' || g, 'event_type', %s::text,
                                                                   'payload', %s::jsonb) ORDER BY g)
                                 FROM generate_series(%s::int, %s::int) g), p_actor => 'tests')""",
-                   event_type, payload, first, min(first + 1000, count) - 1)
+            event_type,
+            payload,
+            first,
+            min(first + 1000, count) - 1,
+        )
         ids += [r[0] for r in rows]
     return ids
 
@@ -78,15 +84,20 @@ async def running(worker, dsn: str):
 
 
 @contextmanager
-def worker_process(dsn: str, app: str, *args: str, env: dict[str, str] | None = None,
-                   log: Path | None = None) -> Iterator[subprocess.Popen]:
+def worker_process(
+    dsn: str, app: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen]:
     """`agentledger worker --app tests.worker_apps:<app>` as a real process, from the repository root;
     killed on leaving if it still runs. Its stderr goes to log (a file) when given."""
-    stream = open(log, "ab") if log else subprocess.DEVNULL
+    stream = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115  (the process writes to it; closed below)
     process = subprocess.Popen(
         [sys.executable, "-m", "agentledger", "worker", "--app", f"tests.worker_apps:{app}", *args],
-        cwd=databases.REPO_ROOT, env={**os.environ, "DATABASE_URL": dsn, **(env or {})},
-        stdin=subprocess.DEVNULL, stdout=stream, stderr=stream)
+        cwd=databases.REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": dsn, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=stream,
+        stderr=stream,
+    )
     try:
         yield process
     finally:

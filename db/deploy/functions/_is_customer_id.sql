@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/_is_customer_id to pg
--- Written by agentledger/function_changes.py from db/functions/_is_customer_id.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_is_customer_id.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

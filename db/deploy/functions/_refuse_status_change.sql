@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/_refuse_status_change to pg
--- Written by agentledger/function_changes.py from db/functions/_refuse_status_change.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_refuse_status_change.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/_status_change_problem to pg
--- Written by agentledger/function_changes.py from db/functions/_status_change_problem.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_status_change_problem.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

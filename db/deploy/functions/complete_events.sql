@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/complete_events to pg
--- Written by agentledger/function_changes.py from db/functions/complete_events.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/complete_events.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/list_blocked to pg
--- Written by agentledger/function_changes.py from db/functions/list_blocked.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/list_blocked.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/list_events to pg
--- Written by agentledger/function_changes.py from db/functions/list_events.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/list_events.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

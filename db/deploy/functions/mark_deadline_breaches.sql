@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/mark_deadline_breaches to pg
--- Written by agentledger/function_changes.py from db/functions/mark_deadline_breaches.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/mark_deadline_breaches.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/review_event to pg
--- Written by agentledger/function_changes.py from db/functions/review_event.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/review_event.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

@@ -1,5 +1,5 @@
 -- Revert agentledger:functions/_is_type_name from pg
--- Written by agentledger/function_changes.py: the change created the function.
+-- Written by `agentledger db functions`: the change created the function.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

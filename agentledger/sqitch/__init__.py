@@ -1,0 +1,1 @@
+"""A sqitch-compatible deployer for PostgreSQL, in Python: `agentledger db` (see README.md here)."""
