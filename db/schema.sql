@@ -409,6 +409,7 @@ COMMENT ON DOMAIN ledger.actor_name IS 'Who acts: an agent, a person or an API k
 
 CREATE FUNCTION ledger._is_customer_id(p_value text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN ((p_value <> ''::text) AND (char_length(p_value) <= 64) AND (p_value !~ '[[:cntrl:]]'::text));
 
 
@@ -444,6 +445,7 @@ COMMENT ON DOMAIN ledger.customer_id IS 'A bank customer''s id: 1-64 characters 
 
 CREATE FUNCTION ledger._is_idempotency_key(p_value text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN ((p_value <> ''::text) AND (char_length(p_value) <= 255) AND (p_value !~ '[[:cntrl:]]'::text));
 
 
@@ -479,6 +481,7 @@ COMMENT ON DOMAIN ledger.idempotency_key IS 'A client''s idempotency key: 1-255 
 
 CREATE FUNCTION ledger._is_key_name(p_value text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN (p_value ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$'::text);
 
 
@@ -558,6 +561,7 @@ COMMENT ON TYPE ledger.submission IS 'One item of a submit request while api.sub
 
 CREATE FUNCTION ledger._is_type_name(p_value text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN (p_value ~ '^[a-z][a-z0-9_.-]{0,49}$'::text);
 
 
@@ -1627,6 +1631,7 @@ COMMENT ON COLUMN ledger.audit_seals.sealed_at IS 'When.';
 
 CREATE FUNCTION ledger._as_api_seal(s ledger.audit_seals) RETURNS api.seal
     LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN ROW((s).id, (s).first_seq, (s).last_seq, (s).row_count, encode((s).prev_digest, 'hex'::text), encode((s).digest, 'hex'::text), (s).sealed_by, (s).sealed_at)::api.seal;
 
 
@@ -1910,6 +1915,7 @@ Returns the breaches marked now. Workers run it with the lease rescue; it may al
 
 CREATE FUNCTION ledger._checked_now(p_now timestamp with time zone) RETURNS timestamp with time zone
     LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- "Now" for a function call. Only the owner (and superusers, who are members of every role) may
 -- move the clock, which tests do; clients could otherwise back-date what they write.
@@ -2984,6 +2990,7 @@ false when the item''s idempotency key matched an earlier identical submit. All 
 
 CREATE FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid DEFAULT NULL::uuid) RETURNS api.event
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- The one implementation of a status change by an actor. p_operator_step names the operator step
 -- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
@@ -3060,6 +3067,16 @@ BEGIN
             MESSAGE = format('event %s may not be claimed before %s', p_event_id, v_event.run_after),
             DETAIL = 'Its run_after (a schedule or a retry back-off) has not passed.',
             HINT = 'Claim it after run_after.';
+    END IF;
+    IF v_to = 'processing' AND v_event.ordered IS TRUE AND v_event.first_in_line IS NOT TRUE THEN
+        -- The claim functions take only the first of a customer's ordered events; so does this.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s waits behind an earlier ordered event of customer %s', p_event_id,
+                             v_event.customer_id),
+            DETAIL = format('Events of type %s are claimed one at a time per customer, in submission order.',
+                            v_event.event_type),
+            HINT = 'Claim it once the events before it are completed, or an operator has released the line.';
     END IF;
 
     IF v_to = 'processing' AND v_event.attempts >= v_event.max_attempts THEN
@@ -3310,6 +3327,7 @@ COMMENT ON FUNCTION api.verify_audit(p_event_id bigint) IS 'Verifies the audit t
 
 CREATE FUNCTION ledger._add_wakeups() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     INSERT INTO ledger.wakeups (event_type) SELECT name FROM new_types;
@@ -3333,6 +3351,7 @@ COMMENT ON FUNCTION ledger._add_wakeups() IS 'Gives every newly registered event
 
 CREATE FUNCTION ledger._as_api_event(e ledger.events) RETURNS api.event
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN ROW((e).id, (e).customer_id, (e).event_type, (e).status, (e).payload, (e).priority, (e).attempts, (e).max_attempts, (e).run_after, (e).lease_owner, (e).lease_expires_at, (e).idempotency_key, (e).result, (e).last_error, (e).last_error_type, (e).correlation_id, (e).caused_by_event_id, (e).version, (e).changed_by, (e).changed_by_kind, (e).change_reason, (e).created_at, (e).updated_at)::api.event;
 
 
@@ -3351,6 +3370,7 @@ COMMENT ON FUNCTION ledger._as_api_event(e ledger.events) IS 'An events row as c
 
 CREATE FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) RETURNS bytea
     LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN sha256((COALESCE(p_prev_hash, '\x'::bytea) || convert_to((jsonb_build_array(p_seq, p_customer_id, p_event_id, p_version, p_from_status, p_to_status, p_actor, p_actor_kind, p_db_user, p_reason, p_details, p_attempt, (p_recorded_at AT TIME ZONE 'UTC'::text)))::text, 'UTF8'::name)));
 
 
@@ -3369,6 +3389,7 @@ COMMENT ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_custom
 
 CREATE FUNCTION ledger._audit_status_changes() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: checks the status changes the row trigger left to it, then
 -- writes one audit row per event whose version moved (a status change, or a note that keeps the
@@ -3440,6 +3461,7 @@ COMMENT ON FUNCTION ledger._audit_status_changes() IS 'Trigger: refuses the stat
 
 CREATE FUNCTION ledger._audit_submits() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- AFTER INSERT ... FOR EACH STATEMENT: one set-based pass per statement, so a batch of 1,000
 -- costs one audit INSERT, not 1,000 trigger calls.
@@ -3511,6 +3533,7 @@ COMMENT ON FUNCTION ledger._audit_submits() IS 'Trigger: writes the first audit 
 
 CREATE FUNCTION ledger._check_line_change() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- BEFORE UPDATE of what decides an event's place in its customer's line, whoever writes it: the
 -- line can only move the ways the api functions move it, so a raw UPDATE cannot stall it or let
@@ -3563,6 +3586,7 @@ COMMENT ON FUNCTION ledger._check_line_change() IS 'Trigger: ordered is write-on
 
 CREATE FUNCTION ledger._check_status_change() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql), except
 -- writes made as the owner that change the status and set updated_at: the trigger's WHEN clause
@@ -3640,6 +3664,7 @@ COMMENT ON FUNCTION ledger._check_status_change() IS 'Trigger: refuses a status 
 
 CREATE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
     LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- Who acts: the name given (an agent, a person, an API key name), else the database user.
 -- The domain ledger.actor_name refuses an unreadable name (23514).
@@ -3666,6 +3691,7 @@ COMMENT ON FUNCTION ledger._checked_actor(p_actor text) IS 'The actor of a chang
 
 CREATE FUNCTION ledger._checked_actor_kind(p_actor_kind text) RETURNS ledger.actor_kind
     LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF p_actor_kind IS NULL OR p_actor_kind NOT IN ('agent', 'human', 'system') THEN
@@ -3695,6 +3721,7 @@ COMMENT ON FUNCTION ledger._checked_actor_kind(p_actor_kind text) IS 'Turns text
 
 CREATE FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) RETURNS void
     LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- The arguments every claim shares: how many events, and which types (NULL: any).
 DECLARE
@@ -3734,6 +3761,7 @@ COMMENT ON FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[])
 
 CREATE FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[]) RETURNS void
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- The common start of every report (heartbeat, decide, complete, fail, release): the arrays line
 -- up, and the named events are locked in id order, so two reports naming the same events cannot
@@ -3798,6 +3826,7 @@ COMMENT ON FUNCTION ledger._checked_report(p_event_ids bigint[], p_lease_tokens 
 
 CREATE FUNCTION ledger._checked_status(p_status text) RETURNS ledger.event_status
     LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- The labels are read from the type, so a status added later (in_review) is known here too.
 BEGIN
@@ -3828,6 +3857,7 @@ COMMENT ON FUNCTION ledger._checked_status(p_status text) IS 'Turns text into an
 
 CREATE FUNCTION ledger._count_by_type(p_event_types text[]) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN (SELECT jsonb_object_agg(t.event_type, t.n) AS jsonb_object_agg FROM (SELECT u.event_type, count(*) AS n FROM unnest(_count_by_type.p_event_types) u(event_type) GROUP BY u.event_type) t);
 
 
@@ -3846,6 +3876,7 @@ COMMENT ON FUNCTION ledger._count_by_type(p_event_types text[]) IS 'How many of 
 
 CREATE FUNCTION ledger._flat_length(p_values anyarray) RETURNS integer
     LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- The number of elements of a one-dimensional array (NULL for NULL); refuses a nested one (AL021).
 BEGIN
@@ -3876,6 +3907,7 @@ COMMENT ON FUNCTION ledger._flat_length(p_values anyarray) IS 'cardinality() of 
 
 CREATE FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone) RETURNS bigint[]
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 -- The ids a claim takes from p_queue ('events': queued and claimable; 'actions': decided, action
 -- pending), at most p_limit, in claim order (highest priority, then oldest), locked FOR UPDATE SKIP
@@ -3929,6 +3961,7 @@ COMMENT ON FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p
 
 CREATE FUNCTION ledger._refuse_audit_change() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     RAISE EXCEPTION USING
@@ -3955,6 +3988,7 @@ COMMENT ON FUNCTION ledger._refuse_audit_change() IS 'Trigger: refuses UPDATE, D
 
 CREATE FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- The same limits api.transition_event applies to one event, for the arrays of a report.
 BEGIN
@@ -3992,6 +4026,7 @@ COMMENT ON FUNCTION ledger._refuse_bad_outcome_inputs(p_reasons text[], p_object
 
 CREATE FUNCTION ledger._refuse_event_delete() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     RAISE EXCEPTION USING
@@ -4018,6 +4053,7 @@ COMMENT ON FUNCTION ledger._refuse_event_delete() IS 'Trigger: refuses DELETE an
 
 CREATE FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) RETURNS void
     LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- The fence of api.transition_event, which people and simple clients use on events workers also
 -- hold. A presented token must be the current one. Without a token, a live lease stops everyone
@@ -4105,6 +4141,7 @@ COMMENT ON FUNCTION ledger._refuse_status_change(p_problem text, p_event_id bigi
 
 CREATE FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_caused_by_event_id bigint) RETURNS void
     LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- Raises the error for the first invalid item of a submit; p_problem names the field at fault.
 DECLARE
@@ -4176,6 +4213,7 @@ COMMENT ON FUNCTION ledger._refuse_submission(p_problem text, p_ord bigint, p_co
 
 CREATE FUNCTION ledger._refuse_type_removal() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
@@ -4205,6 +4243,7 @@ COMMENT ON FUNCTION ledger._refuse_type_removal() IS 'Trigger: refuses deleting,
 
 CREATE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     RAISE EXCEPTION USING
@@ -4231,6 +4270,7 @@ COMMENT ON FUNCTION ledger._refuse_unknown_event(p_event_id bigint) IS 'Raises A
 
 CREATE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF (NEW.id, NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,
@@ -4265,6 +4305,7 @@ COMMENT ON FUNCTION ledger._refuse_write_once_change() IS 'Trigger: refuses chan
 
 CREATE FUNCTION ledger._report_digest(p_content jsonb) RETURNS bytea
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN sha256(convert_to((p_content)::text, 'UTF8'::name));
 
 
@@ -4283,6 +4324,7 @@ COMMENT ON FUNCTION ledger._report_digest(p_content jsonb) IS 'sha256 of what a 
 
 CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) RETURNS SETOF api.report
     LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     BEGIN ATOMIC
  SELECT o.id,
          CASE
@@ -4347,6 +4389,7 @@ COMMENT ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens
 
 CREATE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text) RETURNS void
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- Locks the event and refuses unless it is in p_status: for steps that are one transition only.
 DECLARE
@@ -4461,6 +4504,7 @@ COMMENT ON COLUMN ledger.settings.retry_max_delay IS 'Longest back-off between r
 
 CREATE FUNCTION ledger._retry_delay(p_attempts integer) RETURNS interval
     LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN (SELECT make_interval(secs => (LEAST((EXTRACT(epoch FROM s.retry_base_delay) * power((2)::numeric, (LEAST(GREATEST((_retry_delay.p_attempts - 1), 0), 60))::numeric)), EXTRACT(epoch FROM s.retry_max_delay)))::double precision) AS make_interval FROM ledger.settings s);
 
 
@@ -4479,6 +4523,7 @@ COMMENT ON FUNCTION ledger._retry_delay(p_attempts integer) IS 'Back-off before 
 
 CREATE FUNCTION ledger._route_to_review() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- BEFORE UPDATE OF status, for a decision (processing -> approved/rejected), whoever makes it: when
 -- the event's review policy holds, the decision becomes a proposal and the event waits for people
@@ -4504,6 +4549,10 @@ BEGIN
         WHEN v_policy.always_review THEN 'every decision of this type is reviewed'
         WHEN v_value > v_policy.payload_above THEN
             format('%s %s is above %s', v_policy.payload_field, v_value, v_policy.payload_above)
+        -- Fail closed: a threshold that cannot be read (a missing field, a string) is reviewed.
+        WHEN v_policy.payload_field IS NOT NULL AND v_value IS NULL THEN
+            format('%s is %s, not a number; above %s is reviewed', v_policy.payload_field,
+                   coalesce(jsonb_typeof(NEW.payload -> v_policy.payload_field), 'missing'), v_policy.payload_above)
         WHEN v_policy.confidence_below IS NOT NULL AND v_confidence IS NULL THEN
             format('no confidence given; below %s is reviewed', v_policy.confidence_below)
         WHEN v_confidence < v_policy.confidence_below THEN
@@ -4540,7 +4589,7 @@ ALTER FUNCTION ledger._route_to_review() OWNER TO agentledger_owner;
 -- Name: FUNCTION _route_to_review(); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._route_to_review() IS 'Trigger: a decision whose event type''s review policy holds becomes a proposal: the event goes to in_review (no lease) with the proposal, its proposer and the approvals it needs.';
+COMMENT ON FUNCTION ledger._route_to_review() IS 'Trigger: a decision whose event type''s review policy holds (or whose threshold field is missing or not a number) becomes a proposal: the event goes to in_review (no lease) with the proposal, its proposer and the approvals it needs.';
 
 
 --
@@ -4549,6 +4598,7 @@ COMMENT ON FUNCTION ledger._route_to_review() IS 'Trigger: a decision whose even
 
 CREATE FUNCTION ledger._set_ordered() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- BEFORE INSERT: an event of a type ordered per customer is ordered for good, whatever the row says.
 BEGIN
@@ -4574,6 +4624,7 @@ COMMENT ON FUNCTION ledger._set_ordered() IS 'Trigger: marks an event ordered wh
 
 CREATE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS jsonb
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- Gives each of these customers' lines a first event when it has none: the earliest open ordered
 -- event (not completed, not released) becomes first_in_line, the only one of its customer that
@@ -4692,6 +4743,7 @@ COMMENT ON FUNCTION ledger._settle_lines_after_write() IS 'Trigger: after a stat
 
 CREATE FUNCTION ledger._status_change_problem(p_allowed boolean, p_reason_required boolean, p_old_version integer, p_new_version integer, p_reason text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN CASE WHEN (NOT p_allowed) THEN 'transition'::text WHEN (p_new_version IS DISTINCT FROM (p_old_version + 1)) THEN 'version'::text WHEN (p_reason_required AND (COALESCE(btrim(p_reason), ''::text) = ''::text)) THEN 'reason'::text ELSE NULL::text END;
 
 
@@ -4710,6 +4762,7 @@ COMMENT ON FUNCTION ledger._status_change_problem(p_allowed boolean, p_reason_re
 
 CREATE FUNCTION ledger._submission_problem(p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer, p_idempotency_key text, p_run_after timestamp with time zone) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN CASE WHEN (NOT COALESCE(ledger._is_customer_id(p_customer_id), false)) THEN 'customer_id'::text WHEN (NOT p_type_known) THEN 'event_type'::text WHEN ((p_payload IS NULL) OR (jsonb_typeof(p_payload) <> 'object'::text)) THEN 'payload'::text WHEN ((p_priority IS NOT NULL) AND ((p_priority < '-32768'::integer) OR (p_priority > 32767))) THEN 'priority'::text WHEN (NOT ledger._is_idempotency_key(p_idempotency_key)) THEN 'idempotency_key'::text WHEN (NOT isfinite(p_run_after)) THEN 'run_after'::text ELSE NULL::text END;
 
 
@@ -4786,6 +4839,7 @@ COMMENT ON COLUMN ledger.transitions.description IS 'When this move happens.';
 
 CREATE FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) RETURNS text
     LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
     RETURN (SELECT CASE WHEN (count(*) = 0) THEN format('event %s is %s; %s is terminal'::text, _transition_hint.p_event_id, _transition_hint.p_status, _transition_hint.p_status) ELSE format('event %s is %s; from %s it may go to %s'::text, _transition_hint.p_event_id, _transition_hint.p_status, _transition_hint.p_status, string_agg((t.to_status)::text, ', '::text ORDER BY t.to_status)) END AS format FROM ledger.transitions t WHERE ((t.from_status = _transition_hint.p_status) AND (t.to_status <> _transition_hint.p_status)));
 
 
@@ -4804,6 +4858,7 @@ COMMENT ON FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.e
 
 CREATE FUNCTION ledger._wake_action_workers(p_pending jsonb) RETURNS void
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- p_pending: {"<event_type>": <count>, ...} of decided events whose follow-up action just became
 -- claimable (handed off, released, or its lease rescued). Rarer than new work, so not throttled.
@@ -4832,6 +4887,7 @@ COMMENT ON FUNCTION ledger._wake_action_workers(p_pending jsonb) IS 'Announces d
 
 CREATE FUNCTION ledger._wake_workers(p_queued jsonb) RETURNS void
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- p_queued: {"<event_type>": <count>, ...} of events that just became runnable.
 -- PostgreSQL serialises the commits of notifying transactions, so each event type sends at most one

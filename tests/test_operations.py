@@ -23,7 +23,8 @@ def test_the_backup_commands_restore_a_trail_that_verifies(fresh_db, tmp_path):
     script = block.replace("-h 127.0.0.1 -U postgres", f"-h {databases.HOST} -p {databases.PORT} -U {databases.USER}")
     script = script.replace("agentledger_restored", restored)
     script = re.sub(r"(-Fc) agentledger ", rf"\1 {dbname(fresh_db)} ", script)
-    assert script.count(restored) == 3 and dbname(fresh_db) in script, script
+    script = script.replace("-f db/deploy/", f"-f {databases.REPO_ROOT}/db/deploy/")  # run from a scratch folder
+    assert script.count(restored) == 4 and dbname(fresh_db) in script, script
     try:
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
@@ -45,6 +46,14 @@ def test_the_backup_commands_restore_a_trail_that_verifies(fresh_db, tmp_path):
         )
         assert statuses(copy) == statuses(fresh_db) == {"queued": 40, "processing": 10}
         assert "CREATE ROLE agentledger_worker" in (tmp_path / "roles.sql").read_text()
+        public_rights = sql(
+            databases.ADMIN_URL,
+            "SELECT a.privilege_type FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a"
+            " WHERE d.datname = %s AND a.grantee = 0",
+            restored,
+        )
+        assert public_rights == [], "the copy is closed to logins outside agentledger's roles again"
+
     finally:
         databases.drop_database(restored)
 

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._add_wakeups() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO ledger.wakeups (event_type) SELECT name FROM new_types;
     RETURN NULL;

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._as_api_event(e ledger.events) RETURNS api.event
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 RETURN ROW(e.id, e.customer_id, e.event_type, e.status, e.payload, e.priority, e.attempts,
            e.max_attempts, e.run_after, e.lease_owner, e.lease_expires_at, e.idempotency_key, e.result,
            e.last_error, e.last_error_type, e.correlation_id, e.caused_by_event_id, e.version,

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._audit_status_changes() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: checks the status changes the row trigger left to it, then
 -- writes one audit row per event whose version moved (a status change, or a note that keeps the
 -- status), chained to the previous row of that event. The event row is locked by the UPDATE, so its

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._check_line_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- BEFORE UPDATE of what decides an event's place in its customer's line, whoever writes it: the
 -- line can only move the ways the api functions move it, so a raw UPDATE cannot stall it or let
 -- two events of one customer be held at once.

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._check_status_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql), except
 -- writes made as the owner that change the status and set updated_at: the trigger's WHEN clause
 -- leaves those rows to ledger._audit_status_changes, which checks them once per statement.

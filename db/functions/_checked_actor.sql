@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._checked_actor(p_actor text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 -- Who acts: the name given (an agent, a person, an API key name), else the database user.
 -- The domain ledger.actor_name refuses an unreadable name (23514).
 DECLARE

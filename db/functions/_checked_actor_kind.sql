@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._checked_actor_kind(p_actor_kind text) RETURNS ledger.actor_kind
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF p_actor_kind IS NULL OR p_actor_kind NOT IN ('agent', 'human', 'system') THEN
         RAISE EXCEPTION USING

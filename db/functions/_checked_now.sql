@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._checked_now(p_now timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 -- "Now" for a function call. Only the owner (and superusers, who are members of every role) may
 -- move the clock, which tests do; clients could otherwise back-date what they write.
 BEGIN

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._checked_status(p_status text) RETURNS ledger.event_status
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 -- The labels are read from the type, so a status added later (in_review) is known here too.
 BEGIN
     IF p_status IS NULL OR NOT p_status = ANY (enum_range(NULL::ledger.event_status)::text[]) THEN

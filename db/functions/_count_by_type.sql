@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._count_by_type(p_event_types text[]) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 -- The wake-up payload of a statement: {"<event_type>": <count>, ...}, NULL when there is none.
 RETURN (SELECT jsonb_object_agg(t.event_type, t.n)
           FROM (SELECT u.event_type, count(*) AS n FROM unnest(p_event_types) u (event_type)

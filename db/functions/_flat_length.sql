@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._flat_length(p_values anyarray) RETURNS integer
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 -- The number of elements of a one-dimensional array (NULL for NULL); refuses a nested one (AL021).
 BEGIN
     IF array_ndims(p_values) > 1 THEN

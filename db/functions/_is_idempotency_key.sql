@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._is_idempotency_key(p_value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 -- The rule for an idempotency key, stated once: the domain ledger.idempotency_key, the CHECK on
 -- ledger.events and the check of a submitted event all call it.
 RETURN p_value <> '' AND char_length(p_value) <= 255 AND p_value !~ '[[:cntrl:]]';

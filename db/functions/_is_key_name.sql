@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._is_key_name(p_value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 -- The rule for an API key's name, stated once: the domain ledger.key_name and the CHECK on
 -- ledger.api_keys call it.
 RETURN p_value ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$';

@@ -1,7 +1,7 @@
 CREATE OR REPLACE FUNCTION ledger._pick_for_claim(
     p_queue text, p_event_types text[], p_limit integer, p_now timestamptz)
 RETURNS bigint[]
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- The ids a claim takes from p_queue ('events': queued and claimable; 'actions': decided, action
 -- pending), at most p_limit, in claim order (highest priority, then oldest), locked FOR UPDATE SKIP
 -- LOCKED so concurrent claims take different ones. Given types, each type's queue is read on its

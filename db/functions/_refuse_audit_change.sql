@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._refuse_audit_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION USING
         ERRCODE = 'AL011',

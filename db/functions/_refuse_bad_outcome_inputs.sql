@@ -1,7 +1,7 @@
 CREATE OR REPLACE FUNCTION ledger._refuse_bad_outcome_inputs(
     p_reasons text[], p_objects jsonb[], p_max_bytes integer, p_what text)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 -- The same limits api.transition_event applies to one event, for the arrays of a report.
 BEGIN
     PERFORM p_reasons::ledger.reason[];  -- the domain refuses one that is too long (23514)

@@ -2,7 +2,7 @@ CREATE OR REPLACE FUNCTION ledger._refuse_submission(
     p_problem text, p_ord bigint, p_count integer, p_customer_id text, p_event_type text,
     p_payload jsonb, p_priority integer, p_caused_by_event_id bigint)
 RETURNS void
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 -- Raises the error for the first invalid item of a submit; p_problem names the field at fault.
 DECLARE
     v_where text := format('Event %s of %s in the request; nothing was submitted.', p_ord, p_count);

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._refuse_type_removal() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
         RETURN NEW;  -- description and max_attempts may change

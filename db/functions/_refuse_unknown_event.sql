@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION USING
         ERRCODE = 'AL001',

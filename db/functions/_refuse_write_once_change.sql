@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF (NEW.id, NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,
         NEW.caused_by_event_id, NEW.created_at)

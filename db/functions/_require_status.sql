@@ -1,6 +1,6 @@
 CREATE OR REPLACE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text)
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- Locks the event and refuses unless it is in p_status: for steps that are one transition only.
 DECLARE
     v_status ledger.event_status;

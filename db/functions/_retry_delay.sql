@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._retry_delay(p_attempts integer) RETURNS interval
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 -- Exponential back-off after the p_attempts-th attempt failed: base, 2 x base, 4 x base, ... capped.
 -- Computed in seconds and capped before it becomes an interval, so no setting can overflow it.
 RETURN (SELECT make_interval(secs => least(extract(epoch FROM s.retry_base_delay)

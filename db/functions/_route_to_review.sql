@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._route_to_review() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- BEFORE UPDATE OF status, for a decision (processing -> approved/rejected), whoever makes it: when
 -- the event's review policy holds, the decision becomes a proposal and the event waits for people
 -- (in_review), without a lease. Fires before _100_check_status_change, which then checks the move
@@ -24,6 +24,10 @@ BEGIN
         WHEN v_policy.always_review THEN 'every decision of this type is reviewed'
         WHEN v_value > v_policy.payload_above THEN
             format('%s %s is above %s', v_policy.payload_field, v_value, v_policy.payload_above)
+        -- Fail closed: a threshold that cannot be read (a missing field, a string) is reviewed.
+        WHEN v_policy.payload_field IS NOT NULL AND v_value IS NULL THEN
+            format('%s is %s, not a number; above %s is reviewed', v_policy.payload_field,
+                   coalesce(jsonb_typeof(NEW.payload -> v_policy.payload_field), 'missing'), v_policy.payload_above)
         WHEN v_policy.confidence_below IS NOT NULL AND v_confidence IS NULL THEN
             format('no confidence given; below %s is reviewed', v_policy.confidence_below)
         WHEN v_confidence < v_policy.confidence_below THEN
@@ -53,4 +57,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._route_to_review() IS
-    'Trigger: a decision whose event type''s review policy holds becomes a proposal: the event goes to in_review (no lease) with the proposal, its proposer and the approvals it needs.';
+    'Trigger: a decision whose event type''s review policy holds (or whose threshold field is missing or not a number) becomes a proposal: the event goes to in_review (no lease) with the proposal, its proposer and the approvals it needs.';

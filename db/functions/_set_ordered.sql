@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._set_ordered() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- BEFORE INSERT: an event of a type ordered per customer is ordered for good, whatever the row says.
 BEGIN
     NEW.ordered := coalesce((SELECT t.ordered_per_customer FROM ledger.event_types t WHERE t.name = NEW.event_type), false);

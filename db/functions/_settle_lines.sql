@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- Gives each of these customers' lines a first event when it has none: the earliest open ordered
 -- event (not completed, not released) becomes first_in_line, the only one of its customer that
 -- claims may take. Returns how many of those are runnable now, by type ({"<type>": n}), for the

@@ -2,7 +2,7 @@ CREATE OR REPLACE FUNCTION ledger._status_change_problem(
     p_allowed boolean, p_reason_required boolean, p_old_version integer, p_new_version integer,
     p_reason text)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 -- The rules of a status change (or a note), stated once for both status triggers: the row trigger
 -- asks it for each row it sees, the statement trigger in one set-based query (inlined there).
 -- p_allowed: ledger.transitions has a row for the move; p_reason_required: that row's flag.

@@ -2,7 +2,7 @@ CREATE OR REPLACE FUNCTION ledger._submission_problem(
     p_customer_id text, p_type_known boolean, p_payload jsonb, p_priority integer,
     p_idempotency_key text, p_run_after timestamptz)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 -- The field at fault in a submitted event, or NULL when it is valid. Inlined by the planner, so the
 -- batch path pays one CASE per item; the rules of a customer id and an idempotency key are the
 -- ledger._is_* functions the domains and the table's CHECKs call (inlined too).

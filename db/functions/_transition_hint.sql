@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 RETURN (
     SELECT CASE
         WHEN count(*) = 0 THEN format('event %s is %s; %s is terminal', p_event_id, p_status, p_status)

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._wake_action_workers(p_pending jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- p_pending: {"<event_type>": <count>, ...} of decided events whose follow-up action just became
 -- claimable (handed off, released, or its lease rescued). Rarer than new work, so not throttled.
 BEGIN

@@ -1,5 +1,5 @@
 CREATE OR REPLACE FUNCTION ledger._wake_workers(p_queued jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- p_queued: {"<event_type>": <count>, ...} of events that just became runnable.
 -- PostgreSQL serialises the commits of notifying transactions, so each event type sends at most one
 -- NOTIFY per ledger.settings.notify_throttle. Workers poll as well: a skipped NOTIFY delays, never loses.

@@ -3,7 +3,7 @@
 -- the mark (completion, an operator's cancel, a re-queue, a DBA's raw UPDATE), no customer can have
 -- two events marked, and no raw UPDATE can move the mark or the line by other means.
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 
 CREATE SCHEMA tests;
 CREATE FUNCTION tests.now() RETURNS timestamptz LANGUAGE sql IMMUTABLE
@@ -42,6 +42,12 @@ SELECT tests.submitted('d1', 'cust-d'), tests.submitted('d2', 'cust-d'), tests.s
 SELECT is(tests.line('cust-d'), 'd1 | d2 d3', 'd1 is first in its customer''s line, d2 and d3 wait');
 SELECT is(tests.line('cust-e'), 'e1 | -', 'e1, alone, is first');
 SELECT is((SELECT e.first_in_line FROM ledger.events e WHERE e.id = tests.id('df')), false, 'the unordered df is not in a line');
+
+-- 2 The generic transition claims only the first of a line, as the claim functions do.
+SELECT throws_ok(format($$SELECT api.transition_event(%s, 'processing', 'w', 'agent', p_now => %L)$$,
+                        tests.id('d2'), tests.now()),
+                 'AL003', NULL, 'transition_event refuses to claim d2 while d1 is first in cust-d''s line (AL003)');
+SELECT is(tests.line('cust-d'), 'd1 | d2 d3', 'and the line is as it was');
 
 -- 2 Completion moves the mark to the next.
 SELECT is(tests.claim_and_finish(), 'd1', 'd1 is claimed and completed');

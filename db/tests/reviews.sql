@@ -4,7 +4,7 @@
 -- audit row of its own, a note), and one rejection ends the review. Only the review functions make
 -- these steps: the generic transition refuses them.
 BEGIN;
-SELECT plan(45);
+SELECT plan(48);
 
 CREATE SCHEMA tests;
 CREATE FUNCTION tests.now() RETURNS timestamptz LANGUAGE sql IMMUTABLE
@@ -74,6 +74,13 @@ SELECT is(tests.decide('sure', 'approved', '{"confidence": 0.93}'), '(done,appro
 SELECT is(tests.decide('silent', 'approved', '{"score": 1}'), '(done,in_review)',
           'no confidence given where the policy asks for one: reviewed');
 SELECT is(tests.decide('free', 'approved'), '(done,approved)', 'a type without a policy is never reviewed');
+-- Fail closed: a threshold the database cannot read is reviewed, never waved through.
+SELECT tests.claimed('stringy', 'tests_amount', '{"amount": "250000"}'), tests.claimed('absent', 'tests_amount', '{}');
+SELECT is(tests.decide('stringy', 'approved'), '(done,in_review)', 'an amount given as a string goes to review');
+SELECT is(tests.decide('absent', 'approved'), '(done,in_review)', 'an amount left out goes to review');
+SELECT is((SELECT a.details->>'review_because' FROM ledger.audit_log a WHERE a.event_id = tests.id('stringy')
+            ORDER BY a.seq DESC LIMIT 1),
+          'amount is string, not a number; above 10000 is reviewed', 'and the audit row says why');
 SELECT is(tests.decide('four', 'approved'), '(done,in_review)', 'a four-eyes type goes to review');
 SELECT is(tests.decide('vetoed', 'approved'), '(done,in_review)', 'another four-eyes event goes to review');
 

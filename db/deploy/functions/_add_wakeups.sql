@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_add_wakeups to pg
--- Written by agentledger/function_changes.py from db/functions/_add_wakeups.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_add_wakeups.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_add_wakeups.sql
 CREATE OR REPLACE FUNCTION ledger._add_wakeups() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO ledger.wakeups (event_type) SELECT name FROM new_types;
     RETURN NULL;

@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_audit_submits to pg
--- Written by agentledger/function_changes.py from db/functions/_audit_submits.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_audit_submits.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_audit_submits.sql
 CREATE OR REPLACE FUNCTION ledger._audit_submits() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- AFTER INSERT ... FOR EACH STATEMENT: one set-based pass per statement, so a batch of 1,000
 -- costs one audit INSERT, not 1,000 trigger calls.
 DECLARE

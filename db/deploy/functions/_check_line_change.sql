@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_check_line_change to pg
--- Written by agentledger/function_changes.py from db/functions/_check_line_change.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_check_line_change.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_check_line_change.sql
 CREATE OR REPLACE FUNCTION ledger._check_line_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- BEFORE UPDATE of what decides an event's place in its customer's line, whoever writes it: the
 -- line can only move the ways the api functions move it, so a raw UPDATE cannot stall it or let
 -- two events of one customer be held at once.

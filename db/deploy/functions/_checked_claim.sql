@@ -5,7 +5,7 @@ SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_checked_claim.sql
 CREATE OR REPLACE FUNCTION ledger._checked_claim(p_limit integer, p_event_types text[]) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 -- The arguments every claim shares: how many events, and which types (NULL: any).
 DECLARE
     v_max integer;

@@ -7,7 +7,7 @@ SET LOCAL ROLE agentledger_owner;
 CREATE OR REPLACE FUNCTION ledger._checked_report(
     p_event_ids bigint[], p_lease_tokens uuid[], p_other_lengths integer[])
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- The common start of every report (heartbeat, decide, complete, fail, release): the arrays line
 -- up, and the named events are locked in id order, so two reports naming the same events cannot
 -- deadlock and what the report then reads is what it updates. p_other_lengths: the lengths of the

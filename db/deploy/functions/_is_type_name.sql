@@ -5,7 +5,7 @@ SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_is_type_name.sql
 CREATE OR REPLACE FUNCTION ledger._is_type_name(p_value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 -- The rule for an event type's name, stated once: the domain ledger.type_name and the CHECK on
 -- ledger.event_types call it.
 RETURN p_value ~ '^[a-z][a-z0-9_.-]{0,49}$';

@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/_pick_for_claim to pg
--- Written by agentledger/function_changes.py from db/functions/_pick_for_claim.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_pick_for_claim.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -7,7 +7,7 @@ SET LOCAL ROLE agentledger_owner;
 CREATE OR REPLACE FUNCTION ledger._pick_for_claim(
     p_queue text, p_event_types text[], p_limit integer, p_now timestamptz)
 RETURNS bigint[]
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- The ids a claim takes from p_queue ('events': queued and claimable; 'actions': decided, action
 -- pending), at most p_limit, in claim order (highest priority, then oldest), locked FOR UPDATE SKIP
 -- LOCKED so concurrent claims take different ones. Given types, each type's queue is read on its

@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_refuse_event_delete to pg
--- Written by agentledger/function_changes.py from db/functions/_refuse_event_delete.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_refuse_event_delete.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_refuse_event_delete.sql
 CREATE OR REPLACE FUNCTION ledger._refuse_event_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION USING
         ERRCODE = 'AL012',

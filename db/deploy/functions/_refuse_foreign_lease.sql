@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/_refuse_foreign_lease to pg
--- Written by agentledger/function_changes.py from db/functions/_refuse_foreign_lease.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_refuse_foreign_lease.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -7,7 +7,7 @@ SET LOCAL ROLE agentledger_owner;
 CREATE OR REPLACE FUNCTION ledger._refuse_foreign_lease(
     p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamptz)
 RETURNS void
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 -- The fence of api.transition_event, which people and simple clients use on events workers also
 -- hold. A presented token must be the current one. Without a token, a live lease stops everyone
 -- but its named owner, and a fenced lease (taken through the worker protocol) stops even that owner:

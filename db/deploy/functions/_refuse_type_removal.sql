@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_refuse_type_removal to pg
--- Written by agentledger/function_changes.py from db/functions/_refuse_type_removal.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_refuse_type_removal.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_refuse_type_removal.sql
 CREATE OR REPLACE FUNCTION ledger._refuse_type_removal() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
         RETURN NEW;  -- description and max_attempts may change

@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_refuse_unknown_event to pg
--- Written by agentledger/function_changes.py from db/functions/_refuse_unknown_event.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_refuse_unknown_event.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_refuse_unknown_event.sql
 CREATE OR REPLACE FUNCTION ledger._refuse_unknown_event(p_event_id bigint) RETURNS void
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION USING
         ERRCODE = 'AL001',

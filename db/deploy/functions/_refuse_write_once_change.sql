@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_refuse_write_once_change to pg
--- Written by agentledger/function_changes.py from db/functions/_refuse_write_once_change.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_refuse_write_once_change.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_refuse_write_once_change.sql
 CREATE OR REPLACE FUNCTION ledger._refuse_write_once_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF (NEW.id, NEW.customer_id, NEW.event_type, NEW.idempotency_key, NEW.correlation_id,
         NEW.caused_by_event_id, NEW.created_at)

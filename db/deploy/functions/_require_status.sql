@@ -1,12 +1,12 @@
 -- Deploy agentledger:functions/_require_status to pg
--- Written by agentledger/function_changes.py from db/functions/_require_status.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_require_status.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_require_status.sql
 CREATE OR REPLACE FUNCTION ledger._require_status(p_event_id bigint, p_status ledger.event_status, p_verb text)
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- Locks the event and refuses unless it is in p_status: for steps that are one transition only.
 DECLARE
     v_status ledger.event_status;

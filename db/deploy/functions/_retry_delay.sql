@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_retry_delay to pg
--- Written by agentledger/function_changes.py from db/functions/_retry_delay.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_retry_delay.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_retry_delay.sql
 CREATE OR REPLACE FUNCTION ledger._retry_delay(p_attempts integer) RETURNS interval
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 -- Exponential back-off after the p_attempts-th attempt failed: base, 2 x base, 4 x base, ... capped.
 -- Computed in seconds and capped before it becomes an interval, so no setting can overflow it.
 RETURN (SELECT make_interval(secs => least(extract(epoch FROM s.retry_base_delay)

@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_set_ordered to pg
--- Written by agentledger/function_changes.py from db/functions/_set_ordered.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_set_ordered.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_set_ordered.sql
 CREATE OR REPLACE FUNCTION ledger._set_ordered() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- BEFORE INSERT: an event of a type ordered per customer is ordered for good, whatever the row says.
 BEGIN
     NEW.ordered := coalesce((SELECT t.ordered_per_customer FROM ledger.event_types t WHERE t.name = NEW.event_type), false);

@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_settle_lines to pg
--- Written by agentledger/function_changes.py from db/functions/_settle_lines.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_settle_lines.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_settle_lines.sql
 CREATE OR REPLACE FUNCTION ledger._settle_lines(p_customers text[]) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- Gives each of these customers' lines a first event when it has none: the earliest open ordered
 -- event (not completed, not released) becomes first_in_line, the only one of its customer that
 -- claims may take. Returns how many of those are runnable now, by type ({"<type>": n}), for the

@@ -16,7 +16,7 @@ CREATE OR REPLACE FUNCTION ledger._transition_event(
     p_operator_step text,
     p_lease_token uuid DEFAULT NULL)
 RETURNS api.event
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- The one implementation of a status change by an actor. p_operator_step names the operator step
 -- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
 -- operator functions. p_lease_token, when given, must be the event's current lease token.
@@ -92,6 +92,16 @@ BEGIN
             MESSAGE = format('event %s may not be claimed before %s', p_event_id, v_event.run_after),
             DETAIL = 'Its run_after (a schedule or a retry back-off) has not passed.',
             HINT = 'Claim it after run_after.';
+    END IF;
+    IF v_to = 'processing' AND v_event.ordered IS TRUE AND v_event.first_in_line IS NOT TRUE THEN
+        -- The claim functions take only the first of a customer's ordered events; so does this.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s waits behind an earlier ordered event of customer %s', p_event_id,
+                             v_event.customer_id),
+            DETAIL = format('Events of type %s are claimed one at a time per customer, in submission order.',
+                            v_event.event_type),
+            HINT = 'Claim it once the events before it are completed, or an operator has released the line.';
     END IF;
 
     IF v_to = 'processing' AND v_event.attempts >= v_event.max_attempts THEN

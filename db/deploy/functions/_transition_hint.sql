@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_transition_hint to pg
--- Written by agentledger/function_changes.py from db/functions/_transition_hint.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_transition_hint.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_transition_hint.sql
 CREATE OR REPLACE FUNCTION ledger._transition_hint(p_event_id bigint, p_status ledger.event_status) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 RETURN (
     SELECT CASE
         WHEN count(*) = 0 THEN format('event %s is %s; %s is terminal', p_event_id, p_status, p_status)

@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_wake_action_workers to pg
--- Written by agentledger/function_changes.py from db/functions/_wake_action_workers.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_wake_action_workers.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_wake_action_workers.sql
 CREATE OR REPLACE FUNCTION ledger._wake_action_workers(p_pending jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- p_pending: {"<event_type>": <count>, ...} of decided events whose follow-up action just became
 -- claimable (handed off, released, or its lease rescued). Rarer than new work, so not throttled.
 BEGIN

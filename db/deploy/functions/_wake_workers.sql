@@ -1,11 +1,11 @@
 -- Deploy agentledger:functions/_wake_workers to pg
--- Written by agentledger/function_changes.py from db/functions/_wake_workers.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/_wake_workers.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_wake_workers.sql
 CREATE OR REPLACE FUNCTION ledger._wake_workers(p_queued jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- p_queued: {"<event_type>": <count>, ...} of events that just became runnable.
 -- PostgreSQL serialises the commits of notifying transactions, so each event type sends at most one
 -- NOTIFY per ledger.settings.notify_throttle. Workers poll as well: a skipped NOTIFY delays, never loses.

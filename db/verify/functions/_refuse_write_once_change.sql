@@ -1,3 +1,3 @@
 -- Verify agentledger:functions/_refuse_write_once_change on pg
--- Written by agentledger/function_changes.py: raises when the function is missing.
+-- Written by `agentledger db functions`: raises when the function is missing.
 SELECT 'ledger._refuse_write_once_change()'::regprocedure;

@@ -1,0 +1,3 @@
+-- Verify agentledger:functions/_add_wakeups on pg
+-- Written by agentledger/function_changes.py: raises when the function is missing.
+SELECT 'ledger._add_wakeups()'::regprocedure;

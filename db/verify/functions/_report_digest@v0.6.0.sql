@@ -1,0 +1,3 @@
+-- Verify agentledger:functions/_report_digest on pg
+-- Written by agentledger/function_changes.py: raises when the function is missing.
+SELECT 'ledger._report_digest(jsonb)'::regprocedure;

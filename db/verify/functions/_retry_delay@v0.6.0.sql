@@ -1,0 +1,3 @@
+-- Verify agentledger:functions/_retry_delay on pg
+-- Written by agentledger/function_changes.py: raises when the function is missing.
+SELECT 'ledger._retry_delay(integer)'::regprocedure;

@@ -1,0 +1,3 @@
+-- Verify agentledger:functions/_wake_workers on pg
+-- Written by agentledger/function_changes.py: raises when the function is missing.
+SELECT 'ledger._wake_workers(jsonb)'::regprocedure;
