@@ -23,6 +23,8 @@ import psycopg
 import pytest
 
 from agentledger.witness import load_or_create_key
+from tests.support import databases
+from tests.support.docs import code_blocks, section
 
 AGENTLEDGER = [sys.executable, "-m", "agentledger"]
 
@@ -373,3 +375,32 @@ def test_the_sealer_keeps_sealing_until_sigterm(audit: Audit) -> None:
     done = audit("verify")
     assert done.returncode == 0, done.stdout + done.stderr
 
+
+def test_the_documented_commands_run(audit: Audit, tmp_path: Path) -> None:
+    # tests/test_readme_commands.py counts this block as covered here.
+    [block] = code_blocks(section("Sealing and verifying"), "sh")
+    test_url = f"postgresql://{databases.USER}@{databases.HOST}:{databases.PORT}/{databases.dbname(audit.db)}"
+    for documented, used in [
+        ("postgresql://postgres@127.0.0.1:5432/agentledger", test_url),
+        ("/srv/witness/agentledger", str(audit.witness)),
+        ("/etc/agentledger/witness-key", str(audit.key)),
+        (".venv/bin/agentledger", str(databases.REPO_ROOT / ".venv" / "bin" / "agentledger")),
+    ]:
+        assert documented in block, f"the documented commands changed: {documented!r}"
+        block = block.replace(documented, used)
+    work(audit.db)
+    env = {k: v for k, v in databases.client_env().items() if not k.startswith(("AGENTLEDGER_", "DATABASE_URL"))}
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("witnessed seal 1 "), done.stdout
+    assert done.stdout.count("intact: ") == 2, done.stdout
+    assert (tmp_path / "witness.pub").read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    assert stat.S_IMODE(audit.key.stat().st_mode) == 0o600
