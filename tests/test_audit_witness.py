@@ -22,6 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from agentledger.audit_check import row_hash
 from agentledger.witness import load_or_create_key
 from tests.support import databases
 from tests.support.docs import code_blocks, section
@@ -404,3 +405,49 @@ def test_the_documented_commands_run(audit: Audit, tmp_path: Path) -> None:
     assert done.stdout.count("intact: ") == 2, done.stdout
     assert (tmp_path / "witness.pub").read_text().startswith("-----BEGIN PUBLIC KEY-----")
     assert stat.S_IMODE(audit.key.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "recorded_at",
+    [
+        "2026-01-01 12:00:00+00",
+        "2026-01-01 12:00:00.5+00",
+        "2026-06-30 23:59:59.000001+02",
+        "2026-03-01 00:00:00.12+05:30",
+    ],
+)
+def test_row_hashes_are_recomputed_as_the_database_computes_them(fresh_db: str, recorded_at: str) -> None:
+    """agentledger audit verify recomputes ledger._audit_hash outside the database: the same bytes
+    for every character, time and JSON value."""
+    awkward = "".join(chr(c) for c in range(1, 32)) + ' "quoted" \\ back/slash é ß 漢字 \U0001f600 \u2028 \x7f'
+    details = json.dumps({"b": [1, 2.50, 1e-7, None, True], "a": {"nested": awkward}, "": 12345678901234567890})
+    cases = [
+        (None, awkward, awkward, None),
+        (bytes(32), "ops", None, details),
+        (b"\x01" * 32, "agent-7", "", "{}"),
+    ]
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        for prev_hash, actor, reason, detail in cases:
+            from_status = None if prev_hash is None else "queued"
+            stored, text, at = conn.execute(
+                "SELECT ledger._audit_hash(%s, 42, 'cust-1', 7, 3, %s, 'processing', %s, 'agent', 'db-login', %s,"
+                " %s::jsonb, 2, %s::timestamptz), %s::jsonb::text, %s::timestamptz",
+                [prev_hash, from_status, actor, reason, detail, recorded_at, detail, recorded_at],
+            ).fetchone()
+            computed = row_hash(
+                prev_hash,
+                42,
+                "cust-1",
+                7,
+                3,
+                from_status,
+                "processing",
+                actor,
+                "agent",
+                "db-login",
+                reason,
+                text,
+                2,
+                at,
+            )
+            assert computed == bytes(stored), (actor, reason, detail, recorded_at)
