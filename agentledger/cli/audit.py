@@ -166,7 +166,7 @@ class Sealer:
         if created:
             note(f"created the witness key {path} (mode 0600), key id {key_id(self.key.public_key())}")
         self.public = self.key.public_key()
-        witness.prepare()
+        self.prepared = False  # the witness is made ready (directory made, bucket's lock checked) at the first round
         self.last: Entry | None = None
 
     def _latest_witnessed(self) -> Entry | None:
@@ -176,6 +176,9 @@ class Sealer:
         return parse_entry(newer[-1], self.witness.read(newer[-1]), self.public)
 
     def round(self, conn: psycopg.Connection) -> list[Entry]:
+        if not self.prepared:
+            self.witness.prepare()
+            self.prepared = True
         conn.execute("SELECT api.seal_audit(%s)", [self.actor])
         added: list[Entry] = []
         with self.witness.lock():
@@ -266,7 +269,9 @@ def _seal_continuously(args: argparse.Namespace, sealer: Sealer) -> int:
                 if conn is not None:
                     conn.close()
                 conn = None
-            except AgentledgerError as exc:
+            except UsageError:
+                raise  # a setting to fix: stop, and say which
+            except AgentledgerError as exc:  # e.g. object storage out of reach for a while
                 problem = f"sealer: {exc}; retrying"
             if problem and (problem != last_problem or time.monotonic() - last_said > MISMATCH_REPEAT_SECONDS):
                 note(problem)
