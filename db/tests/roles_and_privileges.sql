@@ -61,6 +61,7 @@ SELECT results_eq(
              ('list_blocked',     true,  false, true),
              ('list_events',      true,  true,  true),
              ('list_reviews',     true,  false, true),
+             ('list_seals',       false, true,  true),
              ('mark_deadline_breaches', true, true, false),
              ('queue_stats',      true,  true,  true),
              ('release_events',   true,  true,  false),
@@ -84,14 +85,14 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_worker')$$,
     ARRAY['claim_actions', 'claim_events', 'complete_events', 'decide_events', 'event_history',
-          'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events', 'mark_deadline_breaches',
+          'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events', 'list_seals', 'mark_deadline_breaches',
           'queue_stats', 'release_events', 'rescue_expired_leases', 'seal_audit', 'submit_event', 'submit_events',
           'transition_event'],
     'agentledger_worker may execute exactly the worker protocol (claim, report, rescue) and the submit, transition, read, stats and seal functions');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_auditor')$$,
     ARRAY['audit_feed', 'audit_feed_position', 'event_history', 'get_event', 'latest_seal', 'list_blocked',
-          'list_events', 'list_reviews', 'queue_stats', 'seal_audit', 'verify_audit'],
+          'list_events', 'list_reviews', 'list_seals', 'queue_stats', 'seal_audit', 'verify_audit'],
     'agentledger_auditor may execute exactly the read, review queue, stats, verify and seal functions');
 SELECT function_privs_are('api', 'seal_audit', ARRAY['text'], 'agentledger_api', ARRAY[]::text[],
     'agentledger_api may not seal the audit trail');
