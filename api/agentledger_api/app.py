@@ -42,6 +42,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version=version("agentledger"),
         description="Events for AI agents, with a lifecycle and an audit trail enforced by PostgreSQL.",
         lifespan=lifespan,
+        # AGENTLEDGER_DOCS=off: no browsable docs and no schema to read, each path a plain 404.
+        openapi_url="/openapi.json" if settings.docs else None,
+        docs_url="/docs" if settings.docs else None,
+        redoc_url="/redoc" if settings.docs else None,
     )
     app.state.settings = settings
     app.state.log = log

@@ -46,6 +46,7 @@ class ApiSettings:
     key_cache_seconds: float = 10.0  # a revoked key stops working within this time
     requests_per_minute_per_key: int = 6000  # 0 turns the budget off
     log_level: str = "info"
+    docs: bool = True  # /docs, /redoc and /openapi.json; turn off in production
 
     ENV: ClassVar[dict[str, str]] = {
         "database_url": "DATABASE_URL",
@@ -57,6 +58,7 @@ class ApiSettings:
         "key_cache_seconds": "AGENTLEDGER_KEY_CACHE_SECONDS",
         "requests_per_minute_per_key": "AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY",
         "log_level": "AGENTLEDGER_LOG_LEVEL",
+        "docs": "AGENTLEDGER_DOCS",
     }
 
     @classmethod
@@ -94,7 +96,14 @@ class ApiSettings:
             raise SettingsError("AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY must be >= 0")
 
 
+SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
+
+
 def _parse(name: str, raw: str, kind: object) -> object:
+    if kind in (bool, "bool"):
+        if raw.strip().lower() not in SWITCH:
+            raise SettingsError(f"{name}={raw!r} is not on or off")
+        return SWITCH[raw.strip().lower()]
     try:
         if kind in (int, "int"):
             return int(raw)
