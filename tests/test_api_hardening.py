@@ -48,3 +48,26 @@ def test_every_setting_is_documented() -> None:
             continue
         assert f"`{name}`" in (docs / "http-api.md").read_text(), name
         assert f"`{name}`" in (docs / "operations.md").read_text(), name
+
+
+# --- headers ------------------------------------------------------------------------------------
+
+
+def test_a_huge_header_is_431_before_the_key_is_looked_at(module_api: ApiHarness) -> None:
+    response = module_api.client.get("/events", headers={"X-Filler": "a" * (4 * 1024 * 1024)})
+    body = assert_problem(response, 431, "headers_too_large")
+    assert "AGENTLEDGER_MAX_HEADER_BYTES" in body["detail"] and body["request_id"]
+    assert response.headers["connection"] == "close"
+
+
+def test_too_many_headers_are_431(module_make_api) -> None:
+    api = module_make_api(max_headers=20)
+    headers = {f"X-Extra-{n}": "1" for n in range(25)}
+    assert_problem(api.client.get("/healthz", headers=headers), 431, "headers_too_large")
+    assert api.client.get("/healthz", headers=dict(list(headers.items())[:10])).status_code == 200
+
+
+def test_headers_within_the_limits_pass(module_make_api) -> None:
+    api = module_make_api(max_header_bytes=4096)
+    assert api.client.get("/healthz", headers={"X-Filler": "a" * 3000}).status_code == 200
+    assert_problem(api.client.get("/healthz", headers={"X-Filler": "a" * 5000}), 431)

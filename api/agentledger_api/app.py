@@ -61,5 +61,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     openapi.install(app)
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics, log=log)
+    app.add_middleware(
+        RequestContext,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=app.state.metrics,
+        log=log,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+    )
     return app

@@ -43,6 +43,8 @@ class ApiSettings:
     pool_timeout_seconds: float = 5.0  # waiting for a free connection, then 503
     statement_timeout_ms: int = 5000
     max_body_bytes: int = 2 * 1024 * 1024
+    max_header_bytes: int = 16 * 1024  # names and values of all headers together; 431 beyond
+    max_headers: int = 100  # 431 beyond
     key_cache_seconds: float = 10.0  # a revoked key stops working within this time
     requests_per_minute_per_key: int = 6000  # 0 turns the budget off
     log_level: str = "info"
@@ -55,6 +57,8 @@ class ApiSettings:
         "pool_timeout_seconds": "AGENTLEDGER_POOL_TIMEOUT_SECONDS",
         "statement_timeout_ms": "AGENTLEDGER_STATEMENT_TIMEOUT_MS",
         "max_body_bytes": "AGENTLEDGER_MAX_BODY_BYTES",
+        "max_header_bytes": "AGENTLEDGER_MAX_HEADER_BYTES",
+        "max_headers": "AGENTLEDGER_MAX_HEADERS",
         "key_cache_seconds": "AGENTLEDGER_KEY_CACHE_SECONDS",
         "requests_per_minute_per_key": "AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY",
         "log_level": "AGENTLEDGER_LOG_LEVEL",
@@ -82,6 +86,8 @@ class ApiSettings:
             raise SettingsError("need 1 <= AGENTLEDGER_POOL_MIN_SIZE <= AGENTLEDGER_POOL_MAX_SIZE")
         if self.max_body_bytes < 1024:
             raise SettingsError("AGENTLEDGER_MAX_BODY_BYTES must be >= 1024")
+        if self.max_header_bytes < 1024 or self.max_headers < 8:
+            raise SettingsError("AGENTLEDGER_MAX_HEADER_BYTES must be >= 1024 and AGENTLEDGER_MAX_HEADERS >= 8")
         if not all(math.isfinite(v) for v in (self.pool_timeout_seconds, self.key_cache_seconds)):
             raise SettingsError(
                 "AGENTLEDGER_POOL_TIMEOUT_SECONDS and AGENTLEDGER_KEY_CACHE_SECONDS must be finite numbers"
