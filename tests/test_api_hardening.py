@@ -4,10 +4,16 @@ the events, or read an unbounded history."""
 
 from __future__ import annotations
 
-import pytest
+import secrets
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+
+from agentledger_api import auth
 from agentledger_api.settings import ApiSettings, SettingsError
-from tests.support.api import ApiHarness, assert_problem
+from tests.support.api import ApiHarness, assert_problem, bearer
 from tests.support.databases import REPO_ROOT
 
 DOC_PATHS = ("/docs", "/redoc", "/openapi.json")
@@ -71,3 +77,72 @@ def test_headers_within_the_limits_pass(module_make_api) -> None:
     api = module_make_api(max_header_bytes=4096)
     assert api.client.get("/healthz", headers={"X-Filler": "a" * 3000}).status_code == 200
     assert_problem(api.client.get("/healthz", headers={"X-Filler": "a" * 5000}), 431)
+
+
+# --- bad keys -----------------------------------------------------------------------------------
+
+
+def random_key() -> dict[str, str]:
+    return bearer("al_" + secrets.token_hex(32))
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """The keys looked up in the database (api.authenticate_api_key), in order."""
+    seen: list[Any] = []
+    real = auth.fetch_one
+
+    async def counting(pool: Any, query: str, params: Any = None) -> Any:
+        if "authenticate_api_key" in query:
+            seen.append(params["key"])
+        return await real(pool, query, params)
+
+    monkeypatch.setattr(auth, "fetch_one", counting)
+    yield seen
+
+
+def test_a_flood_of_random_keys_is_429_after_a_few_lookups(module_make_api, lookups: list[Any]) -> None:
+    api = module_make_api(auth_failures_per_minute=5)
+    valid = api.key("auditor")
+    assert api.client.get("/events?limit=1", headers=valid).status_code == 200  # now cached
+    statuses = [api.client.get("/events", headers=random_key()).status_code for _ in range(20)]
+    assert statuses == [401] * 5 + [429] * 15
+    assert len(lookups) == 1 + 5, "the refused guesses cost no database lookup"
+    response = api.client.get("/events", headers=random_key())
+    body = assert_problem(response, 429, "rate_limited")
+    assert 1 <= int(response.headers["retry-after"]) <= 12 and "address" in body["detail"]
+    assert_problem(api.client.get("/events"), 429)  # no key at all: a failure too
+    assert api.client.get("/events?limit=1", headers=valid).status_code == 200, "a cached valid key still works"
+    # The budget is per client address: another address is not held back by this one's failures.
+    other = TestClient(api.client.app, client=("192.0.2.7", 40000))
+    assert_problem(other.get("/events", headers=bearer("not-a-key")), 401)
+
+
+def test_valid_keys_do_not_spend_the_failure_budget(module_make_api) -> None:
+    api = module_make_api(auth_failures_per_minute=2, key_cache_seconds=0)
+    valid = api.key("auditor")
+    for _ in range(5):
+        assert api.client.get("/events?limit=1", headers=valid).status_code == 200
+
+
+def test_a_repeated_bad_key_costs_one_lookup(module_make_api, lookups: list[Any]) -> None:
+    api = module_make_api(auth_failures_per_minute=0, key_cache_seconds=60)
+    bad = random_key()
+    for _ in range(10):
+        assert_problem(api.client.get("/events", headers=bad), 401)
+    assert len(lookups) == 1
+
+
+def test_unknown_keys_never_evict_a_cached_valid_key(
+    module_make_api, monkeypatch: pytest.MonkeyPatch, lookups: list[Any]
+) -> None:
+    monkeypatch.setattr(auth, "CACHE_SIZE", 3)
+    api = module_make_api(auth_failures_per_minute=0, key_cache_seconds=60)
+    name, key = api.new_key("auditor")
+    assert api.client.get("/events?limit=1", headers=bearer(key)).status_code == 200
+    api.sql("SELECT api.revoke_api_key(%s, 'revoked to see whether the cache is asked again')", name)
+    for _ in range(10):
+        assert_problem(api.client.get("/events", headers=random_key()), 401)
+    # Still cached (the documented trade-off: a revoked key works until its entry expires).
+    assert api.client.get("/events?limit=1", headers=bearer(key)).status_code == 200
+    assert lookups.count(key) == 1

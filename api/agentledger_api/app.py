@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentledger_api import openapi, problems
-from agentledger_api.auth import Budget, KeyCache
+from agentledger_api.auth import Budget, FailureBudget, KeyCache, UnknownKeys
 from agentledger_api.database import make_pool
 from agentledger_api.feed import AuditFeed
 from agentledger_api.metrics import Metrics
@@ -51,6 +51,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.log = log
     app.state.pool = make_pool(settings)
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
+    app.state.unknown_keys = UnknownKeys(settings.key_cache_seconds)
+    app.state.auth_failures = FailureBudget(settings.auth_failures_per_minute)
     app.state.budget = Budget(settings.requests_per_minute_per_key)
     app.state.metrics = Metrics()
     app.state.feed = AuditFeed(app.state.pool, settings.database_url)

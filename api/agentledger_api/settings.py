@@ -47,6 +47,7 @@ class ApiSettings:
     max_headers: int = 100  # 431 beyond
     key_cache_seconds: float = 10.0  # a revoked key stops working within this time
     requests_per_minute_per_key: int = 6000  # 0 turns the budget off
+    auth_failures_per_minute: int = 120  # per client address: missing, unknown or revoked keys; 0 = no limit
     log_level: str = "info"
     docs: bool = True  # /docs, /redoc and /openapi.json; turn off in production
 
@@ -61,6 +62,7 @@ class ApiSettings:
         "max_headers": "AGENTLEDGER_MAX_HEADERS",
         "key_cache_seconds": "AGENTLEDGER_KEY_CACHE_SECONDS",
         "requests_per_minute_per_key": "AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY",
+        "auth_failures_per_minute": "AGENTLEDGER_AUTH_FAILURES_PER_MINUTE",
         "log_level": "AGENTLEDGER_LOG_LEVEL",
         "docs": "AGENTLEDGER_DOCS",
     }
@@ -100,6 +102,8 @@ class ApiSettings:
             raise SettingsError("AGENTLEDGER_STATEMENT_TIMEOUT_MS must be between 1 and 3600000 (one hour)")
         if self.requests_per_minute_per_key < 0:
             raise SettingsError("AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY must be >= 0")
+        if self.auth_failures_per_minute < 0:
+            raise SettingsError("AGENTLEDGER_AUTH_FAILURES_PER_MINUTE must be >= 0")
 
 
 SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
