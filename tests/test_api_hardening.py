@@ -5,7 +5,9 @@ the events, or read an unbounded history."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -146,3 +148,43 @@ def test_unknown_keys_never_evict_a_cached_valid_key(
     # Still cached (the documented trade-off: a revoked key works until its entry expires).
     assert api.client.get("/events?limit=1", headers=bearer(key)).status_code == 200
     assert lookups.count(key) == 1
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def queued(api: ApiHarness, headers: dict[str, str]) -> int:
+    counts = api.client.get("/stats", headers=headers).json()["counts"]
+    return sum(c["events"] for c in counts if c["status"] == "queued" and c["event_type"] == "fraud_alert")
+
+
+def test_stats_are_cached_for_a_short_time(module_make_api) -> None:
+    api = module_make_api(stats_cache_seconds=1.0)
+    reader = api.key("auditor")
+    api.sql("SELECT api.submit_event('cust-stats', 'fraud_alert', '{}')")
+    before = queued(api, reader)
+    api.sql("SELECT api.submit_event('cust-stats', 'fraud_alert', '{}')")
+    assert queued(api, reader) == before, "answered from the cache"
+    metrics = api.client.get("/metrics", headers=reader).text
+    assert f'agentledger_events{{event_type="fraud_alert",status="queued"}} {before}\n' in metrics, "the same answer"
+    time.sleep(1.1)
+    assert queued(api, reader) == before + 1, "refreshed once the answer is older than the setting"
+
+
+def test_concurrent_stats_requests_make_one_database_call(module_make_api) -> None:
+    api = module_make_api(stats_cache_seconds=60)
+    reader = api.key("auditor")
+    api.client.get("/events?limit=1", headers=reader)  # the key is cached: only statistics are asked
+    paths = ["/stats", "/metrics"] * 20
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda path: api.client.get(path, headers=reader).status_code, paths))
+    assert statuses == [200] * len(paths)
+    assert api.client.app.state.queue_stats.refreshes == 1
+
+
+def test_stats_cache_zero_asks_every_time(module_make_api) -> None:
+    api = module_make_api(stats_cache_seconds=0)
+    reader = api.key("auditor")
+    before = queued(api, reader)
+    api.sql("SELECT api.submit_event('cust-stats', 'fraud_alert', '{}')")
+    assert queued(api, reader) == before + 1

@@ -20,6 +20,7 @@ from agentledger_api.metrics import Metrics
 from agentledger_api.middleware import RequestContext
 from agentledger_api.routes import ROUTERS
 from agentledger_api.settings import ApiSettings
+from agentledger_api.stats import StatsCache
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -55,6 +56,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.auth_failures = FailureBudget(settings.auth_failures_per_minute)
     app.state.budget = Budget(settings.requests_per_minute_per_key)
     app.state.metrics = Metrics()
+    app.state.queue_stats = StatsCache(app.state.pool, settings.stats_cache_seconds)
     app.state.feed = AuditFeed(app.state.pool, settings.database_url)
 
     # One handler renders every error as problem+json (problems.problem_for picks the problem).

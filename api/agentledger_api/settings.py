@@ -48,6 +48,7 @@ class ApiSettings:
     key_cache_seconds: float = 10.0  # a revoked key stops working within this time
     requests_per_minute_per_key: int = 6000  # 0 turns the budget off
     auth_failures_per_minute: int = 120  # per client address: missing, unknown or revoked keys; 0 = no limit
+    stats_cache_seconds: float = 2.0  # /stats and /metrics answer from api.queue_stats() at most this old
     log_level: str = "info"
     docs: bool = True  # /docs, /redoc and /openapi.json; turn off in production
 
@@ -63,6 +64,7 @@ class ApiSettings:
         "key_cache_seconds": "AGENTLEDGER_KEY_CACHE_SECONDS",
         "requests_per_minute_per_key": "AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY",
         "auth_failures_per_minute": "AGENTLEDGER_AUTH_FAILURES_PER_MINUTE",
+        "stats_cache_seconds": "AGENTLEDGER_STATS_CACHE_SECONDS",
         "log_level": "AGENTLEDGER_LOG_LEVEL",
         "docs": "AGENTLEDGER_DOCS",
     }
@@ -90,6 +92,8 @@ class ApiSettings:
             raise SettingsError("AGENTLEDGER_MAX_BODY_BYTES must be >= 1024")
         if self.max_header_bytes < 1024 or self.max_headers < 8:
             raise SettingsError("AGENTLEDGER_MAX_HEADER_BYTES must be >= 1024 and AGENTLEDGER_MAX_HEADERS >= 8")
+        if not math.isfinite(self.stats_cache_seconds) or self.stats_cache_seconds < 0:
+            raise SettingsError("AGENTLEDGER_STATS_CACHE_SECONDS must be a finite number >= 0")
         if not all(math.isfinite(v) for v in (self.pool_timeout_seconds, self.key_cache_seconds)):
             raise SettingsError(
                 "AGENTLEDGER_POOL_TIMEOUT_SECONDS and AGENTLEDGER_KEY_CACHE_SECONDS must be finite numbers"
