@@ -48,6 +48,7 @@ class ApiSettings:
     key_cache_seconds: float = 10.0  # a revoked key stops working within this time
     requests_per_minute_per_key: int = 6000  # 0 turns the budget off
     auth_failures_per_minute: int = 120  # per client address: missing, unknown or revoked keys; 0 = no limit
+    stream_replay_rows: int = 10_000  # Last-Event-ID at most this far back, except for auditor keys
     stats_cache_seconds: float = 2.0  # /stats and /metrics answer from api.queue_stats() at most this old
     log_level: str = "info"
     docs: bool = True  # /docs, /redoc and /openapi.json; turn off in production
@@ -64,6 +65,7 @@ class ApiSettings:
         "key_cache_seconds": "AGENTLEDGER_KEY_CACHE_SECONDS",
         "requests_per_minute_per_key": "AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY",
         "auth_failures_per_minute": "AGENTLEDGER_AUTH_FAILURES_PER_MINUTE",
+        "stream_replay_rows": "AGENTLEDGER_STREAM_REPLAY_ROWS",
         "stats_cache_seconds": "AGENTLEDGER_STATS_CACHE_SECONDS",
         "log_level": "AGENTLEDGER_LOG_LEVEL",
         "docs": "AGENTLEDGER_DOCS",
@@ -106,6 +108,8 @@ class ApiSettings:
             raise SettingsError("AGENTLEDGER_STATEMENT_TIMEOUT_MS must be between 1 and 3600000 (one hour)")
         if self.requests_per_minute_per_key < 0:
             raise SettingsError("AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY must be >= 0")
+        if self.stream_replay_rows < 0:
+            raise SettingsError("AGENTLEDGER_STREAM_REPLAY_ROWS must be >= 0")
         if self.auth_failures_per_minute < 0:
             raise SettingsError("AGENTLEDGER_AUTH_FAILURES_PER_MINUTE must be >= 0")
 
