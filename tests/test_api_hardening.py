@@ -188,3 +188,48 @@ def test_stats_cache_zero_asks_every_time(module_make_api) -> None:
     before = queued(api, reader)
     api.sql("SELECT api.submit_event('cust-stats', 'fraud_alert', '{}')")
     assert queued(api, reader) == before + 1
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def event_with_history(api: ApiHarness, moves: int) -> tuple[int, list[int]]:
+    """A new support_ticket claimed and released `moves` times: 1 + 2 * moves audit rows; its id and seqs."""
+    event_id = api.sql("SELECT id FROM api.submit_event('cust-history', 'support_ticket', '{}')")[0][0]
+    for _ in range(moves):
+        [(token,)] = api.sql(
+            "SELECT lease_token FROM api.claim_events('history-worker', 1, ARRAY['support_ticket']) WHERE id = %s",
+            event_id,
+        )
+        api.sql("SELECT * FROM api.release_events(ARRAY[%s::bigint], ARRAY[%s::uuid], 'page test')", event_id, token)
+    seqs = [r[0] for r in api.sql("SELECT seq FROM ledger.audit_log WHERE event_id = %s ORDER BY seq", event_id)]
+    return event_id, seqs
+
+
+def test_history_comes_a_page_at_a_time_with_the_whole_chain_verified(module_api: ApiHarness) -> None:
+    api, reader = module_api, module_api.key("auditor")
+    event_id, seqs = event_with_history(api, 3)
+    assert len(seqs) == 7
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        response = api.client.get(f"/events/{event_id}/history", params=params, headers=reader)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["verification"]["ok"] is True and body["verification"]["rows_checked"] == 7, body
+        pages.append([entry["seq"] for entry in body["entries"]])
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert pages == [seqs[0:3], seqs[3:6], seqs[6:7]]
+    whole = api.client.get(f"/events/{event_id}/history", headers=reader).json()
+    assert [e["seq"] for e in whole["entries"]] == seqs and whole["next"] is None, "100 rows a page by default"
+
+
+def test_history_pages_are_bounded(module_api: ApiHarness) -> None:
+    api, reader = module_api, module_api.key("auditor")
+    event_id, _ = event_with_history(api, 0)
+    for limit in (0, 1001, 5000):
+        assert_problem(api.client.get(f"/events/{event_id}/history?limit={limit}", headers=reader), 422, "AL019")
+    assert_problem(api.client.get(f"/events/{event_id}/history?cursor=nonsense", headers=reader), 422, "validation")
+    assert_problem(api.client.get("/events/999999999/history?limit=10", headers=reader), 404, "AL001")

@@ -19,6 +19,7 @@ router = APIRouter(tags=["health"])
 REQUIRED_FUNCTIONS = (
     "api.authenticate_api_key(text)",
     "api.claim_events(text, integer, text[], timestamptz)",
+    "api.event_history_page(bigint, bigint, integer)",
     "api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid)",
 )
 
