@@ -1369,6 +1369,49 @@ COMMENT ON FUNCTION api.event_history(p_event_id bigint) IS 'The audit trail of 
 
 
 --
+-- Name: event_history_page(bigint, bigint, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) RETURNS SETOF api.audit_entry
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- api.event_history a page at a time, in seq order: pass the last seq of a page as p_after_seq
+-- (NULL for the first page) to get the next one.
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL019',
+            MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
+            DETAIL = 'A page holds 1 to 1,000 audit rows.',
+            HINT = 'Pass a limit from 1 to 1000 and page on with the last seq seen.';
+    END IF;
+    RETURN QUERY
+    SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
+           a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
+           encode(a.hash, 'hex')
+      FROM ledger.audit_log a
+     WHERE a.event_id = p_event_id
+       AND (p_after_seq IS NULL OR a.seq > p_after_seq)
+     ORDER BY a.seq
+     LIMIT p_limit;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
+        PERFORM ledger._refuse_unknown_event(p_event_id);
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) IS 'The audit trail of one event, oldest first, a page at a time: at most p_limit rows (1 to 1000) after seq p_after_seq (AL001 if there is no such event). Check the whole chain with api.verify_audit(event_id).';
+
+
+--
 -- Name: fail_events(bigint[], uuid[], text[], text[], boolean[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -5920,6 +5963,16 @@ REVOKE ALL ON FUNCTION api.event_history(p_event_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_api;
 GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_worker;
 GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) TO agentledger_api;
+GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) TO agentledger_auditor;
 
 
 --

@@ -79,7 +79,8 @@ def server(
 def test_a_real_server_submits_and_reads_then_stops_cleanly(
     server: tuple[str, subprocess.Popen, Path], fresh_db: str
 ) -> None:
-    """POST /events and GET /events/{id} over HTTP, a chunked body over the limit is 413, and
+    """POST /events and GET /events/{id} over HTTP, a chunked body over the limit is 413, a 4 MB
+    header is 431, and
     SIGTERM shuts down gracefully: the lifespan ends (the pool closes) before the process exits."""
     base_url, process, log = server
     with psycopg.connect(fresh_db, autocommit=True) as conn:
@@ -99,6 +100,11 @@ def test_a_real_server_submits_and_reads_then_stops_cleanly(
         )
         too_large = client.post("/events", content=oversized, headers={"Content-Type": "application/json"})
         assert_problem(too_large, 413)
+
+        # A 4 MB header is refused before any key check (431), and the server answers on.
+        huge = client.get("/events", headers={"X-Filler": "z" * (4 * 1024 * 1024)})
+        assert_problem(huge, 431, "headers_too_large")
+        assert client.get("/healthz").status_code == 200
 
     process.send_signal(signal.SIGTERM)
     # uvicorn shuts down, then raises the signal it caught again (since 0.29): -SIGTERM is its

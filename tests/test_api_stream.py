@@ -3,6 +3,7 @@ Events, and a reconnect with Last-Event-ID replays exactly what was missed."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,12 +18,19 @@ import pytest
 from tests.support import databases
 from tests.support.processes import free_port
 
+REPLAY_ROWS = 20  # AGENTLEDGER_STREAM_REPLAY_ROWS of the server
+
 
 @pytest.fixture
 def server(fresh_db: str, login_as) -> Iterator[tuple[str, dict[str, str], str]]:
     """(base URL, headers with a worker key, superuser DSN) of a running API process."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": login_as(fresh_db, "agentledger_api"), "AGENTLEDGER_KEY_CACHE_SECONDS": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": login_as(fresh_db, "agentledger_api"),
+        "AGENTLEDGER_KEY_CACHE_SECONDS": "1",
+        "AGENTLEDGER_STREAM_REPLAY_ROWS": str(REPLAY_ROWS),
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -120,6 +128,31 @@ def test_live_changes_arrive_and_a_resume_replays_what_was_missed(server) -> Non
             ).fetchall()
         ]
     assert resumed == expected
+
+
+def test_a_replay_is_bounded_except_for_auditors(server) -> None:
+    """Last-Event-ID: 0 once the trail is longer than AGENTLEDGER_STREAM_REPLAY_ROWS: 410 with what
+    to do instead; a recent position replays; an auditor key replays from the start."""
+    base, headers, admin_dsn = server
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute("SELECT api.submit_event('cust-deep', 'loan_application', '{}') FROM generate_series(1, 25)")
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM ledger.audit_log ORDER BY seq").fetchall()]
+        auditor = conn.execute("SELECT api.create_api_key('deep-auditor', 'auditor')").fetchone()[0]
+    assert len(seqs) > REPLAY_ROWS
+    with httpx.stream("GET", base + "/events/stream", headers={**headers, "Last-Event-ID": "0"}, timeout=10) as refused:
+        assert refused.status_code == 410 and refused.headers["content-type"].startswith("application/problem+json")
+        problem = json.loads(refused.read())
+    assert problem["code"] == "replay_too_deep" and "AGENTLEDGER_STREAM_REPLAY_ROWS" in problem["detail"], problem
+
+    recent: list[int] = []
+    read_ids(base, {**headers, "Last-Event-ID": str(seqs[-4])}, 3, recent, threading.Event())
+    assert recent == seqs[-3:]
+
+    everything: list[int] = []
+    read_ids(
+        base, {"Authorization": f"Bearer {auditor}", "Last-Event-ID": "0"}, len(seqs), everything, threading.Event()
+    )
+    assert everything == seqs
 
 
 def test_the_stream_needs_a_key(server) -> None:

@@ -42,7 +42,7 @@ class Run:
     """`./run --port PORT` in `checkout`, its output in files (a full pipe would block it)."""
 
     def __init__(self, checkout: Path, port: int, name: str) -> None:
-        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        self.checkout, self.port, self.url = checkout, port, f"http://127.0.0.1:{port}"
         self.out, self.err = checkout.parent / f"{name}.out", checkout.parent / f"{name}.err"
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("AGENTLEDGER_")}
         env["AGENTLEDGER_VENV"] = sys.prefix
@@ -57,14 +57,19 @@ class Run:
         return f"stdout:\n{self.out.read_text()}\nstderr:\n{self.err.read_text()}"
 
     def wait_until_ready(self) -> tuple[str, float]:
-        """The key printed once everything answers, and the seconds it took."""
+        """The key, from the file the output names, once everything answers; the seconds it took.
+
+        The output names the key files and never shows a key."""
         deadline = self.started + STARTUP_SECONDS
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"./run ended early (exit {self.process.returncode})\n{self.output()}"
-            match = re.search(r"API key:\s+(al_[0-9a-f]{64})", self.out.read_text())
+            match = re.search(r"API key:\s+in (\S+)", self.out.read_text())
             if match and "Stop with Ctrl-C" in self.out.read_text():
                 assert httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200
-                return match.group(1), time.monotonic() - self.started
+                key = (self.checkout / match.group(1)).read_text().strip()
+                assert re.fullmatch(r"al_[0-9a-f]{64}", key)
+                assert not re.search(r"al_[0-9a-f]{64}", self.output()), "no key is printed"
+                return key, time.monotonic() - self.started
             time.sleep(0.1)
         raise AssertionError(f"./run was not ready within {STARTUP_SECONDS:g} s\n{self.output()}")
 
@@ -110,6 +115,8 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         stdout = first.out.read_text()
         assert f"{first.url}/docs" in stdout and f"{first.url}/events/ID/history" in stdout
+        assert '-H "Authorization: Bearer $(cat .agentledger/dev-api-key)"' in stdout
+        assert ".agentledger/dev-reviewer-1-key" in stdout and ".agentledger/dev-reviewer-2-key" in stdout
 
         headers = {"Authorization": f"Bearer {key}"}
         created = httpx.post(
@@ -166,7 +173,7 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
     second = Run(checkout, free_port(), "second")
     try:
         again, _ = second.wait_until_ready()
-        assert again == key, "the development key is shown again"
+        assert again == key, "the development key is kept"
         assert "read from .agentledger/dev-api-key" in second.err.read_text()
         assert "deploying schema ... up to date" in second.err.read_text()
         event = httpx.get(f"{second.url}/events/{event_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10)

@@ -6,7 +6,7 @@
 3. Login roles for the API (a member of agentledger_api) and for the example workers (a member of
    agentledger_worker), never superusers, a development API key (role worker) and two reviewer keys.
    The database keeps only a key's sha256, so each key is also kept in `.agentledger/` (mode 0600),
-   for later runs to show it again. Loans above 10,000 get the example review policy (two
+   for later runs to use it again (the output names the files, never a key). Loans above 10,000 get the example review policy (two
    reviewers) unless loan_application has a policy already.
 4. The HTTP API (`agentledger serve`) as its role on 127.0.0.1; once /readyz answers, the processes
    of EXTRA_PROCESSES: the example workers (`agentledger worker --example`) as theirs, and the
@@ -414,7 +414,7 @@ def _dev_key(conn: psycopg.Connection, name: str, role: str, key_file: Path, sho
         key,
         show(key_file),
         f"created the development API key {fresh} ({role}); the database keeps only its sha256, "
-        f"so it is also kept in {show(key_file)} (mode 0600){why} for later runs to show it again",
+        f"so it is also kept in {show(key_file)} (mode 0600){why} for later runs to use it again",
     )
 
 
@@ -441,7 +441,9 @@ def _login_role(
     if with_password:
         # A server of one's own may want a password: a fresh one each run, held only by the process.
         password = secrets.token_urlsafe(24)
-        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(password)))
+        # Set as a SCRAM verifier made here: the password itself never reaches the server or its logs.
+        verifier = database.scram_sha256_verifier(password)
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
         overrides["password"] = password
     return make_conninfo(admin, **overrides)
 
@@ -489,14 +491,15 @@ def _wait(children: list[tuple[str, subprocess.Popen]], stopper: Stopper) -> tup
 
 
 def _print_where_to_look(api_url: str, access: Access, shown_database: str) -> None:
-    auth = f'-H "Authorization: Bearer {access.key.key}"'
+    # The keys are never printed (terminals and CI logs keep what they show): only their files.
+    auth = f'-H "Authorization: Bearer $(cat {access.key.file})"'
     body = '{"customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 8000, "income": 60000}}'
     reviewers = ", ".join(f"{k.name} ({k.file})" for k in access.reviewer_keys)
     print(
         f"""
 agentledger is running.
   API docs:  {api_url}/docs
-  API key:   {access.key.key}   ({access.key.name}, role {KEY_ROLE}; kept in {access.key.file})
+  API key:   in {access.key.file}   ({access.key.name}, role {KEY_ROLE})
   reviewers: {reviewers}
   database:  {shown_database}
 

@@ -1,5 +1,5 @@
 """The routes' dependencies, as `Annotated` aliases (FastAPI's recommended form): what the app holds
-(the pool, the settings, the live feed, the metrics), the caller behind the API key, and one alias
+(the pool, the settings, the live feed, the metrics, the cached statistics), the caller behind the API key, and one alias
 per permission of auth.PERMISSIONS, which answers 401 or 403 before the route runs.
 
     async def get_event(event_id: EventIdPath, pool: Pool, _: Reader) -> Event: ...
@@ -17,6 +17,7 @@ from agentledger_api.feed import AuditFeed
 from agentledger_api.metrics import Metrics
 from agentledger_api.models import BIGINT_MAX, INT32_MAX, INT32_MIN
 from agentledger_api.settings import ApiSettings
+from agentledger_api.stats import StatsCache
 
 
 def get_pool(request: Request) -> AsyncConnectionPool:
@@ -39,10 +40,16 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_queue_stats(request: Request) -> StatsCache:
+    stats: StatsCache = request.app.state.queue_stats
+    return stats
+
+
 Pool = Annotated[AsyncConnectionPool, Depends(get_pool)]
 Settings = Annotated[ApiSettings, Depends(get_settings)]
 Feed = Annotated[AuditFeed, Depends(get_feed)]
 AppMetrics = Annotated[Metrics, Depends(get_metrics)]
+CachedStats = Annotated[StatsCache, Depends(get_queue_stats)]
 
 # The caller, if its key's role has the permission (auth.PERMISSIONS); 403 otherwise.
 Reader = Annotated[Caller, Depends(allow("read"))]

@@ -1,5 +1,5 @@
-"""One ASGI middleware for what every request shares: a request id, a size limit on the body,
-one structured log line, and the metrics. Written against ASGI directly: it runs on every request,
+"""One ASGI middleware for what every request shares: a request id, limits on the headers and the
+body, one structured log line, and the metrics. Written against ASGI directly: it runs on every request,
 and Starlette's BaseHTTPMiddleware would add a task and a copy per request.
 """
 
@@ -23,15 +23,25 @@ class BodyTooLarge(BaseException):  # not Exception: FastAPI turns any Exception
 
 
 class RequestContext:
-    def __init__(self, app: Any, max_body_bytes: int, metrics: Any, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        app: Any,
+        max_body_bytes: int,
+        metrics: Any,
+        log: logging.Logger,
+        max_header_bytes: int = 16 * 1024,
+        max_headers: int = 100,
+    ) -> None:
         self.app, self.max_body_bytes, self.metrics, self.log = app, max_body_bytes, metrics, log
+        self.max_header_bytes, self.max_headers = max_header_bytes, max_headers
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = dict(scope.get("headers") or [])
+        raw_headers = scope.get("headers") or []
+        headers = dict(raw_headers)
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
@@ -62,6 +72,11 @@ class RequestContext:
         except ValueError:
             declared = 0
         try:
+            too_many = self._headers_problem(raw_headers)
+            if too_many is not None:
+                # Refused before any route, key check or database call sees the request.
+                await too_many.render(request_id)(scope, receive, send_with_id)
+                return
             if declared > self.max_body_bytes:
                 raise BodyTooLarge
             await self.app(scope, receive_limited, send_with_id)
@@ -92,6 +107,19 @@ class RequestContext:
                     }
                 )
             )
+
+    def _headers_problem(self, raw_headers: list[tuple[bytes, bytes]]) -> Problem | None:
+        size = sum(len(name) + len(value) for name, value in raw_headers)
+        if len(raw_headers) <= self.max_headers and size <= self.max_header_bytes:
+            return None
+        return Problem(
+            431,
+            "Request headers too large",
+            f"The request has {len(raw_headers)} headers of {size} bytes; the limits are {self.max_headers} "
+            f"headers (AGENTLEDGER_MAX_HEADERS) of {self.max_header_bytes} bytes in all (AGENTLEDGER_MAX_HEADER_BYTES).",
+            code="headers_too_large",
+            headers={"Connection": "close"},
+        )
 
     def _too_large(self) -> Problem:
         return Problem(

@@ -3,7 +3,8 @@
 Database refusals keep the database's SQLSTATE as `code`, with its message as `detail` and its
 hint as `hint`. SQLSTATE_STATUS is the mapping; a test holds it equal to the table of docs/errors.md.
 Errors of the API itself carry a word as `code`: validation, unauthorized, forbidden,
-rate_limited, too_large, not_found, method_not_allowed, unavailable, schema_not_deployed, internal.
+rate_limited, too_large, headers_too_large, replay_too_deep, not_found, method_not_allowed, unavailable, schema_not_deployed,
+internal.
 """
 
 from __future__ import annotations

@@ -108,9 +108,12 @@ class AuditVerdict(Answer):
 
 
 class History(Answer):
+    """One page of an event's audit trail; `verification` is of the whole chain."""
+
     event_id: int
     entries: list[AuditEntry]
     verification: AuditVerdict | None
+    next: str | None = Field(description="The cursor of the next page; null on the last one.")
 
 
 class Claim(Answer):

@@ -43,9 +43,15 @@ class ApiSettings:
     pool_timeout_seconds: float = 5.0  # waiting for a free connection, then 503
     statement_timeout_ms: int = 5000
     max_body_bytes: int = 2 * 1024 * 1024
+    max_header_bytes: int = 16 * 1024  # names and values of all headers together; 431 beyond
+    max_headers: int = 100  # 431 beyond
     key_cache_seconds: float = 10.0  # a revoked key stops working within this time
     requests_per_minute_per_key: int = 6000  # 0 turns the budget off
+    auth_failures_per_minute: int = 120  # per client address: missing, unknown or revoked keys; 0 = no limit
+    stream_replay_rows: int = 10_000  # Last-Event-ID at most this far back, except for auditor keys
+    stats_cache_seconds: float = 2.0  # /stats and /metrics answer from api.queue_stats() at most this old
     log_level: str = "info"
+    docs: bool = True  # /docs, /redoc and /openapi.json; turn off in production
 
     ENV: ClassVar[dict[str, str]] = {
         "database_url": "DATABASE_URL",
@@ -54,9 +60,15 @@ class ApiSettings:
         "pool_timeout_seconds": "AGENTLEDGER_POOL_TIMEOUT_SECONDS",
         "statement_timeout_ms": "AGENTLEDGER_STATEMENT_TIMEOUT_MS",
         "max_body_bytes": "AGENTLEDGER_MAX_BODY_BYTES",
+        "max_header_bytes": "AGENTLEDGER_MAX_HEADER_BYTES",
+        "max_headers": "AGENTLEDGER_MAX_HEADERS",
         "key_cache_seconds": "AGENTLEDGER_KEY_CACHE_SECONDS",
         "requests_per_minute_per_key": "AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY",
+        "auth_failures_per_minute": "AGENTLEDGER_AUTH_FAILURES_PER_MINUTE",
+        "stream_replay_rows": "AGENTLEDGER_STREAM_REPLAY_ROWS",
+        "stats_cache_seconds": "AGENTLEDGER_STATS_CACHE_SECONDS",
         "log_level": "AGENTLEDGER_LOG_LEVEL",
+        "docs": "AGENTLEDGER_DOCS",
     }
 
     @classmethod
@@ -80,6 +92,10 @@ class ApiSettings:
             raise SettingsError("need 1 <= AGENTLEDGER_POOL_MIN_SIZE <= AGENTLEDGER_POOL_MAX_SIZE")
         if self.max_body_bytes < 1024:
             raise SettingsError("AGENTLEDGER_MAX_BODY_BYTES must be >= 1024")
+        if self.max_header_bytes < 1024 or self.max_headers < 8:
+            raise SettingsError("AGENTLEDGER_MAX_HEADER_BYTES must be >= 1024 and AGENTLEDGER_MAX_HEADERS >= 8")
+        if not math.isfinite(self.stats_cache_seconds) or self.stats_cache_seconds < 0:
+            raise SettingsError("AGENTLEDGER_STATS_CACHE_SECONDS must be a finite number >= 0")
         if not all(math.isfinite(v) for v in (self.pool_timeout_seconds, self.key_cache_seconds)):
             raise SettingsError(
                 "AGENTLEDGER_POOL_TIMEOUT_SECONDS and AGENTLEDGER_KEY_CACHE_SECONDS must be finite numbers"
@@ -92,9 +108,20 @@ class ApiSettings:
             raise SettingsError("AGENTLEDGER_STATEMENT_TIMEOUT_MS must be between 1 and 3600000 (one hour)")
         if self.requests_per_minute_per_key < 0:
             raise SettingsError("AGENTLEDGER_REQUESTS_PER_MINUTE_PER_KEY must be >= 0")
+        if self.stream_replay_rows < 0:
+            raise SettingsError("AGENTLEDGER_STREAM_REPLAY_ROWS must be >= 0")
+        if self.auth_failures_per_minute < 0:
+            raise SettingsError("AGENTLEDGER_AUTH_FAILURES_PER_MINUTE must be >= 0")
+
+
+SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
 
 
 def _parse(name: str, raw: str, kind: object) -> object:
+    if kind in (bool, "bool"):
+        if raw.strip().lower() not in SWITCH:
+            raise SettingsError(f"{name}={raw!r} is not on or off")
+        return SWITCH[raw.strip().lower()]
     try:
         if kind in (int, "int"):
             return int(raw)

@@ -53,6 +53,7 @@ SELECT results_eq(
              ('create_api_key',   false, false, false),
              ('decide_events',    true,  true,  false),
              ('event_history',    true,  true,  true),
+             ('event_history_page', true, true,  true),
              ('fail_events',      true,  true,  false),
              ('get_event',        true,  true,  true),
              ('heartbeat_events', true,  true,  false),
@@ -78,20 +79,20 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_api')$$,
     ARRAY['audit_feed', 'audit_feed_position', 'authenticate_api_key', 'cancel_event', 'claim_actions', 'claim_events', 'complete_events', 'decide_events',
-          'event_history', 'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_blocked', 'list_events',
+          'event_history', 'event_history_page', 'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_blocked', 'list_events',
           'list_reviews', 'mark_deadline_breaches', 'queue_stats', 'release_events', 'requeue_event', 'review_event', 'submit_event',
           'submit_events', 'transition_event', 'verify_audit'],
     'agentledger_api may execute exactly the submit, transition, requeue, cancel, review, read, stats and verify functions, and the worker protocol for agents that reach only HTTP (not the rescue)');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_worker')$$,
     ARRAY['claim_actions', 'claim_events', 'complete_events', 'decide_events', 'event_history',
-          'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events', 'list_seals', 'mark_deadline_breaches',
+          'event_history_page', 'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_events', 'list_seals', 'mark_deadline_breaches',
           'queue_stats', 'release_events', 'rescue_expired_leases', 'seal_audit', 'submit_event', 'submit_events',
           'transition_event'],
     'agentledger_worker may execute exactly the worker protocol (claim, report, rescue) and the submit, transition, read, stats and seal functions');
 SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_auditor')$$,
-    ARRAY['audit_feed', 'audit_feed_position', 'event_history', 'get_event', 'latest_seal', 'list_blocked',
+    ARRAY['audit_feed', 'audit_feed_position', 'event_history', 'event_history_page', 'get_event', 'latest_seal', 'list_blocked',
           'list_events', 'list_reviews', 'list_seals', 'queue_stats', 'seal_audit', 'verify_audit'],
     'agentledger_auditor may execute exactly the read, review queue, stats, verify and seal functions');
 SELECT function_privs_are('api', 'seal_audit', ARRAY['text'], 'agentledger_api', ARRAY[]::text[],

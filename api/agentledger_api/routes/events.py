@@ -144,13 +144,28 @@ async def get_event(event_id: EventIdPath, pool: Pool, _: Reader) -> Event:
     return Event.model_validate(await fetch_row(pool, "SELECT * FROM api.get_event(%(id)s)", {"id": event_id}))
 
 
-@router.get("/events/{event_id}/history", summary="The event's audit trail, with its chain verified")
-async def history(event_id: EventIdPath, pool: Pool, _: Reader) -> History:
-    entries = await fetch_all(pool, "SELECT * FROM api.event_history(%(id)s) ORDER BY seq", {"id": event_id})
+@router.get("/events/{event_id}/history", summary="The event's audit trail, a page at a time, with its chain verified")
+async def history(
+    event_id: EventIdPath,
+    pool: Pool,
+    _: Reader,
+    limit: PageLimit = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> History:
+    """Audit rows oldest first, `limit` at a time; pass `next` back as `cursor` for the following
+    page. `verification` checks the event's whole chain on every page, not only the rows shown."""
+    entries = await fetch_all(
+        pool,
+        "SELECT * FROM api.event_history_page(%(id)s, %(after)s, %(limit)s) ORDER BY seq",
+        {"id": event_id, "after": decode_cursor(cursor), "limit": limit},
+    )
     verdict = await fetch_one(
         pool, "SELECT ok, rows_checked, broken_seq, problem FROM api.verify_audit(%(id)s)", {"id": event_id}
     )
-    return History.model_validate({"event_id": event_id, "entries": entries, "verification": verdict})
+    next_page = encode_cursor(entries[-1]["seq"]) if len(entries) == limit else None
+    return History.model_validate(
+        {"event_id": event_id, "entries": entries, "verification": verdict, "next": next_page}
+    )
 
 
 @router.patch("/events/{event_id}/status", summary="Change an event's status")

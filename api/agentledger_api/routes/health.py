@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from agentledger_api.database import fetch_one
-from agentledger_api.deps import AppMetrics, Pool, Reader
+from agentledger_api.deps import AppMetrics, CachedStats, Pool, Reader
 from agentledger_api.problems import Problem
 from agentledger_api.responses import Status
 
@@ -19,6 +19,7 @@ router = APIRouter(tags=["health"])
 REQUIRED_FUNCTIONS = (
     "api.authenticate_api_key(text)",
     "api.claim_events(text, integer, text[], timestamptz)",
+    "api.event_history_page(bigint, bigint, integer)",
     "api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid)",
 )
 
@@ -71,12 +72,11 @@ METRICS_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, responses=METRICS_RESPONSE)
-async def metrics(pool: Pool, app_metrics: AppMetrics, _: Reader) -> PlainTextResponse:
+async def metrics(cached: CachedStats, app_metrics: AppMetrics, _: Reader) -> PlainTextResponse:
     depth: list[tuple[str, str, int]] = []
     breaches: list[tuple[str, str, int, int]] = []
     try:
-        row = await fetch_one(pool, "SELECT api.queue_stats() AS s")
-        stats = row["s"] if row else {}
+        stats = await cached.get()
         depth = [(c["event_type"], c["status"], c["events"]) for c in stats.get("counts", [])]
         breaches = [
             (b["event_type"], b["deadline"], b["events"], b["open"]) for b in stats.get("deadline_breaches", [])

@@ -13,7 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
 from agentledger_api.auth import authenticate
-from agentledger_api.database import fetch_all
+from agentledger_api.database import fetch_all, fetch_one
 from agentledger_api.deps import Feed, Pool, Reader, Settings
 from agentledger_api.models import Text
 from agentledger_api.problems import Problem
@@ -49,6 +49,22 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def refuse_deep_replay(pool: Pool, last_event_id: int, most: int) -> None:
+    """410 when Last-Event-ID is more than `most` audit rows back. Counted in seqs, which a rolled
+    back transaction can skip: an estimate that errs towards refusing."""
+    row = await fetch_one(pool, "SELECT last_seq FROM api.audit_feed_position()")
+    behind = (row["last_seq"] if row else 0) - last_event_id
+    if behind > most:
+        raise Problem(
+            410,
+            "Replay too deep",
+            f"Last-Event-ID {last_event_id} is about {behind} audit rows back; the stream replays at most "
+            f"{most} (AGENTLEDGER_STREAM_REPLAY_ROWS). Reconnect without Last-Event-ID and page what "
+            "changed meanwhile with GET /events and GET /events/{id}/history, or replay with an auditor key.",
+            code="replay_too_deep",
+        )
+
+
 @router.get(
     "/events/stream",
     summary="Live changes of events (Server-Sent Events)",
@@ -60,14 +76,18 @@ async def stream(
     feed: Feed,
     pool: Pool,
     settings: Settings,
-    _: Reader,
+    caller: Reader,
     customer_id: Annotated[Text | None, Query(max_length=64)] = None,
     last_event_id: Annotated[int | None, Header(ge=0, le=2**63 - 1)] = None,
 ) -> StreamingResponse:
     """One message per status change (a submit is the change to queued), with the audit seq as
     its id. After a disconnect, send the last id seen as `Last-Event-ID`: the stream first replays
-    what was missed from the audit trail, then goes on live."""
+    what was missed from the audit trail, then goes on live. It replays at most
+    `AGENTLEDGER_STREAM_REPLAY_ROWS` rows (410 `replay_too_deep` for an older position), except
+    to auditor keys."""
     recheck_every = max(settings.key_cache_seconds, 1.0)
+    if last_event_id is not None and caller.role != "auditor":
+        await refuse_deep_replay(pool, last_event_id, settings.stream_replay_rows)
 
     async def events() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"  # headers go out at once, before the feed has taken its position

@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agentledger_api.auth import Caller
 from agentledger_api.database import fetch_all, fetch_one, fetch_row, jsonb
-from agentledger_api.deps import EventIdPath, Pool, Reader, WorkerKey
+from agentledger_api.deps import CachedStats, EventIdPath, Pool, Reader, WorkerKey
 from agentledger_api.models import ClaimRequest, CompleteReport, DecideReport, FailReport, LeaseRef, ReleaseReport
 from agentledger_api.problems import SQLSTATE_STATUS, Problem
 from agentledger_api.responses import Claims, QueueStats, Report
@@ -159,8 +159,8 @@ async def release(event_id: EventIdPath, body: ReleaseReport, pool: Pool, caller
 
 
 @router.get("/stats", summary="Queue statistics")
-async def stats(pool: Pool, _: Reader) -> QueueStats:
+async def stats(cached: CachedStats, _: Reader) -> QueueStats:
     """Events per type and status, how long the longest-waiting runnable event has waited, decided
-    events whose action is pending, and the notification queue's usage."""
-    row = await fetch_row(pool, "SELECT api.queue_stats() AS stats")
-    return QueueStats.model_validate(row["stats"])
+    events whose action is pending, and the notification queue's usage. The answer may be up to
+    `AGENTLEDGER_STATS_CACHE_SECONDS` old."""
+    return QueueStats.model_validate(await cached.get())
