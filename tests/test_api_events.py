@@ -372,12 +372,21 @@ def test_list_with_a_bad_parameter_is_422(module_api: ApiHarness, query: str, co
 
 @pytest.mark.parametrize(
     "cursor",
-    ["garbage!", "eyJ4IjogMX0", "eyJhZnRlciI6IC0xfQ", "eyJhZnRlciI6ICIxIn0", "x" * 201],
-    ids=["not-base64", "no-after", "negative", "a-string", "too-long"],
+    [
+        "garbage!",
+        "eyJ4IjogMX0",
+        "eyJhZnRlciI6IC0xfQ",
+        "eyJhZnRlciI6ICIxIn0",
+        "x" * 201,
+        "eyJhZnRlciI6IGZhbHNlfQ",
+        "eyJhZnRlciI6IHRydWV9",
+    ],
+    ids=["not-base64", "no-after", "negative", "a-string", "too-long", "false", "true"],
 )
 def test_list_with_a_garbage_cursor_is_422(module_api: ApiHarness, cursor: str) -> None:
     key = module_api.key("auditor")
-    for path in ("/events", "/events/pending"):
+    event_id = submit(module_api, module_api.key("submitter"), event()).json()["id"]
+    for path in ("/events", "/events/pending", f"/events/{event_id}/history"):
         assert_problem(module_api.client.get(path, params={"cursor": cursor}, headers=key), 422, "validation")
 
 

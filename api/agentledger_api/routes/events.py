@@ -30,7 +30,8 @@ def decode_cursor(cursor: str | None) -> int | None:
         return None
     try:
         after = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
-        if isinstance(after, int) and 0 <= after <= BIGINT_MAX:
+        # JSON true and false read as Python bools, which are ints too: a cursor holds a number only.
+        if isinstance(after, int) and not isinstance(after, bool) and 0 <= after <= BIGINT_MAX:
             return after
     except (binascii.Error, ValueError, KeyError, TypeError):
         pass
