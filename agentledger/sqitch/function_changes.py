@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agentledger.sqitch.plan import Change, Plan, parse_plan
+from agentledger.sqitch.plan import Plan, parse_plan
 
 OWNER_ROLE = "agentledger_owner"
 PLANNER = "agentledger maintainers <maintainers@agentledger.invalid>"
@@ -196,14 +196,22 @@ def verify_script(project: str, source: FunctionSource) -> str:
 # --- the plan ----------------------------------------------------------------------------------
 
 
+KINDS = ("deploy", "revert", "verify")
+
+
 @dataclass
 class Scripts:
     deploy: Path
     revert: Path
     verify: Path
 
-    def all(self) -> tuple[Path, Path, Path]:
-        return self.deploy, self.revert, self.verify
+    def by_kind(self) -> dict[str, Path]:
+        return {"deploy": self.deploy, "revert": self.revert, "verify": self.verify}
+
+
+def script_paths(root: Path, name: str, suffix: str = "") -> Scripts:
+    """The scripts of change functions/<name>, or of its version frozen with suffix (an @tag)."""
+    return Scripts(*(root / "db" / kind / CHANGE_DIR / f"{name}{suffix}.sql" for kind in KINDS))
 
 
 @dataclass
@@ -217,18 +225,12 @@ class FunctionChange:
     previous: int | None  # of the change before it of that name, if it was reworked
 
     @property
-    def change(self) -> Change:
-        return self.plan.changes[self.index]
-
-    @property
     def tagged(self) -> bool:
         """Has a tag been planned at or after this change? Then it may only be reworked."""
         return any(change.tags for change in self.plan.changes[self.index :])
 
     def scripts(self, suffix: str = "") -> Scripts:
-        name = f"{self.name}{suffix}.sql"
-        db = self.root / "db"
-        return Scripts(*(db / kind / CHANGE_DIR / name for kind in ("deploy", "revert", "verify")))
+        return script_paths(self.root, self.name, suffix)
 
     def frozen_scripts(self) -> Scripts | None:
         """The scripts the previous change of this name was frozen as, if it was reworked."""
@@ -290,8 +292,7 @@ def wanted(project: str, source: FunctionSource, replaced: FunctionSource | None
 
 
 def differing(scripts: Scripts, want: dict[str, str]) -> list[str]:
-    paths = {"deploy": scripts.deploy, "revert": scripts.revert, "verify": scripts.verify}
-    return [kind for kind, path in paths.items() if not path.exists() or path.read_text() != want[kind]]
+    return [kind for kind, path in scripts.by_kind().items() if not path.exists() or path.read_text() != want[kind]]
 
 
 def plan_steps(root: Path) -> list[Step]:
@@ -333,24 +334,21 @@ def apply(root: Path, step: Step, note: str | None, requires: list[str], now: da
         raise SourceError(f"{step.detail}: give a note (-n) for the plan")
     if step.kind == "add":
         _append(root, plan_line(step.name, requires, note, now))
-        _write(_scripts_of(root, plan, step.name), wanted(plan.project, source, None))
+        _write(script_paths(root, step.name), wanted(plan.project, source, None))
         return
     if change is None:
         raise SourceError(f"{step.detail}: no earlier change to rework")
     tag = next(c.tags[-1] for c in reversed(plan.changes) if c.tags).format_name
-    for old, new in zip(change.scripts().all(), change.scripts(tag).all(), strict=True):
-        old.rename(new)
+    frozen = change.scripts(tag).by_kind()
+    for kind, old in change.scripts().by_kind().items():
+        old.rename(frozen[kind])
     _append(root, plan_line(step.name, [f"{CHANGE_DIR}/{step.name}{tag}", *requires], note, now))
     reworked = function_changes(root, parse_plan(root / "sqitch.plan"))[step.name]
     _write(reworked.scripts(), wanted(plan.project, source, reworked.replaced(source.relpath)))
 
 
-def _scripts_of(root: Path, plan: Plan, name: str) -> Scripts:
-    return FunctionChange(root, plan, name, 0, None).scripts()
-
-
 def _write(scripts: Scripts, want: dict[str, str]) -> None:
-    for kind, path in (("deploy", scripts.deploy), ("revert", scripts.revert), ("verify", scripts.verify)):
+    for kind, path in scripts.by_kind().items():
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != want[kind]:
             path.write_text(want[kind])
