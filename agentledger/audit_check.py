@@ -31,7 +31,7 @@ from agentledger.witness import Entry
 # The columns ledger._audit_hash hashes, in its order; enums and jsonb as their text.
 ROWS = """
 SELECT seq, customer_id, event_id, version, from_status::text, to_status::text, actor, actor_kind::text,
-       db_user, reason, details::text, attempt, recorded_at, prev_hash, hash
+       db_user, reason, details::text, attempt, recorded_at, api_key, prev_hash, hash
   FROM ledger.audit_log ORDER BY seq"""
 SEALS = "SELECT id, first_seq, last_seq, row_count, encode(prev_digest, 'hex'), encode(digest, 'hex') FROM ledger.audit_seals ORDER BY id"
 EVENTS = "SELECT id, status::text, version FROM ledger.events ORDER BY id"
@@ -53,6 +53,7 @@ def row_hash(
     details: str | None,
     attempt: int,
     recorded_at: datetime,
+    api_key: str | None,
 ) -> bytes:
     """ledger._audit_hash, recomputed: sha256 of the previous hash and the text PostgreSQL gives
     `jsonb_build_array(...)` of the row (its strings escaped as escape_json does, the time in UTC
@@ -74,6 +75,8 @@ def row_hash(
         str(attempt),
         _json(moment),
     ]
+    if api_key is not None:  # appended only when a key was used, as ledger._audit_hash does
+        parts.append(_json(api_key))
     text = "[" + ", ".join(parts) + "]"
     return hashlib.sha256((prev_hash or b"") + text.encode()).digest()
 
@@ -184,14 +187,14 @@ def _check_rows(
         cursor.execute(ROWS)
         for row in cursor:
             (seq, customer_id, event_id, version, from_status, to_status, actor, actor_kind, db_user, reason,
-             details, attempt, recorded_at, prev_hash, stored) = row  # fmt: skip
+             details, attempt, recorded_at, api_key, prev_hash, stored) = row  # fmt: skip
             report.rows += 1
             while current is not None and seq > current.entry.last_seq:
                 _close(current)
                 current = next(ranges, None)
             expected = row_hash(
                 prev_hash, seq, customer_id, event_id, version, from_status, to_status, actor, actor_kind, db_user,
-                reason, details, attempt, recorded_at,
+                reason, details, attempt, recorded_at, api_key,
             )  # fmt: skip
             if bytes(stored) != expected:
                 raise _Found(

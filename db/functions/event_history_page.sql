@@ -14,7 +14,7 @@ BEGIN
     RETURN QUERY
     SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
            a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
-           encode(a.hash, 'hex')
+           encode(a.hash, 'hex'), a.api_key
       FROM ledger.audit_log a
      WHERE a.event_id = p_event_id
        AND (p_after_seq IS NULL OR a.seq > p_after_seq)

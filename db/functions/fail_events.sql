@@ -4,13 +4,15 @@ CREATE OR REPLACE FUNCTION api.fail_events(
     p_errors text[],
     p_error_types text[] DEFAULT NULL,
     p_retryable boolean[] DEFAULT NULL,
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_key text DEFAULT NULL)
 RETURNS SETOF api.report
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- Generic plans for all but the UPDATE, as in api.decide_events.
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_done bigint[];
     v_runnable jsonb;
     v_actions jsonb;
@@ -35,7 +37,8 @@ BEGIN
                               WITH ORDINALITY AS d (id, error, error_type, retryable, n)
                         ORDER BY d.n);
     -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
-    -- $3 errors, $4 error types, $5 retryable, $6 digests, $7 now.
+    -- $3 errors, $4 error types, $5 retryable, $6 digests, $7 now, $8 the acting principal, which
+    -- must hold the lease with the token, $9 its kind, $10 its API key.
     EXECUTE $sql$
     WITH report AS (
         SELECT r.*, coalesce(r.retryable, true) AND e.attempts < e.max_attempts AS retry,
@@ -49,8 +52,9 @@ BEGIN
                              WHEN r.from_status = 'processing' THEN 'queued'
                              ELSE e.status END,
                version = e.version + CASE WHEN r.retry AND r.from_status <> 'processing' THEN 0 ELSE 1 END,
-               changed_by = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by ELSE e.lease_owner END,
-               changed_by_kind = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by_kind ELSE 'agent' END,
+               changed_by = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by ELSE $8 END,
+               changed_by_kind = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by_kind ELSE $9 END,
+               changed_by_key = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by_key ELSE $10 END,
                change_reason = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.change_reason ELSE r.error END,
                change_details = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.change_details
                                      ELSE jsonb_strip_nulls(jsonb_build_object(
@@ -63,7 +67,7 @@ BEGIN
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
          WHERE e.id = ANY ($1) AND e.id = r.id  -- by id only: see decide_events
-           AND (e.lease_token = r.token AND e.status IN ('processing', 'approved', 'rejected')) IS TRUE
+           AND (e.lease_token = r.token AND e.lease_owner = $8 AND e.status IN ('processing', 'approved', 'rejected')) IS TRUE
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),
@@ -73,21 +77,22 @@ BEGIN
       FROM failed f
     $sql$
       INTO v_done, v_runnable, v_actions
-      USING p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests, v_now;
+      USING p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests, v_now,
+            v_acting.principal, v_acting.kind, v_acting.api_key;
     -- Retries are usually scheduled for later, which workers find by polling; a zero back-off
     -- makes them runnable now, and then they are announced like new work.
     PERFORM ledger._wake_workers(v_runnable);
     PERFORM ledger._wake_action_workers(v_actions);
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'fail',
-                                                       'processing, approved or rejected');
+                                                       'processing, approved or rejected', v_acting.principal);
 END
 $$;
-COMMENT ON FUNCTION api.fail_events(bigint[], uuid[], text[], text[], boolean[], timestamptz) IS
+COMMENT ON FUNCTION api.fail_events(bigint[], uuid[], text[], text[], boolean[], timestamptz, text) IS
 $$Reports failed attempts, named by (event id, lease token), with the error text (required, AL008) and
 type. While the error is retryable (default) and attempts remain, an event in processing goes back
 to queued and a decided event back to the action queue, with run_after moved out by the back-off
 (ledger.settings.retry_base_delay doubling per attempt, at most retry_max_delay); otherwise it
 becomes failed. The error and its type land in the event and in the audit row of a status change.
 One statement; answers per event (api.report); the same report sent again answers already_done.$$;
-GRANT EXECUTE ON FUNCTION api.fail_events(bigint[], uuid[], text[], text[], boolean[], timestamptz)
+GRANT EXECUTE ON FUNCTION api.fail_events(bigint[], uuid[], text[], text[], boolean[], timestamptz, text)
     TO agentledger_worker, agentledger_api;

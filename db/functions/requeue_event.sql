@@ -1,16 +1,16 @@
 CREATE OR REPLACE FUNCTION api.requeue_event(
     p_event_id bigint,
     p_reason text,
-    p_actor text DEFAULT NULL,
-    p_actor_kind text DEFAULT 'human',
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_key text DEFAULT NULL)
 RETURNS api.event
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    v_acting ledger.acting := ledger._acting(p_key, '{reviewer}');
     v_event api.event;
 BEGIN
     PERFORM ledger._require_status(p_event_id, 'failed', 're-queued');
-    v_event := ledger._transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL,
+    v_event := ledger._transition_event(p_event_id, 'queued', v_acting, p_reason, NULL, NULL,
                                         p_now, 'requeue');
     -- Back in the queue, an ordered event takes its place in its customer's order again.
     UPDATE ledger.events e SET order_released_at = NULL
@@ -18,6 +18,6 @@ BEGIN
     RETURN v_event;
 END
 $$;
-COMMENT ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) IS
-    'Operator re-queue of a failed event, with a reason (AL008 without one): back to queued with its attempts reset, and workers are woken.';
-GRANT EXECUTE ON FUNCTION api.requeue_event(bigint, text, text, text, timestamptz) TO agentledger_api;
+COMMENT ON FUNCTION api.requeue_event(bigint, text, timestamptz, text) IS
+    'Operator re-queue of a failed event, with a reason (AL008 without one), by the principal of the API key p_key (a reviewer key) or of the login: back to queued with its attempts reset, and workers are woken.';
+GRANT EXECUTE ON FUNCTION api.requeue_event(bigint, text, timestamptz, text) TO agentledger_api;

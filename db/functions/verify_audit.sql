@@ -21,7 +21,7 @@ BEGIN
                        WHEN a.hash IS DISTINCT FROM ledger._audit_hash(
                                 a.prev_hash, a.seq, a.customer_id, a.event_id, a.version, a.from_status,
                                 a.to_status, a.actor, a.actor_kind, a.db_user, a.reason, a.details,
-                                a.attempt, a.recorded_at)
+                                a.attempt, a.recorded_at, a.api_key)
                            THEN format('audit row %s of event %s does not match its hash: it was changed after it was written',
                                        a.seq, a.event_id)
                        WHEN lag(a.seq) OVER w IS NULL AND a.version <> 1

@@ -41,15 +41,16 @@ BEGIN
                                              v_bad.old_version, v_bad.new_version, v_bad.name);
     END IF;
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
-                                  actor_kind, db_user, reason, details, attempt, recorded_at,
+                                  actor_kind, db_user, reason, details, attempt, recorded_at, api_key,
                                   prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT c.seq, c.customer_id, c.id, c.version, c.from_status, c.status, c.changed_by,
            c.changed_by_kind, session_user, c.change_reason, c.change_details, c.attempts,
-           c.recorded_at, c.prev_hash,
+           c.recorded_at, c.changed_by_key, c.prev_hash,
            ledger._audit_hash(c.prev_hash, c.seq, c.customer_id, c.id, c.version, c.from_status,
                               c.status, c.changed_by, c.changed_by_kind, session_user,
-                              c.change_reason, c.change_details, c.attempts, c.recorded_at)
+                              c.change_reason, c.change_details, c.attempts, c.recorded_at,
+                              c.changed_by_key)
       FROM (SELECT n.*, o.status AS from_status, nextval('ledger.audit_log_seq_seq') AS seq,
                    now() AS recorded_at,
                    (SELECT a.hash FROM ledger.audit_log a

@@ -45,16 +45,17 @@ BEGIN
     -- anyone else is attributed to the database user, whatever the row claims.
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
                                   actor_kind, db_user, reason, details, attempt, recorded_at,
-                                  prev_hash, hash)
+                                  api_key, prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.actor, r.kind, session_user,
-           r.change_reason, r.change_details, r.attempts, r.recorded_at, NULL,
+           r.change_reason, r.change_details, r.attempts, r.recorded_at, r.api_key, NULL,
            ledger._audit_hash(NULL, r.seq, r.customer_id, r.id, r.version, NULL, r.status,
                               r.actor, r.kind, session_user, r.change_reason, r.change_details,
-                              r.attempts, r.recorded_at)
+                              r.attempts, r.recorded_at, r.api_key)
       FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at,
                    CASE WHEN v_trusted THEN n.changed_by ELSE session_user END AS actor,
-                   CASE WHEN v_trusted THEN n.changed_by_kind ELSE 'human' END AS kind
+                   CASE WHEN v_trusted THEN n.changed_by_kind ELSE 'human' END AS kind,
+                   CASE WHEN v_trusted THEN n.changed_by_key END AS api_key
               FROM new_events n) r;
     RETURN NULL;
 END

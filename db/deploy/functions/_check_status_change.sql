@@ -17,13 +17,15 @@ BEGIN
     IF NEW.status = OLD.status AND (NEW.version = OLD.version OR current_user <> 'agentledger_owner') THEN
         -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
         -- (A note, an audited change that keeps the status, is made only by the api functions.)
-        IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.change_reason, NEW.change_details)
+        IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.changed_by_key, NEW.change_reason,
+            NEW.change_details)
            IS DISTINCT FROM
-           (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.change_reason, OLD.change_details) THEN
+           (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.changed_by_key, OLD.change_reason,
+            OLD.change_details) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'AL012',
                 MESSAGE = format('event %s: version and the record of its latest change move only with a status change', OLD.id),
-                DETAIL = 'version, changed_by, changed_by_kind, change_reason and change_details describe the latest status change.',
+                DETAIL = 'version, changed_by, changed_by_kind, changed_by_key, change_reason and change_details describe the latest status change.',
                 HINT = 'Change them together with status; the audit trail keeps every earlier change.';
         END IF;
         RETURN NEW;
@@ -38,6 +40,7 @@ BEGIN
         NEW.version := OLD.version + 1;
         NEW.changed_by := session_user;
         NEW.changed_by_kind := 'human';
+        NEW.changed_by_key := NULL;
         IF NEW.change_reason IS NOT DISTINCT FROM OLD.change_reason THEN
             NEW.change_reason := NULL;
         END IF;

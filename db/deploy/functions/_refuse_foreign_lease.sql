@@ -3,38 +3,46 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION ledger._refuse_foreign_lease(ledger.events, uuid, text, timestamptz);
+
 -- begin db/functions/_refuse_foreign_lease.sql
-CREATE OR REPLACE FUNCTION ledger._refuse_foreign_lease(
-    p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamptz)
+CREATE OR REPLACE FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_principal text)
 RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
--- The fence of api.transition_event, which people and simple clients use on events workers also
--- hold. A presented token must be the current one. Without a token, a live lease stops everyone
--- but its named owner, and a fenced lease (taken through the worker protocol) stops even that owner:
--- a restarted worker that kept its name must not act under the lease of its previous life.
+-- The fence of api.transition_event, the rule the worker protocol's reports follow too: only the
+-- principal holding an event's lease reports on it, and a lease taken through the worker protocol
+-- (fenced) also needs its token: a restarted worker of the same principal must not act under the
+-- lease of its previous life. An event in processing, or decided with its action pending, that
+-- holds no lease must be claimed first.
 BEGIN
-    IF p_lease_token IS NOT NULL THEN
-        IF p_event.lease_token IS DISTINCT FROM p_lease_token THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL009',
-                MESSAGE = format('event %s: the lease token presented is not its current lease', p_event.id),
-                DETAIL = CASE WHEN p_event.lease_token IS NULL THEN 'The event holds no lease now.'
-                              ELSE format('It is held by %s until %s.', p_event.lease_owner, p_event.lease_expires_at) END,
-                HINT = 'The lease ended (it expired and was rescued, or was reported); read the event again before acting.';
-        END IF;
-    ELSIF p_event.lease_token IS NOT NULL AND p_event.lease_expires_at > p_now
-          AND (p_event.lease_fenced OR p_event.lease_owner IS DISTINCT FROM p_actor) THEN
+    IF p_event.status NOT IN ('processing', 'approved', 'rejected') THEN
+        RETURN;  -- a claim or an operator step: no lease to hold
+    ELSIF p_event.lease_token IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL009',
+            MESSAGE = format('event %s holds no lease: claim it before reporting on it', p_event.id),
+            DETAIL = 'Only the principal holding an event''s lease reports its outcome.',
+            HINT = 'Claim its action (api.claim_actions, POST /actions/claim), then report with the lease token.';
+    ELSIF p_event.lease_owner IS DISTINCT FROM p_principal THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL009',
             MESSAGE = format('event %s is held by %s until %s', p_event.id, p_event.lease_owner, p_event.lease_expires_at),
-            DETAIL = CASE WHEN p_event.lease_fenced THEN 'A worker claimed it; only that lease''s token acts on it.'
-                          ELSE 'Another actor claimed it.' END,
-            HINT = 'Pass the lease token, or act once the lease has ended (api.rescue_expired_leases frees expired leases).';
+            DETAIL = format('%s does not hold its lease; only the holder reports on it.', p_principal),
+            HINT = 'Act once the lease has ended (api.rescue_expired_leases frees expired leases) and you have claimed it.';
+    ELSIF p_lease_token IS NOT NULL AND p_lease_token IS DISTINCT FROM p_event.lease_token
+          OR p_lease_token IS NULL AND p_event.lease_fenced THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL009',
+            MESSAGE = format('event %s: %s', p_event.id, CASE WHEN p_lease_token IS NULL
+                THEN 'its lease was taken through the worker protocol; pass its lease token'
+                ELSE 'the lease token presented is not its current lease' END),
+            DETAIL = format('It is held by %s until %s.', p_event.lease_owner, p_event.lease_expires_at),
+            HINT = 'Pass the token of the lease you hold; read the event again if the lease may have ended.';
     END IF;
 END
 $$;
-COMMENT ON FUNCTION ledger._refuse_foreign_lease(ledger.events, uuid, text, timestamptz) IS
-    'Refuses (AL009) a transition on an event under a live lease the caller does not hold: a wrong token, or no token when the lease is fenced or named for someone else.';
+COMMENT ON FUNCTION ledger._refuse_foreign_lease(ledger.events, uuid, text) IS
+    'Refuses (AL009) a transition of an event in processing, approved or rejected unless p_principal holds its lease, with its token when the lease is fenced or a token is presented.';
 -- end db/functions/_refuse_foreign_lease.sql
 
 COMMIT;

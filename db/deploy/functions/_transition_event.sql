@@ -3,12 +3,13 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text, uuid);
+
 -- begin db/functions/_transition_event.sql
 CREATE OR REPLACE FUNCTION ledger._transition_event(
     p_event_id bigint,
     p_status text,
-    p_actor text,
-    p_actor_kind text,
+    p_acting ledger.acting,
     p_reason text,
     p_result jsonb,
     p_details jsonb,
@@ -17,14 +18,13 @@ CREATE OR REPLACE FUNCTION ledger._transition_event(
     p_lease_token uuid DEFAULT NULL)
 RETURNS api.event
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
--- The one implementation of a status change by an actor. p_operator_step names the operator step
+-- The one implementation of a status change by a principal (p_acting, as ledger._acting found it;
+-- it must hold the lease of an event it reports on). p_operator_step names the operator step
 -- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
 -- operator functions. p_lease_token, when given, must be the event's current lease token.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
     v_to ledger.event_status := ledger._checked_status(p_status);
-    v_actor text := ledger._checked_actor(p_actor);
-    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
     v_event ledger.events;
     v_details jsonb := p_details;
     v_lease_token uuid;
@@ -84,7 +84,7 @@ BEGIN
     END IF;
     IF v_step IS NOT NULL THEN
         -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
-        PERFORM ledger._refuse_foreign_lease(v_event, p_lease_token, v_actor, v_now);
+        PERFORM ledger._refuse_foreign_lease(v_event, p_lease_token, p_acting.principal);
     END IF;
     IF v_to = 'processing' AND v_event.run_after > v_now THEN
         RAISE EXCEPTION USING
@@ -112,9 +112,9 @@ BEGIN
             HINT = format('An operator may cancel it (api.cancel_event(%s, reason)), or re-queue it with fresh attempts once it has failed.', p_event_id);
     END IF;
     IF v_to = 'processing' THEN
-        -- A claim: the actor takes a lease. Volatile values are computed before the UPDATE.
+        -- A claim: the principal takes a lease. Volatile values are computed before the UPDATE.
         v_lease_token := gen_random_uuid();
-        v_lease_owner := v_actor;
+        v_lease_owner := p_acting.principal;
         v_lease_expires_at := v_now + (SELECT s.lease_duration FROM ledger.settings s);
     END IF;
     IF p_details ? 'result' THEN
@@ -133,8 +133,9 @@ BEGIN
     UPDATE ledger.events e
        SET status = v_to,
            version = e.version + 1,
-           changed_by = v_actor,
-           changed_by_kind = v_kind,
+           changed_by = p_acting.principal,
+           changed_by_kind = p_acting.kind,
+           changed_by_key = p_acting.api_key,
            change_reason = p_reason,
            change_details = v_details,
            updated_at = v_now,
@@ -151,7 +152,7 @@ BEGIN
            lease_owner = v_lease_owner,
            lease_token = v_lease_token,
            lease_expires_at = v_lease_expires_at,
-           lease_fenced = false,  -- a lease taken here lets its named owner act without the token
+           lease_fenced = false,  -- a lease taken here lets its principal act without the token
            last_lease_token = p_lease_token,
            last_report = CASE WHEN p_lease_token IS NOT NULL THEN 'transition' END,
            last_report_digest = NULL,
@@ -173,7 +174,7 @@ BEGIN
     RETURN ledger._as_api_event(v_event);
 END
 $$;
-COMMENT ON FUNCTION ledger._transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, text, uuid) IS
+COMMENT ON FUNCTION ledger._transition_event(bigint, text, ledger.acting, text, jsonb, jsonb, timestamptz, text, uuid) IS
     'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
 -- end db/functions/_transition_event.sql
 

@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamptz);
+
 -- begin db/functions/decide_events.sql
 CREATE OR REPLACE FUNCTION api.decide_events(
     p_event_ids bigint[],
@@ -11,7 +13,8 @@ CREATE OR REPLACE FUNCTION api.decide_events(
     p_reasons text[] DEFAULT NULL,
     p_results jsonb[] DEFAULT NULL,
     p_keep_lease boolean DEFAULT true,
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_key text DEFAULT NULL)
 RETURNS SETOF api.report
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- Generic plans, cached for the session, for the statements of a call and of the helpers and
@@ -22,6 +25,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_max_bytes integer;
     v_lease interval;
     v_done bigint[];
@@ -51,7 +55,8 @@ BEGIN
     -- The UPDATE is planned for this batch at each call (EXECUTE): a cached generic plan guesses at
     -- the array sizes and at how many events hold leases, and once chose to walk every leased event
     -- per event reported. $1 event ids, $2 tokens, $3 decisions, $4 reasons, $5 results,
-    -- $6 digests, $7 now, $8 keep the lease, $9 lease duration.
+    -- $6 digests, $7 now, $8 keep the lease, $9 lease duration, $10 the acting principal, which must
+    -- hold the lease with the token, $11 its kind, $12 its API key.
     EXECUTE $sql$
     WITH report AS (
         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[])
@@ -59,7 +64,7 @@ BEGIN
     ), decided AS (
         UPDATE ledger.events e
            SET status = r.decision::ledger.event_status, version = e.version + 1,
-               changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
+               changed_by = $10, changed_by_kind = $11, changed_by_key = $12, change_reason = r.reason,
                change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
                -- A kept lease is the action's first attempt; a handed-off action has none yet.
                updated_at = $7, result = r.result, attempts = CASE WHEN $8 THEN 1 ELSE 0 END,
@@ -73,28 +78,28 @@ BEGIN
          -- IS TRUE keeps the lease and status tests out of the choice of index. ANALYZE rarely sees
          -- events in processing or under a lease, so their indexes look nearly empty, and a plan
          -- that walked one of them read every event in that status or lease for each report.
-         WHERE e.id = ANY ($1) AND e.id = r.id AND (e.lease_token = r.token AND e.status = 'processing') IS TRUE
+         WHERE e.id = ANY ($1) AND e.id = r.id AND (e.lease_token = r.token AND e.lease_owner = $10 AND e.status = 'processing') IS TRUE
         RETURNING e.id, e.event_type
     )
     SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type)) FROM decided d
     $sql$
       INTO v_done, v_handed_off
       USING p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests, v_now, p_keep_lease,
-            v_lease;
+            v_lease, v_acting.principal, v_acting.kind, v_acting.api_key;
     IF NOT p_keep_lease THEN
         PERFORM ledger._wake_action_workers(v_handed_off);
     END IF;
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'decide',
-                                                       'processing');
+                                                       'processing', v_acting.principal);
 END
 $$;
-COMMENT ON FUNCTION api.decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamptz) IS
+COMMENT ON FUNCTION api.decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamptz, text) IS
 $$Records the decisions (approved or rejected, with reason and result object) of events in
 processing, named by (event id, lease token): one statement, one audit row each, the lease owner as
 actor. With p_keep_lease (default) the worker keeps the lease to run the follow-up action; without,
 the lease ends and the action is offered to api.claim_actions. Answers per event (api.report); the
 same report sent again answers already_done and writes nothing.$$;
-GRANT EXECUTE ON FUNCTION api.decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamptz)
+GRANT EXECUTE ON FUNCTION api.decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamptz, text)
     TO agentledger_worker, agentledger_api;
 -- end db/functions/decide_events.sql
 

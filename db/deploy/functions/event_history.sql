@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/event_history to pg
--- Written by agentledger/function_changes.py from db/functions/event_history.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/event_history.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -10,7 +10,7 @@ BEGIN
     RETURN QUERY
     SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
            a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
-           encode(a.hash, 'hex')
+           encode(a.hash, 'hex'), a.api_key
       FROM ledger.audit_log a
      WHERE a.event_id = p_event_id
      ORDER BY a.seq;

@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/list_api_keys to pg
--- Written by agentledger/function_changes.py from db/functions/list_api_keys.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/list_api_keys.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -7,11 +7,9 @@ SET LOCAL ROLE agentledger_owner;
 CREATE OR REPLACE FUNCTION api.list_api_keys() RETURNS SETOF api.api_key
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    SELECT k.name, k.role, k.lookup_prefix, k.created_at, k.created_by, k.revoked_at, k.revoked_by,
-           k.revoke_reason
-      FROM ledger.api_keys k ORDER BY k.name;
+    SELECT (ledger._as_api_key(k)).* FROM ledger.api_keys k ORDER BY k.name;
 END;
-COMMENT ON FUNCTION api.list_api_keys() IS 'Every API key, valid and revoked, without secrets. For administrators only.';
+COMMENT ON FUNCTION api.list_api_keys() IS 'Every API key, valid and revoked, with its principal and scope, without secrets. For administrators only.';
 -- end db/functions/list_api_keys.sql
 
 COMMIT;

@@ -3,20 +3,22 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.mark_deadline_breaches(integer, text, timestamptz);
+
 -- begin db/functions/mark_deadline_breaches.sql
 CREATE OR REPLACE FUNCTION api.mark_deadline_breaches(
     p_limit integer DEFAULT 1000,
-    p_actor text DEFAULT 'deadline-watch',
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_key text DEFAULT NULL)
 RETURNS SETOF api.deadline_breach
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- Marks each event whose deadline has passed, once: a note (an audit row that keeps the status) by
--- p_actor as the system, the time of the breach on the event, and one NOTIFY on
+-- the principal running it, as the system, the time of the breach on the event, and one NOTIFY on
 -- agentledger_escalations with the counts per deadline and type. Rows others hold are skipped
 -- (a later pass takes them), so several sessions may run it at once.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_actor text := ledger._checked_actor(p_actor);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_marked api.deadline_breach[];
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
@@ -45,7 +47,8 @@ BEGIN
         SELECT * FROM late_decisions UNION ALL SELECT * FROM late_reviews
     ), noted AS (
         UPDATE ledger.events e
-           SET version = e.version + 1, changed_by = v_actor, changed_by_kind = 'system',
+           SET version = e.version + 1, changed_by = v_acting.principal, changed_by_kind = 'system',
+               changed_by_key = v_acting.api_key,
                change_reason = format('%s deadline passed at %s', l.deadline, l.due_at),
                change_details = jsonb_build_object('deadline', l.deadline, 'due_at', l.due_at),
                updated_at = v_now,
@@ -69,13 +72,13 @@ BEGIN
     RETURN QUERY SELECT * FROM unnest(v_marked);
 END
 $$;
-COMMENT ON FUNCTION api.mark_deadline_breaches(integer, text, timestamptz) IS
+COMMENT ON FUNCTION api.mark_deadline_breaches(integer, timestamptz, text) IS
 $$Marks, once each, the events whose deadline of their type has passed: not decided within
 decide_within of submission (queued or processing), or not reviewed within review_within of going
-to review. Each gets an audit row of its own (a note, by p_actor as the system) and the time of the
+to review. Each gets an audit row of its own (a note, by the principal of the worker key p_key or of the login, kind system) and the time of the
 breach; one NOTIFY agentledger_escalations carries the counts {"decide": {"<type>": n}, "review": ...}.
 Returns the breaches marked now. Workers run it with the lease rescue; it may also be scheduled.$$;
-GRANT EXECUTE ON FUNCTION api.mark_deadline_breaches(integer, text, timestamptz) TO agentledger_worker, agentledger_api;
+GRANT EXECUTE ON FUNCTION api.mark_deadline_breaches(integer, timestamptz, text) TO agentledger_worker, agentledger_api;
 -- end db/functions/mark_deadline_breaches.sql
 
 COMMIT;

@@ -1,18 +1,21 @@
 -- Deploy agentledger:functions/rescue_expired_leases to pg
--- Written by agentledger/function_changes.py from db/functions/rescue_expired_leases.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/rescue_expired_leases.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.rescue_expired_leases(integer, text, timestamptz);
 
 -- begin db/functions/rescue_expired_leases.sql
 CREATE OR REPLACE FUNCTION api.rescue_expired_leases(
     p_limit integer DEFAULT 1000,
-    p_actor text DEFAULT 'lease-rescue',
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_key text DEFAULT NULL)
 RETURNS SETOF api.report
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_actor text := ledger._checked_actor(p_actor);
+    -- The principal that runs the rescue is the actor; the change is the system's rule (kind system).
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_reports api.report[];
     v_queued jsonb;
     v_actions jsonb;
@@ -37,9 +40,11 @@ BEGIN
                version = e.version + CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
                                           THEN 1 ELSE 0 END,
                changed_by = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
-                                 THEN v_actor ELSE e.changed_by END,
+                                 THEN v_acting.principal ELSE e.changed_by END,
                changed_by_kind = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
                                       THEN 'system' ELSE e.changed_by_kind END,
+               changed_by_key = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
+                                     THEN v_acting.api_key ELSE e.changed_by_key END,
                change_reason = CASE WHEN e.attempts >= e.max_attempts
                                     THEN format('lease of %s expired at %s; all %s attempts used',
                                                 e.lease_owner, e.lease_expires_at, e.max_attempts)
@@ -76,13 +81,13 @@ BEGIN
     RETURN QUERY SELECT * FROM unnest(v_reports);
 END
 $$;
-COMMENT ON FUNCTION api.rescue_expired_leases(integer, text, timestamptz) IS
+COMMENT ON FUNCTION api.rescue_expired_leases(integer, timestamptz, text) IS
 $$Frees up to p_limit events whose lease has expired: an event in processing goes back to queued
 (runnable now; the attempt stays counted) or to failed when its attempts are used up; a decided event
 loses the lease so its action is offered again (or fails when its attempts are used up). One audit
-row per status change, by p_actor (kind system). Safe to run from several sessions at once and
+row per status change, by the principal of the worker key p_key or of the login (kind system). Safe to run from several sessions at once and
 from a scheduled job; returns one api.report per event freed.$$;
-GRANT EXECUTE ON FUNCTION api.rescue_expired_leases(integer, text, timestamptz) TO agentledger_worker;
+GRANT EXECUTE ON FUNCTION api.rescue_expired_leases(integer, timestamptz, text) TO agentledger_worker;
 -- end db/functions/rescue_expired_leases.sql
 
 COMMIT;

@@ -3,20 +3,25 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.review_event(bigint, text, text, text, timestamptz);
+
 -- begin db/functions/review_event.sql
 CREATE OR REPLACE FUNCTION api.review_event(
     p_event_id bigint,
     p_verdict text,
     p_reason text,
-    p_reviewer text DEFAULT NULL,
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_key text DEFAULT NULL)
 RETURNS api.event
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- A person's verdict on an event in review. One rejection decides it rejected; it is approved once
 -- approvals_required distinct people have approved; an approval short of that is an audited note.
+-- The reviewer is a principal the database found from a credential (ledger._acting), so four-eyes
+-- compares people, not the names or keys a client chose.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_reviewer text := ledger._checked_actor(p_reviewer);
+    v_acting ledger.acting := ledger._acting(p_key, '{reviewer}');
+    v_reviewer text := v_acting.principal;
     v_event ledger.events;
     v_approvals text[];
     v_to ledger.event_status;
@@ -29,6 +34,13 @@ BEGIN
             HINT = 'Use approved or rejected.';
     END IF;
     PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
+    IF v_acting.kind <> 'human' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '42501',
+            MESSAGE = format('%s is not a person: only a human principal may review', v_reviewer),
+            DETAIL = format('Its kind is %s.', CASE v_acting.kind WHEN 'system' THEN 'service' ELSE v_acting.kind::text END),
+            HINT = 'A person reviews with a reviewer key of their own, or through a login mapped to them.';
+    END IF;
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ledger._refuse_unknown_event(p_event_id);
@@ -43,7 +55,7 @@ BEGIN
         RAISE EXCEPTION USING
             ERRCODE = 'AL017',
             MESSAGE = format('event %s: %s proposed this decision and cannot review it', p_event_id, v_reviewer),
-            DETAIL = 'A review is made by people other than the agent or key that proposed.',
+            DETAIL = 'A review is made by principals other than the one that proposed.',
             HINT = 'Another reviewer must decide.';
     ELSIF v_reviewer = ANY (v_event.approved_by) THEN
         RAISE EXCEPTION USING
@@ -60,6 +72,7 @@ BEGIN
                  ELSE 'in_review' END;  -- the same status: a note
     UPDATE ledger.events e
        SET status = v_to, version = e.version + 1, changed_by = v_reviewer, changed_by_kind = 'human',
+           changed_by_key = v_acting.api_key,
            change_reason = p_reason, updated_at = v_now, run_after = v_now,
            change_details = jsonb_build_object('verdict', p_verdict, 'proposal', e.proposed_status,
                                                'proposed_by', e.proposed_by, 'approved_by', to_jsonb(v_approvals),
@@ -74,13 +87,15 @@ BEGIN
     RETURN ledger._as_api_event(v_event);
 END
 $$;
-COMMENT ON FUNCTION api.review_event(bigint, text, text, text, timestamptz) IS
+COMMENT ON FUNCTION api.review_event(bigint, text, text, timestamptz, text) IS
 $$A reviewer's verdict (approved or rejected, with a reason: AL008 without one) on an event in review
-(AL003 otherwise). The proposer may not review (AL017), nor may one reviewer approve twice (AL018).
+(AL003 otherwise), by the principal of the API key p_key (a reviewer key) or of the login, which must
+be human (42501). The proposing principal may not review (AL017), nor may one principal approve
+twice, whatever key it uses (AL018).
 One rejection decides the event rejected; it is approved once approvals_required distinct reviewers
 have approved, and an approval short of that is recorded as an audit row of its own. Once decided,
-the follow-up action is offered to workers. p_reviewer is the person (the API passes its key's name).$$;
-GRANT EXECUTE ON FUNCTION api.review_event(bigint, text, text, text, timestamptz) TO agentledger_api;
+the follow-up action is offered to workers.$$;
+GRANT EXECUTE ON FUNCTION api.review_event(bigint, text, text, timestamptz, text) TO agentledger_api;
 -- end db/functions/review_event.sql
 
 COMMIT;

@@ -1,5 +1,5 @@
 -- Deploy agentledger:functions/revoke_api_key to pg
--- Written by agentledger/function_changes.py from db/functions/revoke_api_key.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/revoke_api_key.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
@@ -30,8 +30,7 @@ BEGIN
                 HINT = 'List the keys with api.list_api_keys().';
         END IF;
     END IF;
-    RETURN ROW(v_key.name, v_key.role, v_key.lookup_prefix, v_key.created_at, v_key.created_by,
-               v_key.revoked_at, v_key.revoked_by, v_key.revoke_reason)::api.api_key;
+    RETURN ledger._as_api_key(v_key);
 END
 $$;
 COMMENT ON FUNCTION api.revoke_api_key(text, text) IS

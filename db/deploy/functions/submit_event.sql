@@ -1,7 +1,9 @@
 -- Deploy agentledger:functions/submit_event to pg
--- Written by agentledger/function_changes.py from db/functions/submit_event.sql: edit that file, not this one.
+-- Written by `agentledger db functions` from db/functions/submit_event.sql: edit that file, not this one.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.submit_event(text, text, jsonb, integer, timestamptz, text, uuid, bigint, text, text, timestamptz);
 
 -- begin db/functions/submit_event.sql
 CREATE OR REPLACE FUNCTION api.submit_event(
@@ -13,22 +15,22 @@ CREATE OR REPLACE FUNCTION api.submit_event(
     p_idempotency_key text DEFAULT NULL,
     p_correlation_id uuid DEFAULT NULL,
     p_caused_by_event_id bigint DEFAULT NULL,
-    p_actor text DEFAULT NULL,
-    p_actor_kind text DEFAULT 'agent',
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_key text DEFAULT NULL)
 RETURNS api.receipt
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- The single-event path: the same checks as api.submit_events (ledger._submission_problem), with
--- plain values instead of a JSON batch, because single submits are the hot path.
+-- plain values instead of a JSON batch, because single submits are the hot path. The submitter is
+-- the principal of p_key or of the login (ledger._acting).
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_actor text := ledger._checked_actor(p_actor);
-    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
+    v_acting ledger.acting := ledger._acting(p_key, '{submitter,worker}');
     v_max_attempts integer;
     v_correlation_id uuid := p_correlation_id;
     v_problem text;
     v_event ledger.events;
 BEGIN
+    PERFORM ledger._refuse_out_of_scope(v_acting, p_customer_id, p_event_type);
     SELECT t.max_attempts INTO v_max_attempts FROM ledger.event_types t WHERE t.name = p_event_type;
     v_problem := ledger._submission_problem(p_customer_id, v_max_attempts IS NOT NULL, p_payload,
                                             p_priority, p_idempotency_key, p_run_after);
@@ -45,13 +47,13 @@ BEGIN
     END IF;
 
     INSERT INTO ledger.events (customer_id, event_type, payload, priority, run_after, max_attempts,
-                               idempotency_key, correlation_id, caused_by_event_id, changed_by,
-                               changed_by_kind, created_at, updated_at)
+                               idempotency_key, correlation_id, caused_by_event_id, submitted_by,
+                               changed_by, changed_by_kind, changed_by_key, created_at, updated_at)
     VALUES (p_customer_id, p_event_type, p_payload, coalesce(p_priority, 0),
             coalesce(p_run_after, v_now), v_max_attempts, p_idempotency_key,
-            coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_actor, v_kind,
-            v_now, v_now)
-    ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_acting.principal,
+            v_acting.principal, v_acting.kind, v_acting.api_key, v_now, v_now)
+    ON CONFLICT (customer_id, submitted_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING * INTO v_event;
 
     IF FOUND THEN
@@ -63,9 +65,11 @@ BEGIN
                    v_event.correlation_id, v_event.created_at)::api.receipt;
     END IF;
 
-    -- The idempotency key was used before: a repeat of the same submit answers with that event.
+    -- This submitter used the idempotency key before: a repeat of the same submit answers with that
+    -- event. (Keys are per submitter, so no one else can replay or block them.)
     SELECT * INTO v_event FROM ledger.events e
-     WHERE e.customer_id = p_customer_id AND e.idempotency_key = p_idempotency_key;
+     WHERE e.customer_id = p_customer_id AND e.submitted_by = v_acting.principal
+       AND e.idempotency_key = p_idempotency_key;
     IF (v_event.event_type, v_event.payload, v_event.priority)
        IS DISTINCT FROM (p_event_type, p_payload, coalesce(p_priority, 0)::smallint) THEN
         RAISE EXCEPTION USING
@@ -80,9 +84,9 @@ BEGIN
                v_event.created_at)::api.receipt;
 END
 $$;
-COMMENT ON FUNCTION api.submit_event(text, text, jsonb, integer, timestamptz, text, uuid, bigint, text, text, timestamptz) IS
-    'Submits one event (queued, one audit row, a wake-up NOTIFY unless throttled). With an idempotency key, repeating the same submit returns the original event (created = false); the same key with another body is refused (AL004).';
-GRANT EXECUTE ON FUNCTION api.submit_event(text, text, jsonb, integer, timestamptz, text, uuid, bigint, text, text, timestamptz)
+COMMENT ON FUNCTION api.submit_event(text, text, jsonb, integer, timestamptz, text, uuid, bigint, timestamptz, text) IS
+    'Submits one event (queued, one audit row, a wake-up NOTIFY unless throttled) as the principal of the API key p_key (a submitter or worker key) or of the login. With an idempotency key, repeating the same submit by the same principal returns the original event (created = false); the same key with another body is refused (AL004). 42501 outside the key''s scope.';
+GRANT EXECUTE ON FUNCTION api.submit_event(text, text, jsonb, integer, timestamptz, text, uuid, bigint, timestamptz, text)
     TO agentledger_api, agentledger_worker;
 -- end db/functions/submit_event.sql
 

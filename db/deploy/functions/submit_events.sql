@@ -3,18 +3,18 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.submit_events(jsonb, text, text, timestamptz);
+
 -- begin db/functions/submit_events.sql
 CREATE OR REPLACE FUNCTION api.submit_events(
     p_events jsonb,
-    p_actor text DEFAULT NULL,
-    p_actor_kind text DEFAULT 'agent',
-    p_now timestamptz DEFAULT now())
+    p_now timestamptz DEFAULT now(),
+    p_key text DEFAULT NULL)
 RETURNS SETOF api.receipt
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_actor text := ledger._checked_actor(p_actor);
-    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
+    v_acting ledger.acting := ledger._acting(p_key, '{submitter,worker}');
     v_count integer;
     v_max_batch integer;
     v_items ledger.submission[];
@@ -84,11 +84,19 @@ BEGIN
                                           v_bad.event_type, v_bad.payload, v_bad.priority,
                                           v_bad.caused_by_event_id);
     END IF;
+    IF v_acting.event_types IS NOT NULL OR v_acting.customers IS NOT NULL THEN
+        SELECT i.customer_id, i.event_type INTO v_bad FROM unnest(v_items) i
+         WHERE NOT ledger._in_scope(v_acting, i.customer_id, i.event_type) ORDER BY i.ord LIMIT 1;
+        IF FOUND THEN
+            PERFORM ledger._refuse_out_of_scope(v_acting, v_bad.customer_id, v_bad.event_type);
+        END IF;
+    END IF;
 
     WITH inserted AS (
         INSERT INTO ledger.events (id, customer_id, event_type, payload, priority, run_after,
                                    max_attempts, idempotency_key, correlation_id, caused_by_event_id,
-                                   changed_by, changed_by_kind, created_at, updated_at)
+                                   submitted_by, changed_by, changed_by_kind, changed_by_key, created_at,
+                                   updated_at)
         OVERRIDING SYSTEM VALUE
         SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
                coalesce(i.run_after, v_now), t.max_attempts, i.idempotency_key,
@@ -97,13 +105,14 @@ BEGIN
                             (SELECT c.correlation_id FROM ledger.events c WHERE c.id = i.caused_by_event_id)
                         END,
                         gen_random_uuid()),
-               i.caused_by_event_id, v_actor, v_kind, v_now, v_now
+               i.caused_by_event_id, v_acting.principal, v_acting.principal, v_acting.kind,
+               v_acting.api_key, v_now, v_now
           FROM unnest(v_items) i
           JOIN ledger.event_types t ON t.name = i.event_type
          -- Key order, not request order: two batches repeating the same keys then take their
          -- index locks in the same order and cannot deadlock. Receipts follow request order anyway.
          ORDER BY i.customer_id, i.idempotency_key, i.ord
-        ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        ON CONFLICT (customer_id, submitted_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, customer_id, event_type, status, priority, run_after, idempotency_key,
                   correlation_id, created_at
     )
@@ -125,8 +134,8 @@ BEGIN
            EXISTS (SELECT 1 FROM unnest(v_items) j WHERE j.id = e.id) AS in_request INTO v_bad
       FROM unnest(v_items) i
      CROSS JOIN LATERAL (SELECT * FROM ledger.events e
-                          WHERE e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
-                            AND e.id <> i.id
+                          WHERE e.customer_id = i.customer_id AND e.submitted_by = v_acting.principal
+                            AND e.idempotency_key = i.idempotency_key AND e.id <> i.id
                           LIMIT 1) e
      WHERE e.event_type <> i.event_type OR e.payload <> i.payload OR e.priority <> coalesce(i.priority, 0)
      ORDER BY i.ord
@@ -154,18 +163,20 @@ BEGIN
                    e.idempotency_key, e.correlation_id, e.created_at
               FROM unnest(v_items) i
              CROSS JOIN LATERAL (SELECT * FROM ledger.events e
-                                  WHERE e.customer_id = i.customer_id
+                                  WHERE e.customer_id = i.customer_id AND e.submitted_by = v_acting.principal
                                     AND e.idempotency_key = i.idempotency_key AND e.id <> i.id
                                   LIMIT 1) e) s
      ORDER BY s.ord;
 END
 $$;
-COMMENT ON FUNCTION api.submit_events(jsonb, text, text, timestamptz) IS
+COMMENT ON FUNCTION api.submit_events(jsonb, timestamptz, text) IS
 $$Submits a batch of events in one statement, with one audit row each and one wake-up NOTIFY.
 p_events: [{"customer_id", "event_type", "payload", "priority"?, "run_after"?, "idempotency_key"?,
 "correlation_id"?, "caused_by_event_id"?}, ...]. Returns one receipt per item, in order; created is
-false when the item's idempotency key matched an earlier identical submit. All or nothing.$$;
-GRANT EXECUTE ON FUNCTION api.submit_events(jsonb, text, text, timestamptz)
+false when the item's idempotency key matched an earlier identical submit by the same principal (the
+one of the API key p_key, a submitter or worker key, or of the login). All or nothing; 42501 if an
+item lies outside the key's scope.$$;
+GRANT EXECUTE ON FUNCTION api.submit_events(jsonb, timestamptz, text)
     TO agentledger_api, agentledger_worker;
 -- end db/functions/submit_events.sql
 

@@ -3,6 +3,9 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION ledger._audit_hash(bytea, bigint, text, bigint, integer, ledger.event_status,
+    ledger.event_status, text, ledger.actor_kind, text, text, jsonb, integer, timestamptz, text);
+
 -- begin db/functions/_audit_hash.sql
 CREATE OR REPLACE FUNCTION ledger._audit_hash(
     p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer,
@@ -10,7 +13,7 @@ CREATE OR REPLACE FUNCTION ledger._audit_hash(
     p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer,
     p_recorded_at timestamptz)
 RETURNS bytea
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 -- The content is a JSON array: its text form does not depend on DateStyle or TimeZone, so any
 -- session recomputes the same hash.
 RETURN sha256(coalesce(p_prev_hash, ''::bytea) || convert_to(jsonb_build_array(

@@ -5,7 +5,7 @@ SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_audit_status_changes.sql
 CREATE OR REPLACE FUNCTION ledger._audit_status_changes() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- AFTER UPDATE ... FOR EACH STATEMENT: checks the status changes the row trigger left to it, then
 -- writes one audit row per event whose version moved (a status change, or a note that keeps the
 -- status), chained to the previous row of that event. The event row is locked by the UPDATE, so its
@@ -24,39 +24,21 @@ BEGIN
     -- that change the status and set updated_at: the row trigger skips those rows (its WHEN
     -- clause), and they are checked here, once per statement instead of once per row. Rows the
     -- row trigger saw pass again. Any refusal undoes the whole statement.
-    SELECT n.id, o.status AS from_status, n.status AS to_status, o.version AS old_version,
-           n.version AS new_version, t.from_status IS NOT NULL AS allowed, t.name
-      INTO v_bad
-      FROM new_events n
-      JOIN old_events o ON o.id = n.id
-      LEFT JOIN ledger.transitions t ON t.from_status = o.status AND t.to_status = n.status
-     WHERE n.status <> o.status
-       AND (t.from_status IS NULL OR n.version <> o.version + 1
-            OR t.reason_required AND coalesce(btrim(n.change_reason), '') = '')
-     ORDER BY n.id
+    SELECT c.* INTO v_bad
+      FROM (SELECT n.id, o.status AS from_status, n.status AS to_status, o.version AS old_version,
+                   n.version AS new_version, t.name,
+                   ledger._status_change_problem(t.from_status IS NOT NULL, t.reason_required, o.version,
+                                                 n.version, n.change_reason) AS problem
+              FROM new_events n
+              JOIN old_events o ON o.id = n.id
+              LEFT JOIN ledger.transitions t ON t.from_status = o.status AND t.to_status = n.status
+             WHERE n.status <> o.status) c
+     WHERE c.problem IS NOT NULL
+     ORDER BY c.id
      LIMIT 1;
     IF FOUND THEN
-        IF NOT v_bad.allowed THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL003',
-                MESSAGE = format('event %s cannot go from %s to %s', v_bad.id, v_bad.from_status, v_bad.to_status),
-                DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
-                HINT = ledger._transition_hint(v_bad.id, v_bad.from_status);
-        ELSIF v_bad.new_version <> v_bad.old_version + 1 THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL010',
-                MESSAGE = format('event %s: version must go from %s to %s with this status change',
-                                 v_bad.id, v_bad.old_version, v_bad.old_version + 1),
-                DETAIL = format('The UPDATE set version to %s.', v_bad.new_version),
-                HINT = 'Set version = version + 1 with each status change.';
-        ELSE
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL008',
-                MESSAGE = format('event %s: moving from %s to %s (%s) needs a reason',
-                                 v_bad.id, v_bad.from_status, v_bad.to_status, v_bad.name),
-                DETAIL = 'No reason was given, or it was blank.',
-                HINT = 'Pass a reason saying why; it is kept in the audit trail.';
-        END IF;
+        PERFORM ledger._refuse_status_change(v_bad.problem, v_bad.id, v_bad.from_status, v_bad.to_status,
+                                             v_bad.old_version, v_bad.new_version, v_bad.name);
     END IF;
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
                                   actor_kind, db_user, reason, details, attempt, recorded_at,
@@ -78,7 +60,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._audit_status_changes() IS
-    'Trigger: refuses the status changes of owner writes that ledger.transitions does not allow (AL003), that do not move version by one (AL010) or lack a required reason (AL008), then writes one hash-chained audit row per event whose status an UPDATE changed (or that it noted: same status, version + 1), whoever wrote it.';
+    'Trigger: refuses the status changes of owner writes by the rules of ledger._status_change_problem (AL003, AL012, AL008), then writes one hash-chained audit row per event whose status an UPDATE changed (or that it noted: same status, version + 1), whoever wrote it.';
 -- end db/functions/_audit_status_changes.sql
 
 COMMIT;

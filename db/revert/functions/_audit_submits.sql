@@ -5,7 +5,7 @@ SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_audit_submits.sql
 CREATE OR REPLACE FUNCTION ledger._audit_submits() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- AFTER INSERT ... FOR EACH STATEMENT: one set-based pass per statement, so a batch of 1,000
 -- costs one audit INSERT, not 1,000 trigger calls.
 DECLARE

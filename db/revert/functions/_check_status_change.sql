@@ -5,12 +5,14 @@ SET LOCAL ROLE agentledger_owner;
 
 -- begin db/functions/_check_status_change.sql
 CREATE OR REPLACE FUNCTION ledger._check_status_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- BEFORE UPDATE OF status, for every writer (functions, raw UPDATEs, the owner in psql), except
 -- writes made as the owner that change the status and set updated_at: the trigger's WHEN clause
 -- leaves those rows to ledger._audit_status_changes, which checks them once per statement.
 DECLARE
     v_rule ledger.transitions;
+    v_allowed boolean;
+    v_problem text;
 BEGIN
     IF NEW.status = OLD.status AND (NEW.version = OLD.version OR current_user <> 'agentledger_owner') THEN
         -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
@@ -29,14 +31,8 @@ BEGIN
     -- A status change, or a note (same status, version + 1): allowed if ledger.transitions lists it.
     SELECT * INTO v_rule FROM ledger.transitions t
      WHERE t.from_status = OLD.status AND t.to_status = NEW.status;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s cannot go from %s to %s', OLD.id, OLD.status, NEW.status),
-            DETAIL = 'The allowed status changes are the rows of ledger.transitions.',
-            HINT = ledger._transition_hint(OLD.id, OLD.status);
-    END IF;
-    IF current_user <> 'agentledger_owner' THEN
+    v_allowed := FOUND;
+    IF v_allowed AND current_user <> 'agentledger_owner' THEN
         -- A raw UPDATE, not one of the api functions (which run as the owner): whatever the row
         -- claims, the change is the database user's; a reason counts only if this UPDATE gave it.
         NEW.version := OLD.version + 1;
@@ -56,21 +52,12 @@ BEGIN
         ELSIF NEW.status IN ('approved', 'rejected') THEN
             NEW.attempts := 0;
         END IF;
-    ELSIF NEW.version <> OLD.version + 1 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = format('event %s: version must go from %s to %s with this status change',
-                             OLD.id, OLD.version, OLD.version + 1),
-            DETAIL = format('The UPDATE set version to %s.', NEW.version),
-            HINT = 'Set version = version + 1 with each status change.';
     END IF;
-    IF v_rule.reason_required AND coalesce(btrim(NEW.change_reason), '') = '' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL008',
-            MESSAGE = format('event %s: moving from %s to %s (%s) needs a reason',
-                             OLD.id, OLD.status, NEW.status, v_rule.name),
-            DETAIL = 'No reason was given, or it was blank.',
-            HINT = 'Pass a reason saying why; it is kept in the audit trail.';
+    v_problem := ledger._status_change_problem(v_allowed, v_rule.reason_required, OLD.version, NEW.version,
+                                               NEW.change_reason);
+    IF v_problem IS NOT NULL THEN
+        PERFORM ledger._refuse_status_change(v_problem, OLD.id, OLD.status, NEW.status, OLD.version,
+                                             NEW.version, v_rule.name);
     END IF;
     IF NEW.updated_at = OLD.updated_at THEN
         NEW.updated_at := now();
@@ -79,7 +66,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger._check_status_change() IS
-    'Trigger: refuses a status change or note not in ledger.transitions (AL003) or missing a required reason (AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
+    'Trigger: refuses a status change or note by the rules of ledger._status_change_problem (AL003, AL012, AL008), and attributes raw updates (not made through the api functions) to session_user. Owner writes that change the status and set updated_at are checked by ledger._audit_status_changes instead.';
 -- end db/functions/_check_status_change.sql
 
 COMMIT;

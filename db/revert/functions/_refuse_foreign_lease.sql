@@ -3,11 +3,13 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION ledger._refuse_foreign_lease(ledger.events, uuid, text);
+
 -- begin db/functions/_refuse_foreign_lease.sql
 CREATE OR REPLACE FUNCTION ledger._refuse_foreign_lease(
     p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamptz)
 RETURNS void
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 -- The fence of api.transition_event, which people and simple clients use on events workers also
 -- hold. A presented token must be the current one. Without a token, a live lease stops everyone
 -- but its named owner, and a fenced lease (taken through the worker protocol) stops even that owner:

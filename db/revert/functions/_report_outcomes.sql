@@ -3,11 +3,13 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION ledger._report_outcomes(bigint[], uuid[], bytea[], bigint[], text, text, text);
+
 -- begin db/functions/_report_outcomes.sql
 CREATE OR REPLACE FUNCTION ledger._report_outcomes(
     p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text)
 RETURNS SETOF api.report
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 -- Runs after the report's UPDATE, with its events still locked: p_done lists those it changed; the
 -- others are told apart here, in the order they were named. A report that was applied before is
 -- "already done" only when it is the same report (step, token and content) and no other lease has

@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION ledger._transition_event(bigint, text, ledger.acting, text, jsonb, jsonb, timestamptz, text, uuid);
+
 -- begin db/functions/_transition_event.sql
 CREATE OR REPLACE FUNCTION ledger._transition_event(
     p_event_id bigint,
@@ -16,7 +18,7 @@ CREATE OR REPLACE FUNCTION ledger._transition_event(
     p_operator_step text,
     p_lease_token uuid DEFAULT NULL)
 RETURNS api.event
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 -- The one implementation of a status change by an actor. p_operator_step names the operator step
 -- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
 -- operator functions. p_lease_token, when given, must be the event's current lease token.
@@ -36,13 +38,8 @@ BEGIN
     IF p_details IS NOT NULL OR p_result IS NOT NULL THEN
         SELECT s.max_payload_bytes INTO v_max_bytes FROM ledger.settings s;
     END IF;
-    IF char_length(p_reason) > 4000 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
-            DETAIL = 'The reason is a sentence for the audit trail, not a document.',
-            HINT = 'Put long evidence in details, or a reference to it.';
-    ELSIF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
+    PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
+    IF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL005',
             MESSAGE = format('result or details larger than the limit of %s bytes', v_max_bytes),
@@ -52,7 +49,7 @@ BEGIN
     IF p_details IS NOT NULL AND jsonb_typeof(p_details) <> 'object'
        OR p_result IS NOT NULL AND jsonb_typeof(p_result) <> 'object' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'result and details must be JSON objects',
             DETAIL = format('result is %s, details is %s.', coalesce(jsonb_typeof(p_result), 'absent'),
                             coalesce(jsonb_typeof(p_details), 'absent')),
@@ -98,6 +95,16 @@ BEGIN
             DETAIL = 'Its run_after (a schedule or a retry back-off) has not passed.',
             HINT = 'Claim it after run_after.';
     END IF;
+    IF v_to = 'processing' AND v_event.ordered IS TRUE AND v_event.first_in_line IS NOT TRUE THEN
+        -- The claim functions take only the first of a customer's ordered events; so does this.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s waits behind an earlier ordered event of customer %s', p_event_id,
+                             v_event.customer_id),
+            DETAIL = format('Events of type %s are claimed one at a time per customer, in submission order.',
+                            v_event.event_type),
+            HINT = 'Claim it once the events before it are completed, or an operator has released the line.';
+    END IF;
 
     IF v_to = 'processing' AND v_event.attempts >= v_event.max_attempts THEN
         RAISE EXCEPTION USING
@@ -115,7 +122,7 @@ BEGIN
     IF p_details ? 'result' THEN
         -- The audit row's "result" must be the event's result, so only p_result may set it.
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'details may not carry a "result" key',
             DETAIL = 'The decision result is recorded from p_result, in the event and in its audit row.',
             HINT = 'Pass the decision result as p_result.';

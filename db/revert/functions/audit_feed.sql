@@ -10,7 +10,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 BEGIN
     IF p_after_seq IS NULL OR p_up_to_seq IS NULL OR p_after_seq < 0 OR p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = 'audit_feed needs p_after_seq >= 0, p_up_to_seq, and p_limit from 1 to 1000',
             DETAIL = format('Got p_after_seq %s, p_up_to_seq %s, p_limit %s.', p_after_seq, p_up_to_seq, p_limit),
             HINT = 'Start at 0 (or the last seq a client saw) and read up to a final position.';

@@ -1,5 +1,5 @@
 -- Revert agentledger:functions/authenticate_api_key from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.cancel_event(bigint, text, timestamptz, text);
+
 -- begin db/functions/cancel_event.sql
 CREATE OR REPLACE FUNCTION api.cancel_event(
     p_event_id bigint,
@@ -21,12 +23,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF FOUND AND v_event.status = 'failed' AND v_event.ordered AND v_event.order_released_at IS NULL THEN
-        IF char_length(p_reason) > 4000 THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL010',
-                MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
-                HINT = 'The reason is a sentence for the audit trail.';
-        END IF;
+        PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
         UPDATE ledger.events e
            SET version = e.version + 1, changed_by = ledger._checked_actor(p_actor),
                changed_by_kind = ledger._checked_actor_kind(p_actor_kind), change_reason = p_reason,

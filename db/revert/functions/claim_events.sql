@@ -1,7 +1,9 @@
 -- Revert agentledger:functions/claim_events from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.claim_events(text, integer, text[], timestamptz, text);
 
 -- begin db/functions/claim_events.sql
 CREATE OR REPLACE FUNCTION api.claim_events(

@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.complete_events(bigint[], uuid[], jsonb[], timestamptz, text);
+
 -- begin db/functions/complete_events.sql
 CREATE OR REPLACE FUNCTION api.complete_events(
     p_event_ids bigint[],
@@ -23,7 +25,7 @@ BEGIN
                                               (SELECT s.max_payload_bytes FROM ledger.settings s), 'details');
     IF EXISTS (SELECT 1 FROM unnest(p_details) d WHERE d ? 'result') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'details may not carry a "result" key',
             DETAIL = 'The decision result was recorded when the event was decided.',
             HINT = 'Describe what the action did, e.g. {"transfer_id": "T-123"}.';

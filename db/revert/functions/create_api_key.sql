@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.create_api_key(text, text, text, text[], text);
+
 -- begin db/functions/create_api_key.sql
 CREATE OR REPLACE FUNCTION api.create_api_key(p_name text, p_role text) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -13,13 +15,14 @@ DECLARE
 BEGIN
     IF p_role IS NULL OR p_role NOT IN ('submitter', 'worker', 'reviewer', 'auditor') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown API key role %s', coalesce(quote_literal(p_role), 'NULL')),
             DETAIL = 'A key''s role decides which endpoints it may call.',
             HINT = 'Use one of: submitter, worker, reviewer, auditor.';
-    ELSIF p_name IS NULL OR p_name !~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$' THEN
+    ELSIF p_name IS NULL OR NOT ledger._is_key_name(p_name) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = '23514',
+            CONSTRAINT = 'key_name_valid',
             MESSAGE = format('invalid API key name %s', coalesce(quote_literal(p_name), 'NULL')),
             DETAIL = 'The name is the actor of every change made with the key.',
             HINT = 'Use 1-100 letters, digits and . _ @ -, starting with a letter or digit, e.g. "intake-service".';

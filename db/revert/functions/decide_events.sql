@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamptz, text);
+
 -- begin db/functions/decide_events.sql
 CREATE OR REPLACE FUNCTION api.decide_events(
     p_event_ids bigint[],
@@ -36,7 +38,7 @@ BEGIN
     IF p_keep_lease IS NULL OR p_decisions IS NULL OR EXISTS (
            SELECT 1 FROM unnest(p_decisions) d WHERE d IS NULL OR d NOT IN ('approved', 'rejected')) THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = 'each decision must be approved or rejected, and p_keep_lease true or false',
             DETAIL = format('Decisions: %s; p_keep_lease: %s.', p_decisions, coalesce(p_keep_lease::text, 'NULL')),
             HINT = 'Pass one decision per event.';

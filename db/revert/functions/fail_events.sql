@@ -1,7 +1,9 @@
 -- Revert agentledger:functions/fail_events from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.fail_events(bigint[], uuid[], text[], text[], boolean[], timestamptz, text);
 
 -- begin db/functions/fail_events.sql
 CREATE OR REPLACE FUNCTION api.fail_events(

@@ -1,7 +1,9 @@
 -- Revert agentledger:functions/heartbeat_events from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.heartbeat_events(bigint[], uuid[], timestamptz, text);
 
 -- begin db/functions/heartbeat_events.sql
 CREATE OR REPLACE FUNCTION api.heartbeat_events(

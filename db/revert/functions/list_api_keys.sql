@@ -1,5 +1,5 @@
 -- Revert agentledger:functions/list_api_keys from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 

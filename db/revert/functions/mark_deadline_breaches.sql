@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.mark_deadline_breaches(integer, timestamptz, text);
+
 -- begin db/functions/mark_deadline_breaches.sql
 CREATE OR REPLACE FUNCTION api.mark_deadline_breaches(
     p_limit integer DEFAULT 1000,
@@ -21,7 +23,7 @@ DECLARE
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             HINT = 'Mark 1 to 10000 breaches per call.';
     END IF;

@@ -1,7 +1,9 @@
 -- Revert agentledger:functions/requeue_event from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.requeue_event(bigint, text, timestamptz, text);
 
 -- begin db/functions/requeue_event.sql
 CREATE OR REPLACE FUNCTION api.requeue_event(

@@ -1,7 +1,9 @@
 -- Revert agentledger:functions/rescue_expired_leases from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.rescue_expired_leases(integer, timestamptz, text);
 
 -- begin db/functions/rescue_expired_leases.sql
 CREATE OR REPLACE FUNCTION api.rescue_expired_leases(

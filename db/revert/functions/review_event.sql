@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.review_event(bigint, text, text, timestamptz, text);
+
 -- begin db/functions/review_event.sql
 CREATE OR REPLACE FUNCTION api.review_event(
     p_event_id bigint,
@@ -23,17 +25,12 @@ DECLARE
 BEGIN
     IF p_verdict IS NULL OR p_verdict NOT IN ('approved', 'rejected') THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL020',
             MESSAGE = format('unknown verdict %s', coalesce(quote_literal(p_verdict), 'NULL')),
             DETAIL = 'A reviewer approves or rejects the event.',
             HINT = 'Use approved or rejected.';
-    ELSIF char_length(p_reason) > 4000 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
-            MESSAGE = format('reason of %s characters is longer than 4000', char_length(p_reason)),
-            DETAIL = 'The reason is a sentence for the audit trail, not a document.',
-            HINT = 'Put a reference to long evidence in the reason.';
     END IF;
+    PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ledger._refuse_unknown_event(p_event_id);

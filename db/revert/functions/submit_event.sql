@@ -1,7 +1,9 @@
 -- Revert agentledger:functions/submit_event from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.submit_event(text, text, jsonb, integer, timestamptz, text, uuid, bigint, timestamptz, text);
 
 -- begin db/functions/submit_event.sql
 CREATE OR REPLACE FUNCTION api.submit_event(

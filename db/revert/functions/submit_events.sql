@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.submit_events(jsonb, timestamptz, text);
+
 -- begin db/functions/submit_events.sql
 CREATE OR REPLACE FUNCTION api.submit_events(
     p_events jsonb,
@@ -24,7 +26,7 @@ DECLARE
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = 'events must be a JSON array of event objects',
             DETAIL = format('Got %s.', coalesce(jsonb_typeof(p_events), 'NULL')),
             HINT = 'Send [{"customer_id": ..., "event_type": ..., "payload": {...}}, ...].';
@@ -60,7 +62,7 @@ BEGIN
                                     idempotency_key, correlation_id, caused_by_event_id, ord);
     EXCEPTION WHEN data_exception THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL021',
             MESSAGE = format('events could not be read: %s', SQLERRM),
             DETAIL = 'A field has the wrong type, or an item is not an object.',
             HINT = 'Each event is an object: customer_id (string), event_type (string), payload (object); optional priority (integer), run_after (timestamp), idempotency_key (string), correlation_id (uuid), caused_by_event_id (integer).';

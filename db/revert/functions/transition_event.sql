@@ -1,7 +1,9 @@
 -- Revert agentledger:functions/transition_event from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.transition_event(bigint, text, text, jsonb, jsonb, timestamptz, uuid, text);
 
 -- begin db/functions/transition_event.sql
 CREATE OR REPLACE FUNCTION api.transition_event(

@@ -1,2 +1,6 @@
 -- Verify agentledger:functions/deadlines on pg
-SELECT 'api.mark_deadline_breaches(integer, text, timestamptz)'::regprocedure;
+-- By name: each of these functions is now its own change (functions/<name>), whose later reworks
+-- may change its arguments; this script checks that the group's functions exist.
+SELECT 1 / (count(DISTINCT p.proname) = 1)::int
+  FROM pg_catalog.pg_proc p
+ WHERE p.pronamespace::regnamespace::text || '.' || p.proname IN ('api.mark_deadline_breaches');

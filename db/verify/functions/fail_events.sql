@@ -1,3 +1,3 @@
 -- Verify agentledger:functions/fail_events on pg
--- Written by agentledger/function_changes.py: raises when the function is missing.
-SELECT 'api.fail_events(bigint[], uuid[], text[], text[], boolean[], timestamptz)'::regprocedure;
+-- Written by `agentledger db functions`: raises when the function is missing.
+SELECT 'api.fail_events(bigint[], uuid[], text[], text[], boolean[], timestamptz, text)'::regprocedure;

@@ -1,0 +1,27 @@
+-- Revert agentledger:functions/event_history from pg
+-- Written by agentledger/function_changes.py: the body this change replaced.
+BEGIN;
+SET LOCAL ROLE agentledger_owner;
+
+-- begin db/functions/event_history.sql
+CREATE OR REPLACE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
+           a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
+           encode(a.hash, 'hex')
+      FROM ledger.audit_log a
+     WHERE a.event_id = p_event_id
+     ORDER BY a.seq;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM ledger.events e WHERE e.id = p_event_id) THEN
+        PERFORM ledger._refuse_unknown_event(p_event_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION api.event_history(bigint) IS
+    'The audit trail of one event, oldest first (AL001 if there is no such event). Check it with api.verify_audit(event_id).';
+GRANT EXECUTE ON FUNCTION api.event_history(bigint) TO agentledger_api, agentledger_worker, agentledger_auditor;
+-- end db/functions/event_history.sql
+
+COMMIT;

@@ -1,0 +1,3 @@
+-- Verify agentledger:functions/claim_events on pg
+-- Written by agentledger/function_changes.py: raises when the function is missing.
+SELECT 'api.claim_events(text, integer, text[], timestamptz)'::regprocedure;
