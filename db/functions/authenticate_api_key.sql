@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION api.authenticate_api_key(p_key text) RETURNS SETOF api.api_key
+CREATE OR REPLACE FUNCTION api.authenticate_api_key(p_key text) RETURNS SETOF api.key
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     -- No row for a malformed, unknown, wrong or revoked key, or one of an inactive principal: the
@@ -13,5 +13,5 @@ BEGIN ATOMIC
        AND p.active;
 END;
 COMMENT ON FUNCTION api.authenticate_api_key(text) IS
-    'The valid (not revoked, of an active principal) API key whose text is p_key, as one api.api_key row; no row otherwise.';
+    'The valid (not revoked, of an active principal) API key whose text is p_key, as one api.key row; no row otherwise.';
 GRANT EXECUTE ON FUNCTION api.authenticate_api_key(text) TO agentledger_api;

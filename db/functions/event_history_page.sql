@@ -1,9 +1,14 @@
-CREATE OR REPLACE FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer)
+CREATE OR REPLACE FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer,
+                                                  p_key text DEFAULT NULL)
 RETURNS SETOF api.audit_entry
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- api.event_history a page at a time, in seq order: pass the last seq of a page as p_after_seq
 -- (NULL for the first page) to get the next one.
+DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'event_history_page', p_event_id,
+                                             jsonb_strip_nulls(jsonb_build_object('after_seq', p_after_seq)));
 BEGIN
+    PERFORM ledger._refuse_unreadable_event(v_reader, p_event_id);
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL019',
@@ -25,6 +30,6 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION api.event_history_page(bigint, bigint, integer) IS
-    'The audit trail of one event, oldest first, a page at a time: at most p_limit rows (1 to 1000) after seq p_after_seq (AL001 if there is no such event). Check the whole chain with api.verify_audit(event_id).';
-GRANT EXECUTE ON FUNCTION api.event_history_page(bigint, bigint, integer) TO agentledger_api, agentledger_worker, agentledger_auditor;
+COMMENT ON FUNCTION api.event_history_page(bigint, bigint, integer, text) IS
+    'The audit trail of one event, oldest first, a page at a time: at most p_limit rows (1 to 1000) after seq p_after_seq (AL001 if there is no such event, or the API key p_key may not read it; an auditor''s read is recorded). Check the whole chain with api.verify_audit(event_id).';
+GRANT EXECUTE ON FUNCTION api.event_history_page(bigint, bigint, integer, text) TO agentledger_api, agentledger_worker, agentledger_auditor;

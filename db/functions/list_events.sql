@@ -5,11 +5,15 @@ CREATE OR REPLACE FUNCTION api.list_events(
     p_created_after timestamptz DEFAULT NULL,
     p_created_before timestamptz DEFAULT NULL,
     p_after_id bigint DEFAULT NULL,
-    p_limit integer DEFAULT 100)
+    p_limit integer DEFAULT 100,
+    p_key text DEFAULT NULL)
 RETURNS SETOF api.event
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 -- Keyset pagination in id order: pass the last id of a page as p_after_id to get the next one.
 DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'list_events', NULL, jsonb_strip_nulls(jsonb_build_object(
+        'status', p_status, 'customer_id', p_customer_id, 'event_type', p_event_type,
+        'created_after', p_created_after, 'created_before', p_created_before, 'after_id', p_after_id)));
     v_status ledger.event_status;
     v_where text[] := ARRAY['true'];
 BEGIN
@@ -32,14 +36,17 @@ BEGIN
     IF p_created_after IS NOT NULL THEN v_where := array_append(v_where, 'e.created_at > $4'); END IF;
     IF p_created_before IS NOT NULL THEN v_where := array_append(v_where, 'e.created_at < $5'); END IF;
     IF p_after_id IS NOT NULL THEN v_where := array_append(v_where, 'e.id > $6'); END IF;
+    IF v_reader.principal IS NOT NULL AND v_reader.key_role <> 'auditor' THEN
+        v_where := array_append(v_where, 'ledger._may_read($8, e)');
+    END IF;
     RETURN QUERY EXECUTE
         'SELECT (ledger._as_api_event(e)).* FROM ledger.events e WHERE '
         || array_to_string(v_where, ' AND ') || ' ORDER BY e.id LIMIT $7'
         USING v_status, p_customer_id, p_event_type, p_created_after, p_created_before, p_after_id,
-              p_limit;
+              p_limit, v_reader;
 END
 $$;
-COMMENT ON FUNCTION api.list_events(text, text, text, timestamptz, timestamptz, bigint, integer) IS
-    'Events matching every filter given, oldest (lowest id) first, at most p_limit (1-1000) of them; pass the last id as p_after_id for the next page.';
-GRANT EXECUTE ON FUNCTION api.list_events(text, text, text, timestamptz, timestamptz, bigint, integer)
+COMMENT ON FUNCTION api.list_events(text, text, text, timestamptz, timestamptz, bigint, integer, text) IS
+    'Events matching every filter given that the API key p_key may read (ledger._may_read), oldest (lowest id) first, at most p_limit (1-1000) of them; pass the last id as p_after_id for the next page. An auditor''s read is recorded in ledger.access_log.';
+GRANT EXECUTE ON FUNCTION api.list_events(text, text, text, timestamptz, timestamptz, bigint, integer, text)
     TO agentledger_api, agentledger_worker, agentledger_auditor;

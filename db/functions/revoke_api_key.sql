@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION api.revoke_api_key(p_name text, p_reason text) RETURNS api.api_key
+CREATE OR REPLACE FUNCTION api.revoke_api_key(p_name text, p_reason text) RETURNS api.key
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_key ledger.api_keys;

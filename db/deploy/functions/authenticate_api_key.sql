@@ -3,8 +3,10 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.authenticate_api_key(text);
+
 -- begin db/functions/authenticate_api_key.sql
-CREATE OR REPLACE FUNCTION api.authenticate_api_key(p_key text) RETURNS SETOF api.api_key
+CREATE OR REPLACE FUNCTION api.authenticate_api_key(p_key text) RETURNS SETOF api.key
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     -- No row for a malformed, unknown, wrong or revoked key, or one of an inactive principal: the
@@ -19,7 +21,7 @@ BEGIN ATOMIC
        AND p.active;
 END;
 COMMENT ON FUNCTION api.authenticate_api_key(text) IS
-    'The valid (not revoked, of an active principal) API key whose text is p_key, as one api.api_key row; no row otherwise.';
+    'The valid (not revoked, of an active principal) API key whose text is p_key, as one api.key row; no row otherwise.';
 GRANT EXECUTE ON FUNCTION api.authenticate_api_key(text) TO agentledger_api;
 -- end db/functions/authenticate_api_key.sql
 

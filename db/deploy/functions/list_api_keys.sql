@@ -3,8 +3,10 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.list_api_keys();
+
 -- begin db/functions/list_api_keys.sql
-CREATE OR REPLACE FUNCTION api.list_api_keys() RETURNS SETOF api.api_key
+CREATE OR REPLACE FUNCTION api.list_api_keys() RETURNS SETOF api.key
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT (ledger._as_api_key(k)).* FROM ledger.api_keys k ORDER BY k.name;

@@ -3,12 +3,18 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.list_reviews(text, integer);
+
 -- begin db/functions/list_reviews.sql
 CREATE OR REPLACE FUNCTION api.list_reviews(
     p_event_type text DEFAULT NULL,
-    p_limit integer DEFAULT 100)
+    p_limit integer DEFAULT 100,
+    p_key text DEFAULT NULL)
 RETURNS SETOF api.review
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'list_reviews', NULL,
+                                             jsonb_strip_nulls(jsonb_build_object('event_type', p_event_type)));
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
@@ -25,13 +31,14 @@ BEGIN
                           WHERE a.event_id = e.id AND a.to_status = 'in_review' AND a.from_status = 'processing'
                           ORDER BY a.seq DESC LIMIT 1) p ON true
      WHERE e.status = 'in_review' AND (p_event_type IS NULL OR e.event_type = p_event_type)
+       AND ledger._may_read(v_reader, e)
      ORDER BY e.review_started_at, e.id
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.list_reviews(text, integer) IS
-    'The review queue, oldest first: events in review (of p_event_type, or all), each with the proposal, its proposer and reason, the result proposed, and the approvals so far.';
-GRANT EXECUTE ON FUNCTION api.list_reviews(text, integer) TO agentledger_api, agentledger_auditor;
+COMMENT ON FUNCTION api.list_reviews(text, integer, text) IS
+    'The review queue, oldest first: events in review (of p_event_type, or all) that the API key p_key may read, each with the proposal, its proposer and reason, the result proposed, and the approvals so far. An auditor''s read is recorded.';
+GRANT EXECUTE ON FUNCTION api.list_reviews(text, integer, text) TO agentledger_api, agentledger_auditor;
 -- end db/functions/list_reviews.sql
 
 COMMIT;

@@ -3,8 +3,10 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.revoke_api_key(text, text);
+
 -- begin db/functions/revoke_api_key.sql
-CREATE OR REPLACE FUNCTION api.revoke_api_key(p_name text, p_reason text) RETURNS api.api_key
+CREATE OR REPLACE FUNCTION api.revoke_api_key(p_name text, p_reason text) RETURNS api.key
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_key ledger.api_keys;

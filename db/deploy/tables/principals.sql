@@ -106,7 +106,22 @@ CREATE TYPE ledger.acting AS (
 COMMENT ON TYPE ledger.acting IS
     'The principal acting in a call (its audit actor kind: service principals act as system), the API key it used (NULL for a login) with that key''s role and scope.';
 
-ALTER TYPE api.api_key ADD ATTRIBUTE principal text, ADD ATTRIBUTE event_types text[], ADD ATTRIBUTE customers text;
+-- A new type rather than new attributes of api.api_key: the functions' earlier bodies, which a revert
+-- restores, return api.api_key as it was.
+CREATE TYPE api.key AS (
+    name text,
+    role text,
+    principal text,
+    event_types text[],
+    customers text,
+    lookup_prefix text,
+    created_at timestamptz,
+    created_by text,
+    revoked_at timestamptz,
+    revoked_by text,
+    revoke_reason text
+);
+COMMENT ON TYPE api.key IS 'An API key as administrators and the API see it, with its principal and scope: never the key or its hash.';
 ALTER TYPE api.audit_entry ADD ATTRIBUTE api_key text;
 
 CREATE TYPE api.principal AS (

@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.authenticate_api_key(text);
+
 -- begin db/functions/authenticate_api_key.sql
 CREATE OR REPLACE FUNCTION api.authenticate_api_key(p_key text) RETURNS SETOF api.api_key
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp

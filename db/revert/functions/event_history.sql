@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.event_history(bigint, text);
+
 -- begin db/functions/event_history.sql
 CREATE OR REPLACE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.event_history_page(bigint, bigint, integer, text);
+
 -- begin db/functions/event_history_page.sql
 CREATE OR REPLACE FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer)
 RETURNS SETOF api.audit_entry

@@ -1,7 +1,9 @@
 -- Revert agentledger:functions/get_event from pg
--- Written by agentledger/function_changes.py: the body this change replaced.
+-- Written by `agentledger db functions`: the body this change replaced.
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
+
+DROP FUNCTION api.get_event(bigint, text);
 
 -- begin db/functions/get_event.sql
 CREATE OR REPLACE FUNCTION api.get_event(p_event_id bigint) RETURNS api.event

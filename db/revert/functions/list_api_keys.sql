@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.list_api_keys();
+
 -- begin db/functions/list_api_keys.sql
 CREATE OR REPLACE FUNCTION api.list_api_keys() RETURNS SETOF api.api_key
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp

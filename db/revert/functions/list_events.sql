@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.list_events(text, text, text, timestamptz, timestamptz, bigint, integer, text);
+
 -- begin db/functions/list_events.sql
 CREATE OR REPLACE FUNCTION api.list_events(
     p_status text DEFAULT NULL,
@@ -21,7 +23,7 @@ DECLARE
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             DETAIL = 'A page holds 1 to 1,000 events.',
             HINT = 'Pass a limit from 1 to 1000 and page on with the last id seen.';
@@ -30,6 +32,8 @@ BEGIN
         v_status := ledger._checked_status(p_status);
         v_where := array_append(v_where, 'e.status = $1');
     END IF;
+    -- A filter no event could match is a mistake, refused by its domain (23514).
+    PERFORM p_customer_id::ledger.customer_id, p_event_type::ledger.type_name;
     -- Only the filters given go into the query, so each call is planned for the indexes it can use.
     IF p_customer_id IS NOT NULL THEN v_where := array_append(v_where, 'e.customer_id = $2'); END IF;
     IF p_event_type IS NOT NULL THEN v_where := array_append(v_where, 'e.event_type = $3'); END IF;

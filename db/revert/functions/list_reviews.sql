@@ -3,6 +3,8 @@
 BEGIN;
 SET LOCAL ROLE agentledger_owner;
 
+DROP FUNCTION api.list_reviews(text, integer, text);
+
 -- begin db/functions/list_reviews.sql
 CREATE OR REPLACE FUNCTION api.list_reviews(
     p_event_type text DEFAULT NULL,
@@ -12,10 +14,11 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'AL010',
+            ERRCODE = 'AL019',
             MESSAGE = format('limit %s is out of range', coalesce(p_limit::text, 'NULL')),
             HINT = 'Ask for 1 to 1000 reviews at a time.';
     END IF;
+    PERFORM p_event_type::ledger.type_name;  -- a type no event could have is refused (23514)
     RETURN QUERY
     SELECT e.id, e.customer_id, e.event_type, e.payload, e.proposed_status, e.proposed_by,
            p.reason, e.result, e.approvals_required, e.approved_by, e.review_started_at, e.created_at

@@ -2,7 +2,7 @@
 BEGIN;
 DROP TYPE api.principal;
 ALTER TYPE api.audit_entry DROP ATTRIBUTE api_key;
-ALTER TYPE api.api_key DROP ATTRIBUTE principal, DROP ATTRIBUTE event_types, DROP ATTRIBUTE customers;
+DROP TYPE api.key;
 DROP TYPE ledger.acting;
 ALTER TABLE ledger.audit_log DROP COLUMN api_key;
 DROP TRIGGER _100_check_status_change ON ledger.events;
