@@ -51,6 +51,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
+    PERFORM ledger._refuse_out_of_scope(p_acting, v_event.customer_id, v_event.event_type);
     IF v_event.status = v_to THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',

@@ -15,6 +15,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF FOUND AND v_event.status = 'failed' AND v_event.ordered AND v_event.order_released_at IS NULL THEN
+        PERFORM ledger._refuse_out_of_scope(v_acting, v_event.customer_id, v_event.event_type);
         PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
         UPDATE ledger.events e
            SET version = e.version + 1, changed_by = v_acting.principal, changed_by_kind = v_acting.kind,

@@ -37,6 +37,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
+    PERFORM ledger._refuse_out_of_scope(v_acting, v_event.customer_id, v_event.event_type);
     IF v_event.status <> 'in_review' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',

@@ -4,6 +4,8 @@ SELECT plan(16);
 
 CREATE SCHEMA tests;
 CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+SELECT api.create_principal('intake-service', 'service');
+SELECT api.create_principal('triage-bot', 'agent');
 INSERT INTO tests.keys SELECT 'intake-service', api.create_api_key('intake-service', 'submitter');
 INSERT INTO tests.keys SELECT 'triage-bot', api.create_api_key('triage-bot', 'worker');
 
@@ -18,9 +20,9 @@ SELECT ok((SELECT bool_and(k.secret_sha256 = sha256(convert_to(t.key, 'UTF8')))
              FROM ledger.api_keys k JOIN tests.keys t USING (name)),
     'what is stored is the sha256 of the key');
 SELECT results_eq(
-    $$SELECT name, role FROM api.authenticate_api_key((SELECT key FROM tests.keys WHERE name = 'triage-bot'))$$,
-    $$VALUES ('triage-bot'::text, 'worker'::text)$$,
-    'a valid key authenticates as its name and role');
+    $$SELECT name, role, principal FROM api.authenticate_api_key((SELECT key FROM tests.keys WHERE name = 'triage-bot'))$$,
+    $$VALUES ('triage-bot'::text, 'worker'::text, 'triage-bot'::text)$$,
+    'a valid key authenticates as its name, role and principal');
 SELECT is_empty(
     $$SELECT * FROM api.authenticate_api_key(
           (SELECT overlay(key PLACING 'f' FROM 70 FOR 1) FROM tests.keys WHERE name = 'triage-bot'
@@ -43,14 +45,15 @@ SELECT throws_ok($$SELECT api.revoke_api_key('nobody', 'because')$$, 'AL016', NU
     'revoking an unknown key name is refused');
 SELECT throws_ok($$SELECT api.revoke_api_key('triage-bot', ' ')$$, 'AL008', NULL,
     'revoking a key needs a reason');
-SELECT throws_ok($$SELECT api.create_api_key('ops', 'superuser')$$, 'AL020', NULL,
+SELECT throws_ok($$SELECT api.create_api_key('triage-bot', 'superuser', 'ops')$$, 'AL020', NULL,
     'a key role is one of submitter, worker, reviewer, auditor');
-SELECT throws_ok($$SELECT api.create_api_key('has space', 'worker')$$, '23514', NULL,
+SELECT throws_ok($$SELECT api.create_api_key('triage-bot', 'worker', 'has space')$$, '23514', NULL,
     'a key name is letters, digits and . _ @ -');
 SELECT results_eq(
-    $$SELECT name, role, revoked_at IS NOT NULL FROM api.list_api_keys()$$,
-    $$VALUES ('intake-service'::text, 'submitter'::text, true), ('triage-bot', 'worker', false)$$,
-    'api.list_api_keys lists every key, valid and revoked, by name');
+    $$SELECT name, role, principal, revoked_at IS NOT NULL FROM api.list_api_keys()$$,
+    $$VALUES ('intake-service'::text, 'submitter'::text, 'intake-service'::text, true),
+             ('triage-bot', 'worker', 'triage-bot', false)$$,
+    'api.list_api_keys lists every key, valid and revoked, by name, with its principal');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,17 +2,25 @@
 -- ENABLE ALWAYS triggers refuse the superuser (replica mode included), and client roles cannot
 -- reach any ledger table at all.
 BEGIN;
-SELECT plan(92);
+SELECT plan(116);
 
 CREATE SCHEMA tests;
+
+-- The intake and triage agents, each with a key of its own name.
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT p.name, api.create_api_key((api.create_principal(p.name, 'agent')).name, p.role)
+  FROM (VALUES ('intake-bot', 'submitter'), ('triage-bot', 'worker')) p (name, role);
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
 
 -- Something to refuse: row-level triggers fire only on rows that exist, so the trail and the seals
 -- each get rows first.
 SELECT r.id AS event_id
   FROM api.submit_event('cust-immutable', 'support_ticket', '{"text": "card blocked"}'::jsonb,
-                        p_actor => 'intake-bot', p_now => '2026-11-26 09:00:00+00') r \gset
-SELECT api.transition_event(:event_id, 'processing', 'triage-bot', 'agent', NULL, NULL, NULL,
-                            '2026-11-26 09:00:01+00') IS NOT NULL AS claimed \gset
+                        p_now => '2026-11-26 09:00:00+00', p_key => tests.key('intake-bot')) r \gset
+SELECT api.transition_event(:event_id, 'processing', NULL, NULL, NULL, '2026-11-26 09:00:01+00',
+                            p_key => tests.key('triage-bot')) IS NOT NULL AS claimed \gset
 SELECT (api.seal_audit('auditor-eve')).id AS seal_id \gset
 
 SELECT ok((SELECT count(*) FROM ledger.audit_log WHERE event_id = :event_id) = 2
@@ -68,7 +76,7 @@ DECLARE
     v_op text;
 BEGIN
     FOREACH v_table IN ARRAY ARRAY['events', 'audit_log', 'audit_seals', 'transitions', 'event_types',
-                                   'settings', 'wakeups'] LOOP
+                                   'settings', 'wakeups', 'principals', 'principal_logins', 'api_keys'] LOOP
         FOREACH v_op IN ARRAY ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'] LOOP
             RETURN NEXT throws_ok(
                 CASE v_op
@@ -78,10 +86,14 @@ BEGIN
                         CASE v_table WHEN 'events' THEN 'priority' WHEN 'audit_log' THEN 'reason'
                                      WHEN 'audit_seals' THEN 'sealed_by' WHEN 'transitions' THEN 'description'
                                      WHEN 'event_types' THEN 'description' WHEN 'settings' THEN 'max_batch_size'
+                                     WHEN 'principals' THEN 'active' WHEN 'principal_logins' THEN 'principal_id'
+                                     WHEN 'api_keys' THEN 'principal_id'
                                      ELSE 'last_notified_at' END,
                         CASE v_table WHEN 'events' THEN 'priority' WHEN 'audit_log' THEN 'reason'
                                      WHEN 'audit_seals' THEN 'sealed_by' WHEN 'transitions' THEN 'description'
                                      WHEN 'event_types' THEN 'description' WHEN 'settings' THEN 'max_batch_size'
+                                     WHEN 'principals' THEN 'active' WHEN 'principal_logins' THEN 'principal_id'
+                                     WHEN 'api_keys' THEN 'principal_id'
                                      ELSE 'last_notified_at' END)
                     ELSE format('DELETE FROM ledger.%I', v_table)
                 END,
@@ -145,7 +157,8 @@ SELECT throws_ok('DELETE FROM ledger.audit_seals', '42501', 'permission denied f
                  'DELETE on ledger.audit_seals as agentledger_auditor is refused (42501): auditors only read');
 RESET ROLE;
 
--- 28 + 28 Client roles reach no ledger table, not even to read.
+-- 40 + 40 Client roles reach no ledger table, not even to read: nor can they make themselves a
+-- principal, map a login or add a key.
 SET LOCAL ROLE agentledger_api;
 SELECT * FROM tests.try_ledger_tables(current_user);
 RESET ROLE;

@@ -11,20 +11,36 @@ CREATE SCHEMA tests;
 CREATE FUNCTION tests.now() RETURNS timestamptz LANGUAGE sql IMMUTABLE
 RETURN '2026-11-26 09:00:00+00'::timestamptz;
 
+-- The intake agent and the underwriting agent, each with a key of its own name.
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT p.name, api.create_api_key((api.create_principal(p.name, 'agent')).name, p.role)
+  FROM (VALUES ('intake-bot', 'submitter'), ('underwriter-7', 'worker')) p (name, role);
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
 -- A fresh event taken through submit, claim, approve and complete: four audit rows, versions 1-4.
+-- (Claiming the approval's action, to complete it under a lease, writes no audit row.)
 CREATE FUNCTION tests.completed_event(p_customer_id text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
     v_step text;
+    v_token uuid;
 BEGIN
     SELECT r.id INTO v_id
       FROM api.submit_event(p_customer_id, 'loan_application', '{"amount": 25000}'::jsonb,
-                            p_actor => 'intake-bot', p_now => tests.now()) r;
+                            p_now => tests.now(), p_key => tests.key('intake-bot')) r;
     FOREACH v_step IN ARRAY ARRAY['processing', 'approved', 'completed'] LOOP
-        PERFORM api.transition_event(v_id, v_step, 'underwriter-7', 'agent', 'step to ' || v_step,
+        IF v_step = 'completed' THEN
+            SELECT c.lease_token INTO STRICT v_token
+              FROM api.claim_actions('underwriter-7', 1, '{loan_application}', tests.now(), tests.key('underwriter-7')) c
+             WHERE c.id = v_id;
+        END IF;
+        PERFORM api.transition_event(v_id, v_step, 'step to ' || v_step,
                                      CASE WHEN v_step = 'approved' THEN '{"score": 0.93}'::jsonb END,
-                                     '{"model": "risk-v4"}'::jsonb, tests.now());
+                                     '{"model": "risk-v4"}'::jsonb, tests.now(), v_token,
+                                     tests.key('underwriter-7'));
     END LOOP;
     RETURN v_id;
 END

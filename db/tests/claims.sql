@@ -13,6 +13,18 @@ CREATE SCHEMA tests;
 CREATE FUNCTION tests.at(p_seconds numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
 RETURN '2031-05-01 08:00:00+00'::timestamptz + p_seconds * interval '1 second';
 
+-- Who acts: the session's login for a DBA; each worker process is an agent principal with a
+-- worker key of its own name, the intake a service with a submitter key.
+SELECT api.create_principal('dba', 'human', session_user);
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT n, api.create_api_key((api.create_principal(n, 'agent')).name, 'worker')
+  FROM unnest('{worker-1,worker-2,worker-3,decider-1,decider-2,runner-1,runner-2,runner-3}'::text[]) n;
+INSERT INTO tests.keys
+SELECT 'tests-intake', api.create_api_key((api.create_principal('tests-intake', 'service')).name, 'submitter');
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
 -- Events by fixture name; ids are never predictable.
 CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL UNIQUE);
 CREATE FUNCTION tests.id(p_name text) RETURNS bigint LANGUAGE sql STABLE
@@ -26,8 +38,8 @@ CREATE FUNCTION tests.submit(p_name text, p_type text, p_priority integer DEFAUL
 LANGUAGE sql AS $$
     INSERT INTO tests.fx (name, id)
     SELECT p_name, (api.submit_event('tests-claims', p_type, jsonb_build_object('fixture', p_name),
-                                     p_priority, p_run_after, p_actor => 'tests-intake',
-                                     p_now => tests.at(0))).id
+                                     p_priority, p_run_after, p_now => tests.at(0),
+                                     p_key => tests.key('tests-intake'))).id
     RETURNING id
 $$;
 
@@ -44,13 +56,14 @@ RETURN coalesce((SELECT array_agg(coalesce(f.name, 'unknown event ' || (c.c).id)
                    FROM tests.claims c LEFT JOIN tests.fx f ON f.id = (c.c).id
                   WHERE c.label = p_label), '{}');
 
--- api.claim_events / api.claim_actions, keeping what they return under p_label; answers the names.
+-- api.claim_events / api.claim_actions with the key of the principal p_worker, the instance label
+-- too, keeping what they return under p_label; answers the names.
 CREATE FUNCTION tests.claim_events(p_label text, p_worker text, p_limit integer, p_types text[],
                                    p_now timestamptz) RETURNS text[]
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO tests.claims (label, c)
-    SELECT p_label, r FROM api.claim_events(p_worker, p_limit, p_types, p_now) r;
+    SELECT p_label, r FROM api.claim_events(p_worker, p_limit, p_types, p_now, tests.key(p_worker)) r;
     RETURN tests.claimed_names(p_label);
 END
 $$;
@@ -59,7 +72,7 @@ CREATE FUNCTION tests.claim_actions(p_label text, p_worker text, p_limit integer
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO tests.claims (label, c)
-    SELECT p_label, r FROM api.claim_actions(p_worker, p_limit, p_types, p_now) r;
+    SELECT p_label, r FROM api.claim_actions(p_worker, p_limit, p_types, p_now, tests.key(p_worker)) r;
     RETURN tests.claimed_names(p_label);
 END
 $$;
@@ -117,20 +130,22 @@ SELECT results_eq(
     $$SELECT tests.id(n), 'processing'::ledger.event_status, 1, 'worker-1'::text, true, tests.at(90),
              true, 'worker-1'::text, 'agent'::ledger.actor_kind, 2
         FROM unnest('{o1,o2,o4}'::text[]) n ORDER BY 1$$,
-    'a claimed event is processing at attempt 1 under a fenced lease of the worker with the returned token, until p_now + lease_duration, changed by the worker as an agent');
+    'a claimed event is processing at attempt 1 under a fenced lease of the worker''s principal with the returned token, until p_now + lease_duration, changed by it as an agent');
 SELECT results_eq(
-    $$SELECT a.event_id, a.from_status, a.to_status, a.actor, a.actor_kind, a.attempt, a.version
+    $$SELECT a.event_id, a.from_status, a.to_status, a.actor, a.actor_kind, a.api_key, a.details, a.attempt, a.version
         FROM ledger.audit_log a WHERE a.event_id = ANY (tests.ids('{o1,o2,o3,o4,o5}')) AND a.version > 1
        ORDER BY a.event_id, a.seq$$,
-    $$SELECT tests.id(n), 'queued'::ledger.event_status, 'processing'::ledger.event_status, w, 'agent'::ledger.actor_kind, 1, 2
+    $$SELECT tests.id(n), 'queued'::ledger.event_status, 'processing'::ledger.event_status, w, 'agent'::ledger.actor_kind,
+             w, jsonb_build_object('instance', w), 1, 2
         FROM (VALUES ('o1', 'worker-1'), ('o2', 'worker-1'), ('o3', 'worker-2'), ('o4', 'worker-1'),
                      ('o5', 'worker-2')) v (n, w)
        ORDER BY 1$$,
-    'each claimed event gets exactly one audit row: queued to processing, by the worker as an agent, at the attempt the claim counted');
+    'each claimed event gets exactly one audit row: queued to processing, by the worker''s principal as an agent with its key, naming the worker instance, at the attempt the claim counted');
 
 -- A claim of the same event later gets a new token.
 DO $setup$ BEGIN
-    PERFORM api.release_events(ARRAY[tests.id('o1')], ARRAY[tests.token('o1')], p_now => tests.at(1));
+    PERFORM api.release_events(ARRAY[tests.id('o1')], ARRAY[tests.token('o1')], p_now => tests.at(1),
+                               p_key => tests.key('worker-1'));
 END $setup$;
 SELECT tests.token('o1') AS o1_first_token \gset
 SELECT is(tests.claim_events('order-again', 'worker-3', 1, '{tests_order}', tests.at(1)), '{o1}',
@@ -195,7 +210,8 @@ DO $setup$ BEGIN PERFORM tests.submit('x1', 'tests_once'); END $setup$;
 SELECT is(tests.claim_events('once-1', 'worker-1', 10, '{tests_once}', tests.at(0)), '{x1}',
     'an event with one attempt left is claimed');
 DO $setup$ BEGIN
-    PERFORM api.release_events(ARRAY[tests.id('x1')], ARRAY[tests.token('x1')], p_now => tests.at(1));
+    PERFORM api.release_events(ARRAY[tests.id('x1')], ARRAY[tests.token('x1')], p_now => tests.at(1),
+                               p_key => tests.key('worker-1'));
     UPDATE ledger.events SET attempts = max_attempts WHERE id = tests.id('x1');
 END $setup$;
 SELECT is((SELECT (e.status, e.attempts, e.max_attempts)::text FROM ledger.events e WHERE e.id = tests.id('x1')),
@@ -231,13 +247,14 @@ SELECT is(tests.claim_events('action-setup', 'decider-1', 10, '{tests_action}', 
 DO $setup$ BEGIN PERFORM tests.submit('a5', 'tests_action'); END $setup$;
 DO $setup$ BEGIN
     PERFORM api.decide_events(tests.ids('{a4,a6}'), tests.tokens('{a4,a6}'), '{approved,approved}',
-                              p_now => tests.at(0));
-    PERFORM api.complete_events(ARRAY[tests.id('a6')], ARRAY[tests.token('a6')], p_now => tests.at(1));
+                              p_now => tests.at(0), p_key => tests.key('decider-1'));
+    PERFORM api.complete_events(ARRAY[tests.id('a6')], ARRAY[tests.token('a6')], p_now => tests.at(1),
+                                p_key => tests.key('decider-1'));
     PERFORM api.decide_events(tests.ids('{a1,a2}'), tests.tokens('{a1,a2}'), '{approved,rejected}',
                               '{"looks fine","too risky"}', '{"{\"score\": 0.9}","{\"score\": 0.1}"}',
-                              p_keep_lease => false, p_now => tests.at(10));
+                              p_keep_lease => false, p_now => tests.at(10), p_key => tests.key('decider-1'));
     PERFORM api.decide_events(ARRAY[tests.id('a3')], ARRAY[tests.token('a3')], '{approved}',
-                              p_now => tests.at(10));
+                              p_now => tests.at(10), p_key => tests.key('decider-1'));
 END $setup$;
 SELECT results_eq(
     $$SELECT f.name, e.status, e.attempts, e.lease_expires_at FROM ledger.events e JOIN tests.fx f ON f.id = e.id
@@ -285,10 +302,10 @@ SELECT is(tests.claim_events('a7-decide', 'decider-1', 1, '{tests_action_retry}'
     'the fixture: a7 is claimed to be decided');
 DO $setup$ BEGIN
     PERFORM api.decide_events(ARRAY[tests.id('a7')], ARRAY[tests.token('a7')], '{approved}',
-                              p_keep_lease => false, p_now => tests.at(0));
+                              p_keep_lease => false, p_now => tests.at(0), p_key => tests.key('decider-1'));
     PERFORM tests.claim_actions('a7-run', 'runner-1', 1, '{tests_action_retry}', tests.at(0));
     PERFORM api.fail_events(ARRAY[tests.id('a7')], ARRAY[tests.token('a7')], '{"bank API down"}',
-                            p_now => tests.at(0));
+                            p_now => tests.at(0), p_key => tests.key('runner-1'));
 END $setup$;
 SELECT is((SELECT (e.status, e.attempts, e.run_after, e.lease_token IS NULL)::text
              FROM ledger.events e WHERE e.id = tests.id('a7')),
@@ -310,9 +327,9 @@ DECLARE
 BEGIN
     FOR i IN 1..3 LOOP
         SELECT array_agg(c.id), array_agg(c.lease_token) INTO v_ids, v_tokens
-          FROM api.claim_events('decider-2', 1000, '{tests_backlog}', tests.at(0)) c;
+          FROM api.claim_events('decider-2', 1000, '{tests_backlog}', tests.at(0), tests.key('decider-2')) c;
         PERFORM api.decide_events(v_ids, v_tokens, array_fill('approved'::text, ARRAY[1000]),
-                                  p_keep_lease => false, p_now => tests.at(0));
+                                  p_keep_lease => false, p_now => tests.at(0), p_key => tests.key('decider-2'));
     END LOOP;
 END $setup$;
 DO $setup$ BEGIN PERFORM tests.submit('a8', 'tests_action'); END $setup$;
@@ -320,7 +337,7 @@ SELECT is(tests.claim_events('a8-decide', 'decider-1', 2, '{tests_action}', test
     'the fixture: a8 is claimed to be decided (with a5, queued since the start)');
 DO $setup$ BEGIN
     PERFORM api.decide_events(ARRAY[tests.id('a8')], ARRAY[tests.token('a8')], '{approved}',
-                              p_keep_lease => false, p_now => tests.at(0));
+                              p_keep_lease => false, p_now => tests.at(0), p_key => tests.key('decider-1'));
 END $setup$;
 ANALYZE ledger.events;
 CREATE TABLE tests.action_reads AS

@@ -1,9 +1,10 @@
 -- Fencing: a lease token acts only while its lease is the event's current one. A stale token (its
--- lease expired and was rescued, the event claimed again, even by a worker of the same name) is
--- refused with AL009 by every report and changes nothing; the rescue forgets the token, so it is
--- never answered already_done. api.transition_event respects live leases: refused without a token
--- under another actor's lease or any fenced lease, allowed with the current token or once the lease
--- has expired, and a lease it took itself lets its named owner go on without a token.
+-- lease expired and was rescued, the event claimed again, even by the same principal) is refused
+-- with AL009 by every report and changes nothing; the rescue forgets the token, so it is never
+-- answered already_done. api.transition_event respects leases: refused under another principal's
+-- lease (live or expired, until the rescue frees it) and without a token under a fenced lease,
+-- allowed to the holder with the current token, and a lease it took itself lets its principal go
+-- on without a token.
 BEGIN;
 SELECT plan(33);
 
@@ -13,6 +14,18 @@ CREATE SCHEMA tests;
 -- The fixture clock: every call gets p_now => tests.at(seconds after 08:00).
 CREATE FUNCTION tests.at(p_seconds numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
 RETURN '2031-05-01 08:00:00+00'::timestamptz + p_seconds * interval '1 second';
+
+-- Who acts: the session's login (a DBA, who runs the rescue), an intake service, two worker agents,
+-- and the people alice, bob and operator-ann, who act through api.transition_event with worker keys.
+SELECT api.create_principal('dba', 'human', session_user);
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT p.name, api.create_api_key((api.create_principal(p.name, p.kind)).name, p.role)
+  FROM (VALUES ('tests-intake', 'service', 'submitter'), ('worker-1', 'agent', 'worker'),
+               ('worker-2', 'agent', 'worker'), ('alice', 'human', 'worker'), ('bob', 'human', 'worker'),
+               ('operator-ann', 'human', 'worker')) p (name, kind, role);
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
 
 -- Events by fixture name; ids are never predictable.
 CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL UNIQUE);
@@ -32,8 +45,8 @@ LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO ledger.event_types (name, description) VALUES ('tests_' || p_name, 'fixture ' || p_name);
     INSERT INTO tests.fx (name, id)
-    SELECT p_name, (api.submit_event('tests-fencing', 'tests_' || p_name, '{}', p_actor => 'tests-intake',
-                                     p_now => tests.at(0))).id;
+    SELECT p_name, (api.submit_event('tests-fencing', 'tests_' || p_name, '{}', p_now => tests.at(0),
+                                     p_key => tests.key('tests-intake'))).id;
 END
 $$;
 
@@ -44,10 +57,12 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF p_queue = 'events' THEN
         INSERT INTO tests.claims (id, worker, token)
-        SELECT r.id, p_worker, r.lease_token FROM api.claim_events(p_worker, 1, ARRAY['tests_' || p_name], tests.at(p_at)) r;
+        SELECT r.id, p_worker, r.lease_token FROM api.claim_events(p_worker, 1, ARRAY['tests_' || p_name], tests.at(p_at),
+                                                                         tests.key(p_worker)) r;
     ELSE
         INSERT INTO tests.claims (id, worker, token)
-        SELECT r.id, p_worker, r.lease_token FROM api.claim_actions(p_worker, 1, ARRAY['tests_' || p_name], tests.at(p_at)) r;
+        SELECT r.id, p_worker, r.lease_token FROM api.claim_actions(p_worker, 1, ARRAY['tests_' || p_name], tests.at(p_at),
+                                                                          tests.key(p_worker)) r;
     END IF;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'fixture %: % claim at % s took nothing', p_name, p_queue, p_at;
@@ -78,16 +93,17 @@ RETURN (SELECT e.status FROM ledger.events e WHERE e.id = tests.id(p_name));
 
 UPDATE ledger.settings SET lease_duration = '30 seconds';
 
--- A stale token after rescue and a new claim under the same worker name ----------------------------
+-- A stale token after rescue and a new claim by the same principal ---------------------------------
 -- worker-1 claims s1 at 0 s (token 1) and goes silent; the rescue at 31 s queues it again; at 32 s
--- worker-1, restarted under the same name, claims it again (token 2) and approves it, keeping the lease.
+-- worker-1, restarted with the same key, claims it again (token 2) and approves it, keeping the lease.
 DO $setup$ BEGIN PERFORM tests.submitted('s1'); END $setup$;
 DO $setup$ BEGIN
     PERFORM tests.claim('s1', 'events', 'worker-1', 0);
     PERFORM api.rescue_expired_leases(p_now => tests.at(31));
     PERFORM tests.claim('s1', 'events', 'worker-1', 32);
     PERFORM api.decide_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 2)], '{approved}', '{"second life"}',
-                              ARRAY['{"by": "second claim"}']::jsonb[], p_now => tests.at(33));
+                              ARRAY['{"by": "second claim"}']::jsonb[], p_now => tests.at(33),
+                              p_key => tests.key('worker-1'));
 END $setup$;
 SELECT is((SELECT (e.status, e.lease_owner, e.lease_token = tests.token('s1', 2), e.result)::text
              FROM ledger.events e WHERE e.id = tests.id('s1')),
@@ -95,26 +111,26 @@ SELECT is((SELECT (e.status, e.lease_owner, e.lease_token = tests.token('s1', 2)
     'the fixture: s1 was approved under the second claim, whose lease worker-1 keeps');
 SELECT tests.snapshot('s1') AS s1_before \gset
 
-SELECT is(tests.report($$api.heartbeat_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 1)], tests.at(34))$$),
+SELECT is(tests.report($$api.heartbeat_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 1)], tests.at(34), p_key => tests.key('worker-1'))$$),
           'refused AL009',
-    'a heartbeat with the token of a rescued lease is refused with AL009, though the same worker name holds the new lease');
+    'a heartbeat with the token of a rescued lease is refused with AL009, though the same principal holds the new lease');
 SELECT is(tests.report($$api.decide_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 1)], '{rejected}',
-                                           p_now => tests.at(34))$$),
+                                           p_now => tests.at(34), p_key => tests.key('worker-1'))$$),
           'refused AL009',
     'a decision with the token of a rescued lease is refused with AL009');
-SELECT is(tests.report($$api.complete_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 1)], p_now => tests.at(34))$$),
+SELECT is(tests.report($$api.complete_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 1)], p_now => tests.at(34), p_key => tests.key('worker-1'))$$),
           'refused AL009',
     'a completion with the token of a rescued lease is refused with AL009');
 SELECT is(tests.report($$api.fail_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 1)], '{"late error"}',
-                                         p_now => tests.at(34))$$),
+                                         p_now => tests.at(34), p_key => tests.key('worker-1'))$$),
           'refused AL009',
     'a failure with the token of a rescued lease is refused with AL009');
-SELECT is(tests.report($$api.release_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 1)], p_now => tests.at(34))$$),
+SELECT is(tests.report($$api.release_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 1)], p_now => tests.at(34), p_key => tests.key('worker-1'))$$),
           'refused AL009',
     'a release with the token of a rescued lease is refused with AL009');
 SELECT is(tests.snapshot('s1'), :'s1_before',
     'reports with a stale token change nothing: the second claim''s decision, lease and audit trail stand');
-SELECT is(tests.report($$api.complete_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 2)], p_now => tests.at(35))$$),
+SELECT is(tests.report($$api.complete_events(ARRAY[tests.id('s1')], ARRAY[tests.token('s1', 2)], p_now => tests.at(35), p_key => tests.key('worker-1'))$$),
           'done',
     'the current token still completes the event');
 
@@ -127,10 +143,10 @@ DO $setup$ BEGIN
 END $setup$;
 SELECT tests.snapshot('s2') AS s2_before \gset
 SELECT is(tests.report($$api.decide_events(ARRAY[tests.id('s2')], ARRAY[tests.token('s2', 1)], '{approved}',
-                                           p_now => tests.at(33))$$),
+                                           p_now => tests.at(33), p_key => tests.key('worker-1'))$$),
           'refused AL009',
-    'a decision with a stale token is refused with AL009 while the event is processing under a new claim by the same name');
-SELECT is(tests.report($$api.release_events(ARRAY[tests.id('s2')], ARRAY[tests.token('s2', 1)], p_now => tests.at(33))$$),
+    'a decision with a stale token is refused with AL009 while the event is processing under a new claim by the same principal');
+SELECT is(tests.report($$api.release_events(ARRAY[tests.id('s2')], ARRAY[tests.token('s2', 1)], p_now => tests.at(33), p_key => tests.key('worker-1'))$$),
           'refused AL009',
     'a release with a stale token is refused with AL009 and does not give back the new claim');
 SELECT is(tests.snapshot('s2'), :'s2_before',
@@ -142,12 +158,13 @@ SELECT is(tests.snapshot('s2'), :'s2_before',
 DO $setup$ BEGIN PERFORM tests.submitted('r1'); END $setup$;
 DO $setup$ BEGIN
     PERFORM tests.claim('r1', 'events', 'worker-1', 1000);
-    PERFORM api.decide_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1', 1)], '{approved}', p_now => tests.at(1000));
+    PERFORM api.decide_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1', 1)], '{approved}', p_now => tests.at(1000),
+                              p_key => tests.key('worker-1'));
 END $setup$;
 SELECT is((SELECT e.last_lease_token FROM ledger.events e WHERE e.id = tests.id('r1')), tests.token('r1', 1),
     'the fixture: the decision remembered its token as the latest report''s');
 SELECT is(tests.report($$api.decide_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1', 1)], '{approved}',
-                                           p_now => tests.at(1001))$$),
+                                           p_now => tests.at(1001), p_key => tests.key('worker-1'))$$),
           'already_done',
     'before the rescue, the decision sent again is answered already_done');
 DO $setup$ BEGIN PERFORM api.rescue_expired_leases(p_now => tests.at(1040)); END $setup$;
@@ -155,14 +172,14 @@ SELECT is((SELECT (e.status, e.lease_token, e.last_lease_token)::text FROM ledge
           '(approved,,)',
     'the rescue ends the lease and clears last_lease_token');
 SELECT is(tests.report($$api.decide_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1', 1)], '{approved}',
-                                           p_now => tests.at(1041))$$),
+                                           p_now => tests.at(1041), p_key => tests.key('worker-1'))$$),
           'refused AL009',
     'after the rescue the old token is refused with AL009, never answered already_done');
-SELECT is(tests.report($$api.complete_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1', 1)], p_now => tests.at(1041))$$),
+SELECT is(tests.report($$api.complete_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1', 1)], p_now => tests.at(1041), p_key => tests.key('worker-1'))$$),
           'refused AL009',
     'after the rescue a completion with the old token is refused with AL009: the action is offered again, not done');
 DO $setup$ BEGIN PERFORM tests.claim('r1', 'actions', 'worker-2', 1042); END $setup$;
-SELECT is(tests.report($$api.complete_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1', 1)], p_now => tests.at(1043))$$),
+SELECT is(tests.report($$api.complete_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1', 1)], p_now => tests.at(1043), p_key => tests.key('worker-1'))$$),
           'refused AL009',
     'once another runner claims the action, the old token is still refused with AL009');
 SELECT is((SELECT (e.status, e.lease_owner)::text FROM ledger.events e WHERE e.id = tests.id('r1')),
@@ -170,57 +187,74 @@ SELECT is((SELECT (e.status, e.lease_owner)::text FROM ledger.events e WHERE e.i
     'the refused completion leaves the action to the runner that holds it');
 
 -- api.transition_event and leases -------------------------------------------------------------------
--- The tutorial flow: alice claims through api.transition_event (an unfenced lease in her name),
--- bob is kept out, and alice approves and completes without ever seeing a token.
+-- The tutorial flow: alice claims through api.transition_event (an unfenced lease held by her
+-- principal), bob is kept out, and alice approves without ever seeing a token. The decision ends
+-- her lease: to run the action she claims it (a fenced lease) and completes with its token.
 DO $setup$ BEGIN PERFORM tests.submitted('t1'); END $setup$;
-SELECT lives_ok($$SELECT api.transition_event(tests.id('t1'), 'processing', 'alice', 'human', p_now => tests.at(2000))$$,
-    'api.transition_event claims a queued event for the actor it names');
-SELECT throws_ok($$SELECT api.transition_event(tests.id('t1'), 'approved', 'bob', 'human', p_now => tests.at(2010))$$,
+SELECT lives_ok($$SELECT api.transition_event(tests.id('t1'), 'processing', p_now => tests.at(2000),
+                                              p_key => tests.key('alice'))$$,
+    'api.transition_event claims a queued event for the principal of the key');
+SELECT throws_ok($$SELECT api.transition_event(tests.id('t1'), 'approved', p_now => tests.at(2010),
+                                               p_key => tests.key('bob'))$$,
                  'AL009', NULL,
-    'api.transition_event refuses (AL009) an actor acting without a token on an event under another actor''s live lease');
-SELECT lives_ok($$SELECT api.transition_event(tests.id('t1'), 'approved', 'alice', 'human', p_result => '{"ok": true}',
-                                              p_now => tests.at(2010))$$,
-    'the named owner of a lease taken through api.transition_event decides without a token');
-SELECT lives_ok($$SELECT api.transition_event(tests.id('t1'), 'completed', 'alice', 'human', p_now => tests.at(2011))$$,
-    'and completes the action the same way: claim, approve, complete by one actor');
+    'api.transition_event refuses (AL009) a principal acting without a token on an event under another principal''s live lease');
+SELECT lives_ok($$SELECT api.transition_event(tests.id('t1'), 'approved', p_result => '{"ok": true}',
+                                              p_now => tests.at(2010), p_key => tests.key('alice'))$$,
+    'the principal holding a lease taken through api.transition_event decides without a token');
+SELECT throws_ok($$SELECT api.transition_event(tests.id('t1'), 'completed', p_now => tests.at(2011),
+                                               p_key => tests.key('alice'))$$,
+                 'AL009', NULL,
+    'the decision ended the lease: even its decider is refused (AL009) to complete it before claiming its action');
+DO $setup$ BEGIN
+    PERFORM tests.claim('t1', 'actions', 'alice', 2011);
+    PERFORM api.transition_event(tests.id('t1'), 'completed', p_now => tests.at(2012),
+                                 p_lease_token => tests.token('t1', 1), p_key => tests.key('alice'));
+END $setup$;
 SELECT results_eq(
     $$SELECT a.to_status, a.actor FROM ledger.audit_log a WHERE a.event_id = tests.id('t1') AND a.version > 1 ORDER BY a.seq$$,
     $$VALUES ('processing'::ledger.event_status, 'alice'::text), ('approved', 'alice'), ('completed', 'alice')$$,
-    'the tutorial flow is audited as alice''s three steps, and bob''s refused attempt left no trace');
+    'the tutorial flow is audited as alice''s three steps (claiming the action is none), and the refused attempts left no trace');
 
 -- A lease taken through the worker protocol is fenced: only its token acts, whoever calls.
 DO $setup$ BEGIN PERFORM tests.submitted('t2'); END $setup$;
 DO $setup$ BEGIN PERFORM tests.claim('t2', 'events', 'worker-1', 2000); END $setup$;
-SELECT throws_ok($$SELECT api.transition_event(tests.id('t2'), 'approved', 'worker-1', 'agent', p_now => tests.at(2010))$$,
+SELECT throws_ok($$SELECT api.transition_event(tests.id('t2'), 'approved', p_now => tests.at(2010),
+                                               p_key => tests.key('worker-1'))$$,
                  'AL009', NULL,
-    'api.transition_event refuses (AL009) even the lease owner''s own name without a token under a live fenced lease');
-SELECT throws_ok($$SELECT api.transition_event(tests.id('t2'), 'failed', 'operator-ann', 'human', 'stuck',
-                                               p_now => tests.at(2010))$$,
+    'api.transition_event refuses (AL009) even the principal holding a live fenced lease without its token');
+SELECT throws_ok($$SELECT api.transition_event(tests.id('t2'), 'failed', 'stuck', p_now => tests.at(2010),
+                                               p_key => tests.key('operator-ann'))$$,
                  'AL009', NULL,
-    'api.transition_event refuses (AL009) another actor without a token under a live fenced lease');
-SELECT throws_ok($$SELECT api.transition_event(tests.id('t2'), 'approved', 'worker-1', 'agent', p_now => tests.at(2010),
-                                               p_lease_token => gen_random_uuid())$$,
+    'api.transition_event refuses (AL009) another principal without a token under a live fenced lease');
+SELECT throws_ok($$SELECT api.transition_event(tests.id('t2'), 'approved', p_now => tests.at(2010),
+                                               p_lease_token => gen_random_uuid(), p_key => tests.key('worker-1'))$$,
                  'AL009', NULL,
     'api.transition_event refuses (AL009) a token that is not the event''s current lease token');
 SELECT is(tests.status('t2'), 'processing', 'the refused transitions left t2 in processing');
-SELECT lives_ok($$SELECT api.transition_event(tests.id('t2'), 'approved', 'worker-1', 'agent', p_now => tests.at(2010),
-                                              p_lease_token => tests.token('t2', 1))$$,
-    'api.transition_event acts under a fenced lease when given its current token');
+SELECT lives_ok($$SELECT api.transition_event(tests.id('t2'), 'approved', p_now => tests.at(2010),
+                                              p_lease_token => tests.token('t2', 1), p_key => tests.key('worker-1'))$$,
+    'api.transition_event acts under a fenced lease when its holder gives its current token');
 SELECT is(tests.status('t2'), 'approved', 'the transition with the right token approved t2');
 
--- Once a lease has expired (rescued or not), anyone may act.
+-- An expired lease is not taken over by a transition: the rescue frees it, then another may claim.
 DO $setup$ BEGIN PERFORM tests.submitted('t3'); END $setup$;
 DO $setup$ BEGIN PERFORM tests.claim('t3', 'events', 'worker-1', 2000); END $setup$;
-SELECT throws_ok($$SELECT api.transition_event(tests.id('t3'), 'failed', 'operator-ann', 'human', 'stuck',
-                                               p_now => tests.at(2029.999))$$,
+SELECT throws_ok($$SELECT api.transition_event(tests.id('t3'), 'failed', 'stuck', p_now => tests.at(2029.999),
+                                               p_key => tests.key('operator-ann'))$$,
                  'AL009', NULL,
-    'api.transition_event refuses another actor until the very end of a live lease');
-SELECT lives_ok($$SELECT api.transition_event(tests.id('t3'), 'failed', 'operator-ann', 'human', 'stuck',
-                                              p_now => tests.at(2030))$$,
-    'api.transition_event lets anyone act once the lease has expired, before any rescue');
+    'api.transition_event refuses another principal until the very end of a live lease');
+SELECT throws_ok($$SELECT api.transition_event(tests.id('t3'), 'failed', 'stuck', p_now => tests.at(2030),
+                                               p_key => tests.key('operator-ann'))$$,
+                 'AL009', NULL,
+    'api.transition_event refuses another principal once the lease has expired too, until the rescue frees it');
+DO $setup$ BEGIN
+    PERFORM api.rescue_expired_leases(p_now => tests.at(2031));
+    PERFORM api.transition_event(tests.id('t3'), 'processing', p_now => tests.at(2032), p_key => tests.key('operator-ann'));
+    PERFORM api.transition_event(tests.id('t3'), 'failed', 'stuck', p_now => tests.at(2033), p_key => tests.key('operator-ann'));
+END $setup$;
 SELECT is((SELECT (e.status, e.lease_token IS NULL, e.changed_by)::text FROM ledger.events e WHERE e.id = tests.id('t3')),
           '(failed,t,operator-ann)',
-    'the transition after expiry moved the event and ended the expired lease');
+    'after the rescue, another principal claims the event through api.transition_event and fails it, ending its own lease');
 
 -- A token whose lease was rescued is refused by api.transition_event too.
 DO $setup$ BEGIN PERFORM tests.submitted('t4'); END $setup$;
@@ -228,8 +262,8 @@ DO $setup$ BEGIN
     PERFORM tests.claim('t4', 'events', 'worker-1', 2000);
     PERFORM api.rescue_expired_leases(p_now => tests.at(2031));
 END $setup$;
-SELECT throws_ok($$SELECT api.transition_event(tests.id('t4'), 'processing', 'worker-1', 'agent', p_now => tests.at(2032),
-                                               p_lease_token => tests.token('t4', 1))$$,
+SELECT throws_ok($$SELECT api.transition_event(tests.id('t4'), 'processing', p_now => tests.at(2032),
+                                               p_lease_token => tests.token('t4', 1), p_key => tests.key('worker-1'))$$,
                  'AL009', NULL,
     'api.transition_event refuses (AL009) the token of a rescued lease, even for a move the event could make');
 

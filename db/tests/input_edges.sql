@@ -16,6 +16,8 @@ END
 $$;
 GRANT USAGE ON SCHEMA tests TO agentledger_api;
 GRANT EXECUTE ON FUNCTION tests.sqlstate_of(text) TO agentledger_api;
+-- The session's login acts for a principal of its own (also while it plays agentledger_api).
+SELECT api.create_principal('dba', 'human', session_user);
 
 SELECT (api.submit_event('edge-in', 'loan_application', '{}')).id AS q \gset
 
@@ -59,8 +61,8 @@ SELECT ok(NOT has_column_privilege('agentledger_auditor', 'ledger.events', 'leas
 
 -- The decision result comes only from p_result: details cannot smuggle in a different one.
 SELECT (api.submit_event('edge-in', 'loan_application', '{}')).id AS r \gset
-SELECT api.transition_event(:r, 'processing', 'w', 'agent') IS NOT NULL AS claimed \gset
-SELECT throws_ok(format($$SELECT api.transition_event(%s, 'approved', 'w', 'agent', NULL, NULL, '{"result": {"score": 1}}')$$, :r),
+SELECT api.transition_event(:r, 'processing') IS NOT NULL AS claimed \gset
+SELECT throws_ok(format($$SELECT api.transition_event(%s, 'approved', NULL, NULL, '{"result": {"score": 1}}')$$, :r),
     'AL021', NULL, 'details carrying a "result" key are refused: the result is p_result');
 
 -- A key repeated inside one request with different bodies is named as such.

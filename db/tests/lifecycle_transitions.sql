@@ -44,17 +44,41 @@ SELECT f.s AS from_status, t.s AS to_status, a.from_status IS NOT NULL AS allowe
 CREATE FUNCTION tests.now() RETURNS timestamptz LANGUAGE sql IMMUTABLE
 RETURN '2026-11-26 09:00:00+00'::timestamptz;
 
+-- Who acts: the session's login (a DBA), the fixture agent that walks events along the lifecycle,
+-- the operator ann (a worker key to move events through api.transition_event, a reviewer key for
+-- the operator steps) and the support desk, which cancels through the API role.
+SELECT api.create_principal('dba', 'human', session_user);
+SELECT api.create_principal('fixture-agent', 'agent'), api.create_principal('operator-ann', 'human'),
+       api.create_principal('support-desk', 'human');
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys VALUES
+    ('fixture-agent', api.create_api_key('fixture-agent', 'worker')),
+    ('operator-ann', api.create_api_key('operator-ann', 'worker')),
+    ('operator-ann-review', api.create_api_key('operator-ann', 'reviewer', 'operator-ann-review')),
+    ('support-desk', api.create_api_key('support-desk', 'reviewer'));
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
+-- Each fixture event has an event type of its own, so a claim of its action takes that event.
+CREATE SEQUENCE tests.types;
+
 -- A fresh event in p_status: submitted with api.submit_event and walked along allowed moves with
--- api.transition_event, by an agent, each step with a reason (so later checks can see it replaced).
-CREATE FUNCTION tests.event_in(p_status ledger.event_status) RETURNS bigint
+-- api.transition_event by the fixture agent, each step with a reason (so later checks can see it
+-- replaced); completing an approval takes a claim of its action first. Only the principal holding
+-- an event's lease moves it on: with p_holder, that principal ends holding the event's lease (it
+-- makes the claim of an event left processing; it claims the action of a decided one).
+CREATE FUNCTION tests.event_in(p_status ledger.event_status, p_holder text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_type text := 'tests_lifecycle_' || nextval('tests.types');
     v_id bigint;
     v_step text;
+    v_token uuid;
 BEGIN
+    INSERT INTO ledger.event_types (name, description) VALUES (v_type, 'a lifecycle fixture');
     SELECT r.id INTO v_id
-      FROM api.submit_event('cust-lifecycle', 'loan_application', '{"amount": 1000}'::jsonb,
-                            p_actor => 'fixture-agent', p_actor_kind => 'agent', p_now => tests.now()) r;
+      FROM api.submit_event('cust-lifecycle', v_type, '{"amount": 1000}'::jsonb, p_now => tests.now(),
+                            p_key => tests.key('fixture-agent')) r;
     FOREACH v_step IN ARRAY CASE p_status
         WHEN 'queued' THEN '{}'::text[]
         WHEN 'processing' THEN '{processing}'::text[]
@@ -64,15 +88,23 @@ BEGIN
         WHEN 'failed' THEN '{processing,failed}'::text[]
     END
     LOOP
-        PERFORM api.transition_event(v_id, v_step, 'fixture-agent', 'agent', 'fixture step to ' || v_step,
-                                     NULL, NULL, tests.now());
+        IF v_step = 'completed' THEN
+            SELECT c.lease_token INTO v_token
+              FROM api.claim_actions('fixture-agent', 1, ARRAY[v_type], tests.now(), tests.key('fixture-agent')) c;
+        END IF;
+        PERFORM api.transition_event(v_id, v_step, 'fixture step to ' || v_step, NULL, NULL, tests.now(), v_token,
+                                     tests.key(CASE WHEN v_step = 'processing' AND p_status = 'processing'
+                                                    THEN coalesce(p_holder, 'fixture-agent')
+                                                    ELSE 'fixture-agent' END));
     END LOOP;
+    IF p_holder IS NOT NULL AND p_status IN ('approved', 'rejected') THEN
+        PERFORM api.claim_actions(p_holder, 1, ARRAY[v_type], tests.now(), tests.key(p_holder));
+    END IF;
     RETURN v_id;
 END
 $$;
 
--- The operator acts an hour later, when the fixture agent's lease on a processing event has
--- expired: a live lease would stop anyone else (AL009; see db/tests/fencing.sql).
+-- The operator acts an hour later (a lease's expiry changes nothing for its holder).
 CREATE FUNCTION tests.later() RETURNS timestamptz LANGUAGE sql IMMUTABLE
 RETURN tests.now() + interval '1 hour';
 
@@ -107,7 +139,8 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- All 36 pairs through api.transition_event, one fresh event each.
+-- All 36 pairs through api.transition_event, one fresh event each, held (where it holds a lease) by
+-- operator ann, who moves it with the lease's token.
 CREATE FUNCTION tests.check_pairs_via_function() RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -120,11 +153,12 @@ DECLARE
     v_call text;
 BEGIN
     FOR p IN SELECT * FROM tests.pairs ORDER BY from_ord, to_ord LOOP
-        v_id := tests.event_in(p.from_status);
+        v_id := tests.event_in(p.from_status, 'operator-ann');
         v_move := format('%s -> %s', p.from_status, p.to_status);
         v_reason := format('operator moves it %s', v_move);
-        v_call := format('SELECT api.transition_event(%s, %L, %L, %L, %L, NULL, NULL, %L)',
-                         v_id, p.to_status, 'operator-ann', 'human', v_reason, tests.later());
+        v_call := format('SELECT api.transition_event(%s, %L, %L, NULL, NULL, %L, %L, %L)',
+                         v_id, p.to_status, v_reason, tests.later(),
+                         (SELECT e.lease_token FROM ledger.events e WHERE e.id = v_id), tests.key('operator-ann'));
         IF p.from_status = p.to_status THEN
             RETURN NEXT throws_ok(v_call, 'AL003', format('event %s is already %s', v_id, p.to_status),
                 format('api.transition_event refuses %s with AL003 "already": a transition must change the status', v_move));
@@ -137,13 +171,13 @@ BEGIN
                 -- Re-queue and cancel are operator steps, made through their own functions.
                 RETURN NEXT throws_ok(v_call, 'AL003', NULL,
                     format('api.transition_event refuses %s: it is an operator step', v_move));
-                v_call := format('SELECT api.%s_event(%s, %L, %L, %L, %L)',
+                v_call := format('SELECT api.%s_event(%s, %L, %L, %L)',
                                  CASE p.to_status WHEN 'queued' THEN 'requeue' ELSE 'cancel' END,
-                                 v_id, v_reason, 'operator-ann', 'human', tests.now());
+                                 v_id, v_reason, tests.now(), tests.key('operator-ann-review'));
                 RETURN NEXT throws_ok(
-                    format('SELECT api.%s_event(%s, NULL, %L, %L, %L)',
+                    format('SELECT api.%s_event(%s, NULL, %L, %L)',
                            CASE p.to_status WHEN 'queued' THEN 'requeue' ELSE 'cancel' END,
-                           v_id, 'operator-ann', 'human', tests.now()),
+                           v_id, tests.now(), tests.key('operator-ann-review')),
                     'AL008', NULL,
                     format('the operator step %s is refused without a reason (AL008): this move needs one', v_move));
             END IF;
@@ -156,10 +190,10 @@ BEGIN
             RETURN NEXT is(tests.last_audit(v_id),
                 ROW(p.from_status, p.to_status, 'operator-ann', 'human'::ledger.actor_kind, v_reason,
                     v_version + 1)::text,
-                format('the audit row of %s via api.transition_event carries from, to, actor, actor kind, reason and the new version', v_move));
+                format('the audit row of %s via api.transition_event carries from, to, the acting principal, its kind, reason and the new version', v_move));
             RETURN NEXT is(tests.event_state(v_id),
                 ROW(p.to_status, v_version + 1, 'operator-ann', 'human'::ledger.actor_kind)::text,
-                format('%s via api.transition_event moves the event, advances its version by one and names the actor', v_move));
+                format('%s via api.transition_event moves the event, advances its version by one and names the acting principal', v_move));
         END IF;
     END LOOP;
 END
@@ -251,21 +285,21 @@ SELECT * FROM tests.check_pairs_via_raw_update();
 
 -- Hints name where an event may go, or that its status is terminal.
 SELECT tests.event_in('completed') AS completed_id, tests.event_in('queued') AS queued_id \gset
-SELECT ok(tests.hint_of(format('SELECT api.transition_event(%s, %L, NULL, %L, NULL, NULL, NULL, %L)',
-                               :completed_id, 'queued', 'human', tests.now()))
+SELECT ok(tests.hint_of(format('SELECT api.transition_event(%s, %L, p_now => %L)',
+                               :completed_id, 'queued', tests.now()))
           LIKE '%completed is terminal%',
           'the hint of a refused move out of completed, via api.transition_event, says completed is terminal');
 SELECT ok(tests.hint_of(format('UPDATE ledger.events SET status = %L WHERE id = %s', 'failed', :completed_id))
           LIKE '%completed is terminal%',
           'the hint of a refused raw UPDATE out of completed says completed is terminal');
-SELECT is(tests.hint_of(format('SELECT api.transition_event(%s, %L, NULL, %L, NULL, NULL, NULL, %L)',
-                               :queued_id, 'completed', 'human', tests.now())),
+SELECT is(tests.hint_of(format('SELECT api.transition_event(%s, %L, p_now => %L)',
+                               :queued_id, 'completed', tests.now())),
           format('event %s is queued; from queued it may go to processing, failed', :queued_id),
           'the hint of a refused move out of queued lists the statuses queued may go to');
 
 -- A blank reason is no reason.
-SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, NULL, %L, %L)',
-                        :queued_id, '   ', 'human', tests.now()),
+SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L)',
+                        :queued_id, '   ', tests.now()),
                  'AL008', NULL,
                  'cancelling a queued event with a blank reason is refused (AL008): a reason must have text');
 
@@ -345,17 +379,18 @@ SELECT results_eq(
     $$VALUES (NULL::ledger.event_status, 'queued'::ledger.event_status, 1, true, 'human'::ledger.actor_kind)$$,
     'a direct INSERT writes the first audit row (version 1, queued) attributed to session_user as human');
 
--- The client role reaches the lifecycle through the function only, and is audited by the actor it names.
-SELECT tests.event_in('queued') AS api_q \gset
+-- The client role reaches the lifecycle through the function only, and is audited as the principal
+-- of the key it passes.
+SELECT tests.event_in('queued') AS api_q, tests.key('support-desk') AS support_key \gset
 SET LOCAL ROLE agentledger_api;
-SELECT lives_ok(format('SELECT api.cancel_event(%s, %L, %L, %L)',
-                       :api_q, 'customer withdrew', 'support-desk', 'human'),
+SELECT lives_ok(format('SELECT api.cancel_event(%s, %L, p_key => %L)',
+                       :api_q, 'customer withdrew', :'support_key'),
                 'agentledger_api may cancel a queued event through api.cancel_event');
 RESET ROLE;
 SELECT is(tests.last_audit(:api_q),
           ROW('queued'::ledger.event_status, 'failed'::ledger.event_status, 'support-desk',
               'human'::ledger.actor_kind, 'customer withdrew', 2)::text,
-          'a change made by agentledger_api through the function is audited with the actor and reason it passed');
+          'a change made by agentledger_api through the function is audited as the principal of its key, with the reason it passed');
 
 -- version and the record of the latest change move only with a status change.
 SELECT throws_ok(format('UPDATE ledger.events SET version = version + 5 WHERE id = %s', tests.event_in('queued')),

@@ -2,6 +2,9 @@
 BEGIN;
 SELECT plan(6);
 
+-- The session's login acts for a principal of its own.
+SELECT api.create_principal('dba', 'human', session_user);
+
 SELECT api.submit_event('cust-a', 'loan_application', '{}');
 SELECT api.seal_audit('ops');
 SELECT api.submit_event('cust-b', 'loan_application', '{}');

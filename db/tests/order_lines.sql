@@ -11,13 +11,22 @@ RETURN '2031-08-01 09:00:00+00'::timestamptz;
 INSERT INTO ledger.event_types (name, description, ordered_per_customer) VALUES
     ('tests_ordered', 'ordered per customer', true), ('tests_free', 'not ordered', false);
 
+-- The principals: an intake service, a worker agent and the operator ops-ann, each with a key.
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT p.name, api.create_api_key((api.create_principal(p.name, p.kind)).name, p.role)
+  FROM (VALUES ('intake', 'service', 'submitter'), ('tests-worker', 'agent', 'worker'),
+               ('ops-ann', 'human', 'reviewer')) p (name, kind, role);
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
 CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL);
 CREATE FUNCTION tests.id(p_name text) RETURNS bigint LANGUAGE sql STABLE
 RETURN (SELECT f.id FROM tests.fx f WHERE f.name = p_name);
 CREATE FUNCTION tests.submitted(p_name text, p_customer text, p_type text DEFAULT 'tests_ordered') RETURNS void
 LANGUAGE sql BEGIN ATOMIC
     INSERT INTO tests.fx (name, id)
-    SELECT p_name, (api.submit_event(p_customer, p_type, '{}', p_actor => 'intake', p_now => tests.now())).id;
+    SELECT p_name, (api.submit_event(p_customer, p_type, '{}', p_now => tests.now(), p_key => tests.key('intake'))).id;
 END;
 -- The names of a customer's events marked first, then those waiting: 'd1 | d2 d3'.
 CREATE FUNCTION tests.line(p_customer text) RETURNS text LANGUAGE sql STABLE
@@ -29,9 +38,11 @@ CREATE FUNCTION tests.claim_and_finish() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     v_claim record;
 BEGIN
-    SELECT c.id, c.lease_token INTO v_claim FROM api.claim_events('tests-worker', 1, '{tests_ordered}', tests.now()) c;
-    PERFORM api.decide_events(ARRAY[v_claim.id], ARRAY[v_claim.lease_token], '{approved}', NULL, NULL, true, tests.now());
-    PERFORM api.complete_events(ARRAY[v_claim.id], ARRAY[v_claim.lease_token], NULL, tests.now());
+    SELECT c.id, c.lease_token INTO v_claim FROM api.claim_events('tests-worker', 1, '{tests_ordered}', tests.now(), tests.key('tests-worker')) c;
+    PERFORM api.decide_events(ARRAY[v_claim.id], ARRAY[v_claim.lease_token], '{approved}', NULL, NULL, true, tests.now(),
+                              tests.key('tests-worker'));
+    PERFORM api.complete_events(ARRAY[v_claim.id], ARRAY[v_claim.lease_token], NULL, tests.now(),
+                                tests.key('tests-worker'));
     RETURN (SELECT f.name FROM tests.fx f WHERE f.id = v_claim.id);
 END
 $$;
@@ -44,8 +55,8 @@ SELECT is(tests.line('cust-e'), 'e1 | -', 'e1, alone, is first');
 SELECT is((SELECT e.first_in_line FROM ledger.events e WHERE e.id = tests.id('df')), false, 'the unordered df is not in a line');
 
 -- 2 The generic transition claims only the first of a line, as the claim functions do.
-SELECT throws_ok(format($$SELECT api.transition_event(%s, 'processing', 'w', 'agent', p_now => %L)$$,
-                        tests.id('d2'), tests.now()),
+SELECT throws_ok(format($$SELECT api.transition_event(%s, 'processing', p_now => %L, p_key => %L)$$,
+                        tests.id('d2'), tests.now(), tests.key('tests-worker')),
                  'AL003', NULL, 'transition_event refuses to claim d2 while d1 is first in cust-d''s line (AL003)');
 SELECT is(tests.line('cust-d'), 'd1 | d2 d3', 'and the line is as it was');
 
@@ -54,20 +65,20 @@ SELECT is(tests.claim_and_finish(), 'd1', 'd1 is claimed and completed');
 SELECT is(tests.line('cust-d'), 'd2 | d3', 'd2 is first now');
 
 -- 2 An operator's cancel of the queued first releases it; the next is first.
-SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('d2'), 'withdrawn', 'ops-ann', 'human', tests.now()) r),
+SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('d2'), 'withdrawn', tests.now(), tests.key('ops-ann')) r),
           'failed', 'the queued d2 is cancelled');
 SELECT is(tests.line('cust-d'), 'd3 | -', 'd3 is first now');
 
 -- 2 Re-queued, a cancelled event re-joins the line behind the one first now.
-SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('d2'), 'customer asked again', 'ops-ann', 'human', tests.now()) r),
+SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('d2'), 'customer asked again', tests.now(), tests.key('ops-ann')) r),
           'queued', 'the cancelled d2 is re-queued');
 SELECT is(tests.line('cust-d'), 'd3 | d2', 'd2 waits behind d3, which was first already');
 
 -- 4 Into an empty line, a re-queued event is first at once.
-SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('e1'), 'withdrawn', 'ops-ann', 'human', tests.now()) r),
+SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('e1'), 'withdrawn', tests.now(), tests.key('ops-ann')) r),
           'failed', 'the queued e1 is cancelled');
 SELECT is(tests.line('cust-e'), '- | -', 'cust-e''s line is empty');
-SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('e1'), 'customer asked again', 'ops-ann', 'human', tests.now()) r),
+SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('e1'), 'customer asked again', tests.now(), tests.key('ops-ann')) r),
           'queued', 'e1 is re-queued');
 SELECT is(tests.line('cust-e'), 'e1 | -', 'into the empty line, e1 is first');
 

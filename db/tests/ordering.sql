@@ -13,6 +13,15 @@ INSERT INTO ledger.event_types (name, description, ordered_per_customer) VALUES
     ('tests_ordered', 'ordered per customer', true), ('tests_ordered_b', 'also ordered', true),
     ('tests_free', 'not ordered', false);
 
+-- The principals: an intake service, a worker agent and the operator ops-ann, each with a key.
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT p.name, api.create_api_key((api.create_principal(p.name, p.kind)).name, p.role)
+  FROM (VALUES ('intake', 'service', 'submitter'), ('tests-worker', 'agent', 'worker'),
+               ('ops-ann', 'human', 'reviewer')) p (name, kind, role);
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
 CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL);
 CREATE FUNCTION tests.id(p_name text) RETURNS bigint LANGUAGE sql STABLE
 RETURN (SELECT f.id FROM tests.fx f WHERE f.name = p_name);
@@ -20,7 +29,7 @@ CREATE FUNCTION tests.submitted(p_name text, p_customer text, p_type text, p_pri
 LANGUAGE sql BEGIN ATOMIC
     INSERT INTO tests.fx (name, id)
     SELECT p_name, (api.submit_event(p_customer, p_type, '{}', p_priority => p_priority::smallint,
-                                     p_actor => 'intake', p_now => tests.now())).id;
+                                     p_now => tests.now(), p_key => tests.key('intake'))).id;
 END;
 -- Claimed tokens, to report on.
 CREATE TABLE tests.held (id bigint PRIMARY KEY, token uuid NOT NULL);
@@ -29,7 +38,7 @@ CREATE FUNCTION tests.claim() RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
     v_names text[];
 BEGIN
-    WITH c AS (SELECT * FROM api.claim_events('tests-worker', 100, NULL, tests.now())),
+    WITH c AS (SELECT * FROM api.claim_events('tests-worker', 100, NULL, tests.now(), tests.key('tests-worker'))),
          kept AS (INSERT INTO tests.held SELECT c.id, c.lease_token FROM c
                   ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token RETURNING id)
     SELECT coalesce(array_agg(f.name ORDER BY f.name), '{}') INTO v_names FROM kept k JOIN tests.fx f ON f.id = k.id;
@@ -39,13 +48,14 @@ $$;
 CREATE FUNCTION tests.finish(p_name text) RETURNS text LANGUAGE sql VOLATILE
 RETURN (SELECT string_agg(r.outcome, ',') FROM (
     SELECT r.outcome FROM api.decide_events(ARRAY[tests.id(p_name)], ARRAY[(SELECT h.token FROM tests.held h WHERE h.id = tests.id(p_name))],
-                                            '{approved}', NULL, NULL, true, tests.now()) r
+                                            '{approved}', NULL, NULL, true, tests.now(), tests.key('tests-worker')) r
     UNION ALL
     SELECT r.outcome FROM api.complete_events(ARRAY[tests.id(p_name)], ARRAY[(SELECT h.token FROM tests.held h WHERE h.id = tests.id(p_name))],
-                                              NULL, tests.now()) r) r);
+                                              NULL, tests.now(), tests.key('tests-worker')) r) r);
 CREATE FUNCTION tests.fail(p_name text) RETURNS text LANGUAGE sql VOLATILE
 RETURN (SELECT r.status::text FROM api.fail_events(ARRAY[tests.id(p_name)], ARRAY[(SELECT h.token FROM tests.held h WHERE h.id = tests.id(p_name))],
-                                                   '{bank offline}', NULL, '{false}', tests.now()) r);
+                                                   '{bank offline}', NULL, '{false}', tests.now(),
+                                                   tests.key('tests-worker')) r);
 
 -- Customer A: a1 (ordered), a2 (the other ordered type), af (unordered), a3 (ordered, urgent).
 -- Customer B: b1, b2 (ordered). Customer C: c1 (ordered), then c2 (ordered) which is cancelled.
@@ -77,28 +87,28 @@ SELECT is((SELECT b FROM jsonb_array_elements(api.queue_stats(tests.now())->'ord
 SELECT results_eq($$SELECT customer_id, failed_event_id, last_error, blocked_events FROM api.list_blocked()$$,
                   format($$VALUES ('cust-a', %s::bigint, 'bank offline', 1::bigint)$$, tests.id('a2')),
                   'api.list_blocked names the customer, the failed event, its error and what it holds back');
-SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('a2'), 'bank back', 'ops-ann', 'human', tests.now()) r),
+SELECT is((SELECT r.status::text FROM api.requeue_event(tests.id('a2'), 'bank back', tests.now(), tests.key('ops-ann')) r),
           'queued', 'an operator re-queues a2');
 SELECT is(tests.claim(), ARRAY['a2'], 'a2 is claimed again, still before a3');
 
 -- 8 Cancel: of a failed ordered event, the failure is accepted (a note) and the line moves on.
 SELECT is(tests.fail('b1'), 'failed', 'b1 fails for good');
-SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('b1'), 'refunded by hand', 'ops-ann', 'human', tests.now()) r),
+SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('b1'), 'refunded by hand', tests.now(), tests.key('ops-ann')) r),
           'failed', 'an operator cancels the failed b1: it stays failed');
 SELECT is((SELECT format('%s>%s %s: %s', a.from_status, a.to_status, a.actor, a.reason) FROM ledger.audit_log a
             WHERE a.event_id = tests.id('b1') ORDER BY a.seq DESC LIMIT 1),
           'failed>failed ops-ann: refunded by hand', 'accepting the failure is an audit row of its own');
 SELECT is(tests.claim(), ARRAY['b2'], 'b2 goes on');
-SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L, %L)', tests.id('c1'), 'stop', 'ops', 'human', tests.now()),
+SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L)', tests.id('c1'), 'stop', tests.now(), tests.key('ops-ann')),
                  'AL003', NULL, 'a held event cannot be cancelled (AL003)');
-SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L, %L)', tests.id('b1'), 'again', 'ops', 'human', tests.now()),
+SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L)', tests.id('b1'), 'again', tests.now(), tests.key('ops-ann')),
                  'AL003', NULL, 'a failure accepted once cannot be cancelled again (AL003)');
 SELECT is(tests.fail('af'), 'failed', 'the unordered af fails');
-SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L, %L)', tests.id('af'), 'accept', 'ops', 'human', tests.now()),
+SELECT throws_ok(format('SELECT api.cancel_event(%s, %L, %L, %L)', tests.id('af'), 'accept', tests.now(), tests.key('ops-ann')),
                  'AL003', NULL, 'a failed unordered event cannot be cancelled: it holds nothing back (AL003)');
 
 -- 3 Cancel of a queued ordered event releases its place too.
-SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('a3'), 'customer withdrew', 'ops-ann', 'human', tests.now()) r),
+SELECT is((SELECT r.status::text FROM api.cancel_event(tests.id('a3'), 'customer withdrew', tests.now(), tests.key('ops-ann')) r),
           'failed', 'the queued a3 is cancelled');
 SELECT is(tests.finish('c1'), 'done,done', 'c1 completes');
 SELECT is(tests.claim(), ARRAY['c2'], 'then c2');

@@ -5,14 +5,27 @@ SELECT plan(13);
 
 CREATE SCHEMA tests;
 
--- A fresh event walked to p_status through the api, by p_actor, each step with a reason.
+-- The principals: agents with worker keys, and the operator bob, a person with a worker key and a
+-- reviewer key (named bob-review) for the operator steps. The session's login acts for dba.
+SELECT api.create_principal('dba', 'human', session_user);
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT p.name, api.create_api_key((api.create_principal(p.name, p.kind)).name, 'worker')
+  FROM (VALUES ('fixture-agent', 'agent'), ('worker-a', 'agent'), ('worker-x', 'agent'),
+               ('operator-bob', 'human')) p (name, kind);
+INSERT INTO tests.keys VALUES ('operator-bob-review', api.create_api_key('operator-bob', 'reviewer', 'operator-bob-review'));
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
+-- A fresh event walked to p_status through the api, by the principal p_actor, each step with a reason.
 CREATE FUNCTION tests.event_in(p_status text, p_actor text DEFAULT 'fixture-agent') RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
     v_step text;
 BEGIN
-    SELECT r.id INTO v_id FROM api.submit_event('edge-cust', 'loan_application', '{"amount": 1}') r;
+    SELECT r.id INTO v_id FROM api.submit_event('edge-cust', 'loan_application', '{"amount": 1}',
+                                                p_key => tests.key(p_actor)) r;
     FOREACH v_step IN ARRAY CASE p_status
         WHEN 'queued' THEN '{}'::text[]
         WHEN 'processing' THEN '{processing}'::text[]
@@ -21,9 +34,9 @@ BEGIN
     END
     LOOP
         IF v_step = 'requeue' THEN
-            PERFORM api.requeue_event(v_id, 'fixture re-queue', p_actor);
+            PERFORM api.requeue_event(v_id, 'fixture re-queue', p_key => tests.key(p_actor || '-review'));
         ELSE
-            PERFORM api.transition_event(v_id, v_step, p_actor, 'agent', 'fixture step to ' || v_step);
+            PERFORM api.transition_event(v_id, v_step, 'fixture step to ' || v_step, p_key => tests.key(p_actor));
         END IF;
     END LOOP;
     RETURN v_id;
@@ -80,17 +93,17 @@ SELECT is((SELECT count(*) FROM ledger.events WHERE id = :q2), 1::bigint, 'event
 
 -- 5. Operator steps are api-only (README roles table): a worker may not re-queue or cancel through
 --    the generic transition function either.
-SELECT tests.event_in('failed') AS f1, tests.event_in('queued') AS q3 \gset
+SELECT tests.event_in('failed') AS f1, tests.event_in('queued') AS q3, tests.key('worker-x') AS worker_x_key \gset
 SET LOCAL ROLE agentledger_worker;
-SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, %L, %L)', :f1, 'queued', 'worker-x', 'human', 'because'),
-    NULL, NULL, 'agentledger_worker may not re-queue a failed event through api.transition_event');
-SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, %L, %L)', :q3, 'failed', 'worker-x', 'human', 'because'),
-    NULL, NULL, 'agentledger_worker may not cancel a queued event through api.transition_event');
+SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, p_key => %L)', :f1, 'queued', 'because', :'worker_x_key'),
+    'AL003', NULL, 'agentledger_worker may not re-queue a failed event through api.transition_event');
+SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, p_key => %L)', :q3, 'failed', 'because', :'worker_x_key'),
+    'AL003', NULL, 'agentledger_worker may not cancel a queued event through api.transition_event');
 RESET ROLE;
 
 -- 6. A scheduled event is not claimable before run_after.
 SELECT (api.submit_event('edge-cust', 'loan_application', '{}', p_run_after => now() + interval '1 day')).id AS later \gset
-SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, %L)', :later, 'processing', 'worker-a', 'agent'),
+SELECT throws_ok(format('SELECT api.transition_event(%s, %L, p_key => %L)', :later, 'processing', tests.key('worker-a')),
     'AL003', NULL, 'an event scheduled for tomorrow cannot be claimed today');
 
 -- 7. Writes made as the owner that change the status and move updated_at skip the row trigger (its

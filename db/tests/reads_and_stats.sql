@@ -9,6 +9,17 @@ CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL);
 CREATE FUNCTION tests.id(p_name text) RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT f.id FROM tests.fx f WHERE f.name = p_name $$;
 CREATE TABLE tests.stats (name text PRIMARY KEY, stats jsonb NOT NULL);
+-- The principals: the session's login acts for dba; an intake agent submits, worker agents claim and
+-- decide, operators re-queue and cancel, each with a key of its own name.
+SELECT api.create_principal('dba', 'human', session_user);
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT p.name, api.create_api_key((api.create_principal(p.name, p.kind)).name, p.role)
+  FROM (VALUES ('tests-intake', 'agent', 'submitter'), ('worker-1', 'agent', 'worker'),
+               ('worker-2', 'agent', 'worker'), ('worker-9', 'agent', 'worker'),
+               ('operator-1', 'human', 'reviewer'), ('operator-2', 'human', 'reviewer')) p (name, kind, role);
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
 
 -- Statistics before any fixture exists, to measure what the fixtures add.
 INSERT INTO tests.stats VALUES ('before', api.queue_stats('2001-03-10 00:00:00+00'));
@@ -19,8 +30,8 @@ UPDATE ledger.settings SET lease_duration = '90 seconds';
 
 -- e1..e5, one a day: e1 stays queued, e2 is approved, e3 (another type) and e5 stay queued, e4 failed.
 INSERT INTO tests.fx
-SELECT v.name, (api.submit_event(v.customer_id, v.event_type, v.payload, p_actor => 'tests-intake',
-                                 p_now => v.at)).id
+SELECT v.name, (api.submit_event(v.customer_id, v.event_type, v.payload, p_now => v.at,
+                                 p_key => tests.key('tests-intake'))).id
   FROM (VALUES ('e1', 'tests-reads-a', 'tests_reads', '{"n": 1}'::jsonb, '2001-03-01 00:00:00+00'::timestamptz),
                ('e2', 'tests-reads-b', 'tests_reads', '{"n": 2}', '2001-03-02 00:00:00+00'),
                ('e3', 'tests-reads-a', 'support_ticket', '{"n": 3}', '2001-03-03 00:00:00+00'),
@@ -28,10 +39,10 @@ SELECT v.name, (api.submit_event(v.customer_id, v.event_type, v.payload, p_actor
                ('e5', 'tests-reads-b', 'tests_reads', '{"n": 5}', '2001-03-05 00:00:00+00')) v
        (name, customer_id, event_type, payload, at)
  ORDER BY v.name;
-DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e2'), 'processing', 'worker-1', 'agent', p_now => '2001-04-01 10:00:00+00'); END $setup$;
-DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e2'), 'approved', 'worker-1', 'agent', p_result => '{"approve": true}', p_now => '2001-04-01 10:05:00+00'); END $setup$;
-DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e4'), 'processing', 'worker-2', 'agent', p_now => '2001-04-02 10:00:00+00'); END $setup$;
-DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e4'), 'failed', 'worker-2', 'agent', p_reason => 'model timeout', p_details => '{"error_type": "Timeout"}', p_now => '2001-04-02 10:01:00+00'); END $setup$;
+DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e2'), 'processing', p_now => '2001-04-01 10:00:00+00', p_key => tests.key('worker-1')); END $setup$;
+DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e2'), 'approved', p_result => '{"approve": true}', p_now => '2001-04-01 10:05:00+00', p_key => tests.key('worker-1')); END $setup$;
+DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e4'), 'processing', p_now => '2001-04-02 10:00:00+00', p_key => tests.key('worker-2')); END $setup$;
+DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e4'), 'failed', p_reason => 'model timeout', p_details => '{"error_type": "Timeout"}', p_now => '2001-04-02 10:01:00+00', p_key => tests.key('worker-2')); END $setup$;
 
 -- api.get_event -------------------------------------------------------------------------------------
 SELECT results_eq(
@@ -167,10 +178,10 @@ SELECT throws_ok($$SELECT api.transition_event(-1, 'processing')$$, 'AL001', NUL
     'api.transition_event refuses an id that names no event');
 SELECT results_eq(
     $$SELECT e.status, e.lease_owner, e.lease_expires_at, e.attempts
-        FROM api.transition_event(tests.id('e6'), 'processing', 'worker-9', 'agent',
-                                  p_now => '2001-06-01 09:00:00+00') e$$,
+        FROM api.transition_event(tests.id('e6'), 'processing', p_now => '2001-06-01 09:00:00+00',
+                                  p_key => tests.key('worker-9')) e$$,
     $$VALUES ('processing'::ledger.event_status, 'worker-9'::text, '2001-06-01 09:01:30+00'::timestamptz, 1)$$,
-    'moving to processing gives the actor a lease until p_now + settings.lease_duration and counts an attempt');
+    'moving to processing gives the acting principal a lease until p_now + settings.lease_duration and counts an attempt');
 SELECT ok(
     (SELECT e.lease_token IS NOT NULL AND e.version = 2 FROM ledger.events e WHERE e.id = tests.id('e6')),
     'a claimed event holds a lease token in ledger.events');
@@ -178,8 +189,8 @@ SELECT ok(
     (SELECT NOT (to_jsonb(e) ? 'lease_token') AND e.lease_owner = 'worker-9' FROM api.get_event(tests.id('e6')) e),
     'api.get_event shows who holds the lease of a claimed event but not its token');
 SELECT lives_ok(
-    $$SELECT api.transition_event(tests.id('e6'), 'approved', 'worker-9', 'agent', p_result => '{"score": 0.9}',
-                                  p_now => '2001-06-01 09:00:30+00')$$,
+    $$SELECT api.transition_event(tests.id('e6'), 'approved', p_result => '{"score": 0.9}',
+                                  p_now => '2001-06-01 09:00:30+00', p_key => tests.key('worker-9'))$$,
     'the lease holder may decide a claimed event');
 SELECT results_eq(
     $$SELECT e.status, e.lease_owner, e.lease_token, e.lease_expires_at, e.result, e.attempts
@@ -188,10 +199,10 @@ SELECT results_eq(
               '{"score": 0.9}'::jsonb, 0)$$,
     'deciding an event (leaving processing) clears its lease, keeps the result and starts the count of attempts at its action');
 
-DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e7'), 'processing', 'worker-9', 'agent', p_now => '2001-06-01 10:00:00+00'); END $setup$;
+DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e7'), 'processing', p_now => '2001-06-01 10:00:00+00', p_key => tests.key('worker-9')); END $setup$;
 SELECT lives_ok(
-    $$SELECT api.transition_event(tests.id('e7'), 'queued', 'worker-9', 'agent', p_reason => 'giving it back',
-                                  p_now => '2001-06-01 10:00:10+00')$$,
+    $$SELECT api.transition_event(tests.id('e7'), 'queued', p_reason => 'giving it back',
+                                  p_now => '2001-06-01 10:00:10+00', p_key => tests.key('worker-9'))$$,
     'a claimed event may be released back to queued');
 SELECT results_eq(
     $$SELECT e.status, e.lease_owner, e.lease_token, e.lease_expires_at, e.attempts, e.run_after
@@ -204,11 +215,11 @@ SELECT throws_ok(format($$SELECT api.transition_event(%s, 'queued')$$, tests.id(
 SELECT throws_ok(format($$SELECT api.transition_event(%s, 'completed')$$, tests.id('e7')), 'AL003', NULL,
     'api.transition_event refuses a move ledger.transitions does not list (queued to completed)');
 
-DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e8'), 'processing', 'worker-9', 'agent', p_now => '2001-06-01 11:00:00+00'); END $setup$;
+DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e8'), 'processing', p_now => '2001-06-01 11:00:00+00', p_key => tests.key('worker-9')); END $setup$;
 SELECT results_eq(
     $$SELECT e.status, e.lease_owner, e.lease_expires_at, e.last_error, e.last_error_type, e.attempts
-        FROM api.transition_event(tests.id('e8'), 'failed', 'worker-9', 'agent', p_reason => 'bad input',
-                                  p_details => '{"error_type": "ValueError"}', p_now => '2001-06-01 11:00:05+00') e$$,
+        FROM api.transition_event(tests.id('e8'), 'failed', p_reason => 'bad input',
+                                  p_details => '{"error_type": "ValueError"}', p_now => '2001-06-01 11:00:05+00', p_key => tests.key('worker-9')) e$$,
     $$VALUES ('failed'::ledger.event_status, NULL::text, NULL::timestamptz, 'bad input'::text, 'ValueError'::text, 1)$$,
     'failing a claimed event clears its lease and records the error and its type');
 
@@ -225,8 +236,8 @@ SELECT throws_ok($$SELECT api.requeue_event(-1, 'why not')$$, 'AL001', NULL,
     'api.requeue_event refuses an id that names no event');
 SELECT results_eq(
     $$SELECT e.status, e.attempts, e.run_after, e.changed_by, e.changed_by_kind, e.change_reason, e.lease_owner
-        FROM api.requeue_event(tests.id('e8'), 'input fixed upstream', 'operator-1',
-                               p_now => '2001-06-02 08:00:00+00') e$$,
+        FROM api.requeue_event(tests.id('e8'), 'input fixed upstream', p_now => '2001-06-02 08:00:00+00',
+                               p_key => tests.key('operator-1')) e$$,
     $$VALUES ('queued'::ledger.event_status, 0, '2001-06-02 08:00:00+00'::timestamptz, 'operator-1'::text,
               'human'::ledger.actor_kind, 'input fixed upstream'::text, NULL::text)$$,
     'api.requeue_event puts a failed event back in the queue at p_now with its attempts reset to 0, by the operator, with the reason');
@@ -237,7 +248,7 @@ SELECT results_eq(
               'input fixed upstream'::text, 0)$$,
     'a re-queue leaves an audit row with the operator and the reason');
 
-DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e9'), 'processing', 'worker-9', 'agent', p_now => '2001-06-01 12:00:00+00'); END $setup$;
+DO $setup$ BEGIN PERFORM api.transition_event(tests.id('e9'), 'processing', p_now => '2001-06-01 12:00:00+00', p_key => tests.key('worker-9')); END $setup$;
 SELECT throws_ok(format($$SELECT api.cancel_event(%s, 'stop')$$, tests.id('e6')), 'AL003', NULL,
     'api.cancel_event refuses an approved event: only queued events can be cancelled');
 SELECT throws_ok(format($$SELECT api.cancel_event(%s, 'stop')$$, tests.id('e9')), 'AL003', NULL,
@@ -250,8 +261,8 @@ SELECT throws_ok($$SELECT api.cancel_event(-1, 'stop')$$, 'AL001', NULL,
     'api.cancel_event refuses an id that names no event');
 SELECT results_eq(
     $$SELECT e.status, e.last_error, e.change_reason, e.changed_by
-        FROM api.cancel_event(tests.id('e7'), 'customer withdrew', 'operator-2',
-                              p_now => '2001-06-02 09:00:00+00') e$$,
+        FROM api.cancel_event(tests.id('e7'), 'customer withdrew', p_now => '2001-06-02 09:00:00+00',
+                              p_key => tests.key('operator-2')) e$$,
     $$VALUES ('failed'::ledger.event_status, 'customer withdrew'::text, 'customer withdrew'::text, 'operator-2'::text)$$,
     'api.cancel_event fails a queued event with the reason as its error');
 SELECT results_eq(
@@ -271,9 +282,9 @@ CREATE TABLE tests.once AS
 UPDATE ledger.events SET max_attempts = 1 WHERE id = (SELECT id FROM tests.once);
 -- The api functions never leave an event queued with no attempt left; a DBA's raw UPDATE can.
 UPDATE ledger.events SET attempts = max_attempts WHERE id = (SELECT id FROM tests.once);
-SELECT throws_ok($$SELECT api.transition_event((SELECT id FROM tests.once), 'processing', 'worker-2', 'agent')$$,
+SELECT throws_ok($$SELECT api.transition_event((SELECT id FROM tests.once), 'processing', p_key => tests.key('worker-2'))$$,
     'AL003', NULL, 'a claim is refused once the event has used all its attempts');
-SELECT lives_ok($$SELECT api.cancel_event((SELECT id FROM tests.once), 'out of attempts', 'operator-1')$$,
+SELECT lives_ok($$SELECT api.cancel_event((SELECT id FROM tests.once), 'out of attempts', p_key => tests.key('operator-1'))$$,
     'an operator can still cancel an event out of attempts');
 
 SELECT * FROM finish();

@@ -4,6 +4,9 @@
 BEGIN;
 SELECT plan(7);
 
+-- The session's login acts for a principal of its own.
+SELECT api.create_principal('dba', 'human', session_user);
+
 CREATE SCHEMA tests;
 CREATE FUNCTION tests.at(p_seconds numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
 RETURN '2031-05-01 08:00:00+00'::timestamptz + p_seconds * interval '1 second';

@@ -13,6 +13,18 @@ CREATE SCHEMA tests;
 CREATE FUNCTION tests.at(p_seconds numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
 RETURN '2031-05-01 08:00:00+00'::timestamptz + p_seconds * interval '1 second';
 
+-- Who acts: the session's login (a DBA), an intake service and worker agents, each worker with a
+-- key of its own name; a batch report acts as one principal, on the leases that principal holds.
+SELECT api.create_principal('dba', 'human', session_user);
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT n, api.create_api_key((api.create_principal(n, 'agent')).name, 'worker')
+  FROM unnest('{worker-1,runner-1}'::text[]) n;
+INSERT INTO tests.keys
+SELECT 'tests-intake', api.create_api_key((api.create_principal('tests-intake', 'service')).name, 'submitter');
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
 -- Events by fixture name; ids are never predictable.
 CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL UNIQUE);
 CREATE FUNCTION tests.id(p_name text) RETURNS bigint LANGUAGE sql STABLE
@@ -33,10 +45,11 @@ LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO ledger.event_types (name, description) VALUES ('tests_' || p_name, 'fixture ' || p_name);
     INSERT INTO tests.fx (name, id)
-    SELECT p_name, (api.submit_event('tests-reports', 'tests_' || p_name, '{}', p_actor => 'tests-intake',
-                                     p_now => p_now)).id;
+    SELECT p_name, (api.submit_event('tests-reports', 'tests_' || p_name, '{}', p_now => p_now,
+                                     p_key => tests.key('tests-intake'))).id;
     INSERT INTO tests.claims (label, c)
-    SELECT 'claim ' || p_name, r FROM api.claim_events(p_worker, 1, ARRAY['tests_' || p_name], p_now) r;
+    SELECT 'claim ' || p_name, r FROM api.claim_events(p_worker, 1, ARRAY['tests_' || p_name], p_now,
+                                                       tests.key(p_worker)) r;
     IF tests.token(p_name) IS NULL THEN
         RAISE EXCEPTION 'fixture %: the claim took nothing', p_name;
     END IF;
@@ -48,7 +61,7 @@ CREATE FUNCTION tests.claim_action(p_label text, p_name text, p_worker text, p_n
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO tests.claims (label, c)
-    SELECT p_label, r FROM api.claim_actions(p_worker, 10, ARRAY['tests_' || p_name], p_now) r;
+    SELECT p_label, r FROM api.claim_actions(p_worker, 10, ARRAY['tests_' || p_name], p_now, tests.key(p_worker)) r;
     RETURN coalesce((SELECT array_agg(f.name ORDER BY c.seq) FROM tests.claims c
                        JOIN tests.fx f ON f.id = (c.c).id WHERE c.label = p_label), '{}');
 END
@@ -89,7 +102,7 @@ UPDATE ledger.settings SET lease_duration = '45 seconds';
 DO $setup$ BEGIN
     PERFORM tests.claimed('d1', 'worker-1', tests.at(0));
     PERFORM tests.claimed('d2', 'worker-1', tests.at(0));
-    PERFORM tests.claimed('d3', 'worker-2', tests.at(0));
+    PERFORM tests.claimed('d3', 'worker-1', tests.at(0));
     PERFORM tests.claimed('k1', 'worker-1', tests.at(0));
     PERFORM tests.claimed('c1', 'worker-1', tests.at(0));
     PERFORM tests.claimed('f1', 'worker-1', tests.at(0));
@@ -102,7 +115,7 @@ END $setup$;
 SELECT is(tests.report('decide-1', $$api.decide_events(
               ARRAY[tests.id('d2'), -1, tests.id('d1')], ARRAY[tests.token('d2'), gen_random_uuid(), tests.token('d1')],
               '{approved,approved,rejected}', '{"fits the policy",NULL,"too risky"}',
-              ARRAY['{"score": 0.9}', NULL, '{"score": 0.2}']::jsonb[], p_now => tests.at(10))$$),
+              ARRAY['{"score": 0.9}', NULL, '{"score": 0.2}']::jsonb[], p_now => tests.at(10), p_key => tests.key('worker-1'))$$),
           '{done,"refused AL001",done}',
     'decide_events answers each event in the order named: done for each it decided, refused AL001 for an id that names no event');
 SELECT results_eq(
@@ -128,7 +141,7 @@ SELECT tests.audit_rows('d1') + tests.audit_rows('d2') AS decide_audit_before \g
 SELECT is(tests.report('decide-2', $$api.decide_events(
               ARRAY[tests.id('d2'), -1, tests.id('d1')], ARRAY[tests.token('d2'), gen_random_uuid(), tests.token('d1')],
               '{approved,approved,rejected}', '{"fits the policy",NULL,"too risky"}',
-              ARRAY['{"score": 0.9}', NULL, '{"score": 0.2}']::jsonb[], p_now => tests.at(11))$$),
+              ARRAY['{"score": 0.9}', NULL, '{"score": 0.2}']::jsonb[], p_now => tests.at(11), p_key => tests.key('worker-1'))$$),
           '{already_done,"refused AL001",already_done}',
     'the same decide batch sent again answers already_done for each event it decided the first time');
 SELECT is(tests.audit_rows('d1') + tests.audit_rows('d2'), :decide_audit_before,
@@ -140,13 +153,13 @@ SELECT is((SELECT array_agg(e.version ORDER BY e.id) FROM ledger.events e WHERE 
 SELECT is(tests.report('decide-3', $$api.decide_events(
               ARRAY[tests.id('d3'), tests.id('d1'), -1], ARRAY[tests.token('d3'), tests.token('d1'), gen_random_uuid()],
               '{approved,rejected,approved}', '{NULL,"too risky",NULL}',
-              ARRAY[NULL, '{"score": 0.2}', NULL]::jsonb[], p_now => tests.at(20))$$),
+              ARRAY[NULL, '{"score": 0.2}', NULL]::jsonb[], p_now => tests.at(20), p_key => tests.key('worker-1'))$$),
           '{done,already_done,"refused AL001"}',
     'one batch answers done, already_done and refused side by side, each in the position its event was named');
 
 -- p_keep_lease false: the lease ends and the action goes to the action queue.
 SELECT is(tests.report('decide-k1', $$api.decide_events(ARRAY[tests.id('k1')], ARRAY[tests.token('k1')],
-              '{approved}', p_keep_lease => false, p_now => tests.at(10))$$),
+              '{approved}', p_keep_lease => false, p_now => tests.at(10), p_key => tests.key('worker-1'))$$),
           '{done}',
     'decide_events with p_keep_lease false decides the event');
 SELECT is((SELECT (e.status, e.lease_owner, e.lease_token, e.lease_expires_at, e.lease_fenced)::text
@@ -163,7 +176,7 @@ SELECT is(tests.claim_action('k1-action', 'k1', 'runner-1', tests.at(10)), '{k1}
 -- api.complete_events -------------------------------------------------------------------------------
 -- p_keep_lease true: the decider completes with the token it claimed with.
 SELECT is(tests.report('complete-d1', $$api.complete_events(ARRAY[tests.id('d1')], ARRAY[tests.token('d1')],
-              ARRAY['{"letter_id": "L-7"}']::jsonb[], p_now => tests.at(30))$$),
+              ARRAY['{"letter_id": "L-7"}']::jsonb[], p_now => tests.at(30), p_key => tests.key('worker-1'))$$),
           '{done}',
     'a decider that kept its lease completes the action with the token it claimed the event with');
 SELECT is(tests.last_audit('d1'),
@@ -175,14 +188,14 @@ SELECT is(tests.state('d1'),
     'a completed event holds no lease');
 SELECT tests.audit_rows('d1') AS complete_audit_before \gset
 SELECT is(tests.report('complete-d1-again', $$api.complete_events(ARRAY[tests.id('d1')], ARRAY[tests.token('d1')],
-              ARRAY['{"letter_id": "L-7"}']::jsonb[], p_now => tests.at(31))$$),
+              ARRAY['{"letter_id": "L-7"}']::jsonb[], p_now => tests.at(31), p_key => tests.key('worker-1'))$$),
           '{already_done}',
     'the same complete batch sent again answers already_done');
 SELECT is(tests.audit_rows('d1'), :complete_audit_before,
     'the same complete batch sent again writes no second audit row');
 
 SELECT is(tests.report('complete-c1', $$api.complete_events(ARRAY[tests.id('c1'), -1],
-              ARRAY[tests.token('c1'), gen_random_uuid()], p_now => tests.at(10))$$),
+              ARRAY[tests.token('c1'), gen_random_uuid()], p_now => tests.at(10), p_key => tests.key('worker-1'))$$),
           '{"refused AL003","refused AL001"}',
     'complete_events refuses an event still in processing with AL003 (only a decided event completes) and an unknown id with AL001');
 SELECT results_eq(
@@ -201,12 +214,12 @@ SELECT throws_ok($$SELECT api.complete_events(ARRAY[tests.id('d2')], ARRAY[tests
 
 -- api.fail_events -----------------------------------------------------------------------------------
 SELECT is(tests.report('fail-f1', $$api.fail_events(ARRAY[tests.id('f1')], ARRAY[tests.token('f1')],
-              '{"model timed out"}', '{Timeout}', p_now => tests.at(10))$$),
+              '{"model timed out"}', '{Timeout}', p_now => tests.at(10), p_key => tests.key('worker-1'))$$),
           '{done}',
     'fail_events records a failed attempt');
 SELECT tests.audit_rows('f1') AS fail_audit_before \gset
 SELECT is(tests.report('fail-f1-again', $$api.fail_events(ARRAY[tests.id('f1')], ARRAY[tests.token('f1')],
-              '{"model timed out"}', '{Timeout}', p_now => tests.at(11))$$),
+              '{"model timed out"}', '{Timeout}', p_now => tests.at(11), p_key => tests.key('worker-1'))$$),
           '{already_done}',
     'the same fail batch sent again answers already_done');
 SELECT is(tests.audit_rows('f1'), :fail_audit_before,
@@ -225,7 +238,7 @@ SELECT throws_ok($$SELECT api.fail_events(ARRAY[tests.id('c1'), tests.id('f1')],
 -- api.release_events --------------------------------------------------------------------------------
 -- r1 in processing goes back to queued; r2, decided with its lease kept, back to the action queue.
 SELECT is(tests.report('release-r1', $$api.release_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1')],
-              p_now => tests.at(30))$$),
+              p_now => tests.at(30), p_key => tests.key('worker-1'))$$),
           '{done}',
     'release_events gives back an event in processing');
 SELECT is(tests.state('r1'),
@@ -239,7 +252,7 @@ SELECT is((SELECT (t.r).run_after FROM tests.reports t WHERE t.label = 'release-
     'a release answers when the event may run again');
 SELECT tests.audit_rows('r1') AS release_audit_before \gset
 SELECT is(tests.report('release-r1-again', $$api.release_events(ARRAY[tests.id('r1')], ARRAY[tests.token('r1')],
-              p_now => tests.at(31))$$),
+              p_now => tests.at(31), p_key => tests.key('worker-1'))$$),
           '{already_done}',
     'the same release batch sent again answers already_done');
 SELECT is(tests.audit_rows('r1'), :release_audit_before,
@@ -249,11 +262,12 @@ SELECT is((SELECT (e.attempts, e.run_after)::text FROM ledger.events e WHERE e.i
     'the same release sent again returns no second attempt and leaves run_after as the first release set it');
 
 DO $setup$ BEGIN
-    PERFORM api.decide_events(ARRAY[tests.id('r2')], ARRAY[tests.token('r2')], '{approved}', p_now => tests.at(5));
+    PERFORM api.decide_events(ARRAY[tests.id('r2')], ARRAY[tests.token('r2')], '{approved}', p_now => tests.at(5),
+                              p_key => tests.key('worker-1'));
 END $setup$;
 SELECT tests.audit_rows('r2') AS release_r2_audit_before \gset
 SELECT is(tests.report('release-r2', $$api.release_events(ARRAY[tests.id('r2')], ARRAY[tests.token('r2')],
-              'shutting down', tests.at(30))$$),
+              'shutting down', tests.at(30), p_key => tests.key('worker-1'))$$),
           '{done}',
     'release_events gives back a decided event whose lease the decider kept');
 SELECT is(tests.state('r2'),
@@ -267,7 +281,7 @@ SELECT is(tests.claim_action('r2-action', 'r2', 'runner-1', tests.at(30)), '{r2}
 -- api.heartbeat_events ------------------------------------------------------------------------------
 SELECT tests.audit_rows('h1') AS heartbeat_audit_before \gset
 SELECT is(tests.report('heartbeat-h1', $$api.heartbeat_events(ARRAY[tests.id('h1')], ARRAY[tests.token('h1')],
-              tests.at(20))$$),
+              tests.at(20), p_key => tests.key('worker-1'))$$),
           '{done}',
     'heartbeat_events renews a lease named by its token');
 SELECT is((SELECT e.lease_expires_at FROM ledger.events e WHERE e.id = tests.id('h1')), tests.at(65),
@@ -279,7 +293,7 @@ SELECT results_eq(
 SELECT is(tests.audit_rows('h1'), :heartbeat_audit_before,
     'a heartbeat writes no audit row');
 SELECT is(tests.report('heartbeat-ended', $$api.heartbeat_events(ARRAY[tests.id('d1'), -1],
-              ARRAY[tests.token('d1'), gen_random_uuid()], tests.at(40))$$),
+              ARRAY[tests.token('d1'), gen_random_uuid()], tests.at(40), p_key => tests.key('worker-1'))$$),
           '{"refused AL009","refused AL001"}',
     'a heartbeat for a lease that ended with a report is refused with AL009, never answered already_done; an unknown id with AL001');
 

@@ -13,6 +13,16 @@ CREATE SCHEMA tests;
 CREATE FUNCTION tests.at(p_seconds numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
 RETURN '2031-05-01 08:00:00+00'::timestamptz + p_seconds * interval '1 second';
 
+-- Who acts: an intake service, the worker agent worker-1 and the lease rescuer, a service that runs
+-- the rescue with a worker key; each with a key of its own name.
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys
+SELECT p.name, api.create_api_key((api.create_principal(p.name, p.kind)).name, p.role)
+  FROM (VALUES ('tests-intake', 'service', 'submitter'), ('worker-1', 'agent', 'worker'),
+               ('lease-rescue', 'service', 'worker')) p (name, kind, role);
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
 -- Events by fixture name; ids are never predictable.
 CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL UNIQUE);
 CREATE FUNCTION tests.id(p_name text) RETURNS bigint LANGUAGE sql STABLE
@@ -32,8 +42,8 @@ BEGIN
     INSERT INTO ledger.event_types (name, description, max_attempts)
     VALUES ('tests_' || p_name, 'fixture ' || p_name, p_max_attempts);
     INSERT INTO tests.fx (name, id)
-    SELECT p_name, (api.submit_event('tests-retries', 'tests_' || p_name, '{}', p_actor => 'tests-intake',
-                                     p_now => tests.at(0))).id;
+    SELECT p_name, (api.submit_event('tests-retries', 'tests_' || p_name, '{}', p_now => tests.at(0),
+                                     p_key => tests.key('tests-intake'))).id;
 END
 $$;
 
@@ -44,10 +54,12 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF p_queue = 'events' THEN
         INSERT INTO tests.claims (id, token)
-        SELECT r.id, r.lease_token FROM api.claim_events('worker-1', 1, ARRAY['tests_' || p_name], tests.at(p_at)) r;
+        SELECT r.id, r.lease_token FROM api.claim_events('worker-1', 1, ARRAY['tests_' || p_name], tests.at(p_at),
+                                                         tests.key('worker-1')) r;
     ELSE
         INSERT INTO tests.claims (id, token)
-        SELECT r.id, r.lease_token FROM api.claim_actions('worker-1', 1, ARRAY['tests_' || p_name], tests.at(p_at)) r;
+        SELECT r.id, r.lease_token FROM api.claim_actions('worker-1', 1, ARRAY['tests_' || p_name], tests.at(p_at),
+                                                          tests.key('worker-1')) r;
     END IF;
     RETURN FOUND;
 END
@@ -58,7 +70,7 @@ CREATE FUNCTION tests.fail(p_name text, p_at numeric, p_retryable boolean DEFAUL
 LANGUAGE sql AS $$
     SELECT r.outcome FROM api.fail_events(ARRAY[tests.id(p_name)], ARRAY[tests.token(p_name)],
                                           '{"model timed out after 30 s"}', '{ModelTimeout}',
-                                          ARRAY[p_retryable], tests.at(p_at)) r
+                                          ARRAY[p_retryable], tests.at(p_at), tests.key('worker-1')) r
 $$;
 
 -- Claims event p_name at p_claim_at and fails it at p_fail_at (retryable); answers the event
@@ -98,7 +110,7 @@ CREATE FUNCTION tests.rescue(p_label text, p_at numeric) RETURNS text[]
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO tests.rescues (label, r)
-    SELECT p_label, r FROM api.rescue_expired_leases(p_now => tests.at(p_at)) r
+    SELECT p_label, r FROM api.rescue_expired_leases(p_now => tests.at(p_at), p_key => tests.key('lease-rescue')) r
      WHERE r.event_id IN (SELECT f.id FROM tests.fx f);
     RETURN coalesce((SELECT array_agg(f.name ORDER BY t.seq) FROM tests.rescues t
                        JOIN tests.fx f ON f.id = (t.r).event_id WHERE t.label = p_label), '{}');
@@ -163,7 +175,7 @@ DO $setup$ BEGIN PERFORM tests.submitted('a1'); END $setup$;
 DO $setup$ BEGIN
     PERFORM tests.claim('a1', 'events', 0);
     PERFORM api.decide_events(ARRAY[tests.id('a1')], ARRAY[tests.token('a1')], '{approved}',
-                              p_keep_lease => false, p_now => tests.at(0));
+                              p_keep_lease => false, p_now => tests.at(0), p_key => tests.key('worker-1'));
     PERFORM tests.claim('a1', 'actions', 0);
 END $setup$;
 SELECT tests.audit_rows('a1') AS a1_audit_before \gset
@@ -185,9 +197,10 @@ DO $setup$ BEGIN
     PERFORM tests.submitted('h1');
     PERFORM tests.claim(n, 'events', 1000) FROM unnest('{p1,p2,k1,c1,h1}'::text[]) n;
     PERFORM api.decide_events(ARRAY[tests.id('k1'), tests.id('c1')], ARRAY[tests.token('k1'), tests.token('c1')],
-                              '{approved,rejected}', p_now => tests.at(1000));
-    PERFORM api.complete_events(ARRAY[tests.id('c1')], ARRAY[tests.token('c1')], p_now => tests.at(1010));
-    PERFORM api.heartbeat_events(ARRAY[tests.id('h1')], ARRAY[tests.token('h1')], tests.at(1020));
+                              '{approved,rejected}', p_now => tests.at(1000), p_key => tests.key('worker-1'));
+    PERFORM api.complete_events(ARRAY[tests.id('c1')], ARRAY[tests.token('c1')], p_now => tests.at(1010),
+                                p_key => tests.key('worker-1'));
+    PERFORM api.heartbeat_events(ARRAY[tests.id('h1')], ARRAY[tests.token('h1')], tests.at(1020), tests.key('worker-1'));
 END $setup$;
 SELECT is((SELECT array_agg((e.status, e.lease_expires_at)::text ORDER BY e.id) FROM ledger.events e
             WHERE e.id IN (tests.id('p1'), tests.id('p2'), tests.id('k1'), tests.id('c1'), tests.id('h1'))),
@@ -216,7 +229,7 @@ SELECT is(tests.audit_rows('p1') - :p1_audit_before, 1, 'the rescue of an event 
 SELECT is(tests.last_audit('p1'),
           ROW('processing'::ledger.event_status, 'queued'::ledger.event_status, 'lease-rescue', 'system'::ledger.actor_kind,
               format('lease of worker-1 expired at %s', tests.at(1030)), 1)::text,
-    'the audit row of a rescue is by the rescuer as the system, saying whose lease expired when');
+    'the audit row of a rescue is by the principal running it as the system, saying whose lease expired when');
 SELECT results_eq(
     $$SELECT e.last_error_type, e.last_lease_token FROM ledger.events e WHERE e.id = tests.id('p1')$$,
     $$VALUES ('LeaseExpired'::text, NULL::uuid)$$,
@@ -250,7 +263,7 @@ SELECT is(tests.state('c1'), ROW('completed'::ledger.event_status, 1, tests.at(0
 SELECT is(tests.rescue('again', 1050), '{}',
     'a second rescue at the same time finds nothing left to free');
 
-SELECT throws_ok($$SELECT api.rescue_expired_leases(0, 'lease-rescue', tests.at(5000))$$, 'AL019', NULL,
+SELECT throws_ok($$SELECT api.rescue_expired_leases(0, tests.at(5000), tests.key('lease-rescue'))$$, 'AL019', NULL,
     'rescue_expired_leases refuses p_limit 0 (AL019)');
 
 SELECT * FROM finish();

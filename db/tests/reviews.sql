@@ -1,10 +1,10 @@
 -- Humans in the loop: review policies send an agent's decision to people (in_review); the
 -- decision is then a proposal, and reviewers' verdicts decide. The proposer may not review, one
--- reviewer may not approve twice, a four-eyes event needs two distinct approvals (the first is an
--- audit row of its own, a note), and one rejection ends the review. Only the review functions make
--- these steps: the generic transition refuses them.
+-- reviewer (a principal, whatever key it uses) may not approve twice, a four-eyes event needs two
+-- distinct approvals (the first is an audit row of its own, a note), and one rejection ends the
+-- review. Only the review functions make these steps: the generic transition refuses them.
 BEGIN;
-SELECT plan(48);
+SELECT plan(50);
 
 CREATE SCHEMA tests;
 CREATE FUNCTION tests.now() RETURNS timestamptz LANGUAGE sql IMMUTABLE
@@ -22,36 +22,56 @@ INSERT INTO ledger.review_policies (event_type, always_review, payload_field, pa
     ('tests_confidence', false, NULL, NULL, 0.8, 1),
     ('tests_four_eyes', true, NULL, NULL, NULL, 2);
 
+-- Who acts, each with keys of its own: an intake service; the agents agent-7 (which decides) and
+-- agent-8 (which runs actions); the reviewers ada (with two reviewer keys) and bob; analyst kim, a
+-- person who decides with a worker key and reviews with a reviewer key; operator ann.
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+SELECT api.create_principal(p.name, p.kind)
+  FROM (VALUES ('intake', 'service'), ('agent-7', 'agent'), ('agent-8', 'agent'), ('rev-ada', 'human'),
+               ('rev-bob', 'human'), ('analyst-kim', 'human'), ('ops-ann', 'human')) p (name, kind);
+INSERT INTO tests.keys
+SELECT k.name, api.create_api_key(k.principal, k.role, k.name)
+  FROM (VALUES ('intake', 'intake', 'submitter'), ('agent-7', 'agent-7', 'worker'), ('agent-8', 'agent-8', 'worker'),
+               ('rev-ada', 'rev-ada', 'reviewer'), ('rev-ada-2', 'rev-ada', 'reviewer'),
+               ('rev-bob', 'rev-bob', 'reviewer'), ('analyst-kim', 'analyst-kim', 'worker'),
+               ('analyst-kim-review', 'analyst-kim', 'reviewer'), ('ops-ann', 'ops-ann', 'worker')) k (name, principal, role);
+CREATE FUNCTION tests.key(p_name text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT k.key FROM tests.keys k WHERE k.name = p_name);
+
 CREATE TABLE tests.fx (name text PRIMARY KEY, id bigint NOT NULL, token uuid);
 CREATE FUNCTION tests.id(p_name text) RETURNS bigint LANGUAGE sql STABLE
 RETURN (SELECT f.id FROM tests.fx f WHERE f.name = p_name);
 
--- Event p_name of p_type with p_payload, claimed by worker 'agent-7' (its token kept).
-CREATE FUNCTION tests.claimed(p_name text, p_type text, p_payload jsonb DEFAULT '{}') RETURNS void
+-- Event p_name of p_type with p_payload, claimed by the principal p_worker (its token kept).
+CREATE FUNCTION tests.claimed(p_name text, p_type text, p_payload jsonb DEFAULT '{}', p_worker text DEFAULT 'agent-7')
+RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
 BEGIN
-    v_id := (api.submit_event('cust-review', p_type, p_payload, p_actor => 'intake', p_now => tests.now())).id;
+    v_id := (api.submit_event('cust-review', p_type, p_payload, p_now => tests.now(), p_key => tests.key('intake'))).id;
     INSERT INTO tests.fx (name, id, token)
-    SELECT p_name, v_id, c.lease_token FROM api.claim_events('agent-7', 1, ARRAY[p_type], tests.now()) c;
+    SELECT p_name, v_id, c.lease_token FROM api.claim_events(p_worker, 1, ARRAY[p_type], tests.now(), tests.key(p_worker)) c;
 END
 $$;
 
--- agent-7's decision on p_name: the report's (outcome, status).
-CREATE FUNCTION tests.decide(p_name text, p_decision text, p_result jsonb DEFAULT NULL) RETURNS text
+-- p_worker's decision on p_name: the report's (outcome, status).
+CREATE FUNCTION tests.decide(p_name text, p_decision text, p_result jsonb DEFAULT NULL, p_worker text DEFAULT 'agent-7')
+RETURNS text
 LANGUAGE sql VOLATILE
 RETURN (SELECT ROW(r.outcome, r.status)::text
           FROM api.decide_events(ARRAY[tests.id(p_name)], ARRAY[(SELECT f.token FROM tests.fx f WHERE f.name = p_name)],
-                                 ARRAY[p_decision], ARRAY['agent reason'], ARRAY[p_result], true, tests.now()) r);
+                                 ARRAY[p_decision], ARRAY['agent reason'], ARRAY[p_result], true, tests.now(),
+                                 tests.key(p_worker)) r);
 
 CREATE FUNCTION tests.status(p_name text) RETURNS text LANGUAGE sql VOLATILE
 RETURN (SELECT e.status::text FROM ledger.events e WHERE e.id = tests.id(p_name));
 
-CREATE FUNCTION tests.review(p_name text, p_verdict text, p_reviewer text) RETURNS text
+-- A verdict with the key p_key_name.
+CREATE FUNCTION tests.review(p_name text, p_verdict text, p_key_name text) RETURNS text
 LANGUAGE sql VOLATILE
 RETURN (SELECT r.status::text FROM api.review_event(tests.id(p_name), p_verdict, 'looked at the file',
-                                                     p_reviewer, tests.now()) r);
+                                                     tests.now(), tests.key(p_key_name)) r);
 
 -- The audit rows of p_name after its claim: (from, to, actor, actor kind).
 CREATE FUNCTION tests.steps(p_name text) RETURNS text LANGUAGE sql STABLE
@@ -98,23 +118,25 @@ SELECT is(tests.decide('big', 'approved'), '(already_done,in_review)',
           'the same decision report sent again answers already_done');
 SELECT is((SELECT count(*)::integer FROM ledger.audit_log WHERE event_id = tests.id('big')), 3,
           'and writes nothing more');
-SELECT is((SELECT count(*)::integer FROM api.claim_actions('agent-7', 10, ARRAY['tests_amount', 'tests_always'], tests.now())
+SELECT is((SELECT count(*)::integer FROM api.claim_actions('agent-7', 10, ARRAY['tests_amount', 'tests_always'], tests.now(),
+                                                           tests.key('agent-7'))
             WHERE id IN (tests.id('big'), tests.id('always'))), 0,
           'an event in review offers no action to workers');
 
 -- 6 The generic transition cannot make review steps.
-SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, %L, %L, NULL, NULL, %L)',
-                        tests.id('big'), 'approved', 'ops-ann', 'human', 'looks fine', tests.now()),
+SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, NULL, NULL, %L, NULL, %L)',
+                        tests.id('big'), 'approved', 'looks fine', tests.now(), tests.key('ops-ann')),
                  'AL003', format('event %s: in_review to approved is a review step', tests.id('big')),
                  'api.transition_event refuses to approve an event in review (AL003)');
 SELECT tests.claimed('direct', 'tests_always');
-SELECT throws_ok(format('SELECT api.transition_event(%s, %L, %L, %L, NULL, NULL, NULL, %L, %L)',
-                        tests.id('direct'), 'in_review', 'agent-7', 'agent', tests.now(),
-                        (SELECT token FROM tests.fx WHERE name = 'direct')),
+SELECT throws_ok(format('SELECT api.transition_event(%s, %L, NULL, NULL, NULL, %L, %L, %L)',
+                        tests.id('direct'), 'in_review', tests.now(),
+                        (SELECT token FROM tests.fx WHERE name = 'direct'), tests.key('agent-7')),
                  'AL003', NULL, 'api.transition_event refuses to send an event to review by name (AL003)');
-SELECT is((SELECT r.status::text FROM api.transition_event(tests.id('direct'), 'rejected', 'agent-7', 'agent', 'no',
+SELECT is((SELECT r.status::text FROM api.transition_event(tests.id('direct'), 'rejected', 'no',
                                                            NULL, NULL, tests.now(),
-                                                           (SELECT token FROM tests.fx WHERE name = 'direct')) r),
+                                                           (SELECT token FROM tests.fx WHERE name = 'direct'),
+                                                           tests.key('agent-7')) r),
           'in_review', 'a decision through api.transition_event follows the policy too');
 SELECT tests.id('free') AS free_id \gset
 SET LOCAL ROLE agentledger_owner;
@@ -126,18 +148,29 @@ SELECT throws_ok(format('UPDATE ledger.events SET version = version + 1, change_
                         'a note', tests.id('big')),
                  'AL012', NULL, 'a raw UPDATE (not the api functions) cannot make a note (AL012)');
 
--- 8 Who may review, and what a verdict needs.
-SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('big'), 'approved', 'mine', 'agent-7', tests.now()),
-                 'AL017', format('event %s: agent-7 proposed this decision and cannot review it', tests.id('big')),
-                 'the proposer cannot review its own proposal (AL017)');
-SELECT throws_ok(format('SELECT api.review_event(%s, %L, NULL, %L, %L)', tests.id('big'), 'approved', 'rev-ada', tests.now()),
+-- 10 Who may review, and what a verdict needs.
+SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('big'), 'approved', 'mine', tests.now(),
+                        tests.key('agent-7')),
+                 '42501', NULL,
+                 'the proposing agent cannot review its own proposal: its worker key is no reviewer key (42501)');
+SELECT tests.claimed('own', 'tests_always', p_worker => 'analyst-kim');
+SELECT is(tests.decide('own', 'approved', p_worker => 'analyst-kim'), '(done,in_review)',
+          'the fixture: analyst kim, a person, proposes a decision with her worker key');
+SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('own'), 'approved', 'mine', tests.now(),
+                        tests.key('analyst-kim-review')),
+                 'AL017', format('event %s: analyst-kim proposed this decision and cannot review it', tests.id('own')),
+                 'the proposer cannot review its own proposal, even with a reviewer key of its own (AL017)');
+SELECT throws_ok(format('SELECT api.review_event(%s, %L, NULL, %L, %L)', tests.id('big'), 'approved', tests.now(),
+                        tests.key('rev-ada')),
                  'AL008', NULL, 'a verdict without a reason is refused (AL008)');
-SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('big'), 'maybe', 'hmm', 'rev-ada', tests.now()),
+SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('big'), 'maybe', 'hmm', tests.now(),
+                        tests.key('rev-ada')),
                  'AL020', 'unknown verdict ''maybe''', 'a verdict is approved or rejected (AL020)');
-SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('small'), 'approved', 'ok', 'rev-ada', tests.now()),
+SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('small'), 'approved', 'ok', tests.now(),
+                        tests.key('rev-ada')),
                  'AL003', format('event %s is approved; only an event in review can be reviewed', tests.id('small')),
                  'an event not in review cannot be reviewed (AL003)');
-SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', -1, 'approved', 'ok', 'rev-ada', tests.now()),
+SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', -1, 'approved', 'ok', tests.now(), tests.key('rev-ada')),
                  'AL001', NULL, 'an unknown event cannot be reviewed (AL001)');
 SELECT is(tests.review('big', 'approved', 'rev-ada'), 'approved', 'one approval decides a one-approval review');
 SELECT is(tests.steps('big'), 'processing>in_review agent-7/agent; in_review>approved rev-ada/human',
@@ -150,11 +183,14 @@ SELECT is((SELECT a.details FROM ledger.audit_log a WHERE a.event_id = tests.id(
 SELECT is(tests.review('four', 'approved', 'rev-ada'), 'in_review', 'the first of two approvals leaves the event in review');
 SELECT is(tests.steps('four'), 'processing>in_review agent-7/agent; in_review>in_review rev-ada/human',
           'the first approval is an audit row of its own (a note)');
-SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('four'), 'approved', 'again', 'rev-ada', tests.now()),
+SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('four'), 'approved', 'again', tests.now(),
+                        tests.key('rev-ada')),
                  'AL018', format('event %s: rev-ada has already approved it', tests.id('four')),
                  'the same reviewer cannot approve twice (AL018)');
-SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('four'), 'approved', 'me too', 'agent-7', tests.now()),
-                 'AL017', NULL, 'nor can the proposer give the second approval (AL017)');
+SELECT throws_ok(format('SELECT api.review_event(%s, %L, %L, %L, %L)', tests.id('four'), 'approved', 'me too', tests.now(),
+                        tests.key('rev-ada-2')),
+                 'AL018', format('event %s: rev-ada has already approved it', tests.id('four')),
+                 'nor with another reviewer key of hers: approvals count principals, not keys (AL018)');
 SELECT is(tests.review('four', 'approved', 'rev-bob'), 'approved', 'a second, distinct approval decides it');
 SELECT is(tests.steps('four'),
           'processing>in_review agent-7/agent; in_review>in_review rev-ada/human; in_review>approved rev-bob/human',
@@ -167,14 +203,16 @@ SELECT is((SELECT ok FROM api.verify_audit(tests.id('four'))), true, 'the chain 
 
 -- 4 After the review: the follow-up action is offered, and the event completes.
 CREATE TABLE tests.actions AS
-SELECT c.id, c.lease_token, c.status::text AS status, c.attempts FROM api.claim_actions('agent-8', 10, NULL, tests.now()) c
+SELECT c.id, c.lease_token, c.status::text AS status, c.attempts
+  FROM api.claim_actions('agent-8', 10, NULL, tests.now(), tests.key('agent-8')) c
  WHERE c.id IN (tests.id('big'), tests.id('four'), tests.id('vetoed'));
 SELECT is((SELECT array_agg(ROW(status, attempts)::text ORDER BY id) FROM tests.actions),
           ARRAY['(approved,1)', '(approved,1)', '(rejected,1)'],
           'reviewed events are offered for their action, each on its first attempt');
 SELECT is((SELECT array_agg(r.outcome ORDER BY r.event_id)
              FROM api.complete_events(ARRAY(SELECT id FROM tests.actions ORDER BY id),
-                                      ARRAY(SELECT lease_token FROM tests.actions ORDER BY id), NULL, tests.now()) r),
+                                      ARRAY(SELECT lease_token FROM tests.actions ORDER BY id), NULL, tests.now(),
+                                      tests.key('agent-8')) r),
           ARRAY['done', 'done', 'done'], 'and complete');
 SELECT is((SELECT ok FROM api.verify_audit()), true, 'the whole trail verifies');
 SELECT results_eq(

@@ -1,6 +1,6 @@
 -- Who may do what: the rights of every client role, pinned against the catalog.
 BEGIN;
-SELECT plan(47);
+SELECT plan(52);
 
 CREATE SCHEMA tests;
 -- Every privilege a table can carry.
@@ -51,6 +51,8 @@ SELECT results_eq(
              ('claim_events',     true,  true,  false),
              ('complete_events',  true,  true,  false),
              ('create_api_key',   false, false, false),
+             ('create_principal', false, false, false),
+             ('deactivate_principal', false, false, false),
              ('decide_events',    true,  true,  false),
              ('event_history',    true,  true,  true),
              ('event_history_page', true, true,  true),
@@ -61,10 +63,12 @@ SELECT results_eq(
              ('list_api_keys',    false, false, false),
              ('list_blocked',     true,  false, true),
              ('list_events',      true,  true,  true),
+             ('list_principals',  false, false, false),
              ('list_reviews',     true,  false, true),
              ('list_seals',       false, true,  true),
              ('mark_deadline_breaches', true, true, false),
              ('queue_stats',      true,  true,  true),
+             ('readable_events',  true,  false, false),
              ('release_events',   true,  true,  false),
              ('requeue_event',    true,  false, false),
              ('rescue_expired_leases', false, true, false),
@@ -80,7 +84,7 @@ SELECT results_eq(
     $$SELECT * FROM tests.executable_by('agentledger_api')$$,
     ARRAY['audit_feed', 'audit_feed_position', 'authenticate_api_key', 'cancel_event', 'claim_actions', 'claim_events', 'complete_events', 'decide_events',
           'event_history', 'event_history_page', 'fail_events', 'get_event', 'heartbeat_events', 'latest_seal', 'list_blocked', 'list_events',
-          'list_reviews', 'mark_deadline_breaches', 'queue_stats', 'release_events', 'requeue_event', 'review_event', 'submit_event',
+          'list_reviews', 'mark_deadline_breaches', 'queue_stats', 'readable_events', 'release_events', 'requeue_event', 'review_event', 'submit_event',
           'submit_events', 'transition_event', 'verify_audit'],
     'agentledger_api may execute exactly the submit, transition, requeue, cancel, review, read, stats and verify functions, and the worker protocol for agents that reach only HTTP (not the rescue)');
 SELECT results_eq(
@@ -133,7 +137,7 @@ SELECT is_empty(
     'every function in api and ledger is owned by agentledger_owner');
 SELECT is_definer('api', 'submit_event',
     ARRAY['text', 'text', 'jsonb', 'integer', 'timestamp with time zone', 'text', 'uuid', 'bigint',
-          'text', 'text', 'timestamp with time zone'],
+          'timestamp with time zone', 'text'],
     'api.submit_event runs with its owner''s rights');
 
 -- Ownership -----------------------------------------------------------------------------------------
@@ -158,10 +162,10 @@ SELECT is_empty($$SELECT * FROM tests.ledger_privileges_of('agentledger_worker')
     'agentledger_worker has no privilege on any ledger table or sequence');
 SELECT results_eq(
     $$SELECT * FROM tests.ledger_privileges_of('agentledger_auditor')$$,
-    ARRAY['audit_log: SELECT', 'audit_log: column SELECT', 'audit_seals: SELECT',
-          'audit_seals: column SELECT', 'events: column SELECT', 'review_policies: SELECT',
+    ARRAY['access_log: SELECT', 'access_log: column SELECT', 'audit_log: SELECT', 'audit_log: column SELECT',
+          'audit_seals: SELECT', 'audit_seals: column SELECT', 'events: column SELECT', 'review_policies: SELECT',
           'review_policies: column SELECT'],
-    'agentledger_auditor may read events (column by column), audit_log, audit_seals and review_policies, and nothing more');
+    'agentledger_auditor may read events (column by column), audit_log, audit_seals, review_policies and the record of auditors'' reads, and nothing more');
 SELECT results_eq(
     $$SELECT a.attname::text COLLATE "default" FROM pg_attribute a
        WHERE a.attrelid = 'ledger.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped
@@ -243,6 +247,14 @@ SELECT throws_ok($$SELECT * FROM ledger.events$$, '42501', NULL,
     'agentledger_api may not read ledger.events directly');
 SELECT throws_ok($$SELECT ledger._checked_status('queued')$$, '42501', NULL,
     'agentledger_api may not call a private ledger function');
+SELECT throws_ok($$SELECT ledger._acting(NULL, '{worker}')$$, '42501', NULL,
+    'agentledger_api may not call ledger._acting to learn or fake who acts');
+SELECT throws_ok($$SELECT api.create_principal('tests-intruder', 'human', 'agentledger_api')$$, '42501', NULL,
+    'agentledger_api may not create principals (administrators only)');
+SELECT throws_ok($$SELECT api.create_api_key('tests-intruder', 'reviewer')$$, '42501', NULL,
+    'agentledger_api may not create API keys (administrators only)');
+SELECT throws_ok($$SELECT api.deactivate_principal('tests-intruder', 'tests')$$, '42501', NULL,
+    'agentledger_api may not deactivate principals (administrators only)');
 RESET ROLE;
 
 SET LOCAL ROLE agentledger_worker;
@@ -254,6 +266,8 @@ SELECT throws_ok($$SELECT api.verify_audit()$$, '42501', NULL,
     'agentledger_worker may not verify the audit trail');
 SELECT throws_ok($$UPDATE ledger.events SET status = 'failed'$$, '42501', NULL,
     'agentledger_worker may not write ledger.events directly');
+SELECT throws_ok($$SELECT * FROM api.list_principals()$$, '42501', NULL,
+    'agentledger_worker may not list principals (administrators only)');
 RESET ROLE;
 
 SET LOCAL ROLE agentledger_auditor;
@@ -273,21 +287,23 @@ SELECT lives_ok($$SELECT count(*) FROM ledger.events$$,
 RESET ROLE;
 
 -- The api role works through the functions ----------------------------------------------------------
+SELECT api.create_principal('intake-service', 'service');
+SELECT api.create_api_key('intake-service', 'submitter', 'api-key-7') AS submitter_key \gset
 SET LOCAL ROLE agentledger_api;
 SELECT lives_ok(
-    $$SELECT api.submit_event('tests-roles-api', 'support_ticket', '{"q": "hello"}',
-                              p_actor => 'api-key-7', p_actor_kind => 'human')$$,
-    'agentledger_api may submit an event through api.submit_event');
+    format($$SELECT api.submit_event('tests-roles-api', 'support_ticket', '{"q": "hello"}', p_key => %L)$$,
+           :'submitter_key'),
+    'agentledger_api may submit an event through api.submit_event with a key');
 SELECT results_eq(
     $$SELECT e.customer_id, e.status::text FROM api.list_events(p_customer_id => 'tests-roles-api') e$$,
     $$VALUES ('tests-roles-api'::text, 'queued'::text)$$,
     'agentledger_api may read the event it submitted through api.list_events');
 RESET ROLE;
 SELECT results_eq(
-    $$SELECT a.version, a.to_status, a.actor, a.actor_kind FROM ledger.audit_log a
+    $$SELECT a.version, a.to_status, a.actor, a.actor_kind, a.api_key FROM ledger.audit_log a
        WHERE a.customer_id = 'tests-roles-api'$$,
-    $$VALUES (1, 'queued'::ledger.event_status, 'api-key-7'::text, 'human'::ledger.actor_kind)$$,
-    'a submit by agentledger_api leaves an audit row attributed to the actor it names');
+    $$VALUES (1, 'queued'::ledger.event_status, 'intake-service'::text, 'system'::ledger.actor_kind, 'api-key-7'::text)$$,
+    'a submit by agentledger_api leaves an audit row attributed to the principal of the key, naming the key');
 
 SELECT * FROM finish();
 ROLLBACK;

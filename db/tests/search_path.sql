@@ -4,6 +4,9 @@
 BEGIN;
 SELECT plan(4);
 
+-- The session's login acts for a principal of its own.
+SELECT api.create_principal('dba', 'human', session_user);
+
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text || ' ' || coalesce(p.proconfig::text, 'no config')
         FROM pg_proc p
@@ -32,7 +35,7 @@ SELECT lives_ok(format($$UPDATE ledger.events SET status = 'processing', lease_o
     'a DBA''s raw status change with public first on the search_path runs the built-ins, not what was planted there');
 SELECT is((SELECT count(*) FROM ledger.audit_log a WHERE a.event_id = :e), 2::bigint,
     'and it is audited as usual');
-SELECT lives_ok(format($$SELECT api.transition_event(%s, 'approved', 'dba', 'human', 'fine',
+SELECT lives_ok(format($$SELECT api.transition_event(%s, 'approved', 'fine',
                                                        p_lease_token => '00000000-0000-4000-8000-000000000001')$$, :e),
     'an api call from such a session does too');
 

@@ -26,13 +26,20 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 CREATE TABLE tests.receipts (name text, ord integer, r api.receipt);
+-- The session's login acts for the principal dba; an intake agent submits with a key of its own.
+SELECT api.create_principal('dba', 'human', session_user);
+SELECT api.create_principal('intake-bot', 'agent');
+CREATE TABLE tests.keys (name text PRIMARY KEY, key text NOT NULL);
+INSERT INTO tests.keys SELECT 'intake-bot', api.create_api_key('intake-bot', 'submitter');
+CREATE FUNCTION tests.key(p_name text) RETURNS text
+LANGUAGE sql STABLE AS $$ SELECT k.key FROM tests.keys k WHERE k.name = p_name $$;
 
 -- A valid submit ------------------------------------------------------------------------------------
 SELECT lives_ok(
     $$INSERT INTO tests.receipts
       SELECT 'first', 1, s FROM api.submit_event('tests-s-1', 'loan_application', '{"amount": 1000}',
-                                                 p_actor => 'intake-bot', p_actor_kind => 'agent',
-                                                 p_now => '2031-05-01 12:00:00+00') s$$,
+                                                 p_now => '2031-05-01 12:00:00+00',
+                                                 p_key => tests.key('intake-bot')) s$$,
     'a valid submit is accepted');
 INSERT INTO tests.fx SELECT 'first', (r).id FROM tests.receipts WHERE name = 'first';
 
@@ -50,22 +57,22 @@ SELECT results_eq(
         FROM ledger.events e WHERE e.customer_id = 'tests-s-1'$$,
     $$VALUES (tests.id('first'), 'queued'::ledger.event_status, '{"amount": 1000}'::jsonb, 0, 1,
               'intake-bot'::text, 'agent'::ledger.actor_kind)$$,
-    'a submit stores the event, queued at version 1, attributed to the actor given');
+    'a submit stores the event, queued at version 1, attributed to the principal of the key');
 
 SELECT results_eq(
-    $$SELECT a.event_id, a.from_status, a.to_status, a.version, a.actor, a.actor_kind, a.attempt,
+    $$SELECT a.event_id, a.from_status, a.to_status, a.version, a.actor, a.actor_kind, a.api_key, a.attempt,
              a.prev_hash IS NULL, octet_length(a.hash)
         FROM ledger.audit_log a WHERE a.customer_id = 'tests-s-1'$$,
     $$VALUES (tests.id('first'), NULL::ledger.event_status, 'queued'::ledger.event_status, 1,
-              'intake-bot'::text, 'agent'::ledger.actor_kind, 0, true, 32)$$,
-    'a submit writes exactly one audit row: from NULL to queued, version 1, with the actor and actor kind given');
+              'intake-bot'::text, 'agent'::ledger.actor_kind, 'intake-bot'::text, 0, true, 32)$$,
+    'a submit writes exactly one audit row: from NULL to queued, version 1, naming the principal, its kind and the key');
 
 INSERT INTO tests.fx
-SELECT 'second', s.id FROM api.submit_event('tests-s-2', 'support_ticket', '{}', p_actor_kind => 'human') s;
+SELECT 'second', s.id FROM api.submit_event('tests-s-2', 'support_ticket', '{}') s;
 SELECT results_eq(
-    $$SELECT a.actor, a.actor_kind FROM ledger.audit_log a WHERE a.event_id = tests.id('second')$$,
-    $$VALUES (session_user::text COLLATE "default", 'human'::ledger.actor_kind)$$,
-    'a submit without an actor is attributed to session_user, with the actor kind given');
+    $$SELECT a.actor, a.actor_kind, a.api_key, a.db_user FROM ledger.audit_log a WHERE a.event_id = tests.id('second')$$,
+    $$VALUES ('dba'::text, 'human'::ledger.actor_kind, NULL::text, session_user::text COLLATE "default")$$,
+    'a submit without a key is attributed to the principal the session''s login acts for, and names the login');
 
 -- A DBA registers a new type ------------------------------------------------------------------------
 SELECT lives_ok(
@@ -125,10 +132,10 @@ SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{
     'AL019', NULL, 'a priority above 32767 is refused');
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_priority => -32769)$$,
     'AL019', NULL, 'a priority below -32768 is refused');
-SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_actor_kind => 'robot')$$,
-    'AL020', NULL, 'an unknown actor kind is refused');
-SELECT throws_ok($$SELECT api.submit_events('[]', p_actor_kind => 'robot')$$,
-    'AL020', NULL, 'an unknown actor kind is refused by the batch submit too');
+SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_key => 'al_' || repeat('0', 64))$$,
+    '28000', NULL, 'a submit with a key that is not valid is refused, not made as the login');
+SELECT throws_ok($$SELECT api.submit_events('[]', p_key => 'not a key')$$,
+    '28000', NULL, 'a key that is not valid is refused by the batch submit too');
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_caused_by_event_id => -1)$$,
     'AL001', NULL, 'a caused_by_event_id naming no event is refused');
 SELECT throws_ok($$SELECT api.submit_event('tests-s-bad', 'loan_application', '{}', p_idempotency_key => '')$$,

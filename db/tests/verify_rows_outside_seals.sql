@@ -3,6 +3,9 @@
 BEGIN;
 SELECT plan(3);
 
+-- The session's login acts for a principal of its own.
+SELECT api.create_principal('dba', 'human', session_user);
+
 CREATE SCHEMA tests;
 
 -- Adds, as a superuser with the ledger.events triggers disabled, a complete and self-consistent
@@ -26,7 +29,7 @@ BEGIN
         VALUES (p_seq, 'cust-x', -1, 1, NULL, 'queued', 'intake-bot', 'agent', 'postgres', NULL,
                 NULL, 0, v_at, NULL,
                 ledger._audit_hash(NULL, p_seq, 'cust-x', -1, 1, NULL, 'queued', 'intake-bot',
-                                   'agent', 'postgres', NULL, NULL, 0, v_at));
+                                   'agent', 'postgres', NULL, NULL, 0, v_at, NULL));
         v_verdict := api.verify_audit();
         RAISE EXCEPTION USING ERRCODE = 'ZZT01', MESSAGE = 'undo';
     EXCEPTION WHEN SQLSTATE 'ZZT01' THEN

@@ -17,6 +17,9 @@ CREATE TABLE ledger.access_log (
 CREATE INDEX access_log_by_principal ON ledger.access_log (principal, recorded_at);
 COMMENT ON TABLE ledger.access_log IS
     'One row per read of events or of the audit trail by an auditor (an auditor key, or a login in agentledger_auditor): who, with which key or login, what (the api function, the event or the filters) and when. Append-only.';
+COMMENT ON COLUMN ledger.access_log.id IS 'Surrogate key, in insert order.';
+COMMENT ON COLUMN ledger.access_log.db_user IS 'The database login that read (session_user).';
+COMMENT ON COLUMN ledger.access_log.recorded_at IS 'When the read happened (the transaction time).';
 COMMENT ON COLUMN ledger.access_log.principal IS 'The principal reading; NULL for an auditor login mapped to none.';
 COMMENT ON COLUMN ledger.access_log.api_key IS 'The API key used; NULL when the login read directly (db_user).';
 COMMENT ON COLUMN ledger.access_log.action IS 'The api function that read: get_event, list_events, event_history, event_history_page or list_reviews.';

@@ -32,6 +32,12 @@ COMMENT ON TABLE ledger.principals IS
 COMMENT ON COLUMN ledger.principals.name IS 'Unique name, the actor in the audit trail.';
 COMMENT ON COLUMN ledger.principals.kind IS 'human, agent or service (ledger.principal_kind).';
 COMMENT ON COLUMN ledger.principals.active IS 'False once deactivated: its keys and logins then act no more.';
+COMMENT ON COLUMN ledger.principals.id IS 'Surrogate key.';
+COMMENT ON COLUMN ledger.principals.created_at IS 'When the principal was created.';
+COMMENT ON COLUMN ledger.principals.created_by IS 'Database user who created it.';
+COMMENT ON COLUMN ledger.principals.deactivated_at IS 'When it was deactivated; NULL while active.';
+COMMENT ON COLUMN ledger.principals.deactivated_by IS 'Database user who deactivated it.';
+COMMENT ON COLUMN ledger.principals.deactivate_reason IS 'Why it was deactivated.';
 
 CREATE TABLE ledger.principal_logins (
     login text PRIMARY KEY,
@@ -41,6 +47,10 @@ CREATE TABLE ledger.principal_logins (
 );
 COMMENT ON TABLE ledger.principal_logins IS
     'The database logins that act for a principal when they call the api functions directly (workers, services, a DBA in psql). PostgreSQL verified the login; a login listed nowhere acts for nobody.';
+COMMENT ON COLUMN ledger.principal_logins.login IS 'The database role (session_user) that acts for the principal.';
+COMMENT ON COLUMN ledger.principal_logins.principal_id IS 'The principal it acts for.';
+COMMENT ON COLUMN ledger.principal_logins.created_at IS 'When the mapping was made.';
+COMMENT ON COLUMN ledger.principal_logins.created_by IS 'Database user who made it.';
 
 ALTER TABLE ledger.api_keys
     ADD COLUMN principal_id bigint REFERENCES ledger.principals (id),
