@@ -1,9 +1,12 @@
-"""API keys over HTTP: 401 without a valid key, 403 for a role without the permission, 429 over the
-budget; the key's name as the audit actor; request ids; the endpoints that need no key; /metrics."""
+"""API keys over HTTP: 401 without a valid key (also a revoked one, or one of a deactivated
+principal), 403 for a role without the permission, 429 over the budget; the key's principal as the
+audit actor and the key's name beside it; request ids; the endpoints that need no key; /metrics."""
 
 from __future__ import annotations
 
 import inspect
+import json
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -12,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from agentledger_api.auth import PERMISSIONS
+from agentledger_api.auth import PERMISSIONS, Caller, KeyInfo
 from agentledger_api.routes import ROUTERS, events, health
 from tests.support.api import ApiHarness, assert_problem, bearer, event
 
@@ -38,7 +41,12 @@ def route_permission(method: str, path: str) -> str | None:
     return None
 
 
-def new_event(api: ApiHarness) -> int:
+def new_event(api: ApiHarness, headers: dict[str, str]) -> int:
+    """An event the key may read: submitted with the key if it may submit (a submitter reads only
+    what its principal submitted), else by the administrator."""
+    response = api.client.post("/events", json=event("cust-auth"), headers=headers)
+    if response.status_code == 201:
+        return int(response.json()["id"])
     return api.sql("SELECT id FROM api.submit_event('cust-auth', 'loan_application', '{}')")[0][0]
 
 
@@ -48,12 +56,12 @@ REQUESTS: dict[tuple[str, str], Callable[[ApiHarness, dict[str, str]], Any]] = {
     ("POST", "/events/batch"): lambda api, h: api.client.post("/events/batch", json=[event()], headers=h),
     ("GET", "/events"): lambda api, h: api.client.get("/events", headers=h),
     ("GET", "/events/pending"): lambda api, h: api.client.get("/events/pending", headers=h),
-    ("GET", "/events/{event_id}"): lambda api, h: api.client.get(f"/events/{new_event(api)}", headers=h),
+    ("GET", "/events/{event_id}"): lambda api, h: api.client.get(f"/events/{new_event(api, h)}", headers=h),
     ("GET", "/events/{event_id}/history"): lambda api, h: api.client.get(
-        f"/events/{new_event(api)}/history", headers=h
+        f"/events/{new_event(api, h)}/history", headers=h
     ),
     ("PATCH", "/events/{event_id}/status"): lambda api, h: api.client.patch(
-        f"/events/{new_event(api)}/status?status=processing", headers=h
+        f"/events/{new_event(api, h)}/status?status=processing", headers=h
     ),
     ("GET", "/metrics"): lambda api, h: api.client.get("/metrics", headers=h),
 }
@@ -81,6 +89,7 @@ def test_without_a_valid_key_every_keyed_route_is_401(module_api: ApiHarness, he
         assert_problem(response, 401)
         assert response.headers["www-authenticate"] == "Bearer", (method, path)
         assert module_api.totals()[0] - before[0] <= 1  # only the setup's own event, if any
+        assert "al_" not in response.text, "a key is never echoed back"
 
 
 def test_the_key_may_come_as_x_api_key(module_api: ApiHarness) -> None:
@@ -97,14 +106,44 @@ def test_a_revoked_key_is_401_at_once_without_the_key_cache(module_make_api) -> 
     assert_problem(api.client.post("/events", json=event(), headers=bearer(key)), 401)
 
 
-def test_a_revoked_key_works_until_its_cache_entry_expires(module_make_api) -> None:
-    """The documented trade-off: revocation takes effect within key_cache_seconds."""
+def test_a_revoked_key_is_refused_by_the_database_even_while_cached(module_make_api) -> None:
+    """The cache spares only the key lookup: every database call gets the key and checks it again,
+    so a revoked key is 401 (SQLSTATE 28000, shaped as the API's own 401) at its next such call.
+    What needs no database call (/stats, answered from its own cache) works until the cached entry
+    expires: the documented trade-off."""
     api = module_make_api(key_cache_seconds=60)
-    name, key = api.new_key("auditor")
+    name, key = api.new_key("worker")
     assert api.client.get("/events?limit=1", headers=bearer(key)).status_code == 200
     api.sql("SELECT api.revoke_api_key(%s, 'rotated')", name)
-    assert api.client.get("/events?limit=1", headers=bearer(key)).status_code == 200
+    before = api.totals()
+    for response in (
+        api.client.get("/events?limit=1", headers=bearer(key)),
+        api.client.post("/events", json=event(), headers=bearer(key)),
+        api.client.post("/claims", json={"limit": 1}, headers=bearer(key)),
+    ):
+        body = assert_problem(response, 401, "28000")
+        assert response.headers["www-authenticate"] == "Bearer" and body["detail"] and body["hint"], body
+        assert "al_" not in response.text
+    assert api.totals() == before
+    assert api.client.get("/stats", headers=bearer(key)).status_code == 200
     assert_problem(module_make_api(key_cache_seconds=60).client.get("/events", headers=bearer(key)), 401)
+
+
+@pytest.mark.parametrize("cache_seconds", [0, 60], ids=["uncached", "cached"])
+def test_a_key_of_a_deactivated_principal_is_401(module_make_api, cache_seconds: int) -> None:
+    """Deactivating a principal stops all its keys at once, whatever the key cache holds."""
+    api = module_make_api(key_cache_seconds=cache_seconds)
+    principal = api.principal(kind="agent")
+    _, first = api.new_key("worker", principal=principal)
+    _, second = api.new_key("submitter", principal=principal)
+    assert api.client.post("/events", json=event("cust-gone"), headers=bearer(first)).status_code == 201
+    assert api.client.get("/events?limit=1", headers=bearer(second)).status_code == 200
+    api.sql("SELECT api.deactivate_principal(%s, 'agent retired')", principal)
+    before = api.totals()
+    for key in (first, second):
+        assert_problem(api.client.post("/events", json=event("cust-gone"), headers=bearer(key)), 401)
+        assert_problem(api.client.get("/events?limit=1", headers=bearer(key)), 401)
+    assert api.totals() == before
 
 
 # --- 403 ----------------------------------------------------------------------------------------
@@ -112,7 +151,7 @@ def test_a_revoked_key_works_until_its_cache_entry_expires(module_make_api) -> N
 
 def test_the_routes_check_the_permissions_the_brief_names() -> None:
     """REQUESTS covers every keyed route of the events and health routers, and the spot checks
-    hold: submitters may not PATCH, auditors may not POST /events."""
+    hold: only workers may PATCH (reviewers record no outcomes), auditors may not POST /events."""
     mounted = {
         (method, r.path)
         for router in (events.router, health.router)
@@ -123,7 +162,7 @@ def test_the_routes_check_the_permissions_the_brief_names() -> None:
     }
     assert mounted == set(REQUESTS)
     permissions = {route: route_permission(*route) for route in REQUESTS}
-    assert "submitter" not in PERMISSIONS[permissions[("PATCH", "/events/{event_id}/status")]]
+    assert PERMISSIONS[permissions[("PATCH", "/events/{event_id}/status")]] == {"worker"}
     assert "auditor" not in PERMISSIONS[permissions[("POST", "/events")]]
     assert route_permission("GET", "/healthz") is None
     assert route_permission("GET", "/readyz") is None
@@ -143,6 +182,15 @@ def test_each_role_gets_403_exactly_where_permissions_say(module_api: ApiHarness
             body = assert_problem(response, 403)
             assert role in body["detail"], body
             assert module_api.totals()[0] - before <= 1, "a forbidden request wrote an event"
+
+
+def test_a_caller_never_shows_its_key() -> None:
+    """The raw key rides along with the request for the database calls, and nowhere else."""
+    key = "al_" + secrets.token_hex(32)
+    caller = Caller(KeyInfo("intake-key", "submitter", "intake", ("loan_application",), None), key)
+    assert (caller.name, caller.role, caller.principal, caller.key) == ("intake-key", "submitter", "intake", key)
+    assert key not in repr(caller) and key not in str(caller)
+    assert caller == Caller(caller.info, "al_" + "0" * 64), "compared by what the key is, not its text"
 
 
 # --- 429 ----------------------------------------------------------------------------------------
@@ -170,18 +218,47 @@ def test_wrong_keys_do_not_spend_a_budget(module_make_api) -> None:
 # --- who did it ---------------------------------------------------------------------------------
 
 
-def test_the_audit_trail_names_the_key_as_actor_and_the_api_login_as_db_user(module_api: ApiHarness) -> None:
+def test_the_audit_trail_names_the_principal_as_actor_the_key_used_and_the_api_login(module_api: ApiHarness) -> None:
+    """The actor is the key's principal, found by the database from the key; the key's name is
+    recorded beside it (api_key), and the API's login as db_user."""
     api = module_api
-    submitter, reviewer = api.key("submitter", "intake-service"), api.key("reviewer", "analyst-9")
+    api.principal("intake-service", "service")
+    api.principal("underwriter-9", "agent")
+    submitter = api.key("submitter", "intake-key-2", principal="intake-service")
+    worker = api.key("worker", "underwriter-9-key-1", principal="underwriter-9")
     event_id = api.client.post("/events", json=event(), headers=submitter).json()["id"]
-    assert api.client.patch(f"/events/{event_id}/status?status=processing", headers=reviewer).status_code == 200
-    rows = api.sql("SELECT to_status::text, actor, actor_kind::text, db_user FROM api.event_history(%s)", event_id)
-    assert rows == [
-        ("queued", "intake-service", "agent", api.db_user),
-        ("processing", "analyst-9", "human", api.db_user),
+    assert api.client.patch(f"/events/{event_id}/status?status=processing", headers=worker).status_code == 200
+    expected = [
+        ("queued", "intake-service", "system", "intake-key-2", api.db_user),
+        ("processing", "underwriter-9", "agent", "underwriter-9-key-1", api.db_user),
     ]
+    rows = api.sql(
+        "SELECT to_status::text, actor, actor_kind::text, api_key, db_user FROM api.event_history(%s)", event_id
+    )
+    assert rows == expected
+    history = api.client.get(f"/events/{event_id}/history", headers=api.key("auditor"))
+    assert history.status_code == 200, history.text
+    entries = history.json()["entries"]
+    assert [(e["to_status"], e["actor"], e["actor_kind"], e["api_key"], e["db_user"]) for e in entries] == expected
     assert api.db_user != "postgres"
     assert api.sql("SELECT rolsuper FROM pg_roles WHERE rolname = %s", api.db_user) == [(False,)]
+
+
+def test_the_access_log_names_the_key_and_its_principal_never_the_key(
+    module_api: ApiHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = module_api
+    api.principal("log-reader", "human")
+    name, key = api.new_key("auditor", "log-reader-key", principal="log-reader")
+    with caplog.at_level(logging.INFO, logger="agentledger.api"):
+        assert api.client.get("/events?limit=1", headers=bearer(key)).status_code == 200
+        assert_problem(api.client.post("/events", json=event(), headers=bearer(key)), 403)
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "agentledger.api"]
+    assert [(line["route"], line["status"], line["key"], line["principal"]) for line in lines[-2:]] == [
+        ("/events", 200, name, "log-reader"),
+        ("/events", 403, name, "log-reader"),
+    ]
+    assert key not in caplog.text and key[3:] not in caplog.text
 
 
 # --- request ids --------------------------------------------------------------------------------

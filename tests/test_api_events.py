@@ -222,6 +222,69 @@ def test_an_idempotency_key_is_per_customer(module_api: ApiHarness) -> None:
     assert (a.status_code, b.status_code) == (201, 201) and a.json()["id"] != b.json()["id"]
 
 
+def test_an_idempotency_key_is_per_principal(module_api: ApiHarness) -> None:
+    """Another submitting principal's same Idempotency-Key is its own: a new event (201), never a
+    replay of, nor a conflict with, someone else's. Another key of the same principal replays."""
+    api = module_api
+    api.principal("intake-a", "service")
+    first = api.key("submitter", "intake-a-key-1", principal="intake-a")
+    other_principal = api.key("submitter", "intake-b")
+    original = submit(api, first, event("cust-idem-5"), **{"Idempotency-Key": "order-1"})
+    theirs = submit(api, other_principal, event("cust-idem-5", priority=2), **{"Idempotency-Key": "order-1"})
+    assert (original.status_code, theirs.status_code) == (201, 201), theirs.text
+    assert theirs.json()["id"] != original.json()["id"] and theirs.json()["priority"] == 2
+    same_principal = api.key("submitter", "intake-a-key-2", principal="intake-a")
+    replay = submit(api, same_principal, event("cust-idem-5"), **{"Idempotency-Key": "order-1"})
+    assert (replay.status_code, replay.json()) == (200, original.json())
+    assert api.count("customer_id = 'cust-idem-5'") == 2
+    assert api.sql("SELECT submitted_by FROM ledger.events WHERE customer_id = 'cust-idem-5' ORDER BY id") == [
+        ("intake-a",),
+        ("intake-b",),
+    ]
+
+
+# --- keys limited to event types or customers ---------------------------------------------------
+
+
+def test_a_key_limited_to_event_types_may_submit_only_those(module_api: ApiHarness) -> None:
+    api = module_api
+    limited = api.key("submitter", event_types=["fraud_alert"])
+    body = nothing_written(api, lambda: submit(api, limited, event("cust-types")), 403, "42501")
+    assert "loan_application" in body["detail"], body
+    nothing_written(
+        api,
+        lambda: api.client.post(
+            "/events/batch", json=[event("cust-types", "fraud_alert"), event("cust-types")], headers=limited
+        ),
+        403,
+        "42501",
+    )
+    assert submit(api, limited, event("cust-types", "fraud_alert")).status_code == 201
+    batch = api.client.post("/events/batch", json=[event("cust-types", "fraud_alert")], headers=limited)
+    assert batch.status_code == 201, batch.text
+
+
+def test_a_key_limited_to_customers_may_submit_and_read_only_theirs(module_api: ApiHarness) -> None:
+    api = module_api
+    limited = api.key("worker", customers="branch-7-%")
+    body = nothing_written(api, lambda: submit(api, limited, event("branch-8-001")), 403, "42501")
+    assert "branch-8-001" in body["detail"], body
+    nothing_written(
+        api,
+        lambda: api.client.post("/events/batch", json=[event("branch-7-001"), event("branch-8-001")], headers=limited),
+        403,
+        "42501",
+    )
+    mine = submit(api, limited, event("branch-7-001")).json()["id"]
+    theirs = submit(api, api.key("worker"), event("branch-8-002")).json()["id"]
+    assert api.client.get(f"/events/{mine}", headers=limited).status_code == 200
+    # An event outside the key's scope answers as one that does not exist.
+    assert_problem(api.client.get(f"/events/{theirs}", headers=limited), 404, "AL001")
+    assert_problem(api.client.get(f"/events/{theirs}/history", headers=limited), 404, "AL001")
+    listed = api.client.get("/events", params={"customer_id": "branch-8-002"}, headers=limited)
+    assert listed.status_code == 200 and listed.json()["items"] == [], listed.text
+
+
 # --- POST /events/batch -------------------------------------------------------------------------
 
 
@@ -394,13 +457,15 @@ def test_list_with_a_garbage_cursor_is_422(module_api: ApiHarness, cursor: str) 
 
 
 def test_pending_lists_queued_events_oldest_first_with_a_cursor(api: ApiHarness) -> None:
-    worker = api.key("worker")
-    ids = batch(api, worker, 7)
+    worker, submitter = api.key("worker"), api.key("submitter")
+    ids = batch(api, submitter, 7)
     claimed = ids[2]
     assert patch_status(api, claimed, worker, "processing").status_code == 200
-    pages = walk(api, api.key("submitter"), "/events/pending", limit=2)
+    pages = walk(api, submitter, "/events/pending", limit=2)
     assert [[item["id"] for item in page] for page in pages] == [ids[0:2], ids[3:5], ids[5:7], []]
     assert {item["status"] for page in pages for item in page} == {"queued"}
+    # A submitter reads what its principal submitted: another submitter sees none of these.
+    assert walk(api, api.key("submitter"), "/events/pending", limit=2) == [[]]
 
 
 # --- GET /events/{id}/history -------------------------------------------------------------------
@@ -431,28 +496,43 @@ def test_history_of_an_unknown_event_is_404_al001(module_api: ApiHarness) -> Non
 
 
 def test_status_by_query_processing_then_approved_then_completed(module_api: ApiHarness) -> None:
-    """The tutorial's form: ?status= alone, three times, by the same key."""
+    """The tutorial's form: ?status= alone, by the same key, in the name of its principal. A
+    decision drops the lease, so the follow-up action is claimed first (POST /claims/actions) and
+    completed under that lease, with its token."""
     api = module_api
-    worker = api.key("worker", "agent-q")
-    event_id = submit(api, worker, event()).json()["id"]
-    for status in ("processing", "approved", "completed"):
+    api.principal("agent-q", "agent")
+    worker = api.key("worker", "agent-q-key", principal="agent-q")
+    event_id = submit(api, worker, event("cust-q")).json()["id"]
+    for status in ("processing", "approved"):
         response = patch_status(api, event_id, worker, status)
         assert response.status_code == 200, response.text
         assert (response.json()["status"], response.json()["changed_by"]) == (status, "agent-q")
-    assert response.json()["version"] == 4
+    body = nothing_written(api, lambda: patch_status(api, event_id, worker, "completed"), 409, "AL009")
+    assert "claim it" in body["detail"], body
+    claims = api.client.post("/claims/actions", json={"limit": 100}, headers=worker).json()["items"]
+    [token] = [claim["lease_token"] for claim in claims if claim["id"] == event_id]
+    response = api.client.patch(
+        f"/events/{event_id}/status", json={"status": "completed", "lease_token": token}, headers=worker
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["changed_by"], response.json()["version"]) == (
+        "completed",
+        "agent-q",
+        4,  # claiming the action takes a lease without a change of status
+    )
 
 
 def test_status_by_json_body_with_reason_and_result(module_api: ApiHarness) -> None:
     api = module_api
-    reviewer = api.key("reviewer", "analyst-j")
+    analyst = api.key("worker", "analyst-j", kind="human")  # a person working events by hand
     event_id = submit(api, api.key("worker"), event()).json()["id"]
     assert (
-        api.client.patch(f"/events/{event_id}/status", json={"status": "processing"}, headers=reviewer).status_code
+        api.client.patch(f"/events/{event_id}/status", json={"status": "processing"}, headers=analyst).status_code
         == 200
     )
     response = api.client.patch(
         f"/events/{event_id}/status",
-        headers=reviewer,
+        headers=analyst,
         json={
             "status": "rejected",
             "reason": "debt ratio too high",
@@ -534,16 +614,27 @@ def test_status_of_an_unknown_event_is_404_al001(module_api: ApiHarness) -> None
     assert_problem(patch_status(module_api, 31337, module_api.key("worker"), "processing"), 404, "AL001")
 
 
-def test_another_key_cannot_act_on_an_event_the_first_key_claimed(module_api: ApiHarness) -> None:
-    """409 AL009: a claim through PATCH leases the event to the claiming key's name."""
+def test_another_principal_cannot_act_on_an_event_the_first_claimed(module_api: ApiHarness) -> None:
+    """409 AL009: a claim through PATCH leases the event to the claiming key's principal; another
+    principal's key may not move it, while another key of the same principal may."""
     api = module_api
-    first, second = api.key("worker", "agent-a"), api.key("reviewer", "agent-b")
+    api.principal("agent-a", "agent")
+    first, second = api.key("worker", "agent-a-key-1", principal="agent-a"), api.key("worker", "agent-b")
     event_id = submit(api, first, event()).json()["id"]
     assert patch_status(api, event_id, first, "processing").status_code == 200
-    for status in ("approved", "rejected", "failed"):
+    for status in ("approved", "rejected", "failed", "queued"):
         body = nothing_written(api, lambda status=status: patch_status(api, event_id, second, status), 409, "AL009")
-        assert "agent-a" in body["detail"] and body["hint"]
-    assert patch_status(api, event_id, first, "approved").status_code == 200
+        assert "held by agent-a" in body["detail"] and body["hint"]
+    same_principal = api.key("worker", "agent-a-key-2", principal="agent-a")
+    assert patch_status(api, event_id, same_principal, "approved").status_code == 200
+
+
+def test_a_reviewer_key_may_not_change_a_status(module_api: ApiHarness) -> None:
+    """Reviewers give verdicts on events in review (POST /events/{id}/reviews); they record no outcomes."""
+    api = module_api
+    event_id = submit(api, api.key("worker"), event()).json()["id"]
+    body = nothing_written(api, lambda: patch_status(api, event_id, api.key("reviewer"), "processing"), 403)
+    assert "reviewer" in body["detail"], body
 
 
 # --- every error carries a code -----------------------------------------------------------------
@@ -581,7 +672,7 @@ def refused_or_readable(api: ApiHarness, key: dict[str, str], send: Callable[[],
 def cancel(api: ApiHarness, customer_id: str) -> None:
     """Cancel the customer's queued events, so an unreadable one leaves GET /events/pending alone."""
     api.sql(
-        "SELECT count(*) FROM ledger.events e, api.cancel_event(e.id, 'unreadable test event', 'tests') "
+        "SELECT count(*) FROM ledger.events e, api.cancel_event(e.id, 'unreadable test event') "
         "WHERE e.customer_id = %s AND e.status = 'queued'",
         customer_id,
     )

@@ -84,7 +84,8 @@ def test_a_real_server_submits_and_reads_then_stops_cleanly(
     SIGTERM shuts down gracefully: the lifespan ends (the pool closes) before the process exits."""
     base_url, process, log = server
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        key = conn.execute("SELECT api.create_api_key('http-client', 'worker')").fetchone()[0]
+        conn.execute("SELECT api.create_principal('http-client', 'agent')")
+        key = conn.execute("SELECT api.create_api_key('http-client', 'worker', 'http-client-key')").fetchone()[0]
 
     with httpx.Client(base_url=base_url, headers=bearer(key), timeout=10) as client:
         assert client.get("/readyz").json() == {"status": "ready"}
@@ -94,6 +95,8 @@ def test_a_real_server_submits_and_reads_then_stops_cleanly(
         fetched = client.get(f"/events/{event_id}")
         assert fetched.status_code == 200, fetched.text
         assert (fetched.json()["payload"], fetched.json()["changed_by"]) == ({"amount": 7}, "http-client")
+        [entry] = client.get(f"/events/{event_id}/history").json()["entries"]
+        assert (entry["actor"], entry["api_key"]) == ("http-client", "http-client-key")
 
         oversized = iter(
             [b'{"customer_id": "c", "event_type": "loan_application", "payload": {"x": "', b"y" * 8192, b'"}}']

@@ -65,6 +65,8 @@ def server(fresh_db: str, login_as) -> Iterator[tuple[str, dict[str, str], str]]
                 "the API did not become ready: " + (process.stdout.read() if process.poll() is not None else "")
             )
         with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute("SELECT api.create_principal('stream-reader', 'agent')")
+            conn.execute("SELECT api.create_principal('dba', 'human', session_user)")  # for the setup's SQL
             key = conn.execute("SELECT api.create_api_key('stream-reader', 'worker')").fetchone()[0]
         yield base, {"Authorization": f"Bearer {key}"}, fresh_db
     finally:
@@ -137,6 +139,7 @@ def test_a_replay_is_bounded_except_for_auditors(server) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute("SELECT api.submit_event('cust-deep', 'loan_application', '{}') FROM generate_series(1, 25)")
         seqs = [r[0] for r in conn.execute("SELECT seq FROM ledger.audit_log ORDER BY seq").fetchall()]
+        conn.execute("SELECT api.create_principal('deep-auditor', 'human')")
         auditor = conn.execute("SELECT api.create_api_key('deep-auditor', 'auditor')").fetchone()[0]
     assert len(seqs) > REPLAY_ROWS
     with httpx.stream("GET", base + "/events/stream", headers={**headers, "Last-Event-ID": "0"}, timeout=10) as refused:
@@ -153,6 +156,48 @@ def test_a_replay_is_bounded_except_for_auditors(server) -> None:
         base, {"Authorization": f"Bearer {auditor}", "Last-Event-ID": "0"}, len(seqs), everything, threading.Event()
     )
     assert everything == seqs
+
+
+def test_each_message_names_the_principal_and_the_key(server) -> None:
+    base, headers, _ = server
+    messages: list[dict] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        with httpx.stream("GET", base + "/events/stream", headers=headers, timeout=10) as response:
+            ready.set()
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    messages.append(json.loads(line[6:]))
+                    return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert ready.wait(10)
+    time.sleep(0.3)
+    event_id = submit(base, headers, 1)
+    reader.join(10)
+    assert [(m["event_id"], m["to_status"], m["actor"], m["actor_kind"], m["api_key"]) for m in messages] == [
+        (event_id, "queued", "stream-reader", "agent", "stream-reader")
+    ]
+
+
+def test_a_key_that_reads_only_some_events_may_not_read_the_stream(server) -> None:
+    """The stream shows every customer's changes: a key limited to types or customers, or a
+    submitter key (which reads only its principal's submissions), gets 403."""
+    base, _, admin_dsn = server
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute("SELECT api.create_principal('branch-7', 'agent')")
+        keys = [
+            conn.execute("SELECT api.create_api_key('branch-7', 'worker', p_customers => 'b7-%')").fetchone()[0],
+            conn.execute(
+                "SELECT api.create_api_key('branch-7', 'worker', 'branch-7-fraud', ARRAY['fraud_alert'])"
+            ).fetchone()[0],
+            conn.execute("SELECT api.create_api_key('branch-7', 'submitter', 'branch-7-intake')").fetchone()[0],
+        ]
+    for key in keys:
+        response = httpx.get(base + "/events/stream", headers={"Authorization": f"Bearer {key}"}, timeout=5)
+        assert response.status_code == 403 and response.json()["code"] == "forbidden", response.text
 
 
 def test_the_stream_needs_a_key(server) -> None:
@@ -204,7 +249,8 @@ def test_concurrent_streams_share_one_feed(server) -> None:
     time.sleep(0.5)
     with psycopg.connect(admin_dsn) as conn:
         listeners = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'agentledger-api-feed'"
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = 'agentledger-api-feed' AND datname = current_database()"
         ).fetchone()[0]
     assert listeners == 1
     submit(base, headers, 1)
@@ -216,6 +262,7 @@ def test_concurrent_streams_share_one_feed(server) -> None:
 def test_a_revoked_key_ends_its_stream(server) -> None:
     base, _, admin_dsn = server
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute("SELECT api.create_principal('short-lived', 'human')")
         key = conn.execute("SELECT api.create_api_key('short-lived', 'auditor')").fetchone()[0]
     started = time.monotonic()
     with httpx.stream(

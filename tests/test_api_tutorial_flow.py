@@ -1,6 +1,8 @@
 """The tutorial's client flow, end to end over the API: an older client submits with a string
-payload, finds its event among the pending ones, moves it through processing, approved and
-completed with ?status=, and the history shows every step in the key's name, with a verified chain."""
+payload, finds its event among the pending ones, moves it through processing and approved with
+?status=, claims the follow-up action (a decision drops the lease) and completes it with the
+action's lease token, and the history shows every step in the name of the key's principal, with
+the key named beside it, and a verified chain."""
 
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ def find_pending(api: ApiHarness, headers: dict[str, str], event_id: int) -> dic
 
 
 def test_the_tutorial_flow(api: ApiHarness) -> None:
-    agent = api.key("worker", "loan-agent-1")
+    api.principal("loan-agent", "agent")
+    agent = api.key("worker", "loan-agent-1", principal="loan-agent")
     api.sql(
         "SELECT api.submit_events(jsonb_agg(jsonb_build_object('customer_id', 'other-' || g, "
         "'event_type', 'support_ticket', 'payload', '{}'::jsonb))) FROM generate_series(1, 5) g"
@@ -43,19 +46,27 @@ def test_the_tutorial_flow(api: ApiHarness) -> None:
     pending = find_pending(api, agent, event_id)
     assert (pending["status"], pending["payload"], pending["customer_id"]) == ("queued", {"amount": 25000}, "cust-42")
 
-    for status in ("processing", "approved", "completed"):
+    for status in ("processing", "approved"):
         response = api.client.patch(f"/events/{event_id}/status?status={status}", headers=agent)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == status
+    actions = api.client.post("/claims/actions", json={"limit": 10}, headers=agent)
+    assert actions.status_code == 200, actions.text
+    [token] = [claim["lease_token"] for claim in actions.json()["items"] if claim["id"] == event_id]
+    response = api.client.patch(
+        f"/events/{event_id}/status?status=completed", json={"status": "completed", "lease_token": token}, headers=agent
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "completed"
 
     history = api.client.get(f"/events/{event_id}/history", headers=agent)
     assert history.status_code == 200, history.text
     entries = history.json()["entries"]
-    assert [(e["from_status"], e["to_status"], e["actor"], e["version"]) for e in entries] == [
-        (None, "queued", "loan-agent-1", 1),
-        ("queued", "processing", "loan-agent-1", 2),
-        ("processing", "approved", "loan-agent-1", 3),
-        ("approved", "completed", "loan-agent-1", 4),
+    assert [(e["from_status"], e["to_status"], e["actor"], e["api_key"], e["version"]) for e in entries] == [
+        (None, "queued", "loan-agent", "loan-agent-1", 1),
+        ("queued", "processing", "loan-agent", "loan-agent-1", 2),
+        ("processing", "approved", "loan-agent", "loan-agent-1", 3),
+        ("approved", "completed", "loan-agent", "loan-agent-1", 4),
     ]
     assert {e["db_user"] for e in entries} == {api.db_user}
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(entries))
@@ -64,5 +75,5 @@ def test_the_tutorial_flow(api: ApiHarness) -> None:
     assert api.sql("SELECT ok FROM api.verify_audit()") == [(True,)]
 
     final = api.client.get(f"/events/{event_id}", headers=agent).json()
-    assert (final["status"], final["version"], final["changed_by"]) == ("completed", 4, "loan-agent-1")
+    assert (final["status"], final["version"], final["changed_by"]) == ("completed", 4, "loan-agent")
     assert all(item["id"] != event_id for item in api.client.get("/events/pending", headers=agent).json()["items"])

@@ -56,7 +56,7 @@ BEGIN
                hash = ledger._audit_hash(v_prev, a.seq, a.customer_id, a.event_id, v_version,
                                          CASE WHEN v_version = 1 THEN NULL ELSE a.from_status END, a.to_status,
                                          a.actor, a.actor_kind, a.db_user, a.reason, a.details, a.attempt,
-                                         a.recorded_at)
+                                         a.recorded_at, a.api_key)
          WHERE a.seq = r.seq
         RETURNING a.hash INTO v_prev;
     END LOOP;
@@ -76,6 +76,13 @@ BEGIN
     END LOOP;
 END
 $$"""
+
+
+@pytest.fixture
+def fresh_db(fresh_db: str) -> str:
+    """The private database, where the administrator the tests connect as acts for a principal of
+    its own name: the api functions record it as the actor."""
+    return databases.acting_admin(fresh_db)
 
 
 def tamper(db: str, *statements: str, recompute: bool = True) -> None:
@@ -148,15 +155,14 @@ def work(db: str, customers: str = "abc") -> list[int]:
         ]
         for c in customers
     ]
-    query(db, "SELECT api.transition_event(%s, 'processing', 'underwriter', 'agent')", [ids[0]])
+    query(db, "SELECT api.transition_event(%s, 'processing')", [ids[0]])
     query(
         db,
-        "SELECT api.transition_event(%s, 'approved', 'underwriter', 'agent', p_reason => 'income covers it',"
-        " p_details => %s)",
+        "SELECT api.transition_event(%s, 'approved', p_reason => 'income covers it', p_details => %s)",
         [ids[0], '{"model": "dti-v2", "confidence": 0.93, "note": "é \\"quoted\\" \\t tab"}'],
     )
     if len(ids) > 1:
-        query(db, "SELECT api.cancel_event(%s, 'customer withdrew', 'ops')", [ids[-1]])
+        query(db, "SELECT api.cancel_event(%s, 'customer withdrew')", [ids[-1]])
     return ids
 
 
@@ -428,18 +434,18 @@ def test_row_hashes_are_recomputed_as_the_database_computes_them(fresh_db: str, 
     for every character, time and JSON value."""
     awkward = "".join(chr(c) for c in range(1, 32)) + ' "quoted" \\ back/slash é ß 漢字 \U0001f600 \u2028 \x7f'
     details = json.dumps({"b": [1, 2.50, 1e-7, None, True], "a": {"nested": awkward}, "": 12345678901234567890})
-    cases = [
-        (None, awkward, awkward, None),
-        (bytes(32), "ops", None, details),
-        (b"\x01" * 32, "agent-7", "", "{}"),
+    cases = [  # (prev_hash, actor, reason, details, api_key: None when a login acted)
+        (None, awkward, awkward, None, None),
+        (bytes(32), "ops", None, details, awkward),
+        (b"\x01" * 32, "agent-7", "", "{}", "agent-7-key"),
     ]
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        for prev_hash, actor, reason, detail in cases:
+        for prev_hash, actor, reason, detail, api_key in cases:
             from_status = None if prev_hash is None else "queued"
             stored, text, at = conn.execute(
                 "SELECT ledger._audit_hash(%s, 42, 'cust-1', 7, 3, %s, 'processing', %s, 'agent', 'db-login', %s,"
-                " %s::jsonb, 2, %s::timestamptz), %s::jsonb::text, %s::timestamptz",
-                [prev_hash, from_status, actor, reason, detail, recorded_at, detail, recorded_at],
+                " %s::jsonb, 2, %s::timestamptz, %s), %s::jsonb::text, %s::timestamptz",
+                [prev_hash, from_status, actor, reason, detail, recorded_at, api_key, detail, recorded_at],
             ).fetchone()
             computed = row_hash(
                 prev_hash,
@@ -456,5 +462,6 @@ def test_row_hashes_are_recomputed_as_the_database_computes_them(fresh_db: str, 
                 text,
                 2,
                 at,
+                api_key,
             )
-            assert computed == bytes(stored), (actor, reason, detail, recorded_at)
+            assert computed == bytes(stored), (actor, reason, detail, recorded_at, api_key)

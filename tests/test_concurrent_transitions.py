@@ -3,18 +3,28 @@ tells the same story as the events table."""
 
 from __future__ import annotations
 
-import threading
+import queue
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.support import databases
 
 pytestmark = pytest.mark.stress  # racing transitions
 
 EVENTS = 50
 RACERS_PER_EVENT = 4  # 50 x 4 = 200 concurrent transitions per round
 CONNECTIONS = 40
+
+
+@pytest.fixture
+def fresh_db(fresh_db: str) -> str:
+    """The private database, where the administrator the tests connect as acts for a principal of
+    its own name: the api functions record it as the actor."""
+    return databases.acting_admin(fresh_db)
 
 
 def submit_events(conninfo: str, count: int) -> list[int]:
@@ -30,35 +40,30 @@ def submit_events(conninfo: str, count: int) -> list[int]:
     return [r[0] for r in rows]
 
 
-def race(conninfo: str, attempts: list[tuple[int, str, str]]) -> list[tuple[int, str, str, str]]:
-    """Run every (event_id, target_status, actor) at once; return (event, target, actor, outcome)."""
-    barrier = threading.Barrier(CONNECTIONS)
-    local = threading.local()
+def race(dsns: dict[str, str], attempts: list[tuple[int, str, str]]) -> list[tuple[int, str, str, str]]:
+    """Run every (event_id, target_status, actor) at once, each on a session of its actor's login
+    (dsns: actor -> DSN of a login acting for that principal); return (event, target, actor, outcome)."""
+    sessions = {actor: queue.SimpleQueue[psycopg.Connection]() for actor in dsns}
     connections: list[psycopg.Connection] = []
-    lock = threading.Lock()
-
-    def connect() -> psycopg.Connection:
-        if not hasattr(local, "conn"):
-            local.conn = psycopg.connect(conninfo, autocommit=True)
-            with lock:
-                connections.append(local.conn)
-        return local.conn
-
-    def warm_up(_: int) -> None:
-        connect()
-        barrier.wait()  # every worker thread holds a connection before the race starts
 
     def attempt(item: tuple[int, str, str]) -> tuple[int, str, str, str]:
         event_id, target, actor = item
+        conn = sessions[actor].get()
         try:
-            connect().execute("SELECT api.transition_event(%s, %s, %s, 'agent', 'race')", [event_id, target, actor])
+            conn.execute("SELECT api.transition_event(%s, %s, 'race')", [event_id, target])
             return event_id, target, actor, "won"
         except psycopg.Error as exc:
             return event_id, target, actor, exc.sqlstate or "?"
+        finally:
+            sessions[actor].put(conn)
 
     try:
+        # Every session is open before the race starts.
+        for actor, dsn in dsns.items():
+            for _ in range(CONNECTIONS // len(dsns)):
+                connections.append(psycopg.connect(dsn, autocommit=True))
+                sessions[actor].put(connections[-1])
         with ThreadPoolExecutor(CONNECTIONS) as pool:
-            list(pool.map(warm_up, range(CONNECTIONS)))
             return list(pool.map(attempt, attempts))
     finally:
         for conn in connections:
@@ -66,23 +71,25 @@ def race(conninfo: str, attempts: list[tuple[int, str, str]]) -> list[tuple[int,
 
 
 @pytest.fixture
-def worker_dsn(fresh_db: str, login_as) -> str:
-    return login_as(fresh_db, "agentledger_worker")
+def worker_dsns(fresh_db: str, login_as) -> dict[str, str]:
+    """RACERS_PER_EVENT worker logins, each acting for an agent principal of its own name."""
+    dsns = [login_as(fresh_db, "agentledger_worker") for _ in range(RACERS_PER_EVENT)]
+    return {conninfo_to_dict(dsn)["user"]: dsn for dsn in dsns}
 
 
-def test_each_race_has_exactly_one_winner_and_the_audit_agrees(fresh_db: str, worker_dsn: str) -> None:
-    ids = submit_events(worker_dsn, EVENTS)
+def test_each_race_has_exactly_one_winner_and_the_audit_agrees(fresh_db: str, worker_dsns: dict[str, str]) -> None:
+    ids = submit_events(fresh_db, EVENTS)
 
-    # Round 1: four workers claim each queued event at once.
-    claims = [(i, "processing", f"worker-{n}") for i in ids for n in range(RACERS_PER_EVENT)]
-    round1 = race(worker_dsn, claims)
+    # Round 1: four workers (four principals) claim each queued event at once.
+    claims = [(i, "processing", actor) for i in ids for actor in worker_dsns]
+    round1 = race(worker_dsns, claims)
     # Round 2: four sessions of each claim's holder (a lease taken through api.transition_event lets
-    # its named owner act) approve or reject it at once. Once one decision is in, neither decision
-    # is a valid move any more.
+    # the principal holding it act) approve or reject it at once. Once one decision is in, neither
+    # decision is a valid move any more.
     holder = {e: actor for e, _, actor, outcome in round1 if outcome == "won"}
     targets = ["approved", "rejected", "approved", "rejected"]
     decisions = [(i, targets[n], holder[i]) for i in ids for n in range(RACERS_PER_EVENT)]
-    round2 = race(worker_dsn, decisions)
+    round2 = race(worker_dsns, decisions)
 
     for outcomes in (round1, round2):
         winners = Counter(e for e, _, _, outcome in outcomes if outcome == "won")

@@ -14,12 +14,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 from agentledger.cli.run import EXAMPLE_POLICY
 from agentledger_examples import fraud, loans, support
+from tests.support import databases
+from tests.support.roles import LoginAs
 
-WORKER = "example-agents"
+WORKER = "example-agents"  # the example worker's name: it labels its claims
+INTAKE = "intake-test"  # the service principal that submits, with an API key
 DEADLINE_SECONDS = 30.0
 STOP_SECONDS = 30.0
 
@@ -143,11 +147,23 @@ SUBMITTED = {  # name: (event_type, payload, decision, what the decision's resul
 }
 
 
-def submit(conn: psycopg.Connection, customer_id: str, event_type: str, payload: dict) -> int:
+@pytest.fixture
+def intake_key(fresh_db: str) -> str:
+    """An API key of the service principal INTAKE (the administrator acts for a principal too)."""
+    with psycopg.connect(databases.acting_admin(fresh_db), autocommit=True) as conn:
+        conn.execute("SELECT api.create_principal(%s, 'service')", [INTAKE])
+        return conn.execute("SELECT api.create_api_key(%s, 'submitter')", [INTAKE]).fetchone()[0]
+
+
+def submit(conn: psycopg.Connection, key: str, customer_id: str, event_type: str, payload: dict) -> int:
     return conn.execute(
-        "SELECT id FROM api.submit_event(%s, %s, %s, p_actor => 'intake-test')",
-        (customer_id, event_type, json.dumps(payload)),
+        "SELECT id FROM api.submit_event(%s, %s, %s, p_key => %s)", (customer_id, event_type, json.dumps(payload), key)
     ).fetchone()[0]
+
+
+def principal_of(dsn: str) -> str:
+    """The principal a login made by login_as acts for: its name is the login's."""
+    return str(conninfo_to_dict(dsn)["user"])
 
 
 def run_examples_until_done(
@@ -204,17 +220,17 @@ def trail_of(conn: psycopg.Connection, event_id: int) -> list[dict]:
 
 
 def test_example_worker_decides_and_completes_one_event_of_each_type(
-    fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path
+    fresh_db: str, intake_key: str, login_as: LoginAs, tmp_path: Path
 ) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         ids = {
-            name: submit(conn, f"cust-{name.replace(' ', '-')}", event_type, payload)
+            name: submit(conn, intake_key, f"cust-{name.replace(' ', '-')}", event_type, payload)
             for name, (event_type, payload, _, _) in SUBMITTED.items()
         }
 
-    statuses = run_examples_until_done(
-        fresh_db, login_as(fresh_db, "agentledger_worker"), list(ids.values()), tmp_path / "worker.log"
-    )
+    worker_dsn = login_as(fresh_db, "agentledger_worker")
+    agent = principal_of(worker_dsn)
+    statuses = run_examples_until_done(fresh_db, worker_dsn, list(ids.values()), tmp_path / "worker.log")
     assert statuses == dict.fromkeys(ids.values(), "completed"), (ids, statuses)
 
     with psycopg.connect(fresh_db, autocommit=True, row_factory=dict_row) as conn:
@@ -222,11 +238,12 @@ def test_example_worker_decides_and_completes_one_event_of_each_type(
             trail = trail_of(conn, ids[name])
             moves = [(row["from_status"], row["to_status"], row["actor"]) for row in trail]
             assert moves == [
-                (None, "queued", "intake-test"),
-                ("queued", "processing", WORKER),
-                ("processing", decision, WORKER),
-                (decision, "completed", WORKER),
+                (None, "queued", INTAKE),
+                ("queued", "processing", agent),
+                ("processing", decision, agent),
+                (decision, "completed", agent),
             ], (name, moves)
+            assert trail[1]["details"]["instance"] == WORKER, "the worker's name labels its claim"
             decided, completed = trail[2], trail[3]
             assert decided["reason"], (name, decided)
             assert expected(decided["details"]["result"], completed["details"]), (name, decided, completed)
@@ -234,42 +251,52 @@ def test_example_worker_decides_and_completes_one_event_of_each_type(
 
 
 def test_a_loan_the_review_policy_holds_waits_for_two_reviewers_then_is_disbursed(
-    fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path
+    fresh_db: str, intake_key: str, login_as: LoginAs, tmp_path: Path
 ) -> None:
     """The review policy `./run` sets: the agent's approval of a 25,000 loan is a proposal; two
-    reviewers approve it; the example's follow-up action disburses it."""
+    reviewers, two people with a reviewer key each, approve it; the example's follow-up action
+    disburses it."""
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute(EXAMPLE_POLICY)
-        loan = submit(conn, "cust-large", "loan_application", {"amount": 25000, "income": 90000})
-    reviewers = iter(["reviewer-ann", "reviewer-bob"])
+        reviewer_keys = []
+        for person in ("reviewer-ann", "reviewer-bob"):
+            conn.execute("SELECT api.create_principal(%s, 'human')", [person])
+            reviewer_keys += conn.execute("SELECT api.create_api_key(%s, 'reviewer')", [person]).fetchone()
+        loan = submit(conn, intake_key, "cust-large", "loan_application", {"amount": 25000, "income": 90000})
+    reviewers = iter(reviewer_keys)
 
     def review(conn: psycopg.Connection, statuses: dict[int, str]) -> None:
         if statuses[loan] == "in_review":
-            conn.execute("SELECT api.review_event(%s, 'approved', 'income verified', %s)", (loan, next(reviewers)))
+            conn.execute(
+                "SELECT api.review_event(%s, 'approved', 'income verified', p_key => %s)", (loan, next(reviewers))
+            )
 
-    statuses = run_examples_until_done(
-        fresh_db, login_as(fresh_db, "agentledger_worker"), [loan], tmp_path / "worker.log", review
-    )
+    worker_dsn = login_as(fresh_db, "agentledger_worker")
+    agent = principal_of(worker_dsn)
+    statuses = run_examples_until_done(fresh_db, worker_dsn, [loan], tmp_path / "worker.log", review)
     assert statuses == {loan: "completed"}
     with psycopg.connect(fresh_db, autocommit=True, row_factory=dict_row) as conn:
         moves = [(row["from_status"], row["to_status"], row["actor"]) for row in trail_of(conn, loan)]
         assert moves == [
-            (None, "queued", "intake-test"),
-            ("queued", "processing", WORKER),
-            ("processing", "in_review", WORKER),
+            (None, "queued", INTAKE),
+            ("queued", "processing", agent),
+            ("processing", "in_review", agent),
             ("in_review", "in_review", "reviewer-ann"),
             ("in_review", "approved", "reviewer-bob"),
-            ("approved", "completed", WORKER),
+            ("approved", "completed", agent),
         ], moves
         assert trail_of(conn, loan)[-1]["details"]["action"] == "disbursed"
 
 
 def test_example_worker_fails_an_invalid_loan_and_finishes_a_ticket_decided_elsewhere(
-    fresh_db: str, login_as: Callable[[str, str], str], tmp_path: Path
+    fresh_db: str, intake_key: str, login_as: LoginAs, tmp_path: Path
 ) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        # A ticket decided by a worker that handed its action off (as one stopped after its decision).
-        ticket = submit(conn, "cust-ticket", "support_ticket", {"text": "Loan question."})
+        ticket = submit(conn, intake_key, "cust-ticket", "support_ticket", {"text": "Loan question."})
+        invalid = submit(conn, intake_key, "cust-invalid", "loan_application", {"amount": "a lot"})
+    # A ticket decided by another agent that handed its action off (as one stopped after its decision).
+    old_copilot = login_as(fresh_db, "agentledger_worker")
+    with psycopg.connect(old_copilot, autocommit=True) as conn:
         [(token,)] = conn.execute("SELECT lease_token FROM api.claim_events('copilot-old', 1, '{support_ticket}')")
         [(outcome,)] = conn.execute(
             "SELECT outcome FROM api.decide_events(ARRAY[%s]::bigint[], ARRAY[%s]::uuid[], '{approved}',"
@@ -277,22 +304,21 @@ def test_example_worker_fails_an_invalid_loan_and_finishes_a_ticket_decided_else
             (ticket, token, json.dumps({"summary": "Loan question.", "category": "lending"})),
         )
         assert outcome == "done"
-        invalid = submit(conn, "cust-invalid", "loan_application", {"amount": "a lot"})
 
-    statuses = run_examples_until_done(
-        fresh_db, login_as(fresh_db, "agentledger_worker"), [ticket, invalid], tmp_path / "worker.log"
-    )
+    worker_dsn = login_as(fresh_db, "agentledger_worker")
+    agent = principal_of(worker_dsn)
+    statuses = run_examples_until_done(fresh_db, worker_dsn, [ticket, invalid], tmp_path / "worker.log")
     assert statuses == {ticket: "completed", invalid: "failed"}
 
     with psycopg.connect(fresh_db, autocommit=True, row_factory=dict_row) as conn:
         trail = trail_of(conn, ticket)
         assert [(row["to_status"], row["actor"]) for row in trail][-2:] == [
-            ("approved", "copilot-old"),
-            ("completed", WORKER),
+            ("approved", principal_of(old_copilot)),
+            ("completed", agent),
         ]
         assert trail[-1]["details"] == {"routed_to": "lending-queue"}
         trail = trail_of(conn, invalid)
-        assert [(row["to_status"], row["actor"]) for row in trail][1:] == [("processing", WORKER), ("failed", WORKER)]
+        assert [(row["to_status"], row["actor"]) for row in trail][1:] == [("processing", agent), ("failed", agent)]
         event = conn.execute("SELECT * FROM api.get_event(%s)", (invalid,)).fetchone()
         assert event["attempts"] == 1, "not retried"
         assert event["last_error"] == "cannot assess the application: amount must be a number, not 'a lot'"

@@ -14,6 +14,13 @@ from tests.support.docs import section
 from tests.support.workers import sql, statuses, submit
 
 
+@pytest.fixture
+def fresh_db(fresh_db: str) -> str:
+    """The private database, where the administrator the tests connect as acts for a principal of
+    its own name: the api functions record it as the actor."""
+    return databases.acting_admin(fresh_db)
+
+
 def test_the_backup_commands_restore_a_trail_that_verifies(fresh_db, tmp_path):
     submit(fresh_db, 50)
     sql(fresh_db, "SELECT count(*) FROM api.claim_events('w', 10)")
@@ -62,7 +69,7 @@ TAGS = re.findall(r"^(@\S+)", (databases.REPO_ROOT / "sqitch.plan").read_text(),
 
 
 @pytest.mark.parametrize("tag", TAGS)
-def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db, tag):
+def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db, tag, login_as):
     name = dbname(empty_db)
     deployed = run_sqitch(["deploy", "--to", tag], name)
     if deployed.returncode != 0:
@@ -94,18 +101,19 @@ def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db
     assert sql(empty_db, "SELECT id, status::text, version FROM ledger.events ORDER BY id") == before
     assert sql(empty_db, "SELECT ok FROM api.verify_audit()")[0][0] is True
 
-    # The new protocol takes the old events over: queued ones are claimed, decided ones offered for
-    # their action, the old lease is rescued once it has run out.
-    claimed = sql(empty_db, "SELECT id, lease_token FROM api.claim_events('new-worker', 10)")
-    actions = sql(empty_db, "SELECT id, lease_token FROM api.claim_actions('new-worker', 10)")
+    # The new protocol takes the old events over, acting as principals: a new worker's login claims
+    # the queued ones and the decided ones' actions; a DBA's login (it may move the clock) rescues
+    # the old lease once it has run out.
+    worker = login_as(empty_db, "agentledger_worker")
+    admin = login_as(empty_db, "agentledger_owner", "human")
+    claimed = sql(worker, "SELECT id, lease_token FROM api.claim_events('new-worker', 10)")
+    actions = sql(worker, "SELECT id, lease_token FROM api.claim_actions('new-worker', 10)")
     assert sorted(i for i, _ in claimed) == ids[5:7] and sorted(i for i, _ in actions) == ids[1:3]
     done = sql(
-        empty_db, "SELECT outcome FROM api.complete_events(%s, %s)", [i for i, _ in actions], [t for _, t in actions]
+        worker, "SELECT outcome FROM api.complete_events(%s, %s)", [i for i, _ in actions], [t for _, t in actions]
     )
     assert done == [("done",), ("done",)]
-    rescued = sql(
-        empty_db, "SELECT event_id, status::text FROM api.rescue_expired_leases(10, 'ops', now() + interval '1 hour')"
-    )
+    rescued = sql(admin, "SELECT event_id, status::text FROM api.rescue_expired_leases(10, now() + interval '1 hour')")
     assert (ids[0], "queued") in rescued
     assert sql(empty_db, "SELECT ok FROM api.verify_audit()")[0][0] is True
 
@@ -114,13 +122,13 @@ def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db
     # of its own).
     for _ in range(2):  # the queued ones, then the decided ones
         held = sql(
-            empty_db,
+            admin,
             """SELECT id, lease_token FROM api.claim_events('closer', 100, NULL, now() + interval '2 hours')
                                 UNION ALL
                                 SELECT id, lease_token FROM api.claim_actions('closer', 100, NULL, now() + interval '2 hours')""",
         )
         sql(
-            empty_db,
+            admin,
             "SELECT count(*) FROM api.fail_events(%s, %s, %s, NULL, %s, now() + interval '2 hours')",
             [i for i, _ in held],
             [t for _, t in held],
@@ -143,7 +151,7 @@ def test_a_database_deployed_at_an_earlier_tag_upgrades_with_its_events(empty_db
         assert result.returncode == 0, describe(result)
 
 
-def test_ordered_events_deployed_before_the_order_lines_keep_their_lines(empty_db):
+def test_ordered_events_deployed_before_the_order_lines_keep_their_lines(empty_db, login_as):
     """Ordered events written before the first_in_line mark existed: the upgrade marks each
     customer's earliest open one, so the held one keeps its turn and the rest follow it."""
     name = dbname(empty_db)
@@ -170,9 +178,12 @@ def test_ordered_events_deployed_before_the_order_lines_keep_their_lines(empty_d
     assert upgraded.returncode == 0, describe(upgraded)
     marks = dict(sql(empty_db, "SELECT id, first_in_line FROM ledger.events WHERE ordered"))
     assert marks == {a1: True, a2: False, a3: False, b1: True, b2: False, c1: True}
-    # c1 is the only one claimable: a1 is still held, b1 failed and holds b2 back.
-    assert [i for (i,) in sql(empty_db, "SELECT id FROM api.claim_events('new-worker', 10)")] == [c1]
-    sql(empty_db, "SELECT count(*) FROM api.decide_events(%s, %s, '{approved}')", [a1], [token])
-    sql(empty_db, "SELECT count(*) FROM api.complete_events(%s, %s)", [a1], [token])
-    assert [i for (i,) in sql(empty_db, "SELECT id FROM api.claim_events('new-worker', 10)")] == [a2]
+    # c1 is the only one claimable: a1 is still held, b1 failed and holds b2 back. The old worker,
+    # now the principal old-worker (its name held the lease), finishes a1 with its token.
+    new_worker = login_as(empty_db, "agentledger_worker")
+    old_worker = login_as(empty_db, "agentledger_worker", principal="old-worker")
+    assert [i for (i,) in sql(new_worker, "SELECT id FROM api.claim_events('new-worker', 10)")] == [c1]
+    assert sql(old_worker, "SELECT outcome FROM api.decide_events(%s, %s, '{approved}')", [a1], [token]) == [("done",)]
+    assert sql(old_worker, "SELECT outcome FROM api.complete_events(%s, %s)", [a1], [token]) == [("done",)]
+    assert [i for (i,) in sql(new_worker, "SELECT id FROM api.claim_events('new-worker', 10)")] == [a2]
     assert sql(empty_db, "SELECT ok FROM api.verify_audit()")[0][0] is True

@@ -28,6 +28,13 @@ ORDERED_TYPE = """INSERT INTO ledger.event_types (name, description, ordered_per
                   VALUES ('tests_ordered', 'ordered per customer', true)"""
 
 
+@pytest.fixture
+def fresh_db(fresh_db: str) -> str:
+    """The private database, where the administrator the tests connect as acts for a principal of
+    its own name: the api functions record it as the actor."""
+    return databases.acting_admin(fresh_db)
+
+
 def finish(conn: psycopg.Connection, claims: list[tuple]) -> None:
     """Decide (approved) and complete the claimed events, as a worker does."""
     ids, tokens = [c[0] for c in claims], [c[1] for c in claims]
@@ -70,9 +77,10 @@ def test_ordered_events_are_held_one_at_a_time_per_customer_in_submission_order(
                          FROM generate_series(1, 1000) g))""",
         CUSTOMERS,
     )
-    worker = login_as(fresh_db, "agentledger_worker")
+    # Each claimer is a worker of its own: a login acting for its own principal.
+    workers = [login_as(fresh_db, "agentledger_worker") for _ in range(CLAIMERS)]
     errors: list[BaseException] = []
-    threads = [threading.Thread(target=drain, args=(worker, f"claimer-{i}", errors)) for i in range(CLAIMERS)]
+    threads = [threading.Thread(target=drain, args=(w, f"claimer-{i}", errors)) for i, w in enumerate(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -181,13 +189,17 @@ def test_submits_racing_completions_of_the_same_customers_neither_stall_nor_dead
     submitter's events of a customer are claimed in the order it submitted them."""
     sql(fresh_db, ORDERED_TYPE)
     total = 3 * ROUNDS * LINES
-    api, worker = login_as(fresh_db, "agentledger_api"), login_as(fresh_db, "agentledger_worker")
+    submitters = [login_as(fresh_db, "agentledger_api", "service") for _ in range(3)]
+    claimers = [login_as(fresh_db, "agentledger_worker") for _ in range(4)]
     errors: list[BaseException] = []
     deadline = time.monotonic() + 120
-    threads = [threading.Thread(target=submit_rounds, args=(api, f"submitter-{i}", i, errors)) for i in range(3)]
+    threads = [
+        threading.Thread(target=submit_rounds, args=(api, f"submitter-{i}", i, errors))
+        for i, api in enumerate(submitters)
+    ]
     threads += [
         threading.Thread(target=drain_until, args=(worker, fresh_db, f"claimer-{i}", total, deadline, errors))
-        for i in range(4)
+        for i, worker in enumerate(claimers)
     ]
     for thread in threads:
         thread.start()

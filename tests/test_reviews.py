@@ -1,5 +1,6 @@
 """Humans in the loop, end to end: a worker proposes, reviewers decide over HTTP, the worker's
-follow-up action completes the event, and the history shows every step with its actor."""
+follow-up action completes the event, and the history shows every step with its actor: the
+principal of the key or of the login that acted."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 from decimal import Decimal
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from agentledger_worker import Worker
 from agentledger_worker.channels import ESCALATIONS_CHANNEL
@@ -24,7 +26,9 @@ FOUR_EYES_ABOVE_10000 = """INSERT INTO ledger.review_policies (event_type, paylo
 def test_a_large_loan_needs_two_reviewers_then_the_worker_disburses_it(api, fresh_db, login_as):
     api.sql(FOUR_EYES_ABOVE_10000)
     submitter = api.key("submitter", "intake")
+    # Two reviewers are two people (principals); ada's second key is still ada.
     ada, bob, auditor = api.key("reviewer", "rev-ada"), api.key("reviewer", "rev-bob"), api.key("auditor")
+    ada_laptop = api.key("reviewer", "rev-ada-laptop", principal="rev-ada")
     event_id = api.client.post(
         "/events",
         headers=submitter,
@@ -49,8 +53,11 @@ def test_a_large_loan_needs_two_reviewers_then_the_worker_disburses_it(api, fres
     def status(ident: int) -> str:
         return sql(fresh_db, "SELECT status::text FROM ledger.events WHERE id = %s", ident)[0][0]
 
+    worker_dsn = login_as(fresh_db, "agentledger_worker")
+    agent = conninfo_to_dict(worker_dsn)["user"]  # the principal its login acts for
+
     async def scenario() -> None:
-        async with running(worker, login_as(fresh_db, "agentledger_worker")):
+        async with running(worker, worker_dsn):
             await async_wait_until(
                 lambda: status(event_id) == "in_review" and status(small_id) == "completed",
                 30,
@@ -72,6 +79,13 @@ def test_a_large_loan_needs_two_reviewers_then_the_worker_disburses_it(api, fres
                 json={"verdict": "approved", "reason": "really"},
             )
             assert_problem(again, 409, "AL018")
+            with_another_key = await asyncio.to_thread(
+                api.client.post,
+                f"/events/{event_id}/reviews",
+                headers=ada_laptop,
+                json={"verdict": "approved", "reason": "from my laptop"},
+            )
+            assert_problem(with_another_key, 409, "AL018")
             second = await asyncio.to_thread(
                 api.client.post,
                 f"/events/{event_id}/reviews",
@@ -83,40 +97,45 @@ def test_a_large_loan_needs_two_reviewers_then_the_worker_disburses_it(api, fres
 
     asyncio.run(scenario())
 
-    assert proposals == [f"{event_id} approved by underwriter-1"]
+    assert proposals == [f"{event_id} approved by {agent}"]
     history = api.client.get(f"/events/{event_id}/history", headers=auditor).json()
     steps = [(e["from_status"], e["to_status"], e["actor"], e["actor_kind"]) for e in history["entries"]]
     assert steps == [
-        (None, "queued", "intake", "agent"),
-        ("queued", "processing", "underwriter-1", "agent"),
-        ("processing", "in_review", "underwriter-1", "agent"),  # the agent's proposal
+        (None, "queued", "intake", "system"),  # a service principal acts as system
+        ("queued", "processing", agent, "agent"),
+        ("processing", "in_review", agent, "agent"),  # the agent's proposal
         ("in_review", "in_review", "rev-ada", "human"),  # the first approval
         ("in_review", "approved", "rev-bob", "human"),  # the second: the human verdict
-        ("approved", "completed", "underwriter-1", "agent"),  # the follow-up action
+        ("approved", "completed", agent, "agent"),  # the follow-up action
     ]
+    assert [e["api_key"] for e in history["entries"]] == ["intake", None, None, "rev-ada", "rev-bob", None]
+    assert history["entries"][1]["details"]["instance"] == "underwriter-1", "the worker's name labels its claim"
     proposal, verdict = history["entries"][2], history["entries"][4]
     assert proposal["reason"] == "income covers the instalments" and proposal["details"]["proposal"] == "approved"
-    assert (
-        verdict["details"]["approved_by"] == ["rev-ada", "rev-bob"]
-        and verdict["details"]["proposed_by"] == "underwriter-1"
-    )
+    assert verdict["details"]["approved_by"] == ["rev-ada", "rev-bob"] and verdict["details"]["proposed_by"] == agent
     assert history["verification"]["ok"] is True
 
 
 def test_review_refusals_over_http(api):
     api.sql("INSERT INTO ledger.review_policies (event_type, always_review) VALUES ('fraud_alert', true)")
     worker_key, cy, dee = api.key("worker", "triage-bot"), api.key("reviewer", "rev-cy"), api.key("reviewer", "rev-dee")
+    cy_desk = api.key("worker", "rev-cy-desk", principal="rev-cy")  # cy's key for recording outcomes
     event_id = api.client.post(
         "/events", headers=worker_key, json={"customer_id": "cust-9", "event_type": "fraud_alert", "payload": {}}
     ).json()["id"]
-    # A person decides it through the generic transition: the policy sends that decision to review too.
-    assert api.client.patch(f"/events/{event_id}/status", headers=cy, json={"status": "processing"}).status_code == 200
+    # A person decides it through the generic transition (with a worker key of theirs): the policy
+    # sends that decision to review too.
+    assert (
+        api.client.patch(f"/events/{event_id}/status", headers=cy_desk, json={"status": "processing"}).status_code
+        == 200
+    )
     proposed = api.client.patch(
-        f"/events/{event_id}/status", headers=cy, json={"status": "rejected", "reason": "card used abroad"}
+        f"/events/{event_id}/status", headers=cy_desk, json={"status": "rejected", "reason": "card used abroad"}
     )
     assert proposed.status_code == 200 and proposed.json()["status"] == "in_review", proposed.text
 
     review = f"/events/{event_id}/reviews"
+    # cy proposed it (with the worker key): cy may not review it, whatever the key.
     assert_problem(api.client.post(review, headers=cy, json={"verdict": "approved", "reason": "mine"}), 403, "AL017")
     assert_problem(api.client.post(review, headers=worker_key, json={"verdict": "approved", "reason": "x"}), 403)
     assert_problem(api.client.post(review, headers=dee, json={"verdict": "maybe", "reason": "x"}), 422, "validation")
@@ -126,11 +145,11 @@ def test_review_refusals_over_http(api):
         404,
         "AL001",
     )
-    assert_problem(
-        api.client.patch(f"/events/{event_id}/status", headers=dee, json={"status": "approved", "reason": "shortcut"}),
-        409,
-        "AL003",
-    )
+    # The verdict is a review, not a status change: a reviewer key records no outcome, and the
+    # generic transition cannot skip the review.
+    shortcut = {"status": "approved", "reason": "shortcut"}
+    assert_problem(api.client.patch(f"/events/{event_id}/status", headers=dee, json=shortcut), 403)
+    assert_problem(api.client.patch(f"/events/{event_id}/status", headers=worker_key, json=shortcut), 409, "AL003")
     assert_problem(api.client.get("/reviews", headers=worker_key), 403)
     queue = api.client.get("/reviews?event_type=fraud_alert", headers=dee).json()["items"]
     assert [(r["id"], r["proposed_status"], r["proposed_by"]) for r in queue] == [(event_id, "rejected", "rev-cy")]
@@ -167,12 +186,14 @@ def test_a_missed_deadline_is_escalated_once_by_the_workers_maintenance_pass(api
     key = api.key("auditor")
     worker = Worker(name="maintainer", poll_interval=0.3, rescue_interval=0.2)
     worker.handler("support_ticket")(lambda event, ctx: ctx.approve())  # not the late type
+    worker_dsn = login_as(fresh_db, "agentledger_worker")
+    agent = conninfo_to_dict(worker_dsn)["user"]
 
     async def scenario() -> list[str]:
         with psycopg.connect(fresh_db, autocommit=True) as listener:
             listener.execute(f"LISTEN {ESCALATIONS_CHANNEL}")
             event_id = sql(fresh_db, "SELECT id FROM api.submit_event('cust-5', 'fraud_alert', '{}')")[0][0]
-            async with running(worker, login_as(fresh_db, "agentledger_worker")):
+            async with running(worker, worker_dsn):
                 await async_wait_until(
                     lambda: sql(
                         fresh_db, "SELECT decide_breached_at IS NOT NULL FROM ledger.events WHERE id = %s", event_id
@@ -187,7 +208,8 @@ def test_a_missed_deadline_is_escalated_once_by_the_workers_maintenance_pass(api
             "SELECT to_status::text, actor, actor_kind::text FROM ledger.audit_log WHERE event_id = %s ORDER BY seq",
             event_id,
         )
-        assert trail == [("queued", "postgres", "agent"), ("queued", "maintainer", "system")], trail
+        # The breach is marked by the principal of the worker's login, as a system step.
+        assert trail == [("queued", databases.USER, "human"), ("queued", agent, "system")], trail
         return notes
 
     notes = asyncio.run(scenario())

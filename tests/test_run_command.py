@@ -1,7 +1,7 @@
 """`./run`: in a copy of the checkout, without DATABASE_URL, it starts the embedded PostgreSQL, deploys,
-makes the development key, serves the API and starts the sealer, which witnesses the audit trail in
-.agentledger/witness; SIGINT stops every process it started and exits 0; a second run finds the data
-and the key again, and its database verifies against the witness.
+makes the principals and the development keys, serves the API and starts the sealer, which
+witnesses the audit trail in .agentledger/witness; SIGINT stops every process it started and exits
+0; a second run finds the data and the key again, and its database verifies against the witness.
 
 The copy runs on this test run's virtualenv (AGENTLEDGER_VENV), so nothing is installed here; ./test
 installs the `embedded` extra the command needs.
@@ -109,7 +109,16 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
     first = Run(checkout, free_port(), "first")
     try:
         key, seconds = first.wait_until_ready()
-        assert "created the development API key dev (worker)" in first.err.read_text(), first.output()
+        made = first.err.read_text()
+        assert "created the development API key dev (worker) of the new agent principal dev;" in made, first.output()
+        for reviewer in ("dev-reviewer-1", "dev-reviewer-2"):  # two reviewers: two people
+            assert (
+                f"created the development API key {reviewer} (reviewer) of the new human principal {reviewer};" in made
+            )
+        assert (
+            "created the agent principal example-agents; the example workers' login agentledger_dev_worker acts for it"
+            in made
+        ), first.output()
         key_file = checkout / ".agentledger" / "dev-api-key"
         assert key_file.read_text().strip() == key
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -174,7 +183,11 @@ def test_run_serves_stops_cleanly_and_keeps_the_data_and_key(checkout: Path) -> 
     try:
         again, _ = second.wait_until_ready()
         assert again == key, "the development key is kept"
-        assert "read from .agentledger/dev-api-key" in second.err.read_text()
+        assert "development API key dev (worker) of dev, read from .agentledger/dev-api-key" in second.err.read_text()
+        assert (
+            "the example workers' login agentledger_dev_worker acts for the agent principal example-agents"
+            in second.err.read_text()
+        ), second.output()
         assert "deploying schema ... up to date" in second.err.read_text()
         event = httpx.get(f"{second.url}/events/{event_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
         assert event.status_code == 200, event.text

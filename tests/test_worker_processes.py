@@ -12,9 +12,17 @@ import time
 from contextlib import ExitStack
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from tests.support import databases
 from tests.support.workers import settings, sql, statuses, submit, wait_until, worker_process
+
+
+@pytest.fixture
+def fresh_db(fresh_db: str) -> str:
+    """The private database, where the administrator the tests connect as acts for a principal of
+    its own name: the api functions record it as the actor."""
+    return databases.acting_admin(fresh_db)
 
 
 @pytest.fixture
@@ -22,15 +30,22 @@ def worker_dsn(fresh_db: str, login_as) -> str:
     return login_as(fresh_db, "agentledger_worker")
 
 
+def principal_of(dsn: str) -> str:
+    """The principal a login made by login_as acts for: its name is the login's."""
+    return str(conninfo_to_dict(dsn)["user"])
+
+
 @pytest.mark.stress  # four worker processes, 10,000 events
-def test_four_processes_complete_ten_thousand_events_exactly_once(fresh_db, worker_dsn, tmp_path):
+def test_four_processes_complete_ten_thousand_events_exactly_once(fresh_db, login_as, tmp_path):
     submit(fresh_db, 10_000)
+    logins = [login_as(fresh_db, "agentledger_worker") for _ in range(4)]  # four agents, one login each
+    agents = [principal_of(dsn) for dsn in logins]
     with ExitStack() as stack:
         workers = [
             stack.enter_context(
-                worker_process(worker_dsn, "loans", "--name", f"w{i}", "--prefetch", "50", log=tmp_path / f"w{i}.log")
+                worker_process(dsn, "loans", "--name", f"w{i}", "--prefetch", "50", log=tmp_path / f"w{i}.log")
             )
-            for i in range(4)
+            for i, dsn in enumerate(logins)
         ]
         wait_until(lambda: statuses(fresh_db) == {"completed": 10_000}, 180, "10,000 completed")
         for process in workers:
@@ -50,7 +65,8 @@ def test_four_processes_complete_ten_thousand_events_exactly_once(fresh_db, work
         sql(
             fresh_db,
             """SELECT count(*) FROM ledger.audit_log a
-                             WHERE a.to_status <> 'queued' AND a.actor NOT IN ('w0', 'w1', 'w2', 'w3')""",
+                             WHERE a.to_status <> 'queued' AND a.actor <> ALL (%s)""",
+            agents,
         )[0][0]
         == 0
     )
@@ -71,16 +87,17 @@ def test_four_processes_complete_ten_thousand_events_exactly_once(fresh_db, work
 
 
 @pytest.mark.stress  # a worker process killed
-def test_events_held_by_a_killed_worker_are_rescued_and_finished_by_another(fresh_db, worker_dsn, tmp_path):
+def test_events_held_by_a_killed_worker_are_rescued_and_finished_by_another(fresh_db, login_as, tmp_path):
     settings(fresh_db, lease_duration="2 s")
     ids = submit(fresh_db, 20)
     slow = {"AGENTLEDGER_TEST_HANDLER_SECONDS": "60"}
-    with worker_process(worker_dsn, "loans", "--name", "doomed", env=slow, log=tmp_path / "doomed.log") as doomed:
+    doomed_dsn, survivor_dsn = login_as(fresh_db, "agentledger_worker"), login_as(fresh_db, "agentledger_worker")
+    with worker_process(doomed_dsn, "loans", "--name", "doomed", env=slow, log=tmp_path / "doomed.log") as doomed:
         wait_until(lambda: statuses(fresh_db) == {"processing": 10, "queued": 10}, 30, "10 events held")
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(10)
     held = {r[0] for r in sql(fresh_db, "SELECT id FROM ledger.events WHERE status = 'processing'")}
-    with worker_process(worker_dsn, "loans", "--name", "survivor", log=tmp_path / "survivor.log") as survivor:
+    with worker_process(survivor_dsn, "loans", "--name", "survivor", log=tmp_path / "survivor.log") as survivor:
         wait_until(lambda: statuses(fresh_db) == {"completed": 20}, 60, "all 20 completed")
         survivor.send_signal(signal.SIGTERM)
         assert survivor.wait(30) == 0
@@ -96,7 +113,8 @@ def test_events_held_by_a_killed_worker_are_rescued_and_finished_by_another(fres
         steps = sql(
             fresh_db, "SELECT to_status::text, actor FROM ledger.audit_log WHERE event_id = %s ORDER BY seq", event_id
         )
-        assert steps[1:4] == [("processing", "doomed"), ("queued", "survivor"), ("processing", "survivor")]
+        doomed, survivor = principal_of(doomed_dsn), principal_of(survivor_dsn)
+        assert steps[1:4] == [("processing", doomed), ("queued", survivor), ("processing", survivor)]
     claims = dict(
         sql(fresh_db, "SELECT event_id, count(*) FROM ledger.audit_log WHERE to_status = 'processing' GROUP BY 1")
     )
@@ -164,6 +182,31 @@ def test_a_role_that_may_not_claim_is_told_so_and_the_worker_exits_1(fresh_db, l
         r"agentledger: cannot claim (events|actions): permission denied for function claim_", result.stderr
     )
     assert "member of agentledger_worker" in result.stderr
+
+
+def test_a_login_that_acts_for_no_principal_is_told_so_at_once_and_the_worker_exits_1(fresh_db, login_as):
+    """The database acts for nobody on an unmapped login (28000): the worker stops at its first
+    claim with the database's message and hint, instead of retrying as if the connection were lost."""
+    nobody = login_as(fresh_db, "agentledger_worker", None)
+    login = principal_of(nobody)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "agentledger", "worker", "--app", "tests.worker_apps:loans"],
+        cwd=databases.REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": nobody},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert time.monotonic() - started < 15, "it fails fast"
+    assert re.search(
+        rf"^agentledger: cannot claim (events|actions): database login {login} acts for no principal\n"
+        rf"hint: An administrator maps it: agentledger principals add NAME --kind KIND --login {login}\.$",
+        result.stderr,
+        flags=re.MULTILINE,
+    ), result.stderr
+    assert "Traceback" not in result.stderr and "connection lost" not in result.stderr, result.stderr
 
 
 def test_misuse_exits_2_with_a_clear_message():

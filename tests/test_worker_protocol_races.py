@@ -17,6 +17,8 @@ import pytest
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
 
+from tests.support import databases
+
 pytestmark = pytest.mark.stress  # concurrent claimers and rescues racing reports
 
 SUBMIT_BATCH = 1000  # ledger.settings.max_batch_size
@@ -29,7 +31,6 @@ ARG_TYPES = {
     "p_worker": "text",
     "p_limit": "integer",
     "p_event_types": "text[]",
-    "p_actor": "text",
     "p_event_ids": "bigint[]",
     "p_lease_tokens": "uuid[]",
     "p_decisions": "text[]",
@@ -43,6 +44,13 @@ ARG_TYPES = {
     "p_reason": "text",
     "p_now": "timestamptz",
 }
+
+
+@pytest.fixture
+def fresh_db(fresh_db: str) -> str:
+    """The private database, where the administrator the tests connect as acts for a principal of
+    its own name: the api functions record it as the actor."""
+    return databases.acting_admin(fresh_db)
 
 
 def connect(conninfo: str) -> psycopg.Connection:
@@ -68,8 +76,7 @@ def submit(conn: psycopg.Connection, count: int, event_type: str = "loan_applica
                                                         'event_type', %s::text,
                                                         'payload', jsonb_build_object('n', g))
                                      ORDER BY g)
-                      FROM generate_series(%s::integer, %s::integer) g),
-                   p_actor => 'submitter')""",
+                      FROM generate_series(%s::integer, %s::integer) g))""",
             [event_type, first, last - 1],
         ).fetchall()
         ids.extend(r[0] for r in rows)
@@ -122,7 +129,7 @@ def assert_audit_verifies(conn: psycopg.Connection) -> None:
     assert ok, problem
 
 
-SUBMITTED = (1, None, "queued", "submitter", "agent")
+SUBMITTED = (1, None, "queued", databases.USER, "human")  # the administrator submits every event
 
 
 def claimed_by(worker: str, version: int = 2) -> tuple:
@@ -161,18 +168,18 @@ def claim_and_finish_until_empty(conninfo: str, worker: str, start: threading.Ba
 
 
 def test_concurrent_claimers_take_every_event_exactly_once(fresh_db: str, login_as) -> None:
-    """8 workers, each on its own worker-role connection, claim 10,000 events in batches of 50 at
-    the same time and finish what they claim. No event lands in two claims, every event is claimed
-    and completed under a lease token of its own, the audit trail holds exactly one
+    """8 workers, each an agent with a worker-role login of its own, claim 10,000 events in batches
+    of 50 at the same time and finish what they claim. No event lands in two claims, every event is
+    claimed and completed under a lease token of its own, the audit trail holds exactly one
     queued -> processing row per event naming the worker that got it, and the hash chain
     verifies."""
-    worker_dsn = login_as(fresh_db, "agentledger_worker")
-    with connect(worker_dsn) as conn:
+    with connect(fresh_db) as conn:
         ids = submit(conn, CLAIM_EVENTS)
     start = threading.Barrier(CLAIMERS, timeout=60)
     names = [f"claimer-{n}" for n in range(CLAIMERS)]
+    logins = {name: login_as(fresh_db, "agentledger_worker", principal=name) for name in names}
     with ThreadPoolExecutor(CLAIMERS) as pool:
-        futures = [pool.submit(claim_and_finish_until_empty, worker_dsn, name, start) for name in names]
+        futures = [pool.submit(claim_and_finish_until_empty, logins[name], name, start) for name in names]
         claims = {name: f.result() for name, f in zip(names, futures, strict=False)}
 
     times_claimed = Counter(i for got in claims.values() for i, _ in got)
@@ -344,7 +351,7 @@ def check_race(race: Race, answer: tuple, rescue_report, event, trail: list[tupl
     return "holder" if holder_won else "rescue"
 
 
-def test_rescue_racing_the_holders_report_never_loses_or_undoes_work(fresh_db: str) -> None:
+def test_rescue_racing_the_holders_report_never_loses_or_undoes_work(fresh_db: str, login_as) -> None:
     """10,000 races, 20 per round: the holder of each event reports on it (a decision of an event
     in processing, or the completion of one decided under a kept lease) 1 ms before its lease
     expires, on its own connection, while api.rescue_expired_leases runs at the moment of expiry
@@ -357,8 +364,10 @@ def test_rescue_racing_the_holders_report_never_loses_or_undoes_work(fresh_db: s
 
     Each round runs at its own synthetic clock, an hour before the previous round's, so what a
     round leaves (re-queued events, kept leases) is never due in a later round: every event races
-    exactly once, and each rescue frees only its own round's events. All these connections are the
-    superuser's, as only the owner may pass p_now."""
+    exactly once, and each rescue frees only its own round's events. The holder and the rescuer are
+    two agents whose logins are members of agentledger_owner, as only the owner may pass p_now."""
+    holder_dsn = login_as(fresh_db, "agentledger_owner", principal="holder")
+    rescuer_dsn = login_as(fresh_db, "agentledger_owner", principal="rescuer")
     with connect(fresh_db) as admin:
         submit(admin, RACE_ROUNDS * RACERS)
         now = admin.execute("SELECT now()").fetchone()[0]
@@ -369,8 +378,8 @@ def test_rescue_racing_the_holders_report_never_loses_or_undoes_work(fresh_db: s
     rescued: dict[int, object] = {}
     stray_rescues: list[int] = []
 
-    connections = [connect(fresh_db) for _ in range(RACERS + 2)]
-    holder, rescuer, reporters = connections[0], connections[1], connections[2:]
+    connections = [connect(rescuer_dsn)] + [connect(holder_dsn) for _ in range(RACERS + 1)]
+    rescuer, holder, reporters = connections[0], connections[1], connections[2:]
 
     def prepare(round_no: int) -> None:
         this_round[:] = hold_events(holder, clocks[round_no], round_no)
@@ -385,9 +394,7 @@ def test_rescue_racing_the_holders_report_never_loses_or_undoes_work(fresh_db: s
 
     def rescue(round_no: int) -> None:
         ours = {r.event_id for r in this_round}
-        for report in api(
-            rescuer, "rescue_expired_leases", p_limit=1000, p_actor="rescuer", p_now=clocks[round_no] + LEASE
-        ):
+        for report in api(rescuer, "rescue_expired_leases", p_limit=1000, p_now=clocks[round_no] + LEASE):
             if report.event_id not in ours or report.event_id in rescued:
                 stray_rescues.append(report.event_id)
             rescued[report.event_id] = report
@@ -420,7 +427,7 @@ def test_rescue_racing_the_holders_report_never_loses_or_undoes_work(fresh_db: s
 # --- 3. Zombie holders ------------------------------------------------------------------------
 
 ZOMBIES = 1000
-WORKER = "underwriter-7"  # A and B share this name: only the lease token tells them apart
+WORKER = "underwriter-7"  # A and B are this principal, on the same login: only the lease token tells them apart
 SECOND_REPORTS = ("complete_events", "fail_events", "heartbeat_events", "release_events")
 
 
@@ -438,15 +445,21 @@ def zombie_report(conn: psycopg.Connection, function: str, ids: list[int], token
 
 def test_a_zombie_holder_is_fenced_by_its_lease_token_not_its_name(fresh_db: str, login_as) -> None:
     """1,000 trials, run as batches and checked one by one: worker A claims an event under a lease
-    that expires at once, the rescue re-queues it, and worker B (another connection, same login
-    role and the SAME worker name) claims it and approves it keeping the lease. Then A, unaware,
+    that expires at once, the rescue re-queues it, and worker B (another connection, same login,
+    so the SAME principal, and the same worker name) claims it and approves it keeping the lease. Then A, unaware,
     reports on it with its old token: a decision in every trial, and in addition a completion, a
     failure, a heartbeat or a release. All are refused with AL009, 1000 of 1000, and none changes
     the event: B's decision, result and lease (not even its expiry) stand, B can still complete it,
     the audit trail shows only A's claim, the rescue and B's work, and the chain verifies. After
     B's completion A's token is still refused, not taken as a repeat of B's report."""
-    worker_dsn = login_as(fresh_db, "agentledger_worker")
-    with connect(fresh_db) as admin, connect(worker_dsn) as a, connect(worker_dsn) as b, connect(worker_dsn) as rescuer:
+    worker_dsn = login_as(fresh_db, "agentledger_worker", principal=WORKER)
+    rescuer_dsn = login_as(fresh_db, "agentledger_worker", principal="lease-rescue")
+    with (
+        connect(fresh_db) as admin,
+        connect(worker_dsn) as a,
+        connect(worker_dsn) as b,
+        connect(rescuer_dsn) as rescuer,
+    ):
         ids = submit(admin, ZOMBIES)
         set_lease(admin, "1 microsecond")  # A's leases are over by its next transaction
         a_claims = api(a, "claim_events", p_worker=WORKER, p_limit=ZOMBIES)

@@ -8,17 +8,32 @@ import time
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from agentledger_worker import SentToReview, Worker
 from agentledger_worker.channels import WORK_CHANNEL
+from agentledger_worker.runtime import WorkerStopped
+from tests.support import databases
 from tests.support.workers import async_wait_until, running, settings, sql, statuses, submit
 
 FAST = dict(poll_interval=0.3, rescue_interval=0.3, flush_delay=0.001, listen_check_interval=0.5)
 
 
 @pytest.fixture
+def fresh_db(fresh_db: str) -> str:
+    """The private database, where the administrator the tests connect as acts for a principal of
+    its own name: the api functions record it as the actor."""
+    return databases.acting_admin(fresh_db)
+
+
+@pytest.fixture
 def worker_dsn(fresh_db: str, login_as) -> str:
     return login_as(fresh_db, "agentledger_worker")
+
+
+def principal_of(dsn: str) -> str:
+    """The principal a login made by login_as acts for: its name is the login's."""
+    return str(conninfo_to_dict(dsn)["user"])
 
 
 def history(dsn: str, event_id: int) -> list[tuple]:
@@ -50,12 +65,14 @@ def test_decision_then_action_completes_every_event_with_one_chain_each(fresh_db
     asyncio.run(scenario())
 
     steps = history(fresh_db, ids[0])
+    agent = principal_of(worker_dsn)  # the actor: the principal the worker's login acts for
     assert [(f, t, a) for f, t, a, *_ in steps] == [
-        (None, "queued", "tests"),
-        ("queued", "processing", "underwriter-1"),
-        ("processing", "approved", "underwriter-1"),
-        ("approved", "completed", "underwriter-1"),
+        (None, "queued", databases.USER),
+        ("queued", "processing", agent),
+        ("processing", "approved", agent),
+        ("approved", "completed", agent),
     ]
+    assert steps[1][4]["instance"] == "underwriter-1", "the worker's name labels its claim"
     assert steps[2][3] == "within policy" and steps[3][4] == {"sent": 100}
     assert sql(fresh_db, "SELECT count(*) FROM ledger.audit_log")[0][0] == 4 * 300
     assert sql(fresh_db, "SELECT ok FROM api.verify_audit()")[0][0] is True
@@ -153,10 +170,11 @@ def test_inline_decision_then_action_in_one_handler(fresh_db, worker_dsn):
     assert [t for _, t, *_ in history(fresh_db, event_id)] == ["queued", "processing", "approved", "completed"]
 
 
-def test_a_decided_event_whose_action_never_ran_is_offered_to_action_handlers(fresh_db, worker_dsn):
-    """The decider has no action handler: the decision hands the action off; another worker,
-    started later, takes it up. Meanwhile the statistics show it waiting."""
+def test_a_decided_event_whose_action_never_ran_is_offered_to_action_handlers(fresh_db, worker_dsn, login_as):
+    """The decider has no action handler: the decision hands the action off; another worker (an
+    agent of its own), started later, takes it up. Meanwhile the statistics show it waiting."""
     [event_id] = submit(fresh_db, 1, "loan_application")
+    actor_dsn = login_as(fresh_db, "agentledger_worker")
     decider = Worker(name="decider", **FAST)
     actor = Worker(name="disburser", **FAST)
     decider.handler("loan_application")(lambda event, ctx: ctx.approve())
@@ -167,11 +185,17 @@ def test_a_decided_event_whose_action_never_ran_is_offered_to_action_handlers(fr
             await async_wait_until(lambda: statuses(fresh_db) == {"approved": 1}, 30, "the decision")
         stats = sql(fresh_db, "SELECT api.queue_stats()")[0][0]
         assert stats["decided_awaiting_action"] == 1
-        async with running(actor, worker_dsn):
+        async with running(actor, actor_dsn):
             await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1}, 30, "the action")
 
     asyncio.run(scenario())
-    assert [a for _, _, a, *_ in history(fresh_db, event_id)] == ["tests", "decider", "decider", "disburser"]
+    decider_agent, disburser_agent = principal_of(worker_dsn), principal_of(actor_dsn)
+    assert [a for _, _, a, *_ in history(fresh_db, event_id)] == [
+        databases.USER,
+        decider_agent,
+        decider_agent,
+        disburser_agent,
+    ]
 
 
 def test_work_submitted_without_a_notification_is_found_by_polling(fresh_db, worker_dsn):
@@ -225,7 +249,7 @@ def test_a_lost_lease_stops_the_handler_and_nothing_is_reported(fresh_db, worker
         async with running(worker, worker_dsn):
             await async_wait_until(lambda: calls == ["start"], 10, "the first attempt")
             # As the owner may: rescue as if 4 s had passed, beyond the 3 s lease (runnable again then).
-            sql(fresh_db, "SELECT count(*) FROM api.rescue_expired_leases(10, 'ops', now() + interval '4 s')")
+            sql(fresh_db, "SELECT count(*) FROM api.rescue_expired_leases(10, now() + interval '4 s')")
             await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1}, 15, "the second attempt")
 
     asyncio.run(scenario())
@@ -315,3 +339,56 @@ def test_a_decision_sent_to_review_stops_the_handler_and_runs_no_action(fresh_db
     assert seen == ["inline: sent to review"]
     for event_id in (inline_id, returned_id):
         assert [t for _, t, *_ in history(fresh_db, event_id)] == ["queued", "processing", "in_review"]
+
+
+def test_a_login_that_acts_for_no_principal_stops_the_worker_at_its_first_claim(fresh_db, login_as, caplog):
+    """The database acts for nobody on an unmapped login (SQLSTATE 28000, an OperationalError to
+    psycopg): the worker stops with the database's message and hint instead of reconnecting for ever."""
+    nobody = login_as(fresh_db, "agentledger_worker", None)
+    submit(fresh_db, 1, "loan_application")
+    worker = Worker(name="unmapped", **FAST)
+    worker.handler("loan_application")(lambda event, ctx: ctx.approve())
+
+    async def scenario() -> None:
+        await asyncio.wait_for(worker.run_async(nobody), 10)
+
+    with pytest.raises(WorkerStopped) as stopped:
+        asyncio.run(scenario())
+    login = principal_of(nobody)
+    assert str(stopped.value) == (
+        f"cannot claim events: database login {login} acts for no principal\n"
+        f"hint: An administrator maps it: agentledger principals add NAME --kind KIND --login {login}."
+    )
+    assert "connection lost" not in caplog.text and "reconnected" not in caplog.text
+    assert statuses(fresh_db) == {"queued": 1}
+
+
+def test_a_principal_deactivated_while_its_worker_runs_stops_the_worker(fresh_db, worker_dsn, caplog):
+    """Its login acts for nobody any more: the report of the event it holds is refused, and the
+    worker stops with the database's message (the lease runs out; a rescue frees the event)."""
+    worker = Worker(name="retiring", **FAST)
+    deactivated = asyncio.Event()
+
+    @worker.handler("loan_application")
+    async def decide(event, ctx):
+        if event.payload.get("wait"):
+            await deactivated.wait()
+        return ctx.approve()
+
+    worker.action("loan_application")(lambda event, ctx: ctx.complete())
+
+    async def scenario() -> None:
+        task = asyncio.create_task(worker.run_async(worker_dsn))
+        submit(fresh_db, 1, "loan_application")
+        await async_wait_until(lambda: statuses(fresh_db) == {"completed": 1}, 30, "the first event")
+        submit(fresh_db, 1, "loan_application", '{"wait": true}')
+        await async_wait_until(lambda: statuses(fresh_db)["processing"] == 1, 30, "the second event held")
+        sql(fresh_db, "SELECT api.deactivate_principal(%s, 'retired')", principal_of(worker_dsn))
+        deactivated.set()
+        await asyncio.wait_for(task, 10)
+
+    with pytest.raises(WorkerStopped) as stopped:
+        asyncio.run(scenario())
+    assert f"database login {principal_of(worker_dsn)} acts for no principal" in str(stopped.value)
+    assert statuses(fresh_db) == {"completed": 1, "processing": 1}, "nothing was recorded for it"
+    assert "Traceback" not in caplog.text, caplog.text

@@ -19,9 +19,10 @@ from agentledger import database
 from agentledger.errors import AgentledgerError
 
 TIME = "%Y-%m-%d %H:%M:%S %z"
-# SQLSTATE classes whose message (and hint) is the whole answer: agentledger's own refusals, and
-# values the database cannot take (class 22: unreadable JSON, \u0000, a number out of range).
-REFUSED_CLASSES = ("AL", "22")
+# SQLSTATE classes whose message (and hint) is the whole answer: agentledger's own refusals, values
+# the database cannot take (class 22: unreadable JSON, \u0000, a number out of range), and a login
+# that acts for no principal (28000).
+REFUSED_CLASSES = ("AL", "22", "28")
 NOT_DEPLOYED = {"3F000", "42883"}  # schema api, or one of its functions, is missing
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -71,6 +72,8 @@ def refusal(exc: psycopg.Error) -> str | None:
             if diag.message_detail
             else None
         )
+    elif state == "42501" and diag.message_hint:
+        extra = f"hint: {diag.message_hint}"  # the function's own refusal (a key's scope, say)
     elif state == "42501":
         extra = (
             "hint: connect as a login role that may call it: see the roles column of "

@@ -4,13 +4,14 @@ Each action calls one function of the `api` schema (api.submit_event, api.list_e
 api.get_event, api.event_history with api.verify_audit, api.requeue_event, api.cancel_event), so
 the database's rules decide, as they do for every other client. Its refusals are shown with their
 message and hint (exit 1). Connect as a member of agentledger_api (or as an administrator); a
-worker or auditor login may use the reads its role allows.
+worker or auditor login may use the reads its role allows. A change is made by the principal the
+login acts for (`agentledger principals add NAME --kind human --login LOGIN`): the database names
+it in the audit trail.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -50,7 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--idempotency-key", metavar="KEY", help="repeating the same submit with this key returns the first event"
     )
-    _actor_option(p)
 
     p = action("list", _list, "list events in id order, a page at a time")
     p.add_argument("--status", help="queued, processing, in_review, approved, rejected, completed or failed")
@@ -71,12 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = action("requeue", _requeue, "put a failed event back in the queue (attempts start afresh)")
     _id_argument(p)
     p.add_argument("--reason", required=True, help="why; kept in the audit trail")
-    _actor_option(p)
 
     p = action("cancel", _cancel, "cancel a queued event: it becomes failed and is never claimed")
     _id_argument(p)
     p.add_argument("--reason", required=True, help="why; kept in the audit trail")
-    _actor_option(p)
 
 
 def _id_argument(p: argparse.ArgumentParser) -> None:
@@ -104,10 +102,6 @@ def _json_option(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--json", action="store_true", help=f"print {what}, as the database renders it")
 
 
-def _actor_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--actor", help="who acts, for the audit trail (default: your user name)")
-
-
 # --- actions --------------------------------------------------------------------------------------
 
 
@@ -120,7 +114,6 @@ def _submit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         p_payload=("jsonb", args.payload),
         p_priority=("integer", args.priority),
         p_idempotency_key=("text", args.idempotency_key),
-        p_actor=("text", _actor(args)),
     )
     with connected(args, "agentledger events") as conn:
         receipt = one(conn.execute(sql.SQL("SELECT * FROM {}").format(query), values))
@@ -224,7 +217,20 @@ def _history(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(verdict if verdict is not None else json.dumps({"verify_audit": None, "not_checked": unchecked}))
     else:
         print_table(
-            ("SEQ", "VERSION", "FROM", "TO", "ACTOR", "KIND", "DB USER", "ATTEMPT", "RECORDED", "REASON", "DETAILS"),
+            (
+                "SEQ",
+                "VERSION",
+                "FROM",
+                "TO",
+                "ACTOR",
+                "KIND",
+                "API KEY",
+                "DB USER",
+                "ATTEMPT",
+                "RECORDED",
+                "REASON",
+                "DETAILS",
+            ),
             [
                 (
                     r["seq"],
@@ -233,6 +239,7 @@ def _history(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                     r["to_status"],
                     r["actor"],
                     r["actor_kind"],
+                    r["api_key"],
                     r["db_user"],
                     r["attempt"],
                     r["recorded_at"],
@@ -288,9 +295,7 @@ def _cancel(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _operator_step(args: argparse.Namespace, function: str, done: str) -> int:
-    query, values = call(
-        function, p_event_id=("bigint", args.event_id), p_reason=("text", args.reason), p_actor=("text", _actor(args))
-    )
+    query, values = call(function, p_event_id=("bigint", args.event_id), p_reason=("text", args.reason))
     with connected(args, "agentledger events") as conn:
         event = one(conn.execute(sql.SQL("SELECT * FROM {}").format(query), values))
     print(
@@ -298,13 +303,3 @@ def _operator_step(args: argparse.Namespace, function: str, done: str) -> int:
         f"by {event['changed_by']}: {cell(event['change_reason'])}"
     )
     return 0
-
-
-def _actor(args: argparse.Namespace) -> str | None:
-    """--actor, else the OS user name; None (the database then names its session user) if unknown."""
-    if args.actor is not None:
-        return args.actor
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 import psycopg
 
 from agentledger import __version__
-from agentledger.cli import audit, db, events, keys, run, serve, stats, worker
+from agentledger.cli import audit, db, events, keys, principals, run, serve, stats, worker
 from agentledger.errors import AgentledgerError
 
-GROUPS = (db, keys, events, stats, audit, serve, run, worker)
+GROUPS = (db, principals, keys, events, stats, audit, serve, run, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

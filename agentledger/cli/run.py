@@ -4,10 +4,13 @@
    in `.agentledger/` of the project (see agentledger.embedded), whose data survives a restart.
 2. The schema, deployed with `agentledger db deploy`'s code (not sqitch).
 3. Login roles for the API (a member of agentledger_api) and for the example workers (a member of
-   agentledger_worker), never superusers, a development API key (role worker) and two reviewer keys.
-   The database keeps only a key's sha256, so each key is also kept in `.agentledger/` (mode 0600),
-   for later runs to use it again (the output names the files, never a key). Loans above 10,000 get the example review policy (two
-   reviewers) unless loan_application has a policy already.
+   agentledger_worker, mapped to the agent principal example-agents, the actor of their steps),
+   never superusers; a development API key (role worker) of the agent principal dev, and a reviewer
+   key for each of two human principals, dev-reviewer-1 and dev-reviewer-2 (four eyes are two
+   principals). The database keeps only a key's sha256, so each key is also kept in `.agentledger/`
+   (mode 0600), for later runs to use it again (the output names the files, never a key). Loans
+   above 10,000 get the example review policy (two reviewers) unless loan_application has a policy
+   already.
 4. The HTTP API (`agentledger serve`) as its role on 127.0.0.1; once /readyz answers, the processes
    of EXTRA_PROCESSES: the example workers (`agentledger worker --example`) as theirs, and the
    sealer (`agentledger audit seal --every N`), which witnesses the audit trail in
@@ -30,7 +33,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,10 +61,16 @@ WORKER_ROLE = "agentledger_dev_worker"
 # Settings of a group role do not pass to its members (see docs/operations.md, Roles); both roles get them.
 ROLE_SETTINGS = (("statement_timeout", "15s"), ("lock_timeout", "5s"), ("idle_in_transaction_session_timeout", "30s"))
 KEY_FILE = "dev-api-key"
-KEY_NAME = "dev"
+KEY_NAME = "dev"  # the development key's name, and its principal's
 KEY_ROLE = "worker"
-# Two reviewers, so that a loan above the example review policy's limit can get its four-eyes approval.
+KEY_KIND = "agent"
+# Two reviewers, each a person of their own (four eyes are two principals), so that a loan above the
+# example review policy's limit can get its four-eyes approval: (principal and key name, key file).
 REVIEWER_KEYS = (("dev-reviewer-1", "dev-reviewer-1-key"), ("dev-reviewer-2", "dev-reviewer-2-key"))
+# The agent principal WORKER_ROLE acts for: the actor of the example workers' steps.
+WORKER_PRINCIPAL = "example-agents"
+# The names tried for a principal or a key when `name` is taken: name, name-2, name-3, ...
+SUFFIXES = range(2, 10_000)
 # The example review policy: loans above 10,000 need two reviewers. Set only where loan_application
 # has no policy yet, so a DBA's own policy is kept.
 EXAMPLE_POLICY = """INSERT INTO ledger.review_policies (event_type, payload_field, payload_above, approvals_required)
@@ -249,11 +258,12 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         stopper.check()
 
         progress.start(
-            f"preparing the login roles {API_ROLE} and {WORKER_ROLE}, the development API keys "
+            f"preparing the login roles {API_ROLE} and {WORKER_ROLE}, the principals, the development API keys "
             "and the example review policy"
         )
         access = _prepare_access(admin, state, embedded is None, show)
         progress.done()
+        progress.note(access.worker_note)
         for key in (access.key, *access.reviewer_keys):
             progress.note(key.note)
         progress.note(access.policy_note)
@@ -356,6 +366,7 @@ def _deploy(project: Project, conninfo: str) -> str:
 @dataclass(frozen=True)
 class DevKey:
     name: str
+    principal: str  # who acts with it
     key: str
     file: str  # where it is kept, as shown to the user
     note: str  # how it was made or found, for the progress lines
@@ -366,13 +377,14 @@ class Access:
     api_conninfo: str
     worker_conninfo: str
     key: DevKey  # the development key, role worker
-    reviewer_keys: tuple[DevKey, ...]
+    reviewer_keys: tuple[DevKey, ...]  # of two human principals
+    worker_note: str  # which principal WORKER_ROLE acts for
     policy_note: str
 
 
 def _prepare_access(admin: str, state: Path, with_password: bool, show: Callable[[Path], str]) -> Access:
-    """The login roles of the API and the example workers, the development keys and the example
-    review policy; each is created only when missing."""
+    """The login roles of the API and the example workers, the principals, the development keys and
+    the example review policy; each is created only when missing."""
     try:
         conn = psycopg.connect(admin, autocommit=True, application_name="agentledger run")
     except psycopg.Error as exc:
@@ -384,38 +396,91 @@ def _prepare_access(admin: str, state: Path, with_password: bool, show: Callable
         worker_conninfo = _login_role(
             conn, admin, WORKER_ROLE, "agentledger_worker", "a worker", "agentledger worker", with_password
         )
-        key = _dev_key(conn, KEY_NAME, KEY_ROLE, state / KEY_FILE, show)
-        reviewers = tuple(_dev_key(conn, name, "reviewer", state / file, show) for name, file in REVIEWER_KEYS)
+        worker_note = _login_principal(conn, WORKER_ROLE, WORKER_PRINCIPAL)
+        key = _dev_key(conn, KEY_NAME, KEY_KIND, KEY_ROLE, state / KEY_FILE, show)
+        reviewers = tuple(_dev_key(conn, name, "human", "reviewer", state / file, show) for name, file in REVIEWER_KEYS)
         added = conn.execute(EXAMPLE_POLICY).rowcount
     policy_note = (
         "set the example review policy: loan_application above 10,000 needs two reviewers"
         if added
         else "loan_application already has a review policy; kept as it is"
     )
-    return Access(api_conninfo, worker_conninfo, key, reviewers, policy_note)
+    return Access(api_conninfo, worker_conninfo, key, reviewers, worker_note, policy_note)
 
 
-def _dev_key(conn: psycopg.Connection, name: str, role: str, key_file: Path, show: Callable[[Path], str]) -> DevKey:
-    """The key kept in key_file if the database knows it; else a new key named `name` (or name-2,
-    ... when taken), written to key_file."""
+def _dev_key(
+    conn: psycopg.Connection, name: str, kind: str, role: str, key_file: Path, show: Callable[[Path], str]
+) -> DevKey:
+    """The key kept in key_file if the database takes it; else a new key of the principal `name` of
+    this kind (made when missing), named after it, written to key_file. A key kept from before
+    principals existed acts for the principal of its own name, which the upgrade gave it."""
     kept = key_file.read_text().strip() if key_file.is_file() else ""
-    found = conn.execute("SELECT name FROM api.authenticate_api_key(%s)", (kept,)).fetchone() if kept else None
+    found = (
+        conn.execute("SELECT name, principal FROM api.authenticate_api_key(%s)", (kept,)).fetchone() if kept else None
+    )
     if found is not None:
         return DevKey(
-            found[0], kept, show(key_file), f"development API key {found[0]} ({role}), read from {show(key_file)}"
+            found[0],
+            found[1],
+            kept,
+            show(key_file),
+            f"development API key {found[0]} ({role}) of {found[1]}, read from {show(key_file)}",
         )
+    principal, made = _principal(conn, name, kind)
     taken = {r[0] for r in conn.execute("SELECT name FROM api.list_api_keys()")}
-    fresh = next(n for n in (name, *(f"{name}-{i}" for i in range(2, 10_000))) if n not in taken)
-    key = one(conn.execute("SELECT api.create_api_key(%s, %s)", (fresh, role)))[0]
+    fresh = next(n for n in _names(principal) if n not in taken)
+    key = one(conn.execute("SELECT api.create_api_key(%s, %s, %s)", (principal, role, fresh)))[0]
     _write_private(key_file, key + "\n")
-    why = " (replacing a key this database does not know)" if kept else ""
+    why = " (replacing a key this database does not take)" if kept else ""
     return DevKey(
         fresh,
+        principal,
         key,
         show(key_file),
-        f"created the development API key {fresh} ({role}); the database keeps only its sha256, "
-        f"so it is also kept in {show(key_file)} (mode 0600){why} for later runs to use it again",
+        f"created the development API key {fresh} ({role}) of the {'new ' if made else ''}{kind} principal "
+        f"{principal}; the database keeps only its sha256, so it is also kept in {show(key_file)} (mode 0600){why} "
+        "for later runs to use it again",
     )
+
+
+def _names(name: str) -> Iterator[str]:
+    yield name
+    for suffix in SUFFIXES:
+        yield f"{name}-{suffix}"
+
+
+def _principal(conn: psycopg.Connection, name: str, kind: str) -> tuple[str, bool]:
+    """The active principal `name` of this kind, else a new one named `name` (or name-2, ... when a
+    principal of another kind, or a deactivated one, has the name); and whether it was made now."""
+    known = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT name, kind, active FROM api.list_principals()")}
+    for candidate in _names(name):
+        if candidate not in known:
+            conn.execute("SELECT api.create_principal(%s, %s)", (candidate, kind))
+            return candidate, True
+        if known[candidate] == (kind, True):
+            return candidate, False
+    raise AgentledgerError(f"no free principal name like {name}")  # not reached: the names run out first
+
+
+def _login_principal(conn: psycopg.Connection, login: str, name: str) -> str:
+    """The principal `login` acts for: the one it is mapped to, else a new agent principal `name`
+    (or name-2, ... when taken) mapped to it. A note saying which."""
+    mapped = conn.execute(
+        "SELECT name, kind, active FROM api.list_principals() WHERE %s = ANY (logins)", (login,)
+    ).fetchone()
+    if mapped is None:
+        known = {r[0] for r in conn.execute("SELECT name FROM api.list_principals()")}
+        fresh = next(n for n in _names(name) if n not in known)
+        conn.execute("SELECT api.create_principal(%s, 'agent', %s)", (fresh, login))
+        return f"created the agent principal {fresh}; the example workers' login {login} acts for it"
+    principal, kind, active = mapped
+    if not active:
+        raise AgentledgerError(
+            f"the example workers' login {login} acts for the principal {principal}, which was deactivated, so "
+            f"the workers could not act. As an administrator, map the login anew: DELETE FROM "
+            f"ledger.principal_logins WHERE login = '{login}'; then start again"
+        )
+    return f"the example workers' login {login} acts for the {kind} principal {principal}"
 
 
 def _login_role(
@@ -494,12 +559,12 @@ def _print_where_to_look(api_url: str, access: Access, shown_database: str) -> N
     # The keys are never printed (terminals and CI logs keep what they show): only their files.
     auth = f'-H "Authorization: Bearer $(cat {access.key.file})"'
     body = '{"customer_id": "cust-42", "event_type": "loan_application", "payload": {"amount": 8000, "income": 60000}}'
-    reviewers = ", ".join(f"{k.name} ({k.file})" for k in access.reviewer_keys)
+    reviewers = ", ".join(f"{k.principal} ({k.file})" for k in access.reviewer_keys)
     print(
         f"""
 agentledger is running.
   API docs:  {api_url}/docs
-  API key:   in {access.key.file}   ({access.key.name}, role {KEY_ROLE})
+  API key:   in {access.key.file}   ({access.key.name} of {access.key.principal}, role {KEY_ROLE})
   reviewers: {reviewers}
   database:  {shown_database}
 

@@ -3,8 +3,11 @@
     agentledger worker --app mymodule:worker      # a Worker defined in mymodule
     agentledger worker --example                  # the example banking agents
 
-It connects as a member of agentledger_worker ($DATABASE_URL or --db-url) and stops cleanly on
-SIGTERM or SIGINT: exit 0, or 1 when a second signal aborted it or the database refused it.
+It connects as a member of agentledger_worker ($DATABASE_URL or --db-url) whose login acts for a
+principal (`agentledger principals add NAME --kind agent --login LOGIN`): the database records that
+principal as the actor of the worker's steps. It stops cleanly on SIGTERM or SIGINT: exit 0, or 1
+when a second signal aborted it or the database refused it (a login that acts for no principal is
+refused at the first claim).
 """
 
 from __future__ import annotations
@@ -32,7 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--app", metavar="MODULE:NAME", help="the Worker to run, e.g. myagents.fraud:worker")
     source.add_argument("--example", action="store_true", help="run the example agents (loans, fraud, support)")
     p.add_argument("--db-url", metavar="URL", help=f"database, as a worker role (default: ${database.ENV_VAR})")
-    p.add_argument("--name", help="the worker's name, the actor in the audit trail (default: the app's, or host-pid)")
+    p.add_argument(
+        "--name",
+        help="the name of this worker instance, recorded with its claims; the actor is the principal of its "
+        "login (default: the app's, or host-pid)",
+    )
     p.add_argument("--concurrency", type=_positive, help="handlers running at once (default: the app's, or 10)")
     p.add_argument("--prefetch", type=_not_negative, help="claimed events that may wait for a free handler")
     p.add_argument("--poll-interval", type=_seconds, help="look for work at least this often, in seconds (default 2)")

@@ -1,9 +1,15 @@
 """API keys: who is calling, whether their role may call this endpoint, and a per-key budget.
 
 A key is sent as `Authorization: Bearer <key>` (or `X-API-Key: <key>`). The database checks it
-(api.authenticate_api_key, against a stored sha256); the answer is cached for
-`key_cache_seconds`, so a revoked key stops working within that time without a database round
-trip on every request. The key's name is the actor of everything done with it.
+(api.authenticate_api_key, against a stored sha256) and names the key's principal, role and scope;
+that answer is cached for `key_cache_seconds`, so the role check here costs no round trip on every
+request. The cache only spares the lookup: every database call made for the request passes the
+key itself (`p_key`), and the database checks it again and derives who acts from it, so a revoked
+key, or a key of a deactivated principal, is refused by the next call that reaches the database.
+The API never names the actor.
+
+The raw key lives only in the request's Caller, for the calls made on its behalf: it is never in a
+repr, a log line or an error, and the caches hold only its sha256.
 
 Failures cost a client address its own budget (`auth_failures_per_minute`): once spent, anything
 but a cached valid key gets 429 without a database round trip. Unknown keys are remembered apart
@@ -19,7 +25,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -27,12 +33,12 @@ from fastapi import Depends, Request
 from agentledger_api.database import fetch_one
 from agentledger_api.problems import Problem
 
-# What each key role may do. Routes name a permission; the mapping is the one place to read.
+# What each key role may do. Routes name a permission; the mapping is the one place to read. It
+# only spares a round trip: each database function checks the key's role again, and its scope.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"submitter", "worker", "reviewer", "auditor"}),
     "submit": frozenset({"submitter", "worker"}),
-    "transition": frozenset({"worker", "reviewer"}),
-    "work": frozenset({"worker"}),
+    "work": frozenset({"worker"}),  # claims, reports, and the generic status change
     "operate": frozenset({"reviewer"}),
     "review": frozenset({"reviewer"}),
     "review_queue": frozenset({"reviewer", "auditor"}),
@@ -45,9 +51,39 @@ KEY_FORMAT = re.compile(r"al_[0-9a-f]{64}")  # what api.create_api_key hands out
 
 
 @dataclass(frozen=True)
-class Caller:
-    name: str
+class KeyInfo:
+    """What the database said of a valid key (api.authenticate_api_key): never the key itself."""
+
+    name: str  # the key's name, recorded as api_key in the audit trail
     role: str
+    principal: str  # who acts with it: the actor of everything done with the key
+    event_types: tuple[str, ...] | None = None  # None: every type
+    customers: str | None = None  # a LIKE pattern of customer ids; None: every customer
+
+    @property
+    def scoped(self) -> bool:
+        return self.event_types is not None or self.customers is not None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of one request: what the key is, and the key itself, which the
+    routes pass to the database as p_key. The key is left out of the repr and of comparisons."""
+
+    info: KeyInfo
+    key: str = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def role(self) -> str:
+        return self.info.role
+
+    @property
+    def principal(self) -> str:
+        return self.info.principal
 
 
 class KeyCache:
@@ -55,16 +91,16 @@ class KeyCache:
 
     def __init__(self, ttl: float, size: int | None = None) -> None:
         self.ttl, self.size = ttl, size or CACHE_SIZE
-        self.entries: OrderedDict[bytes, tuple[float, Caller]] = OrderedDict()
+        self.entries: OrderedDict[bytes, tuple[float, KeyInfo]] = OrderedDict()
 
-    def get(self, digest: bytes) -> Caller | None:
+    def get(self, digest: bytes) -> KeyInfo | None:
         hit = self.entries.get(digest)
         if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1]
 
-    def put(self, digest: bytes, caller: Caller) -> None:
-        self.entries[digest] = (time.monotonic() + self.ttl, caller)
+    def put(self, digest: bytes, info: KeyInfo) -> None:
+        self.entries[digest] = (time.monotonic() + self.ttl, info)
         self.entries.move_to_end(digest)
         while len(self.entries) > self.size:
             self.entries.popitem(last=False)
@@ -155,27 +191,32 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
+def key_digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
 async def authenticate(request: Request) -> Caller:
-    key = presented_key(request)
+    key = presented_key(request) or ""  # none sent: refused below, before any lookup
     state = request.app.state
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest() if key is not None else b""
-    caller = state.key_cache.get(digest) if key is not None else None
-    if caller is None:
-        caller = await _authenticate_uncached(request, key, digest)
-    wait = state.budget.take(caller.name)
+    digest = key_digest(key)
+    info = state.key_cache.get(digest) if key else None
+    if info is None:
+        info = await _authenticate_uncached(request, key, digest)
+    wait = state.budget.take(info.name)
     if wait > 0:
         raise Problem(
             429,
             "Too many requests",
-            f"Key {caller.name} is over its request budget.",
+            f"Key {info.name} is over its request budget.",
             code="rate_limited",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
+    caller = Caller(info, key)
     request.state.caller = caller
     return caller
 
 
-async def _authenticate_uncached(request: Request, key: str | None, digest: bytes) -> Caller:
+async def _authenticate_uncached(request: Request, key: str, digest: bytes) -> KeyInfo:
     """What may cost a database round trip or fail: first the client address's failure budget."""
     state = request.app.state
     address = request.client.host if request.client else "unknown"
@@ -188,7 +229,7 @@ async def _authenticate_uncached(request: Request, key: str | None, digest: byte
             code="rate_limited",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
-    if key is None:
+    if not key:
         raise Problem(
             401,
             "API key required",
@@ -199,7 +240,11 @@ async def _authenticate_uncached(request: Request, key: str | None, digest: byte
     row = None
     # Anything not shaped like our keys, or known to be unknown, costs no database round trip.
     if KEY_FORMAT.fullmatch(key) and digest not in state.unknown_keys:
-        row = await fetch_one(state.pool, "SELECT name, role FROM api.authenticate_api_key(%(key)s)", {"key": key})
+        row = await fetch_one(
+            state.pool,
+            "SELECT name, role, principal, event_types, customers FROM api.authenticate_api_key(%(key)s)",
+            {"key": key},
+        )
         if row is None:
             state.unknown_keys.add(digest)
     if row is None:
@@ -210,10 +255,13 @@ async def _authenticate_uncached(request: Request, key: str | None, digest: byte
             code="unauthorized",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    caller = Caller(row["name"], row["role"])
-    state.key_cache.put(digest, caller)
+    types = row["event_types"]
+    info = KeyInfo(
+        row["name"], row["role"], row["principal"], tuple(types) if types is not None else None, row["customers"]
+    )
+    state.key_cache.put(digest, info)
     state.auth_failures.give_back(address)
-    return caller
+    return info
 
 
 def allow(permission: str) -> Callable[[Caller], Awaitable[Caller]]:

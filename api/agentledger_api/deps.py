@@ -54,7 +54,6 @@ CachedStats = Annotated[StatsCache, Depends(get_queue_stats)]
 # The caller, if its key's role has the permission (auth.PERMISSIONS); 403 otherwise.
 Reader = Annotated[Caller, Depends(allow("read"))]
 Submitter = Annotated[Caller, Depends(allow("submit"))]
-Transitioner = Annotated[Caller, Depends(allow("transition"))]
 WorkerKey = Annotated[Caller, Depends(allow("work"))]
 Reviewer = Annotated[Caller, Depends(allow("review"))]
 ReviewQueueReader = Annotated[Caller, Depends(allow("review_queue"))]

@@ -103,7 +103,8 @@ class RequestContext:
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
                         "request_id": request_id,
-                        "key": getattr(caller, "name", None),
+                        "key": getattr(caller, "name", None),  # the key's name, never the key
+                        "principal": getattr(caller, "principal", None),
                     }
                 )
             )

@@ -32,10 +32,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 ERRORS = {
-    "401": "No key, or an unknown or revoked key",
-    "403": "The key's role may not call this",
+    "401": "No key, or an unknown or revoked key, or a key of a deactivated principal",
+    "403": "The key's role or scope (event types, customers) does not allow this",
     "404": "No such event",
-    "409": "The database refused the change (a transition not allowed, a lease not held, a reused idempotency key)",
+    "409": "The database refused the change (a transition not allowed, a lease held by no one or by another principal, a reused idempotency key, a second approval by one person)",
     "413": "Body or batch too large",
     "422": "Invalid request: malformed JSON, unknown fields, wrong types, or values the database refused",
     "429": "Over the key's request budget; see Retry-After",

@@ -45,6 +45,7 @@ SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
     "23514": (422, "Value not allowed"),
     "22P02": (422, "Value not readable"),
     "22P05": (422, "Text contains a NUL character"),
+    "28000": (401, "Not authenticated"),
     "42501": (403, "Not allowed"),
 }
 # Not refusals of the request: the database is busy or away. The client should retry.
@@ -89,7 +90,9 @@ class Problem(Exception):
         diag = exc.diag
         if code in SQLSTATE_STATUS:
             status, title = SQLSTATE_STATUS[code]
-            return cls(status, title, diag.message_primary, code=code, hint=diag.message_hint)
+            # 28000: the key was revoked, or its principal deactivated, since it was cached here.
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return cls(status, title, diag.message_primary, code=code, hint=diag.message_hint, headers=headers)
         if code in UNAVAILABLE_SQLSTATES or isinstance(exc, psycopg.OperationalError):
             return unavailable(code or None)
         raise exc  # a fault, not a refusal: the generic handler logs it and answers 500

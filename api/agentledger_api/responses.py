@@ -87,7 +87,7 @@ class AuditEntry(Answer):
     version: int
     from_status: str | None
     to_status: str
-    actor: str | None
+    actor: str | None = Field(description="The principal who acted.")
     actor_kind: str | None
     db_user: str | None
     reason: str | None
@@ -96,6 +96,7 @@ class AuditEntry(Answer):
     recorded_at: datetime
     prev_hash: str | None
     hash: str | None
+    api_key: str | None = Field(description="The name of the API key used; null when a database login acted.")
 
 
 class AuditVerdict(Answer):

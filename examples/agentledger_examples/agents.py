@@ -1,7 +1,8 @@
 """The example agents as one worker: `agentledger worker --example` runs this `worker`.
 
 Each agent lives in its own module; this one only assembles them. The database comes from
-DATABASE_URL (or --db-url) when the worker starts, as a member of agentledger_worker.
+DATABASE_URL (or --db-url) when the worker starts, as a member of agentledger_worker whose login
+acts for a principal (`./run` maps its worker login to the agent principal example-agents).
 """
 
 from agentledger_examples import fraud, loans, support

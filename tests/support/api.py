@@ -8,9 +8,12 @@ module_make_api(**settings)  the same on one database shared by the test module,
 module_api                   module_make_api() with the default settings
 
 Every app connects as a new LOGIN role in the group role agentledger_api, never as the superuser,
-so every database privilege is the one production has. Keys are made as superuser with
-api.create_api_key, as an administrator would. Apps run inside TestClient as a context manager,
-so their lifespan (the pool) starts and stops.
+so every database privilege is the one production has. Principals and keys are made as superuser
+with api.create_principal and api.create_api_key, as an administrator would: by default each key
+gets a principal of its own, of the kind its role suggests (ROLE_KIND); `principal=` gives a second
+key to an existing principal. The superuser login acts for a principal of its own name (for the
+setup statements tests run with `sql`). Apps run inside TestClient as a context manager, so their
+lifespan (the pool) starts and stops.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from tests.support import databases
 
 PROBLEM_JSON = "application/problem+json"
 TEST_SETTINGS = {"pool_min_size": 1, "pool_max_size": 4}
-_key_numbers = itertools.count()  # key names are never reused, so they are unique per run
+# The kind of principal a key's role suggests: people review and audit, agents work, services submit.
+ROLE_KIND = {"reviewer": "human", "auditor": "human", "worker": "agent", "submitter": "service"}
+_key_numbers = itertools.count()  # key and principal names are never reused, so they are unique per run
 
 
 @dataclass
@@ -46,14 +51,37 @@ class ApiHarness:
     admin_dsn: str  # superuser, same database: for checks and for making keys
     db_user: str  # the login role the app connects as
 
-    def new_key(self, role: str, name: str | None = None) -> tuple[str, str]:
-        """(name, key text) of a new API key with this role."""
-        name = name or f"{role}-{next(_key_numbers)}"
-        return name, self.sql("SELECT api.create_api_key(%s, %s)", name, role)[0][0]
+    def principal(self, name: str | None = None, kind: str = "agent") -> str:
+        """A new principal of this kind; its name."""
+        name = name or f"{kind}-{next(_key_numbers)}"
+        self.sql("SELECT api.create_principal(%s, %s)", name, kind)
+        return name
 
-    def key(self, role: str, name: str | None = None) -> dict[str, str]:
-        """Headers carrying a new key with this role: {"Authorization": "Bearer al_..."}."""
-        return bearer(self.new_key(role, name)[1])
+    def new_key(
+        self,
+        role: str,
+        name: str | None = None,
+        *,
+        principal: str | None = None,
+        kind: str | None = None,
+        event_types: list[str] | None = None,
+        customers: str | None = None,
+    ) -> tuple[str, str]:
+        """(name, key text) of a new API key with this role. Without `principal`, the key gets a new
+        principal of the key's name, of `kind` (default ROLE_KIND[role]); with it, the key is another
+        key of that existing principal. `event_types` and `customers` (a LIKE pattern) limit the key."""
+        name = name or f"{role}-{next(_key_numbers)}"
+        if principal is None:
+            principal = self.principal(name, kind or ROLE_KIND[role])
+        key = self.sql("SELECT api.create_api_key(%s, %s, %s, %s, %s)", principal, role, name, event_types, customers)[
+            0
+        ][0]
+        return name, key
+
+    def key(self, role: str, name: str | None = None, **options: Any) -> dict[str, str]:
+        """Headers carrying a new key with this role: {"Authorization": "Bearer al_..."}; `options`
+        as new_key's (principal, kind, event_types, customers)."""
+        return bearer(self.new_key(role, name, **options)[1])
 
     def sql(self, query: str, *params: Any) -> list[tuple]:
         """Run one statement as superuser (autocommit); its rows, or [] for a command."""
@@ -98,7 +126,12 @@ def api_factory(stack: ExitStack, admin_dsn: str, new_login: Callable[[], str]) 
         api_dsn = new_login()
         settings = ApiSettings(**{"database_url": api_dsn, **TEST_SETTINGS, **overrides})
         client = stack.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
-        return ApiHarness(client, settings, admin_dsn, str(conninfo_to_dict(api_dsn)["user"]))
+        harness = ApiHarness(client, settings, admin_dsn, str(conninfo_to_dict(api_dsn)["user"]))
+        harness.sql(
+            "SELECT api.create_principal(session_user, 'human', session_user) "
+            "WHERE NOT EXISTS (SELECT FROM ledger.principal_logins WHERE login = session_user)"
+        )
+        return harness
 
     return make
 

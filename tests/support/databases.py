@@ -70,6 +70,19 @@ def scratch_database(template: str | None = None) -> Iterator[str]:
         drop_database(name)
 
 
+def acting_admin(conninfo: str) -> str:
+    """conninfo, once the administrator the tests connect as acts for a human principal of its own
+    name (USER) in its database, as a DBA working in psql would: the api functions then record that
+    principal. Made on first use (the HTTP API fixtures make the same); the same conninfo is
+    returned, for chaining."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            """SELECT api.create_principal(session_user, 'human', session_user)
+                WHERE NOT EXISTS (SELECT FROM ledger.principal_logins WHERE login = session_user)"""
+        )
+    return conninfo
+
+
 def drop_database(name: str) -> None:
     statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
     execute(ADMIN_URL, statement.format(sql.Identifier(name)))

@@ -26,7 +26,8 @@ def sql(dsn: str, query: str, *params: object) -> list[tuple]:
 
 
 def submit(dsn: str, count: int, event_type: str = "loan_application", payload: str = "{}") -> list[int]:
-    """count events in batches of 1,000 (one notification per batch); their ids."""
+    """count events in batches of 1,000 (one notification per batch), by the principal dsn's login
+    acts for; their ids."""
     ids: list[int] = []
     for first in range(0, count, 1000):
         rows = sql(
@@ -34,7 +35,7 @@ def submit(dsn: str, count: int, event_type: str = "loan_application", payload: 
             """SELECT id FROM api.submit_events(
                              (SELECT jsonb_agg(jsonb_build_object('customer_id', 'cust-' || g, 'event_type', %s::text,
                                                                   'payload', %s::jsonb) ORDER BY g)
-                                FROM generate_series(%s::int, %s::int) g), p_actor => 'tests')""",
+                                FROM generate_series(%s::int, %s::int) g))""",
             event_type,
             payload,
             first,

@@ -9,6 +9,8 @@
         return ctx.approve(result={"score": 0.1})
 
 Talks to PostgreSQL through the worker role and the api functions only; needs no web framework.
+The database login must act for a principal (`agentledger principals add NAME --kind agent --login
+LOGIN`), the actor of the worker's steps; `name` labels this worker instance on its claims.
 """
 
 from agentledger_worker.context import Context, LeaseLost, Refused, SentToReview

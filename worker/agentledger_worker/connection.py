@@ -21,8 +21,22 @@ T = TypeVar("T")
 Connection = psycopg.AsyncConnection[DictRow]  # what a ReconnectingConnection hands out: rows as dicts
 
 # Errors after which the connection cannot be trusted: the server went away, the socket broke,
-# or a statement was abandoned half-way.
+# or a statement was abandoned half-way. (ReconnectingConnection.run raises NotAPrincipal instead
+# for SQLSTATE 28000, itself an OperationalError: that connection is sound, and retrying cannot help.)
 LOST = (psycopg.OperationalError, psycopg.InterfaceError, OSError, asyncio.TimeoutError)
+
+
+class NotAPrincipal(Exception):
+    """The database acts for nobody on this connection (SQLSTATE 28000): its login is mapped to no
+    active principal. Every call will be refused the same way until an administrator maps it
+    (`agentledger principals add NAME --kind agent --login LOGIN`); the message and hint are the
+    database's."""
+
+    def __init__(self, exc: psycopg.Error):
+        diag = exc.diag
+        super().__init__(
+            (diag.message_primary or str(exc)) + (f"\nhint: {diag.message_hint}" if diag.message_hint else "")
+        )
 
 
 class Backoff:
@@ -88,6 +102,8 @@ class ReconnectingConnection:
         conn = await self.connection()
         try:
             return await asyncio.wait_for(fn(conn), self.deadline)
+        except psycopg.errors.InvalidAuthorizationSpecification as exc:
+            raise NotAPrincipal(exc) from None
         except LOST as exc:
             self._failed = True
             log.warning("%s connection lost: %s", self.purpose, one_line(exc))
@@ -98,7 +114,7 @@ class ReconnectingConnection:
             raise
 
     async def retrying(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
-        """run(fn) until it gets through a lost connection; other errors propagate."""
+        """run(fn) until it gets through a lost connection; other errors (NotAPrincipal too) propagate."""
         while True:
             try:
                 return await self.run(fn)

@@ -18,7 +18,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from agentledger_worker.connection import Connection, ReconnectingConnection
+from agentledger_worker.connection import Connection, NotAPrincipal, ReconnectingConnection
 
 log = logging.getLogger("agentledger.worker")
 
@@ -52,7 +52,7 @@ class Reporter:
 
     async def send(self, step: str, event_id: int, token: UUID, *args: Any, group: Any = None) -> dict[str, Any]:
         """Queue one report; returns its api.report row, or raises psycopg.Error when the database
-        refused this report itself."""
+        refused this report itself (NotAPrincipal when it acts for nobody on this login)."""
         report = Report(step, event_id, token, args, group)
         self._queue.append(report)
         self._ready.set()
@@ -98,6 +98,10 @@ class Reporter:
 
         try:
             rows = await self.connection.retrying(send)
+        except NotAPrincipal as exc:  # the database takes nothing from this login: every report fails alike
+            for report in batch:
+                _settle_error(report, exc)
+            return
         except psycopg.Error as exc:
             if len(batch) == 1:
                 _settle_error(batch[0], exc)
@@ -161,6 +165,6 @@ async def _send(conn: Connection, calls: list[tuple[tuple[str, Any], list[Report
     return [await cursor.fetchall() for cursor in cursors]
 
 
-def _settle_error(report: Report, exc: psycopg.Error) -> None:
+def _settle_error(report: Report, exc: Exception) -> None:
     if not report.answer.done():
         report.answer.set_exception(exc)

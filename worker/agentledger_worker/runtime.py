@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from agentledger_worker.channels import ESCALATIONS_CHANNEL
-from agentledger_worker.connection import LOST, Connection, ReconnectingConnection
+from agentledger_worker.connection import LOST, Connection, NotAPrincipal, ReconnectingConnection
 from agentledger_worker.context import Context, LeaseLost, Refused, SentToReview
 from agentledger_worker.event import Event
 from agentledger_worker.listener import Listener
@@ -42,10 +42,11 @@ CLAIM_SQL = {
 HEARTBEAT_SQL = "SELECT r.*, now() AS db_now FROM api.heartbeat_events(%s, %s) r"
 # Only one worker at a time runs the maintenance pass: the rescue of expired leases, then the marking
 # of missed deadlines. The others skip their turn (both are safe to run concurrently; this only saves
-# the duplicate work). The key is any constant bigint of our own.
+# the duplicate work). The key is any constant bigint of our own. The database records the principal
+# the worker's login acts for, as a system step.
 RESCUE_SQL = """WITH turn AS (SELECT pg_try_advisory_xact_lock(7418290561) AS mine)
-                SELECT CASE WHEN mine THEN (SELECT count(*) FROM api.rescue_expired_leases(%(limit)s, %(actor)s)) END AS rescued,
-                       CASE WHEN mine THEN (SELECT count(*) FROM api.mark_deadline_breaches(%(limit)s, %(actor)s)) END AS breaches
+                SELECT CASE WHEN mine THEN (SELECT count(*) FROM api.rescue_expired_leases(%(limit)s)) END AS rescued,
+                       CASE WHEN mine THEN (SELECT count(*) FROM api.mark_deadline_breaches(%(limit)s)) END AS breaches
                   FROM turn"""
 # Errors that mean this worker cannot work here at all: report them and stop.
 FATAL = (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName)
@@ -93,6 +94,7 @@ class Runtime:
         self.lease_seconds = 30.0  # learnt from each claim
         self.counts: Counter[str] = Counter()
         self.state = "running"  # then "stopping" (first signal) or "aborting" (second)
+        self.fatal: str | None = None  # why the database will take no more calls: the worker stops
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -120,7 +122,9 @@ class Runtime:
             await self._claim_loop()
             await self._shutdown()
         finally:
-            for task in background:
+            # After a WorkerStopped, handlers may still hold events: their leases run out and a
+            # rescue frees them.
+            for task in [*background, *(h.task for h in self.held.values() if h.task is not None)]:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await asyncio.gather(self.claims.close(), self.upkeep.close(), self.reporter.connection.close())
@@ -136,6 +140,14 @@ class Runtime:
             log.warning("signal %s: aborting; releasing what is held", signum)
             self.state = "aborting"
             self.aborted.set()
+
+    def _stop_for(self, why: str) -> None:
+        """The database acts for nobody on this worker's login any more (its principal was
+        deactivated, say): the claim loop stops the worker with this message."""
+        if self.fatal is None:
+            log.error("%s", why)
+            self.fatal = why
+        self.changed.set()
 
     def request_stop(self) -> None:
         if self.state == "running":
@@ -211,6 +223,8 @@ class Runtime:
     async def _claim_loop(self) -> None:
         next_poll = time.monotonic() + self.settings.poll_interval
         while self.state == "running":
+            if self.fatal is not None:
+                raise WorkerStopped(self.fatal)
             if time.monotonic() >= next_poll:
                 for wanted, types in self.types.items():
                     self.wanted[wanted] = bool(types)
@@ -234,6 +248,8 @@ class Runtime:
 
         try:
             rows = await self.claims.run(claim)
+        except NotAPrincipal as exc:
+            raise WorkerStopped(f"cannot claim {kind}: {exc}") from None
         except LOST:
             self.wanted[kind] = True  # the next attempt waits for the reconnect's back-off
             return
@@ -460,6 +476,9 @@ class Runtime:
                     raise Refused(None, f"{step}: the value is not JSON: {exc}") from None
         try:
             return await self.reporter.send(step, held.event.id, held.token, *args, group=group)
+        except NotAPrincipal as exc:
+            self._stop_for(f"cannot report on event {held.event.id}: {exc}")
+            raise Refused("28000", str(exc)) from None
         except psycopg.Error as exc:
             diag = exc.diag
             text = diag.message_primary or str(exc)
@@ -500,6 +519,9 @@ class Runtime:
 
             try:
                 rows = await self.upkeep.run(beat)
+            except NotAPrincipal as exc:
+                self._stop_for(f"cannot renew leases: {exc}")
+                return
             except (*LOST, psycopg.Error) as exc:
                 log.warning("heartbeat failed: %s", exc)
                 for h in chunk:
@@ -514,11 +536,14 @@ class Runtime:
 
     async def _rescue(self) -> None:
         async def rescue(conn: Connection) -> dict[str, Any] | None:
-            cursor = await conn.execute(RESCUE_SQL, {"limit": self.settings.max_batch, "actor": self.name})
+            cursor = await conn.execute(RESCUE_SQL, {"limit": self.settings.max_batch})
             return await cursor.fetchone()
 
         try:
             row = await self.upkeep.run(rescue)
+        except NotAPrincipal as exc:
+            self._stop_for(f"cannot rescue expired leases: {exc}")
+            return
         except (*LOST, psycopg.Error) as exc:
             log.warning("lease rescue failed: %s", exc)
             return

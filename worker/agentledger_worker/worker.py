@@ -8,7 +8,8 @@
     @worker.action("loan_application")         # runs the follow-up action of a decided event
     def disburse(event, ctx): ...              # sync handlers run in a thread pool
 
-`worker.run()` runs until SIGTERM or SIGINT and returns the exit code.
+`worker.run()` runs until SIGTERM or SIGINT and returns the exit code. The name labels this worker
+instance on its claims; the actor of its steps is the principal its database login acts for.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Events: submit, read, list, history, and the generic status change."""
+"""Events: submit, read, list, history, and the generic status change.
+
+Every call passes the request's API key as `p_key`: the database checks it, finds the principal
+who acts (the actor of what is written), and limits a scoped key to its event types and customers.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,12 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from psycopg.types.json import Jsonb
 
 from agentledger_api.database import fetch_all, fetch_one, fetch_row, jsonb
-from agentledger_api.deps import EventIdPath, PageLimit, Pool, Reader, Settings, Submitter, Transitioner
+from agentledger_api.deps import EventIdPath, PageLimit, Pool, Reader, Settings, Submitter, WorkerKey
 from agentledger_api.models import BIGINT_MAX, BatchEvent, IdempotencyKey, NewEvent, StatusChange, Text, Time
 from agentledger_api.problems import Problem
 from agentledger_api.responses import Event, EventPage, History, Receipt, Receipts
 
 router = APIRouter(tags=["events"])
-KIND = {"submitter": "agent", "worker": "agent", "reviewer": "human", "auditor": "human"}
 Status = Literal["queued", "processing", "in_review", "approved", "rejected", "completed", "failed"]
 
 
@@ -57,11 +60,12 @@ async def submit(
     idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
 ) -> Receipt:
     """A replay with the same `Idempotency-Key` and body answers 200 with the original event and
-    creates nothing; the same key with another body is refused (409)."""
+    creates nothing; the same key with another body is refused (409). Idempotency keys are per
+    customer and submitting principal: another principal's same key submits an event of its own."""
     row = await fetch_row(
         pool,
         "SELECT * FROM api.submit_event(%(customer_id)s, %(event_type)s, %(payload)s, %(priority)s, "
-        "%(run_after)s, %(idempotency_key)s, %(correlation_id)s, %(caused_by)s, %(actor)s, %(kind)s)",
+        "%(run_after)s, %(idempotency_key)s, %(correlation_id)s, %(caused_by)s, p_key => %(key)s)",
         {
             "customer_id": event.customer_id,
             "event_type": event.event_type,
@@ -71,8 +75,7 @@ async def submit(
             "idempotency_key": idempotency_key,
             "correlation_id": event.correlation_id,
             "caused_by": event.caused_by_event_id,
-            "actor": caller.name,
-            "kind": KIND[caller.role],
+            "key": caller.key,
         },
     )
     if not row.pop("created"):
@@ -90,8 +93,8 @@ async def submit_batch(
     batch = [e.model_dump(mode="json", exclude_none=True) for e in events]
     rows = await fetch_all(
         pool,
-        "SELECT * FROM api.submit_events(%(batch)s, %(actor)s, %(kind)s)",
-        {"batch": Jsonb(batch), "actor": caller.name, "kind": KIND[caller.role]},
+        "SELECT * FROM api.submit_events(%(batch)s, p_key => %(key)s)",
+        {"batch": Jsonb(batch), "key": caller.key},
     )
     return Receipts.model_validate({"items": rows})
 
@@ -99,14 +102,15 @@ async def submit_batch(
 @router.get("/events/pending", summary="Queued events, oldest first")
 async def pending(
     pool: Pool,
-    _: Reader,
+    caller: Reader,
     limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> EventPage:
     rows = await fetch_all(
         pool,
-        "SELECT * FROM api.list_events(p_status => 'queued', p_after_id => %(after)s, p_limit => %(limit)s)",
-        {"after": decode_cursor(cursor), "limit": limit},
+        "SELECT * FROM api.list_events(p_status => 'queued', p_after_id => %(after)s, p_limit => %(limit)s, "
+        "p_key => %(key)s)",
+        {"after": decode_cursor(cursor), "limit": limit, "key": caller.key},
     )
     return EventPage.model_validate(page(rows, limit))
 
@@ -114,7 +118,7 @@ async def pending(
 @router.get("/events", summary="List events, filtered, a page at a time")
 async def list_events(
     pool: Pool,
-    _: Reader,
+    caller: Reader,
     status: Status | None = None,
     customer_id: Text | None = None,
     event_type: Text | None = None,
@@ -126,7 +130,7 @@ async def list_events(
     rows = await fetch_all(
         pool,
         "SELECT * FROM api.list_events(%(status)s, %(customer_id)s, %(event_type)s, %(after_time)s, "
-        "%(before_time)s, %(after)s, %(limit)s)",
+        "%(before_time)s, %(after)s, %(limit)s, p_key => %(key)s)",
         {
             "status": status,
             "customer_id": customer_id,
@@ -135,30 +139,35 @@ async def list_events(
             "before_time": created_before,
             "after": decode_cursor(cursor),
             "limit": limit,
+            "key": caller.key,
         },
     )
     return EventPage.model_validate(page(rows, limit))
 
 
 @router.get("/events/{event_id}", summary="One event")
-async def get_event(event_id: EventIdPath, pool: Pool, _: Reader) -> Event:
-    return Event.model_validate(await fetch_row(pool, "SELECT * FROM api.get_event(%(id)s)", {"id": event_id}))
+async def get_event(event_id: EventIdPath, pool: Pool, caller: Reader) -> Event:
+    row = await fetch_row(
+        pool, "SELECT * FROM api.get_event(%(id)s, p_key => %(key)s)", {"id": event_id, "key": caller.key}
+    )
+    return Event.model_validate(row)
 
 
 @router.get("/events/{event_id}/history", summary="The event's audit trail, a page at a time, with its chain verified")
 async def history(
     event_id: EventIdPath,
     pool: Pool,
-    _: Reader,
+    caller: Reader,
     limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> History:
     """Audit rows oldest first, `limit` at a time; pass `next` back as `cursor` for the following
-    page. `verification` checks the event's whole chain on every page, not only the rows shown."""
+    page. `verification` checks the event's whole chain on every page, not only the rows shown.
+    Each entry names the principal who acted (`actor`) and the key it used (`api_key`)."""
     entries = await fetch_all(
         pool,
-        "SELECT * FROM api.event_history_page(%(id)s, %(after)s, %(limit)s) ORDER BY seq",
-        {"id": event_id, "after": decode_cursor(cursor), "limit": limit},
+        "SELECT * FROM api.event_history_page(%(id)s, %(after)s, %(limit)s, p_key => %(key)s) ORDER BY seq",
+        {"id": event_id, "after": decode_cursor(cursor), "limit": limit, "key": caller.key},
     )
     verdict = await fetch_one(
         pool, "SELECT ok, rows_checked, broken_seq, problem FROM api.verify_audit(%(id)s)", {"id": event_id}
@@ -173,12 +182,14 @@ async def history(
 async def change_status(
     event_id: EventIdPath,
     pool: Pool,
-    caller: Transitioner,
+    caller: WorkerKey,
     status: Annotated[Text | None, Query(description="The new status (the older call's form)")] = None,
     change: Annotated[StatusChange | None, Body()] = None,
 ) -> Event:
     """The new status comes in a JSON body `{status, reason, result?}`, or as `?status=` alone.
-    The database decides whether the move is allowed (409 with its message and hint if not)."""
+    The database decides whether the move is allowed (409 with its message and hint if not). Only
+    worker keys record outcomes; out of processing, approved or rejected, only the principal holding
+    the lease may move the event (409 AL009 otherwise), with its token when it claimed it."""
     if change is None and status is None:
         raise Problem(
             422, "Invalid request", 'Give the new status: a JSON body {"status": ...} or ?status=.', code="validation"
@@ -188,17 +199,16 @@ async def change_status(
     change = change or StatusChange(status=status or "")
     row = await fetch_row(
         pool,
-        "SELECT * FROM api.transition_event(%(id)s, %(status)s, %(actor)s, %(kind)s, %(reason)s, %(result)s, "
-        "%(details)s, p_lease_token => %(token)s)",
+        "SELECT * FROM api.transition_event(%(id)s, %(status)s, %(reason)s, %(result)s, %(details)s, "
+        "p_lease_token => %(token)s, p_key => %(key)s)",
         {
             "id": event_id,
             "status": change.status,
-            "actor": caller.name,
-            "kind": KIND[caller.role],
             "reason": change.reason,
             "result": jsonb(change.result),
             "details": jsonb(change.details),
             "token": change.lease_token,
+            "key": caller.key,
         },
     )
     return Event.model_validate(row)

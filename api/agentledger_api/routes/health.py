@@ -18,9 +18,9 @@ router = APIRouter(tags=["health"])
 # The newest database functions this API calls: present means the schema is deployed far enough.
 REQUIRED_FUNCTIONS = (
     "api.authenticate_api_key(text)",
-    "api.claim_events(text, integer, text[], timestamptz)",
-    "api.event_history_page(bigint, bigint, integer)",
-    "api.transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamptz, uuid)",
+    "api.claim_events(text, integer, text[], timestamptz, text)",
+    "api.event_history_page(bigint, bigint, integer, text)",
+    "api.transition_event(bigint, text, text, jsonb, jsonb, timestamptz, uuid, text)",
 )
 
 

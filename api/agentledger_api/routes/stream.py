@@ -29,6 +29,7 @@ FIELDS = (
     "to_status",
     "actor",
     "actor_kind",
+    "api_key",
     "reason",
     "attempt",
     "recorded_at",
@@ -84,7 +85,19 @@ async def stream(
     its id. After a disconnect, send the last id seen as `Last-Event-ID`: the stream first replays
     what was missed from the audit trail, then goes on live. It replays at most
     `AGENTLEDGER_STREAM_REPLAY_ROWS` rows (410 `replay_too_deep` for an older position), except
-    to auditor keys."""
+    to auditor keys. The stream shows every change, so a key whose reads the database limits (a
+    submitter key, or a worker or reviewer key limited to event types or customers) is refused (403)."""
+    if caller.role != "auditor" and (caller.role == "submitter" or caller.info.scoped):
+        # The feed is every change of every customer. The database limits what such a key reads
+        # (its scope; a submitter's own submissions: ledger._may_read), but api.audit_feed takes no
+        # key, so the stream cannot be limited the same way: only keys that read everything get it.
+        raise Problem(
+            403,
+            "Not allowed",
+            f"Key {caller.name} reads only some events (its scope, or a submitter's own submissions); the stream "
+            "shows every change. Read what the key may see with GET /events and GET /events/{id}/history.",
+            code="forbidden",
+        )
     recheck_every = max(settings.key_cache_seconds, 1.0)
     if last_event_id is not None and caller.role != "auditor":
         await refuse_deep_replay(pool, last_event_id, settings.stream_replay_rows)

@@ -1,16 +1,18 @@
 """The worker protocol over HTTP, for agents that reach only HTTP: claim, heartbeat, decide,
 complete, fail, release, and the queue's statistics.
 
-A worker key's name is the worker: claims are taken in that name, and every report names its event
-by id and the lease token its claim returned. Each endpoint is one call of the database function of
-the same step (docs/worker-protocol.md), with a batch of one; the database answers per event
-(api.report), and the answer becomes the HTTP status here:
+Every call passes the request's API key as `p_key`: the database checks it and finds the principal
+who acts. Claims are leased to that principal (the key's name is recorded as the claiming instance),
+and every report names its event by id and the lease token its claim returned; the database accepts
+a report only from the principal holding the lease, with its token. Each endpoint is one call of the
+database function of the same step (docs/worker-protocol.md), with a batch of one; the database
+answers per event (api.report), and the answer becomes the HTTP status here:
 
 - done: 200 with the report;
 - already_done: 200 with the report too. The same report was applied before, so a client that
   retries after a lost answer gets success and nothing is written twice;
-- refused: the report's code as problem+json (AL009 lease not held and AL003 wrong status 409,
-  AL001 no such event 404), with the database's message.
+- refused: the report's code as problem+json (AL009 lease not held, also when another principal
+  holds it, and AL003 wrong status 409, AL001 no such event 404), with the database's message.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fastapi import APIRouter
 from psycopg_pool import AsyncConnectionPool
 
 from agentledger_api.auth import Caller
-from agentledger_api.database import fetch_all, fetch_one, fetch_row, jsonb
+from agentledger_api.database import fetch_all, fetch_row, jsonb
 from agentledger_api.deps import CachedStats, EventIdPath, Pool, Reader, WorkerKey
 from agentledger_api.models import ClaimRequest, CompleteReport, DecideReport, FailReport, LeaseRef, ReleaseReport
 from agentledger_api.problems import SQLSTATE_STATUS, Problem
@@ -33,29 +35,18 @@ router = APIRouter(tags=["work"])
 async def claim(pool: AsyncConnectionPool, function: str, body: ClaimRequest, caller: Caller) -> Claims:
     rows = await fetch_all(
         pool,
-        f"SELECT * FROM api.{function}(%(worker)s, %(limit)s, %(types)s::text[])",
-        {"worker": caller.name, "limit": body.limit, "types": body.event_types},
+        f"SELECT * FROM api.{function}(%(worker)s, %(limit)s, %(types)s::text[], p_key => %(key)s)",
+        {"worker": caller.name, "limit": body.limit, "types": body.event_types, "key": caller.key},
     )
     return Claims.model_validate({"items": rows})
 
 
 async def report(pool: AsyncConnectionPool, caller: Caller, call: str, params: dict[str, Any]) -> Report:
-    """Runs one report of one event (`call` is the function call, an array of one per argument)
-    and answers with its api.report row, or raises the refusal it names.
-
-    The database fences by token and records the lease holder as the actor. Over HTTP the key is
-    the identity, so a key may report only on what it claimed itself: the audit trail then names
-    the key that acted, even if a token was passed on."""
-    held = await fetch_one(pool, "SELECT lease_owner FROM api.get_event(%(id)s)", {"id": params["id"]})
-    if held is not None and held["lease_owner"] not in (None, caller.name):
-        raise Problem(
-            409,
-            "Lease not held",
-            f"event {params['id']} is held by another key; a key reports only on events it claimed",
-            code="AL009",
-            extra={"event_id": params["id"]},
-        )
-    row = await fetch_row(pool, f"SELECT * FROM {call}", params)  # one row per event named
+    """Runs one report of one event (`call` is the function call, an array of one per argument,
+    ending with `p_key => %(key)s`) and answers with its api.report row, or raises the refusal it
+    names. The database fences by token and by principal: a token passed on to another principal's
+    key is refused (AL009), so the audit trail names the principal that holds the lease."""
+    row = await fetch_row(pool, f"SELECT * FROM {call}", {**params, "key": caller.key})  # one row per event
     if row["outcome"] == "refused":
         raise refusal(row)
     return Report.model_validate(row)
@@ -75,9 +66,10 @@ def refusal(row: dict[str, Any]) -> Problem:
 
 @router.post("/claims", summary="Claim queued events")
 async def claim_events(body: ClaimRequest, pool: Pool, caller: WorkerKey) -> Claims:
-    """Up to `limit` runnable queued events (of `event_types`, or any), highest priority first,
-    each now processing under a lease held by this key. Keep each claim's `lease_token`: every
-    report on the event must present it. An empty `items` means no work right now."""
+    """Up to `limit` runnable queued events (of `event_types`, or any the key may claim), highest
+    priority first, each now processing under a lease held by the key's principal. Keep each claim's
+    `lease_token`: every report on the event must present it. An empty `items` means no work right
+    now. A key limited to event types claims only those (403 when asking for others)."""
     return await claim(pool, "claim_events", body, caller)
 
 
@@ -95,7 +87,7 @@ async def heartbeat(event_id: EventIdPath, body: LeaseRef, pool: Pool, caller: W
     return await report(
         pool,
         caller,
-        "api.heartbeat_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid])",
+        "api.heartbeat_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], p_key => %(key)s)",
         {"id": event_id, "token": body.lease_token},
     )
 
@@ -106,7 +98,7 @@ async def decide(event_id: EventIdPath, body: DecideReport, pool: Pool, caller: 
         pool,
         caller,
         "api.decide_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(decision)s::text], "
-        "ARRAY[%(reason)s::text], ARRAY[%(result)s::jsonb], %(keep)s::boolean)",
+        "ARRAY[%(reason)s::text], ARRAY[%(result)s::jsonb], %(keep)s::boolean, p_key => %(key)s)",
         {
             "id": event_id,
             "token": body.lease_token,
@@ -123,7 +115,8 @@ async def complete(event_id: EventIdPath, body: CompleteReport, pool: Pool, call
     return await report(
         pool,
         caller,
-        "api.complete_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(details)s::jsonb])",
+        "api.complete_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(details)s::jsonb], "
+        "p_key => %(key)s)",
         {"id": event_id, "token": body.lease_token, "details": jsonb(body.details)},
     )
 
@@ -136,7 +129,7 @@ async def fail(event_id: EventIdPath, body: FailReport, pool: Pool, caller: Work
         pool,
         caller,
         "api.fail_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], ARRAY[%(error)s::text], "
-        "ARRAY[%(error_type)s::text], ARRAY[%(retryable)s::boolean])",
+        "ARRAY[%(error_type)s::text], ARRAY[%(retryable)s::boolean], p_key => %(key)s)",
         {
             "id": event_id,
             "token": body.lease_token,
@@ -153,7 +146,7 @@ async def release(event_id: EventIdPath, body: ReleaseReport, pool: Pool, caller
     return await report(
         pool,
         caller,
-        "api.release_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], %(reason)s::text)",
+        "api.release_events(ARRAY[%(id)s::bigint], ARRAY[%(token)s::uuid], %(reason)s::text, p_key => %(key)s)",
         {"id": event_id, "token": body.lease_token, "reason": body.reason},
     )
 
