@@ -83,10 +83,10 @@ OPERATIONS = {"post": "POST /events", "get": "GET /events/{id}"}
 
 # What the API sends for POST /events with a worker key (api/routes/events.py): the same arguments.
 PGBENCH_POST = (
-    "SELECT * FROM api.submit_event('cust-42', 'loan_application', '{\"amount\": 25000}'::jsonb, "
-    f"0, NULL, NULL, NULL, NULL, '{KEY_NAME}', 'agent');\n"
+    "SELECT * FROM api.submit_event('cust-42', 'loan_application', '{{\"amount\": 25000}}'::jsonb, "
+    "0, NULL, NULL, NULL, NULL, p_key => '{key}');\n"
 )
-PGBENCH_GET = "\\set id random({lo}, {hi})\nSELECT * FROM api.get_event(:id);\n"
+PGBENCH_GET = "\\set id random({lo}, {hi})\nSELECT * FROM api.get_event(:id, '{key}');\n"
 
 LUA_DONE = r"""
 done = function(summary, latency, requests)
@@ -624,7 +624,9 @@ def run_direct(
     with tempfile.TemporaryDirectory(dir=setup.workdir) as tmp:
         script = Path(tmp) / "script.sql"
         lo, hi = setup.id_range
-        script.write_text(PGBENCH_POST if cell.operation == "post" else PGBENCH_GET.format(lo=lo, hi=hi))
+        # The key in a file of a private temporary folder, as the API holds it: never on a command line.
+        post, get = PGBENCH_POST.format(key=setup.key), PGBENCH_GET.format(lo=lo, hi=hi, key=setup.key)
+        script.write_text(post if cell.operation == "post" else get)
         if args.warmup:
             run_pgbench(args, script, dsn, cell.connections, args.warmup)
         before = count_events(dbs, name)
@@ -1202,6 +1204,7 @@ def build_template(dbs: Databases, args: argparse.Namespace, login: str) -> tupl
                 for i in range(start, start + size)
             ]
             conn.execute("SELECT count(*) FROM api.submit_events(%s::jsonb)", (json.dumps(events),))
+        conn.execute("SELECT api.create_principal(%s, 'agent')", (KEY_NAME,))
         key = conn.execute("SELECT api.create_api_key(%s, 'worker')", (KEY_NAME,)).fetchone()[0]
         lo, hi, count = conn.execute("SELECT min(id), max(id), count(*) FROM ledger.events").fetchone()
     if hi - lo + 1 != count:

@@ -229,6 +229,15 @@ def deploy_with_sqitch(admin_url: str, name: str) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"sqitch deploy failed:\n{result.stdout}{result.stderr}")
+    # The benchmarks call the api functions as this login: it acts for a principal of its own.
+    with psycopg.connect(make_conninfo(admin_url, dbname=name), autocommit=True) as conn:
+        conn.execute("SELECT api.create_principal('bench-admin', 'human', session_user)")
+
+
+def map_login(admin_url: str, database: str, login: str, principal: str) -> None:
+    """Lets `login` act in `database`, as the agent `principal`."""
+    with psycopg.connect(make_conninfo(admin_url, dbname=database), autocommit=True) as conn:
+        conn.execute("SELECT api.create_principal(%s, 'agent', %s)", (principal, login))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ from submit_bench import (
     batch_events,
     deploy_with_sqitch,
     log,
+    map_login,
 )
 
 from agentledger_worker.channels import WORK_CHANNEL
@@ -1200,6 +1201,7 @@ def run(args: argparse.Namespace, dbs: BenchDatabases, roles: list[str]) -> int:
     dbs.execute(None, sql.SQL("CREATE ROLE {} LOGIN IN ROLE agentledger_worker").format(sql.Identifier(login)))
     roles.append(login)
     template = dbs.build_template()
+    map_login(args.admin_url, template, login, "bench-worker")
     log(f"deployed template database {template} with sqitch; workers connect as {login}")
 
     plan = [("insert", "INSERT 1/tx", args.insert_rows, 1)]
