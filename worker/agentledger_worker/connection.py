@@ -1,15 +1,20 @@
-"""One database connection that comes back after it breaks.
+"""One database connection that comes back after it breaks, and calls bounded in time.
 
 Each part of a worker (claims, reports, heartbeats and maintenance) has its own, so a slow report
 never delays a claim. `run(fn)` hands the connection to fn; when the connection is lost, fn's error
 propagates after the connection is dropped, and the next call reconnects, waiting with back-off.
+
+`answered_within(conn, call, seconds)` bounds a call on a connection: the worker's calls and the
+HTTP API's go through it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -87,7 +92,7 @@ class ReconnectingConnection:
     async def run(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
         conn = await self.connection()
         try:
-            return await asyncio.wait_for(fn(conn), self.deadline)
+            return await answered_within(conn, fn(conn), self.deadline)
         except LOST as exc:
             self._failed = True
             log.warning("%s connection lost: %s", self.purpose, one_line(exc))
@@ -117,6 +122,75 @@ async def close_quietly(conn: psycopg.AsyncConnection[Any] | None) -> None:
             await asyncio.wait_for(conn.close(), timeout=2)
         except (*LOST, asyncio.CancelledError):
             pass
+
+
+async def answered_within(conn: psycopg.AsyncConnection[Any], call: Awaitable[T], seconds: float) -> T:
+    """The result of `call`, a call on `conn`, if it comes within `seconds`; else TimeoutError.
+
+    Why not asyncio.wait_for: psycopg answers the cancellation of a call by asking the server to
+    cancel the query, over a new connection, for up to 5 s, and then waiting up to 5 s more for the
+    query to end. When the link to the server has gone silent (packets dropped, nothing reset)
+    that is 10 s past any deadline. Here the call runs in a task of its own that is never
+    cancelled: at the deadline, or when the caller is cancelled (an outer timeout), the socket of
+    the connection is shut down, which ends the call at once with an error, and the connection is
+    closed without a word to the server. After a TimeoutError or a cancellation, `conn` is closed:
+    a pool discards it, a ReconnectingConnection makes a new one.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(call)
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        sever(conn)
+
+    timer = loop.call_later(seconds, expire)
+    try:
+        result = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if expired or not task.done():  # the caller was cancelled while the call went on
+            await _abandon(conn, task)
+        raise
+    except Exception:
+        if not expired:
+            raise  # an error of the call's own
+        await _abandon(conn, task)
+        raise TimeoutError(f"the database did not answer within {seconds:g} s") from None
+    finally:
+        timer.cancel()
+    if expired:  # the answer came as the deadline passed: it stands, but the socket is shut down
+        conn.pgconn.finish()
+    return result
+
+
+def sever(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Shut the socket of `conn` down, both ways, without waiting for anything: a call waiting on
+    it fails at once, whatever the server or the network do. The descriptor stays open (closing it
+    under a waiting call could hand its number to another socket); closing `conn` closes it."""
+    try:
+        fd = conn.pgconn.socket
+    except psycopg.Error:
+        return  # closed already
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:  # a duplicate: closing it leaves fd alone
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # not connected any more
+
+
+async def _abandon(conn: psycopg.AsyncConnection[Any], task: asyncio.Future[Any]) -> None:
+    """Sever `conn`, let the call on it end (at once, on a severed socket), and close `conn`."""
+    sever(conn)
+    try:
+        await asyncio.wait({task}, timeout=1.0)
+    finally:
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # the severed call's error: read, so asyncio does not log it
+            conn.pgconn.finish()  # nothing is waiting on the socket any more
+        else:
+            task.cancel()
 
 
 def one_line(exc: BaseException) -> str:
