@@ -1,8 +1,9 @@
 """The HTTP API as a real server process: uvicorn serving the app factory over real sockets.
 
-serving(env, cwd, *uvicorn_options) starts `python -m uvicorn --factory agentledger_api:create_app`
-on a free loopback port with the settings in env, in cwd (an empty directory, so that no stray
-.env file adds settings), waits until /healthz answers, and kills the process on exit. Tests that
+serving(env, cwd, *options) starts `python -m uvicorn --factory agentledger_api:create_app` (or,
+with program="agentledger", `python -m agentledger serve`, uvicorn as deployed) on a free loopback
+port with the settings in env, in cwd (an empty directory, so that no stray .env file adds
+settings), waits until /healthz answers, and kills the process on exit. Tests that
 need what only a real server shows use it: a deadline measured on the wall clock while the app's
 own event loop runs, or bytes the HTTP parser refuses before the app sees them.
 """
@@ -35,10 +36,15 @@ class Server:
 
 
 @contextmanager
-def serving(env: dict[str, str], cwd: Path, *options: str, timeout: float = 20.0) -> Iterator[Server]:
+def serving(
+    env: dict[str, str], cwd: Path, *options: str, program: str = "uvicorn", timeout: float = 20.0
+) -> Iterator[Server]:
     port = free_port()
     log = cwd / f"uvicorn-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", "--factory", "agentledger_api:create_app"]
+    command = {
+        "uvicorn": [sys.executable, "-m", "uvicorn", "--factory", "agentledger_api:create_app"],
+        "agentledger": [sys.executable, "-m", "agentledger", "serve"],
+    }[program]
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", str(port), *options],
