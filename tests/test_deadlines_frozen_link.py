@@ -17,8 +17,10 @@ link is back, every request succeeds at once on new connections.
 Before the fix each overran by about 10 s: on a timeout psycopg first sends a cancel request over
 the silent link (giving up after 5 s), then waits 5 s more for the query to end.
 
-Also here, in one process: the calls of one request share its deadline, and a stream's calls,
-once its response has started, are bounded one by one.
+Also here: in one process, the calls of one request share its deadline, and a stream's calls,
+once its response has started, are bounded one by one; and a worker cut off from the database
+tells its handler to stop soon after the lease ends, while still cut off (before, its heartbeats
+waited for a new connection as long as the link was silent).
 """
 
 from __future__ import annotations
@@ -37,11 +39,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from agentledger_api import database
 from agentledger_api.problems import Problem
+from agentledger_worker import Worker
 from agentledger_worker.connection import LOST, ReconnectingConnection
 from tests.support import databases
 from tests.support.api import PROBLEM_JSON, bearer, event
 from tests.support.proxy import Proxy
 from tests.support.servers import serving
+from tests.support.workers import async_wait_until, running, sql, statuses, submit
+from tests.support.workers import settings as worker_settings
 
 POOL_TIMEOUT = 1.0  # AGENTLEDGER_POOL_TIMEOUT_SECONDS
 STATEMENT_TIMEOUT = 1.0  # AGENTLEDGER_STATEMENT_TIMEOUT_MS / 1000
@@ -208,3 +213,54 @@ def test_the_calls_of_a_request_share_its_deadline(fresh_db: str) -> None:
     assert isinstance(error, Problem) and error.status == 503 and seconds < 0.1, result
     seconds, rows = result["streamed"]
     assert rows == [{"one": 1, "pg_sleep": ""}] and seconds >= 1.2, result
+
+
+@pytest.mark.stress  # a silent link, held for seconds
+def test_a_worker_cut_off_stops_its_handler_once_the_lease_ends(
+    fresh_db: str, login_as: Callable[[str, str], str]
+) -> None:
+    """Heartbeats cannot reach the database, nor can a new connection: the handler is told to stop
+    (an async one is cancelled) soon after its lease ends, while the link is still silent, since
+    the rescue may give the event to another worker by then. Once the link is back the event is
+    rescued, claimed again, and decided once."""
+    lease, partition = 3.0, 14.0
+    worker_settings(fresh_db, lease_duration=f"{lease:g} seconds")
+    worker_dsn = login_as(fresh_db, "agentledger_worker")
+    target = conninfo_to_dict(worker_dsn)
+    moments: dict[str, float] = {}
+    worker = Worker(name="cut-off", poll_interval=0.5, call_timeout=CALL_TIMEOUT, rescue_interval=0.5)
+
+    @worker.handler("fraud_alert")
+    async def decide(event: Any, ctx: Any) -> Any:
+        if "started" in moments:
+            return ctx.approve()
+        moments["started"] = time.monotonic()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            moments["stopped"] = time.monotonic()
+            raise
+        return ctx.approve()
+
+    async def scenario() -> None:
+        proxy = Proxy(str(target.get("host") or "127.0.0.1"), int(target.get("port") or 5432))
+        port = await proxy.start()
+        async with running(worker, through(port, worker_dsn)):
+            await asyncio.to_thread(submit, fresh_db, 1, "fraud_alert")
+            await async_wait_until(lambda: "started" in moments, 10, "the handler to start")
+            await asyncio.sleep(0.5)  # a heartbeat or two before the link goes silent
+            proxy.partition()
+            moments["partition"] = time.monotonic()
+            await asyncio.sleep(partition)
+            proxy.heal()
+            await async_wait_until(lambda: statuses(fresh_db) == {"approved": 1}, 20, "the event decided")
+        await proxy.close()
+
+    asyncio.run(scenario())
+    assert "stopped" in moments, moments
+    stopped_after = moments["stopped"] - moments["partition"]
+    # After the lease ended, before the link came back: about the lease plus a failed heartbeat.
+    assert lease - 1.0 <= stopped_after <= lease + 8.0, stopped_after
+    trail = sql(fresh_db, "SELECT from_status::text, to_status::text FROM ledger.audit_log ORDER BY seq")
+    claims = [row for row in trail if row[1] == "processing"]
+    assert len(claims) == 2 and trail[-1] == ("processing", "approved"), trail  # claimed again, decided once

@@ -3,6 +3,7 @@
 Each part of a worker (claims, reports, heartbeats and maintenance) has its own, so a slow report
 never delays a claim. `run(fn)` hands the connection to fn; when the connection is lost, fn's error
 propagates after the connection is dropped, and the next call reconnects, waiting with back-off.
+A call that cannot connect fails too (`retrying(fn)` goes on until it gets through).
 
 `answered_within(conn, call, seconds)` bounds a call on a connection: the worker's calls and the
 HTTP API's go through it.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 import socket
@@ -67,26 +69,31 @@ class ReconnectingConnection:
         # A call that has not answered by then is given up, and its connection with it: a socket
         # that went silent raises nothing by itself, and TCP keepalives may not notice.
         self.deadline = deadline
+        self.connect_timeout = max(2, min(10, math.ceil(deadline)))
         self._conn: Connection | None = None
         self._backoff = Backoff()
         self._failed = False
 
     async def connection(self) -> Connection:
-        while self._conn is None or self._conn.closed:
-            if self._failed:
-                await asyncio.sleep(self._backoff.next())
-            try:
-                self._conn = await psycopg.AsyncConnection.connect(
-                    self.dsn, row_factory=dict_row, **connect_kwargs(self.purpose, self.worker_name)
-                )
-            except LOST as exc:
-                self._failed = True
-                log.warning("%s connection: cannot connect: %s", self.purpose, one_line(exc))
-                continue
-            if self._failed:
-                log.info("%s connection: reconnected", self.purpose)
-            self._failed = False
-            self._backoff.reset()
+        """The open connection, or a new one. One attempt per call: after the back-off if the last
+        one failed, and no longer than the call deadline (libpq's least is 2 s; at most 10 s). A
+        failed attempt raises, so that the caller knows the database is out of reach (a heartbeat
+        can tell a handler its lease is gone); its next call tries again."""
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        if self._failed:
+            await asyncio.sleep(self._backoff.next())
+        kwargs = {**connect_kwargs(self.purpose, self.worker_name), "connect_timeout": self.connect_timeout}
+        try:
+            self._conn = await psycopg.AsyncConnection.connect(self.dsn, row_factory=dict_row, **kwargs)
+        except LOST as exc:
+            self._failed = True
+            log.warning("%s connection: cannot connect: %s", self.purpose, one_line(exc))
+            raise
+        if self._failed:
+            log.info("%s connection: reconnected", self.purpose)
+        self._failed = False
+        self._backoff.reset()
         return self._conn
 
     async def run(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
