@@ -3,12 +3,21 @@
 Connections run in autocommit: each call is one function call, which is its own transaction, so
 no request holds a transaction open across an await. A batch is still all or nothing, because the
 function takes the whole batch in one statement.
+
+Deadlines (docs/operations.md, "Deadlines"): a call waits at most AGENTLEDGER_POOL_TIMEOUT_SECONDS
+for a pooled connection, and has AGENTLEDGER_POOL_TIMEOUT_SECONDS + AGENTLEDGER_STATEMENT_TIMEOUT_MS
++ 2 s in all; the server's statement_timeout ends a slow statement sooner, the extra 2 s are for
+the network. A request shares one such deadline among all its calls (a key check, then the
+route's calls), counted from its first call, until its response starts (a stream then bounds each
+call alone). A call past its deadline answers 503 with Retry-After, and its connection is closed
+at once and never returned to the pool (agentledger_worker.connection.answered_within).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -18,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentledger_api.problems import unavailable
 from agentledger_api.settings import ApiSettings
+from agentledger_worker.connection import answered_within
 
 # A JSON value written by an SQL client may be nested deeper, or hold longer numbers, than Python
 # can read. It is shown as this marker rather than failing the whole response (or, worse, a claim
@@ -79,17 +89,56 @@ def make_pool(settings: ApiSettings) -> AsyncConnectionPool:
     return pool
 
 
+class RequestDeadline:
+    """The deadline of the request being served, shared by its database calls: set by the first
+    one (in loop time), and no longer applied once the response has started (`open` False)."""
+
+    __slots__ = ("at", "open")
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.open = True
+
+
+REQUEST_DEADLINE: ContextVar[RequestDeadline | None] = ContextVar("agentledger_request_deadline", default=None)
+
+
+def call_seconds(pool: AsyncConnectionPool) -> float:
+    """The deadline of one call: the wait for a connection, the statement, 2 s for the network."""
+    return pool.timeout + (_statement_timeout(pool) or 5.0) + 2.0
+
+
 async def fetch_all(
     pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    deadline = pool.timeout + (_statement_timeout(pool) or 5.0) + 2.0
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    at = now + call_seconds(pool)
+    request = REQUEST_DEADLINE.get()
+    if request is not None and request.open:
+        if request.at is None:
+            request.at = at
+        at = min(at, request.at)
+    if at <= now:
+        raise unavailable()
     try:
-        async with asyncio.timeout(deadline):
-            async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
-                await cursor.execute(query, params)
-                return await cursor.fetchall()
-    except (PoolTimeout, TimeoutError):
+        conn = await pool.getconn(timeout=min(pool.timeout, at - now))
+    except PoolTimeout:
         raise unavailable() from None
+    try:
+        if at <= loop.time():
+            raise TimeoutError  # the wait for the connection took the whole deadline
+        return await answered_within(conn, _fetch(conn, query, params), at - loop.time())
+    except TimeoutError:
+        raise unavailable() from None
+    finally:
+        await pool.putconn(conn)  # a connection closed on a deadline is discarded, not pooled
+
+
+async def _fetch(conn: psycopg.AsyncConnection[Any], query: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(query, params)
+        return await cursor.fetchall()
 
 
 async def fetch_one(

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
+from agentledger_api.database import REQUEST_DEADLINE, RequestDeadline
 from agentledger_api.problems import Problem, internal
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -47,12 +48,15 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         response_started = False
+        deadline = RequestDeadline()  # shared by the request's database calls (database.py)
+        deadline_token = REQUEST_DEADLINE.set(deadline)
 
         async def send_with_id(message: MutableMapping[str, Any]) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
+                deadline.open = False  # a stream's later calls are bounded one by one
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
@@ -89,6 +93,10 @@ class RequestContext:
             if not response_started:
                 await internal().render(request_id)(scope, receive, send_with_id)
         finally:
+            # Tasks started by the request (the audit feed's poller) keep a copy of its context:
+            # the request's deadline must not bound them once it is over.
+            deadline.open = False
+            REQUEST_DEADLINE.reset(deadline_token)
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

@@ -1,15 +1,22 @@
-"""One database connection that comes back after it breaks.
+"""One database connection that comes back after it breaks, and calls bounded in time.
 
 Each part of a worker (claims, reports, heartbeats and maintenance) has its own, so a slow report
 never delays a claim. `run(fn)` hands the connection to fn; when the connection is lost, fn's error
 propagates after the connection is dropped, and the next call reconnects, waiting with back-off.
+A call that cannot connect fails too (`retrying(fn)` goes on until it gets through).
+
+`answered_within(conn, call, seconds)` bounds a call on a connection: the worker's calls and the
+HTTP API's go through it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import os
 import random
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -76,32 +83,37 @@ class ReconnectingConnection:
         # A call that has not answered by then is given up, and its connection with it: a socket
         # that went silent raises nothing by itself, and TCP keepalives may not notice.
         self.deadline = deadline
+        self.connect_timeout = max(2, min(10, math.ceil(deadline)))
         self._conn: Connection | None = None
         self._backoff = Backoff()
         self._failed = False
 
     async def connection(self) -> Connection:
-        while self._conn is None or self._conn.closed:
-            if self._failed:
-                await asyncio.sleep(self._backoff.next())
-            try:
-                self._conn = await psycopg.AsyncConnection.connect(
-                    self.dsn, row_factory=dict_row, **connect_kwargs(self.purpose, self.worker_name)
-                )
-            except LOST as exc:
-                self._failed = True
-                log.warning("%s connection: cannot connect: %s", self.purpose, one_line(exc))
-                continue
-            if self._failed:
-                log.info("%s connection: reconnected", self.purpose)
-            self._failed = False
-            self._backoff.reset()
+        """The open connection, or a new one. One attempt per call: after the back-off if the last
+        one failed, and no longer than the call deadline (libpq's least is 2 s; at most 10 s). A
+        failed attempt raises, so that the caller knows the database is out of reach (a heartbeat
+        can tell a handler its lease is gone); its next call tries again."""
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        if self._failed:
+            await asyncio.sleep(self._backoff.next())
+        kwargs = {**connect_kwargs(self.purpose, self.worker_name), "connect_timeout": self.connect_timeout}
+        try:
+            self._conn = await psycopg.AsyncConnection.connect(self.dsn, row_factory=dict_row, **kwargs)
+        except LOST as exc:
+            self._failed = True
+            log.warning("%s connection: cannot connect: %s", self.purpose, one_line(exc))
+            raise
+        if self._failed:
+            log.info("%s connection: reconnected", self.purpose)
+        self._failed = False
+        self._backoff.reset()
         return self._conn
 
     async def run(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
         conn = await self.connection()
         try:
-            return await asyncio.wait_for(fn(conn), self.deadline)
+            return await answered_within(conn, fn(conn), self.deadline)
         except psycopg.errors.InvalidAuthorizationSpecification as exc:
             raise NotAPrincipal(exc) from None
         except LOST as exc:
@@ -133,6 +145,75 @@ async def close_quietly(conn: psycopg.AsyncConnection[Any] | None) -> None:
             await asyncio.wait_for(conn.close(), timeout=2)
         except (*LOST, asyncio.CancelledError):
             pass
+
+
+async def answered_within(conn: psycopg.AsyncConnection[Any], call: Awaitable[T], seconds: float) -> T:
+    """The result of `call`, a call on `conn`, if it comes within `seconds`; else TimeoutError.
+
+    Why not asyncio.wait_for: psycopg answers the cancellation of a call by asking the server to
+    cancel the query, over a new connection, for up to 5 s, and then waiting up to 5 s more for the
+    query to end. When the link to the server has gone silent (packets dropped, nothing reset)
+    that is 10 s past any deadline. Here the call runs in a task of its own that is never
+    cancelled: at the deadline, or when the caller is cancelled (an outer timeout), the socket of
+    the connection is shut down, which ends the call at once with an error, and the connection is
+    closed without a word to the server. After a TimeoutError or a cancellation, `conn` is closed:
+    a pool discards it, a ReconnectingConnection makes a new one.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(call)
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        sever(conn)
+
+    timer = loop.call_later(seconds, expire)
+    try:
+        result = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if expired or not task.done():  # the caller was cancelled while the call went on
+            await _abandon(conn, task)
+        raise
+    except Exception:
+        if not expired:
+            raise  # an error of the call's own
+        await _abandon(conn, task)
+        raise TimeoutError(f"the database did not answer within {seconds:g} s") from None
+    finally:
+        timer.cancel()
+    if expired:  # the answer came as the deadline passed: it stands, but the socket is shut down
+        conn.pgconn.finish()
+    return result
+
+
+def sever(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Shut the socket of `conn` down, both ways, without waiting for anything: a call waiting on
+    it fails at once, whatever the server or the network do. The descriptor stays open (closing it
+    under a waiting call could hand its number to another socket); closing `conn` closes it."""
+    try:
+        fd = conn.pgconn.socket
+    except psycopg.Error:
+        return  # closed already
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:  # a duplicate: closing it leaves fd alone
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # not connected any more
+
+
+async def _abandon(conn: psycopg.AsyncConnection[Any], task: asyncio.Future[Any]) -> None:
+    """Sever `conn`, let the call on it end (at once, on a severed socket), and close `conn`."""
+    sever(conn)
+    try:
+        await asyncio.wait({task}, timeout=1.0)
+    finally:
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # the severed call's error: read, so asyncio does not log it
+            conn.pgconn.finish()  # nothing is waiting on the socket any more
+        else:
+            task.cancel()
 
 
 def one_line(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from agentledger_worker.channels import CHANNELS
-from agentledger_worker.connection import LOST, Backoff, close_quietly, one_line
+from agentledger_worker.connection import LOST, Backoff, answered_within, close_quietly, one_line
 
 log = logging.getLogger("agentledger.worker")
 
@@ -88,7 +88,7 @@ class ChannelListener:
                 self.on_notify(notify)
             if self.check_interval is not None:
                 # A quiet interval (or a busy one ended): prove the socket still answers.
-                await asyncio.wait_for(conn.execute("SELECT 1"), timeout=self.check_timeout)
+                await answered_within(conn, conn.execute("SELECT 1"), self.check_timeout)
 
     async def _close(self) -> None:
         conn, self.conn = self.conn, None
