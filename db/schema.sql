@@ -145,7 +145,8 @@ CREATE TYPE api.audit_entry AS (
 	attempt integer,
 	recorded_at timestamp with time zone,
 	prev_hash text,
-	hash text
+	hash text,
+	api_key text
 );
 
 
@@ -278,6 +279,59 @@ COMMENT ON TYPE api.event IS 'An event as clients see it: every column of ledger
 
 
 --
+-- Name: key; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.key AS (
+	name text,
+	role text,
+	principal text,
+	event_types text[],
+	customers text,
+	lookup_prefix text,
+	created_at timestamp with time zone,
+	created_by text,
+	revoked_at timestamp with time zone,
+	revoked_by text,
+	revoke_reason text
+);
+
+
+ALTER TYPE api.key OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE key; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.key IS 'An API key as administrators and the API see it, with its principal and scope: never the key or its hash.';
+
+
+--
+-- Name: principal; Type: TYPE; Schema: api; Owner: agentledger_owner
+--
+
+CREATE TYPE api.principal AS (
+	name text,
+	kind text,
+	active boolean,
+	logins text[],
+	keys text[],
+	created_at timestamp with time zone,
+	deactivated_at timestamp with time zone,
+	deactivate_reason text
+);
+
+
+ALTER TYPE api.principal OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE principal; Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE api.principal IS 'A principal as administrators see it, with its logins and its valid keys.';
+
+
+--
 -- Name: receipt; Type: TYPE; Schema: api; Owner: agentledger_owner
 --
 
@@ -384,6 +438,29 @@ ALTER TYPE api.seal OWNER TO agentledger_owner;
 --
 
 COMMENT ON TYPE api.seal IS 'An audit seal as clients see it; digests in hex.';
+
+
+--
+-- Name: acting; Type: TYPE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TYPE ledger.acting AS (
+	principal text,
+	kind ledger.actor_kind,
+	api_key text,
+	key_role text,
+	event_types text[],
+	customers text
+);
+
+
+ALTER TYPE ledger.acting OWNER TO agentledger_owner;
+
+--
+-- Name: TYPE acting; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TYPE ledger.acting IS 'The principal acting in a call (its audit actor kind: service principals act as system), the API key it used (NULL for a login) with that key''s role and scope.';
 
 
 --
@@ -512,6 +589,23 @@ COMMENT ON DOMAIN ledger.key_name IS 'An API key''s name: a letter or digit, the
 
 
 --
+-- Name: principal_kind; Type: DOMAIN; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE DOMAIN ledger.principal_kind AS text
+	CONSTRAINT principal_kind_known CHECK ((VALUE = ANY (ARRAY['human'::text, 'agent'::text, 'service'::text])));
+
+
+ALTER DOMAIN ledger.principal_kind OWNER TO agentledger_owner;
+
+--
+-- Name: DOMAIN principal_kind; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON DOMAIN ledger.principal_kind IS 'human: a person (reviewer, operator, auditor, DBA); agent: an AI agent or worker; service: a program acting for the bank (an intake service). A human review needs a human principal.';
+
+
+--
 -- Name: reason; Type: DOMAIN; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -610,7 +704,7 @@ BEGIN
     RETURN QUERY
     SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
            a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at,
-           encode(a.prev_hash, 'hex'), encode(a.hash, 'hex')
+           encode(a.prev_hash, 'hex'), encode(a.hash, 'hex'), a.api_key
       FROM ledger.audit_log a
      WHERE a.seq > p_after_seq AND a.seq <= p_up_to_seq
      ORDER BY a.seq
@@ -652,6 +746,7 @@ CREATE TABLE ledger.audit_log (
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
     prev_hash bytea,
     hash bytea NOT NULL,
+    api_key text,
     CONSTRAINT audit_log_first_row_has_no_previous CHECK ((((version = 1) = (from_status IS NULL)) AND ((version = 1) = (prev_hash IS NULL))))
 );
 
@@ -711,7 +806,7 @@ COMMENT ON COLUMN ledger.audit_log.to_status IS 'Status after the change.';
 -- Name: COLUMN audit_log.actor; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON COLUMN ledger.audit_log.actor IS 'Who made the change: an agent or worker name, a person, an API key name, or the database user.';
+COMMENT ON COLUMN ledger.audit_log.actor IS 'The principal that made the change (for a raw write: the database user).';
 
 
 --
@@ -768,6 +863,13 @@ COMMENT ON COLUMN ledger.audit_log.prev_hash IS 'hash of the previous row of the
 --
 
 COMMENT ON COLUMN ledger.audit_log.hash IS 'sha256 of prev_hash and this row''s content (see ledger._audit_hash).';
+
+
+--
+-- Name: COLUMN audit_log.api_key; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.audit_log.api_key IS 'The API key the principal used; NULL when its database login (db_user) acted directly. Part of the hash when set.';
 
 
 --
@@ -835,6 +937,10 @@ CREATE TABLE ledger.api_keys (
     revoked_at timestamp with time zone,
     revoked_by text,
     revoke_reason text,
+    principal_id bigint NOT NULL,
+    event_types text[],
+    customers text,
+    CONSTRAINT api_keys_customers_length CHECK (((char_length(customers) >= 1) AND (char_length(customers) <= 200))),
     CONSTRAINT api_keys_lookup_prefix_format CHECK ((lookup_prefix ~ '^[0-9a-f]{12}$'::text)),
     CONSTRAINT api_keys_name_format CHECK (ledger._is_key_name(name)),
     CONSTRAINT api_keys_revocation_complete CHECK ((((revoked_at IS NULL) = (revoked_by IS NULL)) AND ((revoked_at IS NULL) = (revoke_reason IS NULL)))),
@@ -863,7 +969,7 @@ COMMENT ON COLUMN ledger.api_keys.id IS 'Surrogate key.';
 -- Name: COLUMN api_keys.name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON COLUMN ledger.api_keys.name IS 'Unique name of the key holder; the actor of every change made with the key. Names are never reused, even after revocation.';
+COMMENT ON COLUMN ledger.api_keys.name IS 'Unique name of the key, recorded with its principal in every change made with it. Names are never reused, even after revocation.';
 
 
 --
@@ -923,23 +1029,158 @@ COMMENT ON COLUMN ledger.api_keys.revoke_reason IS 'Why it was revoked.';
 
 
 --
+-- Name: COLUMN api_keys.principal_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.principal_id IS 'The principal the key acts for.';
+
+
+--
+-- Name: COLUMN api_keys.event_types; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.event_types IS 'The event types the key may submit, claim and read; NULL: all.';
+
+
+--
+-- Name: COLUMN api_keys.customers; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.api_keys.customers IS 'A LIKE pattern of the customer ids the key may submit for and read (e.g. retail-%); NULL: all.';
+
+
+--
+-- Name: principals; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.principals (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    kind ledger.principal_kind NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text DEFAULT SESSION_USER NOT NULL,
+    deactivated_at timestamp with time zone,
+    deactivated_by text,
+    deactivate_reason text,
+    CONSTRAINT principals_deactivation_complete CHECK (((active = (deactivated_at IS NULL)) AND (active = (deactivated_by IS NULL)) AND (active = (deactivate_reason IS NULL)))),
+    CONSTRAINT principals_name_format CHECK (ledger._is_key_name(name))
+);
+
+
+ALTER TABLE ledger.principals OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE principals; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.principals IS 'Who may act: people, agents and services. The actor of every change is a principal, found from the API key or the database login of the call. Names are never reused; a principal is deactivated, never deleted.';
+
+
+--
+-- Name: COLUMN principals.id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.id IS 'Surrogate key.';
+
+
+--
+-- Name: COLUMN principals.name; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.name IS 'Unique name, the actor in the audit trail.';
+
+
+--
+-- Name: COLUMN principals.kind; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.kind IS 'human, agent or service (ledger.principal_kind).';
+
+
+--
+-- Name: COLUMN principals.active; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.active IS 'False once deactivated: its keys and logins then act no more.';
+
+
+--
+-- Name: COLUMN principals.created_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.created_at IS 'When the principal was created.';
+
+
+--
+-- Name: COLUMN principals.created_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.created_by IS 'Database user who created it.';
+
+
+--
+-- Name: COLUMN principals.deactivated_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.deactivated_at IS 'When it was deactivated; NULL while active.';
+
+
+--
+-- Name: COLUMN principals.deactivated_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.deactivated_by IS 'Database user who deactivated it.';
+
+
+--
+-- Name: COLUMN principals.deactivate_reason; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principals.deactivate_reason IS 'Why it was deactivated.';
+
+
+--
+-- Name: _as_api_key(ledger.api_keys); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._as_api_key(k ledger.api_keys) RETURNS api.key
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    RETURN ROW((k).name, (k).role, (SELECT p.name FROM ledger.principals p WHERE (p.id = (_as_api_key.k).principal_id)), (k).event_types, (k).customers, (k).lookup_prefix, (k).created_at, (k).created_by, (k).revoked_at, (k).revoked_by, (k).revoke_reason)::api.key;
+
+
+ALTER FUNCTION ledger._as_api_key(k ledger.api_keys) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _as_api_key(k ledger.api_keys); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._as_api_key(k ledger.api_keys) IS 'An API key as api.key: never the key or its hash.';
+
+
+--
 -- Name: authenticate_api_key(text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.authenticate_api_key(p_key text) RETURNS SETOF api.api_key
+CREATE FUNCTION api.authenticate_api_key(p_key text) RETURNS SETOF api.key
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     BEGIN ATOMIC
- SELECT k.name,
-     k.role,
-     k.lookup_prefix,
-     k.created_at,
-     k.created_by,
-     k.revoked_at,
-     k.revoked_by,
-     k.revoke_reason
-    FROM ledger.api_keys k
-   WHERE ((authenticate_api_key.p_key ~ '^al_[0-9a-f]{64}$'::text) AND (k.lookup_prefix = substr(authenticate_api_key.p_key, 4, 12)) AND (k.secret_sha256 = sha256(convert_to(authenticate_api_key.p_key, 'UTF8'::name))) AND (k.revoked_at IS NULL));
+ SELECT (ledger._as_api_key(k.*)).name AS name,
+     (ledger._as_api_key(k.*)).role AS role,
+     (ledger._as_api_key(k.*)).principal AS principal,
+     (ledger._as_api_key(k.*)).event_types AS event_types,
+     (ledger._as_api_key(k.*)).customers AS customers,
+     (ledger._as_api_key(k.*)).lookup_prefix AS lookup_prefix,
+     (ledger._as_api_key(k.*)).created_at AS created_at,
+     (ledger._as_api_key(k.*)).created_by AS created_by,
+     (ledger._as_api_key(k.*)).revoked_at AS revoked_at,
+     (ledger._as_api_key(k.*)).revoked_by AS revoked_by,
+     (ledger._as_api_key(k.*)).revoke_reason AS revoke_reason
+    FROM (ledger.api_keys k
+      JOIN ledger.principals p ON ((p.id = k.principal_id)))
+   WHERE ((authenticate_api_key.p_key ~ '^al_[0-9a-f]{64}$'::text) AND (k.lookup_prefix = substr(authenticate_api_key.p_key, 4, 12)) AND (k.secret_sha256 = sha256(convert_to(authenticate_api_key.p_key, 'UTF8'::name))) AND (k.revoked_at IS NULL) AND p.active);
 END;
 
 
@@ -949,14 +1190,14 @@ ALTER FUNCTION api.authenticate_api_key(p_key text) OWNER TO agentledger_owner;
 -- Name: FUNCTION authenticate_api_key(p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.authenticate_api_key(p_key text) IS 'The valid (not revoked) API key whose text is p_key, as one api.api_key row; no row otherwise.';
+COMMENT ON FUNCTION api.authenticate_api_key(p_key text) IS 'The valid (not revoked, of an active principal) API key whose text is p_key, as one api.key row; no row otherwise.';
 
 
 --
--- Name: cancel_event(bigint, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: cancel_event(bigint, text, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+CREATE FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS api.event
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -964,15 +1205,17 @@ CREATE FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text 
 -- ordered events: its failure is accepted, recorded as a note, and the line moves on.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
+    v_acting ledger.acting := ledger._acting(p_key, '{reviewer}');
     v_event ledger.events;
     v_result api.event;
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF FOUND AND v_event.status = 'failed' AND v_event.ordered AND v_event.order_released_at IS NULL THEN
+        PERFORM ledger._refuse_out_of_scope(v_acting, v_event.customer_id, v_event.event_type);
         PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
         UPDATE ledger.events e
-           SET version = e.version + 1, changed_by = ledger._checked_actor(p_actor),
-               changed_by_kind = ledger._checked_actor_kind(p_actor_kind), change_reason = p_reason,
+           SET version = e.version + 1, changed_by = v_acting.principal, changed_by_kind = v_acting.kind,
+               changed_by_key = v_acting.api_key, change_reason = p_reason,
                change_details = jsonb_build_object('step', 'cancel', 'failure_accepted', true),
                updated_at = v_now, order_released_at = v_now
          WHERE e.customer_id = v_event.customer_id AND e.id = p_event_id
@@ -980,7 +1223,7 @@ BEGIN
         v_result := ledger._as_api_event(v_event);
     ELSE
         PERFORM ledger._require_status(p_event_id, 'queued', 'cancelled');
-        v_result := ledger._transition_event(p_event_id, 'failed', p_actor, p_actor_kind, p_reason, NULL, NULL,
+        v_result := ledger._transition_event(p_event_id, 'failed', v_acting, p_reason, NULL, NULL,
                                              p_now, 'cancel');
         UPDATE ledger.events e SET order_released_at = v_now
          WHERE e.id = p_event_id AND e.ordered
@@ -998,33 +1241,34 @@ END
 $$;
 
 
-ALTER FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION cancel_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Cancels a queued event, with a reason (AL008 without one): it becomes failed and is never claimed.
+COMMENT ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text) IS 'Cancels a queued event, with a reason (AL008 without one): it becomes failed and is never claimed.
 Given a failed ordered event that holds back its customer''s later ordered events, accepts its
 failure (a note, with the reason): it stays failed and the line moves on. Any other status: AL003.';
 
 
 --
--- Name: claim_actions(text, integer, text[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: claim_actions(text, integer, text[], timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.claim_actions(p_worker text, p_limit integer DEFAULT 1, p_event_types text[] DEFAULT NULL::text[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.claim
+CREATE FUNCTION api.claim_actions(p_worker text, p_limit integer DEFAULT 1, p_event_types text[] DEFAULT NULL::text[], p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.claim
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_worker text := ledger._checked_actor(p_worker);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
+    v_types text[] := ledger._claimable_types(v_acting, p_event_types);
     v_lease interval;
     v_tokens uuid[];
     v_picked bigint[];
 BEGIN
-    PERFORM ledger._checked_claim(p_limit, p_event_types);
+    PERFORM ledger._checked_claim(p_limit, v_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
     -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
     -- inside an UPDATE are refused on a distributed (Citus) table.
@@ -1032,13 +1276,13 @@ BEGIN
     -- Decided events with no lease: handed off, released, decided by a person, or freed by the
     -- rescue after their holder died. Picked in claim order, skipping rows other claimers hold; as
     -- in api.claim_events, a claim that names types reads only their queues.
-    v_picked := ledger._pick_for_claim('actions', p_event_types, p_limit, v_now);
+    v_picked := ledger._pick_for_claim('actions', v_types, p_limit, v_now);
     -- The status does not change, so no audit row: the completion or failure that ends the action
     -- records who ran it.
     RETURN QUERY
     WITH claimed AS (
         UPDATE ledger.events e
-           SET attempts = e.attempts + 1, lease_owner = v_worker, lease_token = v_tokens[p.n],
+           SET attempts = e.attempts + 1, lease_owner = v_acting.principal, lease_token = v_tokens[p.n],
                lease_expires_at = v_now + v_lease,
                lease_fenced = true
           FROM unnest(v_picked) WITH ORDINALITY AS p (id, n)
@@ -1054,34 +1298,38 @@ END
 $$;
 
 
-ALTER FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) IS 'Claims up to p_limit decided (approved or rejected) events whose follow-up action is pending: no
+COMMENT ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) IS 'Claims up to p_limit decided (approved or rejected) events whose follow-up action is pending: no
 lease (api.rescue_expired_leases frees expired ones), run_after passed. Same order and lease as api.claim_events; the status stays, each claim
-counts an attempt at the action. Returns the claims with their lease tokens, the decision result and
+counts an attempt at the action, and the lease is held by the acting principal (of the worker key
+p_key, or of the login; a key limited to types claims only those). p_worker labels the worker
+instance; the report that ends the action records the principal. Returns the claims with their lease tokens, the decision result and
 its reason; finish each with api.complete_events or api.fail_events.';
 
 
 --
--- Name: claim_events(text, integer, text[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: claim_events(text, integer, text[], timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.claim_events(p_worker text, p_limit integer DEFAULT 1, p_event_types text[] DEFAULT NULL::text[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.claim
+CREATE FUNCTION api.claim_events(p_worker text, p_limit integer DEFAULT 1, p_event_types text[] DEFAULT NULL::text[], p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.claim
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_worker text := ledger._checked_actor(p_worker);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
+    v_types text[] := ledger._claimable_types(v_acting, p_event_types);
+    v_instance ledger.actor_name := p_worker;  -- the domain refuses an unreadable label (23514)
     v_lease interval;
     v_tokens uuid[];
     v_picked bigint[];
 BEGIN
-    PERFORM ledger._checked_claim(p_limit, p_event_types);
+    PERFORM ledger._checked_claim(p_limit, v_types);
     SELECT s.lease_duration INTO v_lease FROM ledger.settings s;
     -- Tokens are drawn before the UPDATE, which only picks them by position: volatile functions
     -- inside an UPDATE are refused on a distributed (Citus) table.
@@ -1091,15 +1339,16 @@ BEGIN
     -- marked by triggers) may be claimed, so at most one is held at a time, in submission order; a
     -- failed one holds the rest back until an operator re-queues or cancels it. The claim indexes
     -- leave the waiting ones out.
-    v_picked := ledger._pick_for_claim('events', p_event_types, p_limit, v_now);
+    v_picked := ledger._pick_for_claim('events', v_types, p_limit, v_now);
     -- One UPDATE takes a fenced lease on each, with a fresh token (by position in claim order); the
     -- statement's audit trigger writes one claim row per event. The rows are reached by id.
     RETURN QUERY
     WITH claimed AS (
         UPDATE ledger.events e
-           SET status = 'processing', version = e.version + 1, changed_by = v_worker,
-               changed_by_kind = 'agent', change_reason = NULL, change_details = NULL,
-               updated_at = v_now, attempts = e.attempts + 1, lease_owner = v_worker,
+           SET status = 'processing', version = e.version + 1, changed_by = v_acting.principal,
+               changed_by_kind = v_acting.kind, changed_by_key = v_acting.api_key, change_reason = NULL,
+               change_details = jsonb_build_object('instance', v_instance),
+               updated_at = v_now, attempts = e.attempts + 1, lease_owner = v_acting.principal,
                lease_token = v_tokens[p.n], lease_expires_at = v_now + v_lease, lease_fenced = true
           FROM unnest(v_picked) WITH ORDINALITY AS p (id, n)
          WHERE e.id = p.id AND e.id = ANY (v_picked)
@@ -1114,31 +1363,33 @@ END
 $$;
 
 
-ALTER FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) IS 'Claims up to p_limit queued events whose run_after has passed (of p_event_types, or of any type
+COMMENT ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) IS 'Claims up to p_limit queued events whose run_after has passed (of p_event_types, or of any type
 when NULL), highest priority first, then oldest, skipping events other claimers are taking; of a
 type ordered per customer, only the customer''s first in line (ledger.events.first_in_line). Each
-becomes processing under a lease of ledger.settings.lease_duration held by p_worker, counts an
-attempt, and gets one audit row. Returns the claims with their lease tokens, which every later report
+becomes processing under a lease of ledger.settings.lease_duration held by the acting principal
+(of the worker key p_key, or of the login; a key limited to types claims only those), counts an
+attempt, and gets one audit row, whose details name p_worker, the label of the worker instance. Returns the claims with their lease tokens, which every later report
 must present.';
 
 
 --
--- Name: complete_events(bigint[], uuid[], jsonb[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: complete_events(bigint[], uuid[], jsonb[], timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[] DEFAULT NULL::jsonb[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+CREATE FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[] DEFAULT NULL::jsonb[], p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_done bigint[];
     v_digests bytea[];
 BEGIN
@@ -1155,48 +1406,50 @@ BEGIN
     v_digests := ARRAY(SELECT ledger._report_digest(jsonb_build_array(d.details))
                          FROM unnest(p_event_ids, p_details) WITH ORDINALITY AS d (id, details, n) ORDER BY d.n);
     -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
-    -- $3 details, $4 digests, $5 now.
+    -- $3 details, $4 digests, $5 now, $6 the acting principal, which must hold the lease with the
+    -- token, $7 its kind, $8 its API key.
     EXECUTE $sql$
     WITH report AS (
         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::jsonb[], $4::bytea[]) AS r (id, token, details, digest)
     ), completed AS (
         UPDATE ledger.events e
-           SET status = 'completed', version = e.version + 1, changed_by = e.lease_owner,
-               changed_by_kind = 'agent', change_reason = NULL, change_details = r.details,
+           SET status = 'completed', version = e.version + 1, changed_by = $6,
+               changed_by_kind = $7, changed_by_key = $8, change_reason = NULL, change_details = r.details,
                updated_at = $5, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
                lease_fenced = false, last_lease_token = r.token, last_report = 'complete',
                last_report_digest = r.digest
           FROM report r
          WHERE e.id = ANY ($1) AND e.id = r.id  -- by id only: see decide_events
-           AND (e.lease_token = r.token AND e.status IN ('approved', 'rejected')) IS TRUE
+           AND (e.lease_token = r.token AND e.lease_owner = $6 AND e.status IN ('approved', 'rejected')) IS TRUE
         RETURNING e.id
     )
     SELECT array_agg(c.id) FROM completed c
     $sql$
       INTO v_done
-      USING p_event_ids, p_lease_tokens, p_details, v_digests, v_now;
+      USING p_event_ids, p_lease_tokens, p_details, v_digests, v_now, v_acting.principal, v_acting.kind,
+            v_acting.api_key;
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'complete',
-                                                       'approved or rejected');
+                                                       'approved or rejected', v_acting.principal);
 END
 $_$;
 
 
-ALTER FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) IS 'Marks decided events completed: their follow-up action succeeded. Named by (event id, lease token);
+COMMENT ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone, p_key text) IS 'Marks decided events completed: their follow-up action succeeded. Named by (event id, lease token);
 p_details (objects) say what the action did and land in the audit row. One statement; answers per
 event (api.report); the same report sent again answers already_done and writes nothing.';
 
 
 --
--- Name: create_api_key(text, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: create_api_key(text, text, text, text[], text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.create_api_key(p_name text, p_role text) RETURNS text
+CREATE FUNCTION api.create_api_key(p_principal text, p_role text, p_name text DEFAULT NULL::text, p_event_types text[] DEFAULT NULL::text[], p_customers text DEFAULT NULL::text) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -1204,30 +1457,55 @@ CREATE FUNCTION api.create_api_key(p_name text, p_role text) RETURNS text
 -- version-4 UUIDs (gen_random_uuid uses the server's strong random source).
 DECLARE
     v_key text := 'al_' || replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
+    v_name text := coalesce(p_name, p_principal);
+    v_principal ledger.principals;
 BEGIN
-    IF p_role IS NULL OR p_role NOT IN ('submitter', 'worker', 'reviewer', 'auditor') THEN
+    SELECT * INTO v_principal FROM ledger.principals p WHERE p.name = p_principal;
+    IF NOT FOUND OR NOT v_principal.active THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL016',
+            MESSAGE = format('no active principal is named %s', coalesce(quote_literal(p_principal), 'NULL')),
+            DETAIL = 'Every key acts for one active principal.',
+            HINT = 'Create it first: agentledger principals add NAME --kind human|agent|service.';
+    ELSIF p_role IS NULL OR p_role NOT IN ('submitter', 'worker', 'reviewer', 'auditor') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL020',
             MESSAGE = format('unknown API key role %s', coalesce(quote_literal(p_role), 'NULL')),
-            DETAIL = 'A key''s role decides which endpoints it may call.',
+            DETAIL = 'A key''s role decides which functions it may call.',
             HINT = 'Use one of: submitter, worker, reviewer, auditor.';
-    ELSIF p_name IS NULL OR NOT ledger._is_key_name(p_name) THEN
+    ELSIF p_role = 'reviewer' AND v_principal.kind <> 'human' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '42501',
+            MESSAGE = format('%s is %s: only a human principal may hold a reviewer key', p_principal, v_principal.kind),
+            DETAIL = 'Reviews are the people in the loop.',
+            HINT = 'Give the reviewer key to a principal of kind human.';
+    ELSIF NOT ledger._is_key_name(v_name) THEN
         RAISE EXCEPTION USING
             ERRCODE = '23514',
             CONSTRAINT = 'key_name_valid',
-            MESSAGE = format('invalid API key name %s', coalesce(quote_literal(p_name), 'NULL')),
-            DETAIL = 'The name is the actor of every change made with the key.',
+            MESSAGE = format('invalid API key name %s', quote_literal(v_name)),
+            DETAIL = 'The name is recorded, beside its principal, with every change made with the key.',
             HINT = 'Use 1-100 letters, digits and . _ @ -, starting with a letter or digit, e.g. "intake-service".';
+    ELSIF p_event_types IS NOT NULL
+          AND (cardinality(p_event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(p_event_types) t (name)
+                                                          WHERE NOT EXISTS (SELECT 1 FROM ledger.event_types r
+                                                                             WHERE r.name = t.name))) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL020',
+            MESSAGE = format('event types %s are not all registered', p_event_types),
+            DETAIL = 'A key limited to types may submit, claim and read only events of those types.',
+            HINT = 'Name registered types (ledger.event_types), or none for all.';
     END IF;
     BEGIN
-        INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256)
-        VALUES (p_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')));
+        INSERT INTO ledger.api_keys (name, role, lookup_prefix, secret_sha256, principal_id, event_types, customers)
+        VALUES (v_name, p_role, substr(v_key, 4, 12), sha256(convert_to(v_key, 'UTF8')), v_principal.id,
+                p_event_types, p_customers);
     EXCEPTION WHEN unique_violation THEN
         -- The unique index decides, also between two administrators creating the same name at once.
         RAISE EXCEPTION USING
             ERRCODE = 'AL015',
-            MESSAGE = format('an API key named %s exists already', p_name),
-            DETAIL = 'Names are never reused, even after revocation, so the audit trail names one holder.',
+            MESSAGE = format('an API key named %s exists already', v_name),
+            DETAIL = 'Names are never reused, even after revocation, so the audit trail names one key.',
             HINT = 'Choose another name, e.g. with a suffix: "intake-service-2".';
     END;
     RETURN v_key;
@@ -1235,26 +1513,136 @@ END
 $$;
 
 
-ALTER FUNCTION api.create_api_key(p_name text, p_role text) OWNER TO agentledger_owner;
+ALTER FUNCTION api.create_api_key(p_principal text, p_role text, p_name text, p_event_types text[], p_customers text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION create_api_key(p_name text, p_role text); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION create_api_key(p_principal text, p_role text, p_name text, p_event_types text[], p_customers text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.create_api_key(p_name text, p_role text) IS 'Creates an API key named p_name (the actor it acts as) with role submitter, worker, reviewer or auditor, and returns the key: shown once, stored only as a sha256. AL015 if the name was ever used. For administrators only.';
+COMMENT ON FUNCTION api.create_api_key(p_principal text, p_role text, p_name text, p_event_types text[], p_customers text) IS 'Creates an API key for the active principal p_principal (AL016 otherwise) with role submitter, worker, reviewer (human principals only) or auditor, named p_name (default: the principal''s name; AL015 if ever used), limited to p_event_types and to customer ids LIKE p_customers when given, and returns the key: shown once, stored only as a sha256. For administrators only.';
 
 
 --
--- Name: decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: create_principal(text, text, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[] DEFAULT NULL::text[], p_results jsonb[] DEFAULT NULL::jsonb[], p_keep_lease boolean DEFAULT true, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+CREATE FUNCTION api.create_principal(p_name text, p_kind text, p_login text DEFAULT NULL::text) RETURNS api.principal
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- A new principal; with p_login, that database login acts for it from now on.
+DECLARE
+    v_principal ledger.principals;
+BEGIN
+    IF p_kind IS NULL OR p_kind NOT IN ('human', 'agent', 'service') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL020',
+            MESSAGE = format('unknown principal kind %s', coalesce(quote_literal(p_kind), 'NULL')),
+            DETAIL = 'A principal is a person, an agent or a service; only a human may review.',
+            HINT = 'Use one of: human, agent, service.';
+    ELSIF p_name IS NULL OR NOT ledger._is_key_name(p_name) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '23514',
+            CONSTRAINT = 'principals_name_format',
+            MESSAGE = format('invalid principal name %s', coalesce(quote_literal(p_name), 'NULL')),
+            DETAIL = 'The name is the actor of every change the principal makes.',
+            HINT = 'Use 1-100 letters, digits and . _ @ -, starting with a letter or digit, e.g. "alice" or "underwriting-agent".';
+    ELSIF p_login IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = p_login) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL016',
+            MESSAGE = format('no database role is named %s', quote_literal(p_login)),
+            DETAIL = 'Nothing was created.',
+            HINT = 'Create the login first (CREATE ROLE ... LOGIN IN ROLE agentledger_worker), or leave --login out.';
+    END IF;
+    BEGIN
+        INSERT INTO ledger.principals (name, kind) VALUES (p_name, p_kind) RETURNING * INTO v_principal;
+        IF p_login IS NOT NULL THEN
+            INSERT INTO ledger.principal_logins (login, principal_id) VALUES (p_login, v_principal.id);
+        END IF;
+    EXCEPTION WHEN unique_violation THEN
+        -- The unique indexes decide, also between two administrators at once.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL015',
+            MESSAGE = CASE WHEN EXISTS (SELECT 1 FROM ledger.principals p WHERE p.name = p_name)
+                           THEN format('a principal named %s exists already', p_name)
+                           ELSE format('login %s acts for another principal already', p_login) END,
+            DETAIL = 'Principal names are never reused, and a login acts for one principal.',
+            HINT = 'Choose another name, or another login.';
+    END;
+    RETURN ledger._as_api_principal(v_principal);
+END
+$$;
+
+
+ALTER FUNCTION api.create_principal(p_name text, p_kind text, p_login text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION create_principal(p_name text, p_kind text, p_login text); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.create_principal(p_name text, p_kind text, p_login text) IS 'Creates a principal (kind human, agent or service; AL020 otherwise) named p_name (AL015 if the name was ever used); with p_login, that database login acts for it when it calls the api functions directly (AL016 if no such role; AL015 if it acts for another). For administrators only.';
+
+
+--
+-- Name: deactivate_principal(text, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.deactivate_principal(p_name text, p_reason text) RETURNS api.principal
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- Its keys and logins stop acting at once; its name stays in the audit trail and is never reused.
+DECLARE
+    v_principal ledger.principals;
+BEGIN
+    IF coalesce(btrim(p_reason), '') = '' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL008',
+            MESSAGE = 'deactivating a principal needs a reason',
+            DETAIL = 'The reason is kept with the principal.',
+            HINT = 'e.g. "left the bank" or "agent retired".';
+    END IF;
+    PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
+    UPDATE ledger.principals p
+       SET active = false, deactivated_at = now(), deactivated_by = session_user, deactivate_reason = p_reason
+     WHERE p.name = p_name AND p.active
+    RETURNING * INTO v_principal;
+    IF NOT FOUND THEN
+        SELECT * INTO v_principal FROM ledger.principals p WHERE p.name = p_name;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'AL016',
+                MESSAGE = format('no principal is named %s', coalesce(quote_literal(p_name), 'NULL')),
+                DETAIL = 'Nothing was deactivated.',
+                HINT = 'List them with agentledger principals list.';
+        END IF;
+    END IF;
+    RETURN ledger._as_api_principal(v_principal);
+END
+$$;
+
+
+ALTER FUNCTION api.deactivate_principal(p_name text, p_reason text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION deactivate_principal(p_name text, p_reason text); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.deactivate_principal(p_name text, p_reason text) IS 'Deactivates the principal named p_name, with a reason (AL008 without one): its keys and logins act no more. Deactivating an inactive principal changes nothing. AL016 for an unknown name. For administrators only.';
+
+
+--
+-- Name: decide_events(bigint[], uuid[], text[], text[], jsonb[], boolean, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[] DEFAULT NULL::text[], p_results jsonb[] DEFAULT NULL::jsonb[], p_keep_lease boolean DEFAULT true, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_max_bytes integer;
     v_lease interval;
     v_done bigint[];
@@ -1284,7 +1672,8 @@ BEGIN
     -- The UPDATE is planned for this batch at each call (EXECUTE): a cached generic plan guesses at
     -- the array sizes and at how many events hold leases, and once chose to walk every leased event
     -- per event reported. $1 event ids, $2 tokens, $3 decisions, $4 reasons, $5 results,
-    -- $6 digests, $7 now, $8 keep the lease, $9 lease duration.
+    -- $6 digests, $7 now, $8 keep the lease, $9 lease duration, $10 the acting principal, which must
+    -- hold the lease with the token, $11 its kind, $12 its API key.
     EXECUTE $sql$
     WITH report AS (
         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[])
@@ -1292,7 +1681,7 @@ BEGIN
     ), decided AS (
         UPDATE ledger.events e
            SET status = r.decision::ledger.event_status, version = e.version + 1,
-               changed_by = e.lease_owner, changed_by_kind = 'agent', change_reason = r.reason,
+               changed_by = $10, changed_by_kind = $11, changed_by_key = $12, change_reason = r.reason,
                change_details = CASE WHEN r.result IS NOT NULL THEN jsonb_build_object('result', r.result) END,
                -- A kept lease is the action's first attempt; a handed-off action has none yet.
                updated_at = $7, result = r.result, attempts = CASE WHEN $8 THEN 1 ELSE 0 END,
@@ -1306,30 +1695,30 @@ BEGIN
          -- IS TRUE keeps the lease and status tests out of the choice of index. ANALYZE rarely sees
          -- events in processing or under a lease, so their indexes look nearly empty, and a plan
          -- that walked one of them read every event in that status or lease for each report.
-         WHERE e.id = ANY ($1) AND e.id = r.id AND (e.lease_token = r.token AND e.status = 'processing') IS TRUE
+         WHERE e.id = ANY ($1) AND e.id = r.id AND (e.lease_token = r.token AND e.lease_owner = $10 AND e.status = 'processing') IS TRUE
         RETURNING e.id, e.event_type
     )
     SELECT array_agg(d.id), ledger._count_by_type(array_agg(d.event_type)) FROM decided d
     $sql$
       INTO v_done, v_handed_off
       USING p_event_ids, p_lease_tokens, p_decisions, p_reasons, p_results, v_digests, v_now, p_keep_lease,
-            v_lease;
+            v_lease, v_acting.principal, v_acting.kind, v_acting.api_key;
     IF NOT p_keep_lease THEN
         PERFORM ledger._wake_action_workers(v_handed_off);
     END IF;
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'decide',
-                                                       'processing');
+                                                       'processing', v_acting.principal);
 END
 $_$;
 
 
-ALTER FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) IS 'Records the decisions (approved or rejected, with reason and result object) of events in
+COMMENT ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone, p_key text) IS 'Records the decisions (approved or rejected, with reason and result object) of events in
 processing, named by (event id, lease token): one statement, one audit row each, the lease owner as
 actor. With p_keep_lease (default) the worker keeps the lease to run the follow-up action; without,
 the lease ends and the action is offered to api.claim_actions. Answers per event (api.report); the
@@ -1337,18 +1726,21 @@ same report sent again answers already_done and writes nothing.';
 
 
 --
--- Name: event_history(bigint); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: event_history(bigint, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.event_history(p_event_id bigint) RETURNS SETOF api.audit_entry
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE FUNCTION api.event_history(p_event_id bigint, p_key text DEFAULT NULL::text) RETURNS SETOF api.audit_entry
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'event_history', p_event_id, NULL);
 BEGIN
+    PERFORM ledger._refuse_unreadable_event(v_reader, p_event_id);
     RETURN QUERY
     SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
            a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
-           encode(a.hash, 'hex')
+           encode(a.hash, 'hex'), a.api_key
       FROM ledger.audit_log a
      WHERE a.event_id = p_event_id
      ORDER BY a.seq;
@@ -1359,26 +1751,30 @@ END
 $$;
 
 
-ALTER FUNCTION api.event_history(p_event_id bigint) OWNER TO agentledger_owner;
+ALTER FUNCTION api.event_history(p_event_id bigint, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION event_history(p_event_id bigint); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION event_history(p_event_id bigint, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.event_history(p_event_id bigint) IS 'The audit trail of one event, oldest first (AL001 if there is no such event). Check it with api.verify_audit(event_id).';
+COMMENT ON FUNCTION api.event_history(p_event_id bigint, p_key text) IS 'The audit trail of one event, oldest first (AL001 if there is no such event, or the API key p_key may not read it; an auditor''s read is recorded). Check it with api.verify_audit(event_id).';
 
 
 --
--- Name: event_history_page(bigint, bigint, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: event_history_page(bigint, bigint, integer, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) RETURNS SETOF api.audit_entry
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text DEFAULT NULL::text) RETURNS SETOF api.audit_entry
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- api.event_history a page at a time, in seq order: pass the last seq of a page as p_after_seq
 -- (NULL for the first page) to get the next one.
+DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'event_history_page', p_event_id,
+                                             jsonb_strip_nulls(jsonb_build_object('after_seq', p_after_seq)));
 BEGIN
+    PERFORM ledger._refuse_unreadable_event(v_reader, p_event_id);
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL019',
@@ -1389,7 +1785,7 @@ BEGIN
     RETURN QUERY
     SELECT a.seq, a.event_id, a.customer_id, a.version, a.from_status, a.to_status, a.actor,
            a.actor_kind, a.db_user, a.reason, a.details, a.attempt, a.recorded_at, encode(a.prev_hash, 'hex'),
-           encode(a.hash, 'hex')
+           encode(a.hash, 'hex'), a.api_key
       FROM ledger.audit_log a
      WHERE a.event_id = p_event_id
        AND (p_after_seq IS NULL OR a.seq > p_after_seq)
@@ -1402,26 +1798,27 @@ END
 $$;
 
 
-ALTER FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) OWNER TO agentledger_owner;
+ALTER FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) IS 'The audit trail of one event, oldest first, a page at a time: at most p_limit rows (1 to 1000) after seq p_after_seq (AL001 if there is no such event). Check the whole chain with api.verify_audit(event_id).';
+COMMENT ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text) IS 'The audit trail of one event, oldest first, a page at a time: at most p_limit rows (1 to 1000) after seq p_after_seq (AL001 if there is no such event, or the API key p_key may not read it; an auditor''s read is recorded). Check the whole chain with api.verify_audit(event_id).';
 
 
 --
--- Name: fail_events(bigint[], uuid[], text[], text[], boolean[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: fail_events(bigint[], uuid[], text[], text[], boolean[], timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[] DEFAULT NULL::text[], p_retryable boolean[] DEFAULT NULL::boolean[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+CREATE FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[] DEFAULT NULL::text[], p_retryable boolean[] DEFAULT NULL::boolean[], p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_done bigint[];
     v_runnable jsonb;
     v_actions jsonb;
@@ -1446,7 +1843,8 @@ BEGIN
                               WITH ORDINALITY AS d (id, error, error_type, retryable, n)
                         ORDER BY d.n);
     -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens,
-    -- $3 errors, $4 error types, $5 retryable, $6 digests, $7 now.
+    -- $3 errors, $4 error types, $5 retryable, $6 digests, $7 now, $8 the acting principal, which
+    -- must hold the lease with the token, $9 its kind, $10 its API key.
     EXECUTE $sql$
     WITH report AS (
         SELECT r.*, coalesce(r.retryable, true) AND e.attempts < e.max_attempts AS retry,
@@ -1460,8 +1858,9 @@ BEGIN
                              WHEN r.from_status = 'processing' THEN 'queued'
                              ELSE e.status END,
                version = e.version + CASE WHEN r.retry AND r.from_status <> 'processing' THEN 0 ELSE 1 END,
-               changed_by = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by ELSE e.lease_owner END,
-               changed_by_kind = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by_kind ELSE 'agent' END,
+               changed_by = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by ELSE $8 END,
+               changed_by_kind = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by_kind ELSE $9 END,
+               changed_by_key = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.changed_by_key ELSE $10 END,
                change_reason = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.change_reason ELSE r.error END,
                change_details = CASE WHEN r.retry AND r.from_status <> 'processing' THEN e.change_details
                                      ELSE jsonb_strip_nulls(jsonb_build_object(
@@ -1474,7 +1873,7 @@ BEGIN
                last_lease_token = r.token, last_report = 'fail', last_report_digest = r.digest
           FROM report r
          WHERE e.id = ANY ($1) AND e.id = r.id  -- by id only: see decide_events
-           AND (e.lease_token = r.token AND e.status IN ('processing', 'approved', 'rejected')) IS TRUE
+           AND (e.lease_token = r.token AND e.lease_owner = $8 AND e.status IN ('processing', 'approved', 'rejected')) IS TRUE
         RETURNING e.id, e.event_type, e.status, e.run_after
     )
     SELECT array_agg(f.id),
@@ -1484,24 +1883,25 @@ BEGIN
       FROM failed f
     $sql$
       INTO v_done, v_runnable, v_actions
-      USING p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests, v_now;
+      USING p_event_ids, p_lease_tokens, p_errors, p_error_types, p_retryable, v_digests, v_now,
+            v_acting.principal, v_acting.kind, v_acting.api_key;
     -- Retries are usually scheduled for later, which workers find by polling; a zero back-off
     -- makes them runnable now, and then they are announced like new work.
     PERFORM ledger._wake_workers(v_runnable);
     PERFORM ledger._wake_action_workers(v_actions);
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, v_digests, v_done, 'fail',
-                                                       'processing, approved or rejected');
+                                                       'processing, approved or rejected', v_acting.principal);
 END
 $_$;
 
 
-ALTER FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) IS 'Reports failed attempts, named by (event id, lease token), with the error text (required, AL008) and
+COMMENT ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone, p_key text) IS 'Reports failed attempts, named by (event id, lease token), with the error text (required, AL008) and
 type. While the error is retryable (default) and attempts remain, an event in processing goes back
 to queued and a decided event back to the action queue, with run_after moved out by the back-off
 (ledger.settings.retry_base_delay doubling per attempt, at most retry_max_delay); otherwise it
@@ -1510,18 +1910,20 @@ One statement; answers per event (api.report); the same report sent again answer
 
 
 --
--- Name: get_event(bigint); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: get_event(bigint, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.get_event(p_event_id bigint) RETURNS api.event
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE FUNCTION api.get_event(p_event_id bigint, p_key text DEFAULT NULL::text) RETURNS api.event
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+-- An event a key may not read answers as one that does not exist: its existence is not told.
 DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'get_event', p_event_id, NULL);
     v_event ledger.events;
 BEGIN
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT ledger._may_read(v_reader, v_event) THEN
         PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
     RETURN ledger._as_api_event(v_event);
@@ -1529,61 +1931,64 @@ END
 $$;
 
 
-ALTER FUNCTION api.get_event(p_event_id bigint) OWNER TO agentledger_owner;
+ALTER FUNCTION api.get_event(p_event_id bigint, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION get_event(p_event_id bigint); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION get_event(p_event_id bigint, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.get_event(p_event_id bigint) IS 'One event by id (AL001 if there is none).';
+COMMENT ON FUNCTION api.get_event(p_event_id bigint, p_key text) IS 'One event by id (AL001 if there is none, or the API key p_key may not read it: ledger._may_read). An auditor''s read is recorded in ledger.access_log.';
 
 
 --
--- Name: heartbeat_events(bigint[], uuid[], timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: heartbeat_events(bigint[], uuid[], timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+CREATE FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_done bigint[];
 BEGIN
     PERFORM ledger._checked_report(p_event_ids, p_lease_tokens, '{}');
     -- A lease that expired but was not yet rescued or taken over is still this token's to renew.
-    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens, $3 now.
+    -- Planned for this batch at each call, as in api.decide_events. $1 event ids, $2 tokens, $3 now,
+    -- $4 the acting principal, which must hold the lease with the token.
     EXECUTE $sql$
     WITH renewed AS (
         UPDATE ledger.events e
            SET lease_expires_at = greatest(e.lease_expires_at,
                                            $3 + (SELECT s.lease_duration FROM ledger.settings s))
           FROM unnest($1::bigint[], $2::uuid[]) AS i (id, token)
-         WHERE e.id = ANY ($1) AND e.id = i.id AND (e.lease_token = i.token) IS TRUE  -- by id only: see decide_events
+         WHERE e.id = ANY ($1) AND e.id = i.id AND (e.lease_token = i.token AND e.lease_owner = $4) IS TRUE  -- by id only: see decide_events
         RETURNING e.id
     )
     SELECT array_agg(r.id) FROM renewed r
     $sql$
       INTO v_done
-      USING p_event_ids, p_lease_tokens, v_now;
+      USING p_event_ids, p_lease_tokens, v_now, v_acting.principal;
     -- Renewing is not a report, so no renewal is ever "already done": a token whose lease ended
     -- is refused (AL009).
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, NULL, v_done, 'heartbeat',
-                                                       'leased');
+                                                       'leased', v_acting.principal);
 END
 $_$;
 
 
-ALTER FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) IS 'Extends the leases named by (event id, lease token) to now + ledger.settings.lease_duration. Answers
+COMMENT ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone, p_key text) IS 'Extends the leases named by (event id, lease token) to now + ledger.settings.lease_duration. Answers
 per event: done with the new lease_expires_at, or refused with AL009 when the lease has ended (the
-handler should stop: whatever it reports will be refused).';
+handler should stop: whatever it reports will be refused) or is held by another principal than the
+one acting (of the worker key p_key, or of the login).';
 
 
 --
@@ -1715,18 +2120,21 @@ COMMENT ON FUNCTION api.latest_seal() IS 'The latest audit seal (NULL when there
 -- Name: list_api_keys(); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.list_api_keys() RETURNS SETOF api.api_key
+CREATE FUNCTION api.list_api_keys() RETURNS SETOF api.key
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     BEGIN ATOMIC
- SELECT k.name,
-     k.role,
-     k.lookup_prefix,
-     k.created_at,
-     k.created_by,
-     k.revoked_at,
-     k.revoked_by,
-     k.revoke_reason
+ SELECT (ledger._as_api_key(k.*)).name AS name,
+     (ledger._as_api_key(k.*)).role AS role,
+     (ledger._as_api_key(k.*)).principal AS principal,
+     (ledger._as_api_key(k.*)).event_types AS event_types,
+     (ledger._as_api_key(k.*)).customers AS customers,
+     (ledger._as_api_key(k.*)).lookup_prefix AS lookup_prefix,
+     (ledger._as_api_key(k.*)).created_at AS created_at,
+     (ledger._as_api_key(k.*)).created_by AS created_by,
+     (ledger._as_api_key(k.*)).revoked_at AS revoked_at,
+     (ledger._as_api_key(k.*)).revoked_by AS revoked_by,
+     (ledger._as_api_key(k.*)).revoke_reason AS revoke_reason
     FROM ledger.api_keys k
    ORDER BY k.name;
 END;
@@ -1738,7 +2146,7 @@ ALTER FUNCTION api.list_api_keys() OWNER TO agentledger_owner;
 -- Name: FUNCTION list_api_keys(); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.list_api_keys() IS 'Every API key, valid and revoked, without secrets. For administrators only.';
+COMMENT ON FUNCTION api.list_api_keys() IS 'Every API key, valid and revoked, with its principal and scope, without secrets. For administrators only.';
 
 
 --
@@ -1782,15 +2190,18 @@ COMMENT ON FUNCTION api.list_blocked(p_limit integer) IS 'For operators: custome
 
 
 --
--- Name: list_events(text, text, text, timestamp with time zone, timestamp with time zone, bigint, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: list_events(text, text, text, timestamp with time zone, timestamp with time zone, bigint, integer, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.list_events(p_status text DEFAULT NULL::text, p_customer_id text DEFAULT NULL::text, p_event_type text DEFAULT NULL::text, p_created_after timestamp with time zone DEFAULT NULL::timestamp with time zone, p_created_before timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id bigint DEFAULT NULL::bigint, p_limit integer DEFAULT 100) RETURNS SETOF api.event
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE FUNCTION api.list_events(p_status text DEFAULT NULL::text, p_customer_id text DEFAULT NULL::text, p_event_type text DEFAULT NULL::text, p_created_after timestamp with time zone DEFAULT NULL::timestamp with time zone, p_created_before timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id bigint DEFAULT NULL::bigint, p_limit integer DEFAULT 100, p_key text DEFAULT NULL::text) RETURNS SETOF api.event
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 -- Keyset pagination in id order: pass the last id of a page as p_after_id to get the next one.
 DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'list_events', NULL, jsonb_strip_nulls(jsonb_build_object(
+        'status', p_status, 'customer_id', p_customer_id, 'event_type', p_event_type,
+        'created_after', p_created_after, 'created_before', p_created_before, 'after_id', p_after_id)));
     v_status ledger.event_status;
     v_where text[] := ARRAY['true'];
 BEGIN
@@ -1813,32 +2224,129 @@ BEGIN
     IF p_created_after IS NOT NULL THEN v_where := array_append(v_where, 'e.created_at > $4'); END IF;
     IF p_created_before IS NOT NULL THEN v_where := array_append(v_where, 'e.created_at < $5'); END IF;
     IF p_after_id IS NOT NULL THEN v_where := array_append(v_where, 'e.id > $6'); END IF;
+    IF v_reader.principal IS NOT NULL AND v_reader.key_role <> 'auditor' THEN
+        v_where := array_append(v_where, 'ledger._may_read($8, e)');
+    END IF;
     RETURN QUERY EXECUTE
         'SELECT (ledger._as_api_event(e)).* FROM ledger.events e WHERE '
         || array_to_string(v_where, ' AND ') || ' ORDER BY e.id LIMIT $7'
         USING v_status, p_customer_id, p_event_type, p_created_after, p_created_before, p_after_id,
-              p_limit;
+              p_limit, v_reader;
 END
 $_$;
 
 
-ALTER FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) OWNER TO agentledger_owner;
+ALTER FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) IS 'Events matching every filter given, oldest (lowest id) first, at most p_limit (1-1000) of them; pass the last id as p_after_id for the next page.';
+COMMENT ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer, p_key text) IS 'Events matching every filter given that the API key p_key may read (ledger._may_read), oldest (lowest id) first, at most p_limit (1-1000) of them; pass the last id as p_after_id for the next page. An auditor''s read is recorded in ledger.access_log.';
 
 
 --
--- Name: list_reviews(text, integer); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: principal_logins; Type: TABLE; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.list_reviews(p_event_type text DEFAULT NULL::text, p_limit integer DEFAULT 100) RETURNS SETOF api.review
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE TABLE ledger.principal_logins (
+    login text NOT NULL,
+    principal_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text DEFAULT SESSION_USER NOT NULL
+);
+
+
+ALTER TABLE ledger.principal_logins OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE principal_logins; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.principal_logins IS 'The database logins that act for a principal when they call the api functions directly (workers, services, a DBA in psql). PostgreSQL verified the login; a login listed nowhere acts for nobody.';
+
+
+--
+-- Name: COLUMN principal_logins.login; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principal_logins.login IS 'The database role (session_user) that acts for the principal.';
+
+
+--
+-- Name: COLUMN principal_logins.principal_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principal_logins.principal_id IS 'The principal it acts for.';
+
+
+--
+-- Name: COLUMN principal_logins.created_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principal_logins.created_at IS 'When the mapping was made.';
+
+
+--
+-- Name: COLUMN principal_logins.created_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.principal_logins.created_by IS 'Database user who made it.';
+
+
+--
+-- Name: _as_api_principal(ledger.principals); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._as_api_principal(p ledger.principals) RETURNS api.principal
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    RETURN ROW((p).name, ((p).kind)::text, (p).active, ARRAY(SELECT l.login FROM ledger.principal_logins l WHERE (l.principal_id = (_as_api_principal.p).id) ORDER BY l.login), ARRAY(SELECT k.name FROM ledger.api_keys k WHERE ((k.principal_id = (_as_api_principal.p).id) AND (k.revoked_at IS NULL)) ORDER BY k.name), (p).created_at, (p).deactivated_at, (p).deactivate_reason)::api.principal;
+
+
+ALTER FUNCTION ledger._as_api_principal(p ledger.principals) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _as_api_principal(p ledger.principals); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._as_api_principal(p ledger.principals) IS 'A principal as api.principal: with its logins and its valid keys.';
+
+
+--
+-- Name: list_principals(); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.list_principals() RETURNS SETOF api.principal
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT ledger._as_api_principal(p.*) AS _as_api_principal
+    FROM ledger.principals p
+   ORDER BY p.name;
+END;
+
+
+ALTER FUNCTION api.list_principals() OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION list_principals(); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.list_principals() IS 'Every principal, active or not, with its logins and valid keys. For administrators only.';
+
+
+--
+-- Name: list_reviews(text, integer, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.list_reviews(p_event_type text DEFAULT NULL::text, p_limit integer DEFAULT 100, p_key text DEFAULT NULL::text) RETURNS SETOF api.review
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'list_reviews', NULL,
+                                             jsonb_strip_nulls(jsonb_build_object('event_type', p_event_type)));
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING
@@ -1855,19 +2363,20 @@ BEGIN
                           WHERE a.event_id = e.id AND a.to_status = 'in_review' AND a.from_status = 'processing'
                           ORDER BY a.seq DESC LIMIT 1) p ON true
      WHERE e.status = 'in_review' AND (p_event_type IS NULL OR e.event_type = p_event_type)
+       AND ledger._may_read(v_reader, e)
      ORDER BY e.review_started_at, e.id
      LIMIT p_limit;
 END
 $$;
 
 
-ALTER FUNCTION api.list_reviews(p_event_type text, p_limit integer) OWNER TO agentledger_owner;
+ALTER FUNCTION api.list_reviews(p_event_type text, p_limit integer, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION list_reviews(p_event_type text, p_limit integer); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION list_reviews(p_event_type text, p_limit integer, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) IS 'The review queue, oldest first: events in review (of p_event_type, or all), each with the proposal, its proposer and reason, the result proposed, and the approvals so far.';
+COMMENT ON FUNCTION api.list_reviews(p_event_type text, p_limit integer, p_key text) IS 'The review queue, oldest first: events in review (of p_event_type, or all) that the API key p_key may read, each with the proposal, its proposer and reason, the result proposed, and the approvals so far. An auditor''s read is recorded.';
 
 
 --
@@ -1910,20 +2419,20 @@ COMMENT ON FUNCTION api.list_seals(p_after_id bigint, p_limit integer) IS 'The a
 
 
 --
--- Name: mark_deadline_breaches(integer, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: mark_deadline_breaches(integer, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.mark_deadline_breaches(p_limit integer DEFAULT 1000, p_actor text DEFAULT 'deadline-watch'::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.deadline_breach
+CREATE FUNCTION api.mark_deadline_breaches(p_limit integer DEFAULT 1000, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.deadline_breach
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- Marks each event whose deadline has passed, once: a note (an audit row that keeps the status) by
--- p_actor as the system, the time of the breach on the event, and one NOTIFY on
+-- the principal running it, as the system, the time of the breach on the event, and one NOTIFY on
 -- agentledger_escalations with the counts per deadline and type. Rows others hold are skipped
 -- (a later pass takes them), so several sessions may run it at once.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_actor text := ledger._checked_actor(p_actor);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_marked api.deadline_breach[];
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
@@ -1952,7 +2461,8 @@ BEGIN
         SELECT * FROM late_decisions UNION ALL SELECT * FROM late_reviews
     ), noted AS (
         UPDATE ledger.events e
-           SET version = e.version + 1, changed_by = v_actor, changed_by_kind = 'system',
+           SET version = e.version + 1, changed_by = v_acting.principal, changed_by_kind = 'system',
+               changed_by_key = v_acting.api_key,
                change_reason = format('%s deadline passed at %s', l.deadline, l.due_at),
                change_details = jsonb_build_object('deadline', l.deadline, 'due_at', l.due_at),
                updated_at = v_now,
@@ -1978,15 +2488,15 @@ END
 $$;
 
 
-ALTER FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.mark_deadline_breaches(p_limit integer, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION mark_deadline_breaches(p_limit integer, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) IS 'Marks, once each, the events whose deadline of their type has passed: not decided within
+COMMENT ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_now timestamp with time zone, p_key text) IS 'Marks, once each, the events whose deadline of their type has passed: not decided within
 decide_within of submission (queued or processing), or not reviewed within review_within of going
-to review. Each gets an audit row of its own (a note, by p_actor as the system) and the time of the
+to review. Each gets an audit row of its own (a note, by the principal of the worker key p_key or of the login, kind system) and the time of the
 breach; one NOTIFY agentledger_escalations carries the counts {"decide": {"<type>": n}, "review": ...}.
 Returns the breaches marked now. Workers run it with the lease rescue; it may also be scheduled.';
 
@@ -2074,6 +2584,8 @@ CREATE TABLE ledger.events (
     order_released_at timestamp with time zone,
     first_in_line boolean DEFAULT false,
     releases integer DEFAULT 0,
+    submitted_by text,
+    changed_by_key text,
     CONSTRAINT events_actor_named CHECK ((changed_by <> ''::text)),
     CONSTRAINT events_attempts_valid CHECK ((((max_attempts >= 1) AND (max_attempts <= 100)) AND ((attempts >= 0) AND (attempts <= max_attempts)))),
     CONSTRAINT events_customer_id_valid CHECK (ledger._is_customer_id(customer_id)),
@@ -2172,7 +2684,7 @@ COMMENT ON COLUMN ledger.events.run_after IS 'Not claimable before this time: a 
 -- Name: COLUMN events.lease_owner; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON COLUMN ledger.events.lease_owner IS 'The worker holding the lease, while one does.';
+COMMENT ON COLUMN ledger.events.lease_owner IS 'The principal holding the lease, while one does; it acts under the lease with its token.';
 
 
 --
@@ -2386,6 +2898,20 @@ COMMENT ON COLUMN ledger.events.releases IS 'How often a worker gave the event b
 
 
 --
+-- Name: COLUMN events.submitted_by; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.submitted_by IS 'The principal that submitted the event; idempotency keys are per submitter and customer.';
+
+
+--
+-- Name: COLUMN events.changed_by_key; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.events.changed_by_key IS 'The API key used for the latest change; NULL when a database login acted directly.';
+
+
+--
 -- Name: queue_stats(timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
@@ -2434,16 +2960,54 @@ COMMENT ON FUNCTION api.queue_stats(p_now timestamp with time zone) IS 'Queue st
 
 
 --
--- Name: release_events(bigint[], uuid[], text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: readable_events(bigint[], text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+CREATE FUNCTION api.readable_events(p_event_ids bigint[], p_key text) RETURNS SETOF bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- For a stream that is shared by many readers and filtered per reader: the database, not the
+-- API, decides what each key may see.
+DECLARE
+    v_reader ledger.acting := ledger._reader(p_key, 'stream', NULL,
+                                             jsonb_build_object('events', cardinality(p_event_ids)));
+BEGIN
+    IF cardinality(p_event_ids) > 10000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL019',
+            MESSAGE = format('%s event ids are more than the limit of 10000', cardinality(p_event_ids)),
+            HINT = 'Ask about at most 10000 events at a time.';
+    END IF;
+    RETURN QUERY
+    SELECT e.id FROM ledger.events e
+     WHERE e.id = ANY (p_event_ids) AND ledger._may_read(v_reader, e)
+     ORDER BY e.id;
+END
+$$;
+
+
+ALTER FUNCTION api.readable_events(p_event_ids bigint[], p_key text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION readable_events(p_event_ids bigint[], p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION api.readable_events(p_event_ids bigint[], p_key text) IS 'The events among p_event_ids that the API key p_key may read (ledger._may_read): the API filters its shared stream of changes with it, per subscriber. An auditor''s read is recorded.';
+
+
+--
+-- Name: release_events(bigint[], uuid[], text, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+--
+
+CREATE FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_done bigint[];
     v_queued jsonb;
     v_actions jsonb;
@@ -2458,7 +3022,8 @@ BEGIN
     -- the attempt, and one that leaves no attempt fails the event, as the lease rescue does: a
     -- claim-and-release loop ends. The events are locked by ledger._checked_report. Planned for this
     -- batch at each call, as in api.decide_events. $1 event ids, $2 tokens, $3 reason, $4 now,
-    -- $5 digest, $6 free releases.
+    -- $5 digest, $6 free releases, $7 the acting principal, which must hold the lease with the token,
+    -- $8 its kind, $9 its API key.
     EXECUTE $sql$
     WITH given_back AS (
         SELECT e.id, i.token, e.status = 'processing' AS unworked,
@@ -2466,13 +3031,14 @@ BEGIN
                coalesce(e.releases, 0) >= $6 AS counted
           FROM ledger.events e
           JOIN unnest($1::bigint[], $2::uuid[]) AS i (id, token) ON e.id = i.id
-         WHERE e.id = ANY ($1) AND (e.lease_token = i.token) IS TRUE  -- by id only: see decide_events
+         WHERE e.id = ANY ($1) AND (e.lease_token = i.token AND e.lease_owner = $7) IS TRUE  -- by id only: see decide_events
     ), released AS (
         UPDATE ledger.events e
            SET status = CASE WHEN g.exhausted THEN 'failed' WHEN g.unworked THEN 'queued' ELSE e.status END,
                version = e.version + CASE WHEN g.exhausted OR g.unworked THEN 1 ELSE 0 END,
-               changed_by = CASE WHEN g.exhausted OR g.unworked THEN e.lease_owner ELSE e.changed_by END,
-               changed_by_kind = CASE WHEN g.exhausted OR g.unworked THEN 'agent' ELSE e.changed_by_kind END,
+               changed_by = CASE WHEN g.exhausted OR g.unworked THEN $7 ELSE e.changed_by END,
+               changed_by_kind = CASE WHEN g.exhausted OR g.unworked THEN $8 ELSE e.changed_by_kind END,
+               changed_by_key = CASE WHEN g.exhausted OR g.unworked THEN $9 ELSE e.changed_by_key END,
                change_reason = CASE WHEN g.exhausted
                                     THEN format('released %s times; all %s attempts used', coalesce(e.releases, 0) + 1,
                                                 e.max_attempts)
@@ -2495,22 +3061,23 @@ BEGIN
       FROM released r
     $sql$
       INTO v_done, v_queued, v_actions
-      USING p_event_ids, p_lease_tokens, p_reason, v_now, v_digest, v_free;
+      USING p_event_ids, p_lease_tokens, p_reason, v_now, v_digest, v_free, v_acting.principal, v_acting.kind,
+            v_acting.api_key;
     PERFORM ledger._wake_workers(v_queued);
     PERFORM ledger._wake_action_workers(v_actions);
     RETURN QUERY SELECT * FROM ledger._report_outcomes(p_event_ids, p_lease_tokens, array_fill(v_digest, ARRAY[cardinality(p_event_ids)]), v_done, 'release',
-                                                       'leased');
+                                                       'leased', v_acting.principal);
 END
 $_$;
 
 
-ALTER FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) IS 'Gives leased events back unworked (e.g. on shutdown), named by (event id, lease token): an event in
+COMMENT ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone, p_key text) IS 'Gives leased events back unworked (e.g. on shutdown), named by (event id, lease token): an event in
 processing goes back to queued (one audit row, p_reason or "released"), a decided one back to the
 action queue; the attempt its claim counted is returned and it is runnable at once (workers are
 woken). Past ledger.settings.free_releases releases of one event, a release keeps the attempt, and
@@ -2518,18 +3085,19 @@ one that leaves none fails the event. Answers per event (api.report); the same r
 
 
 --
--- Name: requeue_event(bigint, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: requeue_event(bigint, text, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+CREATE FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS api.event
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
+    v_acting ledger.acting := ledger._acting(p_key, '{reviewer}');
     v_event api.event;
 BEGIN
     PERFORM ledger._require_status(p_event_id, 'failed', 're-queued');
-    v_event := ledger._transition_event(p_event_id, 'queued', p_actor, p_actor_kind, p_reason, NULL, NULL,
+    v_event := ledger._transition_event(p_event_id, 'queued', v_acting, p_reason, NULL, NULL,
                                         p_now, 'requeue');
     -- Back in the queue, an ordered event takes its place in its customer's order again.
     UPDATE ledger.events e SET order_released_at = NULL
@@ -2539,26 +3107,27 @@ END
 $$;
 
 
-ALTER FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION requeue_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Operator re-queue of a failed event, with a reason (AL008 without one): back to queued with its attempts reset, and workers are woken.';
+COMMENT ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text) IS 'Operator re-queue of a failed event, with a reason (AL008 without one), by the principal of the API key p_key (a reviewer key) or of the login: back to queued with its attempts reset, and workers are woken.';
 
 
 --
--- Name: rescue_expired_leases(integer, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: rescue_expired_leases(integer, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.rescue_expired_leases(p_limit integer DEFAULT 1000, p_actor text DEFAULT 'lease-rescue'::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.report
+CREATE FUNCTION api.rescue_expired_leases(p_limit integer DEFAULT 1000, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.report
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_actor text := ledger._checked_actor(p_actor);
+    -- The principal that runs the rescue is the actor; the change is the system's rule (kind system).
+    v_acting ledger.acting := ledger._acting(p_key, '{worker}');
     v_reports api.report[];
     v_queued jsonb;
     v_actions jsonb;
@@ -2583,9 +3152,11 @@ BEGIN
                version = e.version + CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
                                           THEN 1 ELSE 0 END,
                changed_by = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
-                                 THEN v_actor ELSE e.changed_by END,
+                                 THEN v_acting.principal ELSE e.changed_by END,
                changed_by_kind = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
                                       THEN 'system' ELSE e.changed_by_kind END,
+               changed_by_key = CASE WHEN e.attempts >= e.max_attempts OR e.status = 'processing'
+                                     THEN v_acting.api_key ELSE e.changed_by_key END,
                change_reason = CASE WHEN e.attempts >= e.max_attempts
                                     THEN format('lease of %s expired at %s; all %s attempts used',
                                                 e.lease_owner, e.lease_expires_at, e.max_attempts)
@@ -2624,32 +3195,35 @@ END
 $$;
 
 
-ALTER FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.rescue_expired_leases(p_limit integer, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION rescue_expired_leases(p_limit integer, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) IS 'Frees up to p_limit events whose lease has expired: an event in processing goes back to queued
+COMMENT ON FUNCTION api.rescue_expired_leases(p_limit integer, p_now timestamp with time zone, p_key text) IS 'Frees up to p_limit events whose lease has expired: an event in processing goes back to queued
 (runnable now; the attempt stays counted) or to failed when its attempts are used up; a decided event
 loses the lease so its action is offered again (or fails when its attempts are used up). One audit
-row per status change, by p_actor (kind system). Safe to run from several sessions at once and
+row per status change, by the principal of the worker key p_key or of the login (kind system). Safe to run from several sessions at once and
 from a scheduled job; returns one api.report per event freed.';
 
 
 --
--- Name: review_event(bigint, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: review_event(bigint, text, text, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS api.event
+CREATE FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS api.event
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- A person's verdict on an event in review. One rejection decides it rejected; it is approved once
 -- approvals_required distinct people have approved; an approval short of that is an audited note.
+-- The reviewer is a principal the database found from a credential (ledger._acting), so four-eyes
+-- compares people, not the names or keys a client chose.
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_reviewer text := ledger._checked_actor(p_reviewer);
+    v_acting ledger.acting := ledger._acting(p_key, '{reviewer}');
+    v_reviewer text := v_acting.principal;
     v_event ledger.events;
     v_approvals text[];
     v_to ledger.event_status;
@@ -2662,10 +3236,18 @@ BEGIN
             HINT = 'Use approved or rejected.';
     END IF;
     PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
+    IF v_acting.kind <> 'human' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '42501',
+            MESSAGE = format('%s is not a person: only a human principal may review', v_reviewer),
+            DETAIL = format('Its kind is %s.', CASE v_acting.kind WHEN 'system' THEN 'service' ELSE v_acting.kind::text END),
+            HINT = 'A person reviews with a reviewer key of their own, or through a login mapped to them.';
+    END IF;
     SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ledger._refuse_unknown_event(p_event_id);
     END IF;
+    PERFORM ledger._refuse_out_of_scope(v_acting, v_event.customer_id, v_event.event_type);
     IF v_event.status <> 'in_review' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL003',
@@ -2676,7 +3258,7 @@ BEGIN
         RAISE EXCEPTION USING
             ERRCODE = 'AL017',
             MESSAGE = format('event %s: %s proposed this decision and cannot review it', p_event_id, v_reviewer),
-            DETAIL = 'A review is made by people other than the agent or key that proposed.',
+            DETAIL = 'A review is made by principals other than the one that proposed.',
             HINT = 'Another reviewer must decide.';
     ELSIF v_reviewer = ANY (v_event.approved_by) THEN
         RAISE EXCEPTION USING
@@ -2693,6 +3275,7 @@ BEGIN
                  ELSE 'in_review' END;  -- the same status: a note
     UPDATE ledger.events e
        SET status = v_to, version = e.version + 1, changed_by = v_reviewer, changed_by_kind = 'human',
+           changed_by_key = v_acting.api_key,
            change_reason = p_reason, updated_at = v_now, run_after = v_now,
            change_details = jsonb_build_object('verdict', p_verdict, 'proposal', e.proposed_status,
                                                'proposed_by', e.proposed_by, 'approved_by', to_jsonb(v_approvals),
@@ -2709,24 +3292,26 @@ END
 $$;
 
 
-ALTER FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION review_event(p_event_id bigint, p_verdict text, p_reason text, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone) IS 'A reviewer''s verdict (approved or rejected, with a reason: AL008 without one) on an event in review
-(AL003 otherwise). The proposer may not review (AL017), nor may one reviewer approve twice (AL018).
+COMMENT ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_now timestamp with time zone, p_key text) IS 'A reviewer''s verdict (approved or rejected, with a reason: AL008 without one) on an event in review
+(AL003 otherwise), by the principal of the API key p_key (a reviewer key) or of the login, which must
+be human (42501). The proposing principal may not review (AL017), nor may one principal approve
+twice, whatever key it uses (AL018).
 One rejection decides the event rejected; it is approved once approvals_required distinct reviewers
 have approved, and an approval short of that is recorded as an audit row of its own. Once decided,
-the follow-up action is offered to workers. p_reviewer is the person (the API passes its key''s name).';
+the follow-up action is offered to workers.';
 
 
 --
 -- Name: revoke_api_key(text, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.revoke_api_key(p_name text, p_reason text) RETURNS api.api_key
+CREATE FUNCTION api.revoke_api_key(p_name text, p_reason text) RETURNS api.key
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2754,8 +3339,7 @@ BEGIN
                 HINT = 'List the keys with api.list_api_keys().';
         END IF;
     END IF;
-    RETURN ROW(v_key.name, v_key.role, v_key.lookup_prefix, v_key.created_at, v_key.created_by,
-               v_key.revoked_at, v_key.revoked_by, v_key.revoke_reason)::api.api_key;
+    RETURN ledger._as_api_key(v_key);
 END
 $$;
 
@@ -2843,24 +3427,25 @@ COMMENT ON FUNCTION api.seal_audit(p_actor text) IS 'Seals the audit trail writt
 
 
 --
--- Name: submit_event(text, text, jsonb, integer, timestamp with time zone, text, uuid, bigint, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: submit_event(text, text, jsonb, integer, timestamp with time zone, text, uuid, bigint, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer DEFAULT 0, p_run_after timestamp with time zone DEFAULT NULL::timestamp with time zone, p_idempotency_key text DEFAULT NULL::text, p_correlation_id uuid DEFAULT NULL::uuid, p_caused_by_event_id bigint DEFAULT NULL::bigint, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'agent'::text, p_now timestamp with time zone DEFAULT now()) RETURNS api.receipt
+CREATE FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer DEFAULT 0, p_run_after timestamp with time zone DEFAULT NULL::timestamp with time zone, p_idempotency_key text DEFAULT NULL::text, p_correlation_id uuid DEFAULT NULL::uuid, p_caused_by_event_id bigint DEFAULT NULL::bigint, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS api.receipt
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 -- The single-event path: the same checks as api.submit_events (ledger._submission_problem), with
--- plain values instead of a JSON batch, because single submits are the hot path.
+-- plain values instead of a JSON batch, because single submits are the hot path. The submitter is
+-- the principal of p_key or of the login (ledger._acting).
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_actor text := ledger._checked_actor(p_actor);
-    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
+    v_acting ledger.acting := ledger._acting(p_key, '{submitter,worker}');
     v_max_attempts integer;
     v_correlation_id uuid := p_correlation_id;
     v_problem text;
     v_event ledger.events;
 BEGIN
+    PERFORM ledger._refuse_out_of_scope(v_acting, p_customer_id, p_event_type);
     SELECT t.max_attempts INTO v_max_attempts FROM ledger.event_types t WHERE t.name = p_event_type;
     v_problem := ledger._submission_problem(p_customer_id, v_max_attempts IS NOT NULL, p_payload,
                                             p_priority, p_idempotency_key, p_run_after);
@@ -2877,13 +3462,13 @@ BEGIN
     END IF;
 
     INSERT INTO ledger.events (customer_id, event_type, payload, priority, run_after, max_attempts,
-                               idempotency_key, correlation_id, caused_by_event_id, changed_by,
-                               changed_by_kind, created_at, updated_at)
+                               idempotency_key, correlation_id, caused_by_event_id, submitted_by,
+                               changed_by, changed_by_kind, changed_by_key, created_at, updated_at)
     VALUES (p_customer_id, p_event_type, p_payload, coalesce(p_priority, 0),
             coalesce(p_run_after, v_now), v_max_attempts, p_idempotency_key,
-            coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_actor, v_kind,
-            v_now, v_now)
-    ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            coalesce(v_correlation_id, gen_random_uuid()), p_caused_by_event_id, v_acting.principal,
+            v_acting.principal, v_acting.kind, v_acting.api_key, v_now, v_now)
+    ON CONFLICT (customer_id, submitted_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING * INTO v_event;
 
     IF FOUND THEN
@@ -2895,9 +3480,11 @@ BEGIN
                    v_event.correlation_id, v_event.created_at)::api.receipt;
     END IF;
 
-    -- The idempotency key was used before: a repeat of the same submit answers with that event.
+    -- This submitter used the idempotency key before: a repeat of the same submit answers with that
+    -- event. (Keys are per submitter, so no one else can replay or block them.)
     SELECT * INTO v_event FROM ledger.events e
-     WHERE e.customer_id = p_customer_id AND e.idempotency_key = p_idempotency_key;
+     WHERE e.customer_id = p_customer_id AND e.submitted_by = v_acting.principal
+       AND e.idempotency_key = p_idempotency_key;
     IF (v_event.event_type, v_event.payload, v_event.priority)
        IS DISTINCT FROM (p_event_type, p_payload, coalesce(p_priority, 0)::smallint) THEN
         RAISE EXCEPTION USING
@@ -2914,27 +3501,26 @@ END
 $$;
 
 
-ALTER FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Submits one event (queued, one audit row, a wake-up NOTIFY unless throttled). With an idempotency key, repeating the same submit returns the original event (created = false); the same key with another body is refused (AL004).';
+COMMENT ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_now timestamp with time zone, p_key text) IS 'Submits one event (queued, one audit row, a wake-up NOTIFY unless throttled) as the principal of the API key p_key (a submitter or worker key) or of the login. With an idempotency key, repeating the same submit by the same principal returns the original event (created = false); the same key with another body is refused (AL004). 42501 outside the key''s scope.';
 
 
 --
--- Name: submit_events(jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: agentledger_owner
+-- Name: submit_events(jsonb, timestamp with time zone, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION api.submit_events(p_events jsonb, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'agent'::text, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF api.receipt
+CREATE FUNCTION api.submit_events(p_events jsonb, p_now timestamp with time zone DEFAULT now(), p_key text DEFAULT NULL::text) RETURNS SETOF api.receipt
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     v_now timestamptz := ledger._checked_now(p_now);
-    v_actor text := ledger._checked_actor(p_actor);
-    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
+    v_acting ledger.acting := ledger._acting(p_key, '{submitter,worker}');
     v_count integer;
     v_max_batch integer;
     v_items ledger.submission[];
@@ -3004,11 +3590,19 @@ BEGIN
                                           v_bad.event_type, v_bad.payload, v_bad.priority,
                                           v_bad.caused_by_event_id);
     END IF;
+    IF v_acting.event_types IS NOT NULL OR v_acting.customers IS NOT NULL THEN
+        SELECT i.customer_id, i.event_type INTO v_bad FROM unnest(v_items) i
+         WHERE NOT ledger._in_scope(v_acting, i.customer_id, i.event_type) ORDER BY i.ord LIMIT 1;
+        IF FOUND THEN
+            PERFORM ledger._refuse_out_of_scope(v_acting, v_bad.customer_id, v_bad.event_type);
+        END IF;
+    END IF;
 
     WITH inserted AS (
         INSERT INTO ledger.events (id, customer_id, event_type, payload, priority, run_after,
                                    max_attempts, idempotency_key, correlation_id, caused_by_event_id,
-                                   changed_by, changed_by_kind, created_at, updated_at)
+                                   submitted_by, changed_by, changed_by_kind, changed_by_key, created_at,
+                                   updated_at)
         OVERRIDING SYSTEM VALUE
         SELECT i.id, i.customer_id, i.event_type, i.payload, coalesce(i.priority, 0),
                coalesce(i.run_after, v_now), t.max_attempts, i.idempotency_key,
@@ -3017,13 +3611,14 @@ BEGIN
                             (SELECT c.correlation_id FROM ledger.events c WHERE c.id = i.caused_by_event_id)
                         END,
                         gen_random_uuid()),
-               i.caused_by_event_id, v_actor, v_kind, v_now, v_now
+               i.caused_by_event_id, v_acting.principal, v_acting.principal, v_acting.kind,
+               v_acting.api_key, v_now, v_now
           FROM unnest(v_items) i
           JOIN ledger.event_types t ON t.name = i.event_type
          -- Key order, not request order: two batches repeating the same keys then take their
          -- index locks in the same order and cannot deadlock. Receipts follow request order anyway.
          ORDER BY i.customer_id, i.idempotency_key, i.ord
-        ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        ON CONFLICT (customer_id, submitted_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, customer_id, event_type, status, priority, run_after, idempotency_key,
                   correlation_id, created_at
     )
@@ -3045,8 +3640,8 @@ BEGIN
            EXISTS (SELECT 1 FROM unnest(v_items) j WHERE j.id = e.id) AS in_request INTO v_bad
       FROM unnest(v_items) i
      CROSS JOIN LATERAL (SELECT * FROM ledger.events e
-                          WHERE e.customer_id = i.customer_id AND e.idempotency_key = i.idempotency_key
-                            AND e.id <> i.id
+                          WHERE e.customer_id = i.customer_id AND e.submitted_by = v_acting.principal
+                            AND e.idempotency_key = i.idempotency_key AND e.id <> i.id
                           LIMIT 1) e
      WHERE e.event_type <> i.event_type OR e.payload <> i.payload OR e.priority <> coalesce(i.priority, 0)
      ORDER BY i.ord
@@ -3074,7 +3669,7 @@ BEGIN
                    e.idempotency_key, e.correlation_id, e.created_at
               FROM unnest(v_items) i
              CROSS JOIN LATERAL (SELECT * FROM ledger.events e
-                                  WHERE e.customer_id = i.customer_id
+                                  WHERE e.customer_id = i.customer_id AND e.submitted_by = v_acting.principal
                                     AND e.idempotency_key = i.idempotency_key AND e.id <> i.id
                                   LIMIT 1) e) s
      ORDER BY s.ord;
@@ -3082,216 +3677,51 @@ END
 $$;
 
 
-ALTER FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION api.submit_events(p_events jsonb, p_now timestamp with time zone, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: COMMENT; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION submit_events(p_events jsonb, p_now timestamp with time zone, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) IS 'Submits a batch of events in one statement, with one audit row each and one wake-up NOTIFY.
+COMMENT ON FUNCTION api.submit_events(p_events jsonb, p_now timestamp with time zone, p_key text) IS 'Submits a batch of events in one statement, with one audit row each and one wake-up NOTIFY.
 p_events: [{"customer_id", "event_type", "payload", "priority"?, "run_after"?, "idempotency_key"?,
 "correlation_id"?, "caused_by_event_id"?}, ...]. Returns one receipt per item, in order; created is
-false when the item''s idempotency key matched an earlier identical submit. All or nothing.';
+false when the item''s idempotency key matched an earlier identical submit by the same principal (the
+one of the API key p_key, a submitter or worker key, or of the login). All or nothing; 42501 if an
+item lies outside the key''s scope.';
 
 
 --
--- Name: _transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone, text, uuid); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+-- Name: transition_event(bigint, text, text, jsonb, jsonb, timestamp with time zone, uuid, text); Type: FUNCTION; Schema: api; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid DEFAULT NULL::uuid) RETURNS api.event
-    LANGUAGE plpgsql
+CREATE FUNCTION api.transition_event(p_event_id bigint, p_status text, p_reason text DEFAULT NULL::text, p_result jsonb DEFAULT NULL::jsonb, p_details jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT now(), p_lease_token uuid DEFAULT NULL::uuid, p_key text DEFAULT NULL::text) RETURNS api.event
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
--- The one implementation of a status change by an actor. p_operator_step names the operator step
--- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
--- operator functions. p_lease_token, when given, must be the event's current lease token.
-DECLARE
-    v_now timestamptz := ledger._checked_now(p_now);
-    v_to ledger.event_status := ledger._checked_status(p_status);
-    v_actor text := ledger._checked_actor(p_actor);
-    v_kind ledger.actor_kind := ledger._checked_actor_kind(p_actor_kind);
-    v_event ledger.events;
-    v_details jsonb := p_details;
-    v_lease_token uuid;
-    v_lease_owner text;
-    v_lease_expires_at timestamptz;
-    v_step text;
-    v_max_bytes integer;
+-- PL/pgSQL, not a SQL body: a SQL body would pin the signature of ledger._transition_event, which
+-- then could not be reworked.
 BEGIN
-    IF p_details IS NOT NULL OR p_result IS NOT NULL THEN
-        SELECT s.max_payload_bytes INTO v_max_bytes FROM ledger.settings s;
-    END IF;
-    PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
-    IF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL005',
-            MESSAGE = format('result or details larger than the limit of %s bytes', v_max_bytes),
-            DETAIL = 'They are kept forever in the audit trail; the limit is ledger.settings.max_payload_bytes.',
-            HINT = 'Store large evidence elsewhere and put a reference in details.';
-    END IF;
-    IF p_details IS NOT NULL AND jsonb_typeof(p_details) <> 'object'
-       OR p_result IS NOT NULL AND jsonb_typeof(p_result) <> 'object' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL021',
-            MESSAGE = 'result and details must be JSON objects',
-            DETAIL = format('result is %s, details is %s.', coalesce(jsonb_typeof(p_result), 'absent'),
-                            coalesce(jsonb_typeof(p_details), 'absent')),
-            HINT = 'e.g. result {"score": 0.93}, details {"model": "risk-v4", "confidence": 0.93}.';
-    END IF;
-
-    -- Lock first, so "no such event" and "wrong status" are told apart and the update cannot race.
-    SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ledger._refuse_unknown_event(p_event_id);
-    END IF;
-    IF v_event.status = v_to THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s is already %s', p_event_id, v_to),
-            DETAIL = 'A transition must change the status.',
-            HINT = ledger._transition_hint(p_event_id, v_event.status);
-    END IF;
-    SELECT t.name INTO v_step FROM ledger.transitions t
-     WHERE t.from_status = v_event.status AND t.to_status = v_to;
-    IF v_step IN ('requeue', 'cancel') AND v_step IS DISTINCT FROM p_operator_step THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s: %s to %s is an operator step (%s)', p_event_id, v_event.status, v_to, v_step),
-            DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
-            HINT = format('Use api.%s_event, which the API role may call.', v_step);
-    ELSIF v_step IN ('propose', 'review') THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s: %s to %s is a review step', p_event_id, v_event.status, v_to),
-            DETAIL = 'A decision goes to review by its type''s review policy, and leaves it by reviewers'' verdicts.',
-            HINT = CASE WHEN v_step = 'propose' THEN 'Decide approved or rejected; the policy decides whether people review it.'
-                        ELSE 'Use api.review_event (POST /events/{id}/reviews).' END;
-    END IF;
-    IF v_step IS NOT NULL THEN
-        -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
-        PERFORM ledger._refuse_foreign_lease(v_event, p_lease_token, v_actor, v_now);
-    END IF;
-    IF v_to = 'processing' AND v_event.run_after > v_now THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s may not be claimed before %s', p_event_id, v_event.run_after),
-            DETAIL = 'Its run_after (a schedule or a retry back-off) has not passed.',
-            HINT = 'Claim it after run_after.';
-    END IF;
-    IF v_to = 'processing' AND v_event.ordered IS TRUE AND v_event.first_in_line IS NOT TRUE THEN
-        -- The claim functions take only the first of a customer's ordered events; so does this.
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s waits behind an earlier ordered event of customer %s', p_event_id,
-                             v_event.customer_id),
-            DETAIL = format('Events of type %s are claimed one at a time per customer, in submission order.',
-                            v_event.event_type),
-            HINT = 'Claim it once the events before it are completed, or an operator has released the line.';
-    END IF;
-
-    IF v_to = 'processing' AND v_event.attempts >= v_event.max_attempts THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL003',
-            MESSAGE = format('event %s has used all %s of its attempts', p_event_id, v_event.max_attempts),
-            DETAIL = 'A claim counts as an attempt.',
-            HINT = format('An operator may cancel it (api.cancel_event(%s, reason)), or re-queue it with fresh attempts once it has failed.', p_event_id);
-    END IF;
-    IF v_to = 'processing' THEN
-        -- A claim: the actor takes a lease. Volatile values are computed before the UPDATE.
-        v_lease_token := gen_random_uuid();
-        v_lease_owner := v_actor;
-        v_lease_expires_at := v_now + (SELECT s.lease_duration FROM ledger.settings s);
-    END IF;
-    IF p_details ? 'result' THEN
-        -- The audit row's "result" must be the event's result, so only p_result may set it.
-        RAISE EXCEPTION USING
-            ERRCODE = 'AL021',
-            MESSAGE = 'details may not carry a "result" key',
-            DETAIL = 'The decision result is recorded from p_result, in the event and in its audit row.',
-            HINT = 'Pass the decision result as p_result.';
-    END IF;
-    IF p_result IS NOT NULL THEN
-        v_details := coalesce(v_details, '{}'::jsonb) || jsonb_build_object('result', p_result);
-    END IF;
-
-    -- Compare-and-set on the status read under the lock; the trigger checks the move is allowed.
-    UPDATE ledger.events e
-       SET status = v_to,
-           version = e.version + 1,
-           changed_by = v_actor,
-           changed_by_kind = v_kind,
-           change_reason = p_reason,
-           change_details = v_details,
-           updated_at = v_now,
-           attempts = CASE
-                          WHEN v_to = 'processing' THEN e.attempts + 1
-                          -- An operator re-queue starts afresh; a decision starts the count of
-                          -- attempts at its follow-up action (the lease is dropped here).
-                          WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
-                          -- Given back to the queue: the attempt is returned, so an event
-                          -- released at its last attempt can still be claimed.
-                          WHEN e.status = 'processing' AND v_to = 'queued' THEN greatest(e.attempts - 1, 0)
-                          ELSE e.attempts
-                      END,
-           lease_owner = v_lease_owner,
-           lease_token = v_lease_token,
-           lease_expires_at = v_lease_expires_at,
-           lease_fenced = false,  -- a lease taken here lets its named owner act without the token
-           last_lease_token = p_lease_token,
-           last_report = CASE WHEN p_lease_token IS NOT NULL THEN 'transition' END,
-           last_report_digest = NULL,
-           run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
-           result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
-           last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
-           last_error_type = CASE WHEN v_to = 'failed' THEN p_details ->> 'error_type'
-                                  ELSE e.last_error_type END
-     WHERE e.customer_id = v_event.customer_id
-       AND e.id = v_event.id
-       AND e.status = v_event.status
-    RETURNING * INTO v_event;
-
-    IF v_to = 'queued' THEN
-        PERFORM ledger._wake_workers(jsonb_build_object(v_event.event_type, 1));
-    ELSIF v_to IN ('approved', 'rejected') THEN
-        PERFORM ledger._wake_action_workers(jsonb_build_object(v_event.event_type, 1));
-    END IF;
-    RETURN ledger._as_api_event(v_event);
+    RETURN ledger._transition_event(p_event_id, p_status, ledger._acting(p_key, '{worker}'), p_reason, p_result,
+                                    p_details, p_now, NULL, p_lease_token);
 END
 $$;
 
 
-ALTER FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) OWNER TO agentledger_owner;
+ALTER FUNCTION api.transition_event(p_event_id bigint, p_status text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid, p_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid, p_key text); Type: COMMENT; Schema: api; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) IS 'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
-
-
---
--- Name: transition_event(bigint, text, text, text, text, jsonb, jsonb, timestamp with time zone, uuid); Type: FUNCTION; Schema: api; Owner: agentledger_owner
---
-
-CREATE FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text DEFAULT NULL::text, p_actor_kind text DEFAULT 'human'::text, p_reason text DEFAULT NULL::text, p_result jsonb DEFAULT NULL::jsonb, p_details jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT now(), p_lease_token uuid DEFAULT NULL::uuid) RETURNS api.event
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    RETURN ledger._transition_event(p_event_id, p_status, p_actor, p_actor_kind, p_reason, p_result, p_details, p_now, NULL::text, p_lease_token);
-
-
-ALTER FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) OWNER TO agentledger_owner;
-
---
--- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid); Type: COMMENT; Schema: api; Owner: agentledger_owner
---
-
-COMMENT ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) IS 'Moves an event to p_status if ledger.transitions allows it (AL003 otherwise; AL001 if it does not
-exist), recording actor, reason and details in the audit trail. To processing (a claim, once
-run_after has passed): the actor takes a lease. To approved/rejected: p_result is the decision
-result. To failed: p_reason is the error. Re-queue and cancel are operator steps: api.requeue_event
-and api.cancel_event. While another holder''s lease is live, the event is refused (AL009) unless
-p_lease_token is that lease''s token; a lease this function took lets its named owner (p_actor) go on
-without one. p_now may differ from now() only for the owner (tests move the clock).';
+COMMENT ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid, p_key text) IS 'Moves an event to p_status if ledger.transitions allows it (AL003 otherwise; AL001 if it does not
+exist), as the principal of the API key p_key (a worker key: 42501 for others) or of the login,
+recording reason and details in the audit trail. To processing (a claim, once run_after has passed):
+the principal takes a lease. Out of processing, approved or rejected: only the principal holding the
+lease may report (AL009), with its token when the lease was taken through the worker protocol. To
+approved/rejected: p_result is the decision result. To failed: p_reason is the error. Re-queue and
+cancel are operator steps: api.requeue_event and api.cancel_event. p_now may differ from now() only
+for the owner (tests move the clock).';
 
 
 --
@@ -3323,7 +3753,7 @@ BEGIN
                        WHEN a.hash IS DISTINCT FROM ledger._audit_hash(
                                 a.prev_hash, a.seq, a.customer_id, a.event_id, a.version, a.from_status,
                                 a.to_status, a.actor, a.actor_kind, a.db_user, a.reason, a.details,
-                                a.attempt, a.recorded_at)
+                                a.attempt, a.recorded_at, a.api_key)
                            THEN format('audit row %s of event %s does not match its hash: it was changed after it was written',
                                        a.seq, a.event_id)
                        WHEN lag(a.seq) OVER w IS NULL AND a.version <> 1
@@ -3432,6 +3862,75 @@ COMMENT ON FUNCTION api.verify_audit(p_event_id bigint) IS 'Verifies the audit t
 
 
 --
+-- Name: _acting(text, text[]); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._acting(p_key text, p_key_roles text[]) RETURNS ledger.acting
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+-- Who is acting in this call, from a credential the database checks itself: the API key passed
+-- (its sha256 must be a valid key of an active principal, and its role one of p_key_roles), else
+-- the session's login, which PostgreSQL authenticated (ledger.principal_logins). No name a client
+-- passes is believed, so a process can act only as the principals whose credentials it holds.
+DECLARE
+    v_acting ledger.acting;
+    v_role text;
+BEGIN
+    IF p_key IS NOT NULL THEN
+        SELECT p.name, CASE p.kind WHEN 'service' THEN 'system' ELSE p.kind END::ledger.actor_kind, k.name,
+               k.role, k.event_types, k.customers
+          INTO v_acting
+          FROM ledger.api_keys k
+          JOIN ledger.principals p ON p.id = k.principal_id
+         WHERE p_key ~ '^al_[0-9a-f]{64}$'
+           AND k.lookup_prefix = substr(p_key, 4, 12)
+           AND k.secret_sha256 = sha256(convert_to(p_key, 'UTF8'))
+           AND k.revoked_at IS NULL
+           AND p.active;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = '28000',
+                MESSAGE = 'the API key is not valid',
+                DETAIL = 'It is malformed, unknown or revoked, or its principal was deactivated.',
+                HINT = 'An administrator creates keys with agentledger keys create.';
+        ELSIF NOT v_acting.key_role = ANY (p_key_roles) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = '42501',
+                MESSAGE = format('a %s key may not do this', v_acting.key_role),
+                DETAIL = format('Key %s of %s has role %s.', v_acting.api_key, v_acting.principal, v_acting.key_role),
+                HINT = format('Use a key with role %s.', array_to_string(p_key_roles, ' or '));
+        END IF;
+        RETURN v_acting;
+    END IF;
+    SELECT p.name, CASE p.kind WHEN 'service' THEN 'system' ELSE p.kind END::ledger.actor_kind, NULL, NULL,
+           NULL, NULL
+      INTO v_acting
+      FROM ledger.principal_logins l
+      JOIN ledger.principals p ON p.id = l.principal_id
+     WHERE l.login = session_user AND p.active;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '28000',
+            MESSAGE = format('database login %s acts for no principal', session_user),
+            DETAIL = 'Every change is made by a principal: through an API key, or through a login mapped to it.',
+            HINT = format('An administrator maps it: agentledger principals add NAME --kind KIND --login %s.', session_user);
+    END IF;
+    RETURN v_acting;
+END
+$_$;
+
+
+ALTER FUNCTION ledger._acting(p_key text, p_key_roles text[]) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _acting(p_key text, p_key_roles text[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._acting(p_key text, p_key_roles text[]) IS 'The principal acting in a call: the one of the API key p_key (28000 if it is not a valid key of an active principal, 42501 if its role is not in p_key_roles), else the one the session''s login is mapped to (28000 if none).';
+
+
+--
 -- Name: _add_wakeups(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -3475,22 +3974,22 @@ COMMENT ON FUNCTION ledger._as_api_event(e ledger.events) IS 'An events row as c
 
 
 --
--- Name: _audit_hash(bytea, bigint, text, bigint, integer, ledger.event_status, ledger.event_status, text, ledger.actor_kind, text, text, jsonb, integer, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+-- Name: _audit_hash(bytea, bigint, text, bigint, integer, ledger.event_status, ledger.event_status, text, ledger.actor_kind, text, text, jsonb, integer, timestamp with time zone, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) RETURNS bytea
+CREATE FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone, p_api_key text) RETURNS bytea
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
-    RETURN sha256((COALESCE(p_prev_hash, '\x'::bytea) || convert_to((jsonb_build_array(p_seq, p_customer_id, p_event_id, p_version, p_from_status, p_to_status, p_actor, p_actor_kind, p_db_user, p_reason, p_details, p_attempt, (p_recorded_at AT TIME ZONE 'UTC'::text)))::text, 'UTF8'::name)));
+    RETURN sha256((COALESCE(p_prev_hash, '\x'::bytea) || convert_to(((jsonb_build_array(p_seq, p_customer_id, p_event_id, p_version, p_from_status, p_to_status, p_actor, p_actor_kind, p_db_user, p_reason, p_details, p_attempt, (p_recorded_at AT TIME ZONE 'UTC'::text)) || CASE WHEN (p_api_key IS NULL) THEN '[]'::jsonb ELSE jsonb_build_array(p_api_key) END))::text, 'UTF8'::name)));
 
 
-ALTER FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone, p_api_key text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone, p_api_key text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) IS 'The hash of one audit row: sha256 of the previous row''s hash and this row''s content.';
+COMMENT ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone, p_api_key text) IS 'The hash of one audit row: sha256 of the previous row''s hash and this row''s content (with its API key, when one was used).';
 
 
 --
@@ -3536,15 +4035,16 @@ BEGIN
                                              v_bad.old_version, v_bad.new_version, v_bad.name);
     END IF;
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
-                                  actor_kind, db_user, reason, details, attempt, recorded_at,
+                                  actor_kind, db_user, reason, details, attempt, recorded_at, api_key,
                                   prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT c.seq, c.customer_id, c.id, c.version, c.from_status, c.status, c.changed_by,
            c.changed_by_kind, session_user, c.change_reason, c.change_details, c.attempts,
-           c.recorded_at, c.prev_hash,
+           c.recorded_at, c.changed_by_key, c.prev_hash,
            ledger._audit_hash(c.prev_hash, c.seq, c.customer_id, c.id, c.version, c.from_status,
                               c.status, c.changed_by, c.changed_by_kind, session_user,
-                              c.change_reason, c.change_details, c.attempts, c.recorded_at)
+                              c.change_reason, c.change_details, c.attempts, c.recorded_at,
+                              c.changed_by_key)
       FROM (SELECT n.*, o.status AS from_status, nextval('ledger.audit_log_seq_seq') AS seq,
                    now() AS recorded_at,
                    (SELECT a.hash FROM ledger.audit_log a
@@ -3612,16 +4112,17 @@ BEGIN
     -- anyone else is attributed to the database user, whatever the row claims.
     INSERT INTO ledger.audit_log (seq, customer_id, event_id, version, from_status, to_status, actor,
                                   actor_kind, db_user, reason, details, attempt, recorded_at,
-                                  prev_hash, hash)
+                                  api_key, prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT r.seq, r.customer_id, r.id, r.version, NULL, r.status, r.actor, r.kind, session_user,
-           r.change_reason, r.change_details, r.attempts, r.recorded_at, NULL,
+           r.change_reason, r.change_details, r.attempts, r.recorded_at, r.api_key, NULL,
            ledger._audit_hash(NULL, r.seq, r.customer_id, r.id, r.version, NULL, r.status,
                               r.actor, r.kind, session_user, r.change_reason, r.change_details,
-                              r.attempts, r.recorded_at)
+                              r.attempts, r.recorded_at, r.api_key)
       FROM (SELECT n.*, nextval('ledger.audit_log_seq_seq') AS seq, now() AS recorded_at,
                    CASE WHEN v_trusted THEN n.changed_by ELSE session_user END AS actor,
-                   CASE WHEN v_trusted THEN n.changed_by_kind ELSE 'human' END AS kind
+                   CASE WHEN v_trusted THEN n.changed_by_kind ELSE 'human' END AS kind,
+                   CASE WHEN v_trusted THEN n.changed_by_key END AS api_key
               FROM new_events n) r;
     RETURN NULL;
 END
@@ -3709,13 +4210,15 @@ BEGIN
     IF NEW.status = OLD.status AND (NEW.version = OLD.version OR current_user <> 'agentledger_owner') THEN
         -- Not a status change (e.g. a lease renewal): the record of the latest change stays as it is.
         -- (A note, an audited change that keeps the status, is made only by the api functions.)
-        IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.change_reason, NEW.change_details)
+        IF (NEW.version, NEW.changed_by, NEW.changed_by_kind, NEW.changed_by_key, NEW.change_reason,
+            NEW.change_details)
            IS DISTINCT FROM
-           (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.change_reason, OLD.change_details) THEN
+           (OLD.version, OLD.changed_by, OLD.changed_by_kind, OLD.changed_by_key, OLD.change_reason,
+            OLD.change_details) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'AL012',
                 MESSAGE = format('event %s: version and the record of its latest change move only with a status change', OLD.id),
-                DETAIL = 'version, changed_by, changed_by_kind, change_reason and change_details describe the latest status change.',
+                DETAIL = 'version, changed_by, changed_by_kind, changed_by_key, change_reason and change_details describe the latest status change.',
                 HINT = 'Change them together with status; the audit trail keeps every earlier change.';
         END IF;
         RETURN NEW;
@@ -3730,6 +4233,7 @@ BEGIN
         NEW.version := OLD.version + 1;
         NEW.changed_by := session_user;
         NEW.changed_by_kind := 'human';
+        NEW.changed_by_key := NULL;
         IF NEW.change_reason IS NOT DISTINCT FROM OLD.change_reason THEN
             NEW.change_reason := NULL;
         END IF;
@@ -3962,6 +4466,43 @@ COMMENT ON FUNCTION ledger._checked_status(p_status text) IS 'Turns text into an
 
 
 --
+-- Name: _claimable_types(ledger.acting, text[]); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._claimable_types(p_acting ledger.acting, p_event_types text[]) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- The types a claim reads: those asked for (NULL: any), within the key's types. A key limited to
+-- types that asks for none claims its own; asking for one outside them is refused.
+BEGIN
+    IF p_acting.event_types IS NULL THEN
+        RETURN p_event_types;
+    ELSIF p_event_types IS NULL THEN
+        RETURN p_acting.event_types;
+    ELSIF NOT p_event_types <@ p_acting.event_types THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '42501',
+            MESSAGE = format('key %s may not claim events of types %s', p_acting.api_key,
+                             array_to_string(ARRAY(SELECT unnest(p_event_types) EXCEPT SELECT unnest(p_acting.event_types)), ', ')),
+            DETAIL = format('It may claim %s.', array_to_string(p_acting.event_types, ', ')),
+            HINT = 'Ask for types within the key''s scope, or for none to claim any of them.';
+    END IF;
+    RETURN p_event_types;
+END
+$$;
+
+
+ALTER FUNCTION ledger._claimable_types(p_acting ledger.acting, p_event_types text[]) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _claimable_types(p_acting ledger.acting, p_event_types text[]); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._claimable_types(p_acting ledger.acting, p_event_types text[]) IS 'The event types a claim by the acting principal reads: p_event_types (NULL: any) within its key''s types; 42501 for a type outside them.';
+
+
+--
 -- Name: _count_by_type(text[]); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4009,6 +4550,44 @@ ALTER FUNCTION ledger._flat_length(p_values anyarray) OWNER TO agentledger_owner
 --
 
 COMMENT ON FUNCTION ledger._flat_length(p_values anyarray) IS 'cardinality() of a one-dimensional array; refuses nested arrays (AL021).';
+
+
+--
+-- Name: _in_scope(ledger.acting, text, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._in_scope(p_acting ledger.acting, p_customer_id text, p_event_type text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    RETURN ((((p_acting).event_types IS NULL) OR (p_event_type = ANY ((p_acting).event_types))) AND (((p_acting).customers IS NULL) OR (p_customer_id ~~ (p_acting).customers)));
+
+
+ALTER FUNCTION ledger._in_scope(p_acting ledger.acting, p_customer_id text, p_event_type text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _in_scope(p_acting ledger.acting, p_customer_id text, p_event_type text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._in_scope(p_acting ledger.acting, p_customer_id text, p_event_type text) IS 'Whether an event of p_event_type for p_customer_id lies within the scope of the acting key (types and a LIKE pattern of customers; NULL: no limit).';
+
+
+--
+-- Name: _may_read(ledger.acting, ledger.events); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._may_read(p_reader ledger.acting, p_event ledger.events) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    RETURN ((p_reader IS NULL) OR ((p_reader).principal IS NULL) OR ((p_reader).key_role = 'auditor'::text) OR (ledger._in_scope(p_reader, (p_event).customer_id, (p_event).event_type) AND (((p_reader).key_role <> 'submitter'::text) OR ((p_event).submitted_by = (p_reader).principal))));
+
+
+ALTER FUNCTION ledger._may_read(p_reader ledger.acting, p_event ledger.events) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _may_read(p_reader ledger.acting, p_event ledger.events); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._may_read(p_reader ledger.acting, p_event ledger.events) IS 'Whether the reader (ledger._reader: NULL for a login) may read the event: auditors all, other keys within their scope, submitters only their principal''s submissions.';
 
 
 --
@@ -4063,6 +4642,46 @@ ALTER FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p_limi
 --
 
 COMMENT ON FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone) IS 'The ids of the events a claim takes (p_queue events or actions), in claim order, locked FOR UPDATE SKIP LOCKED; each named type''s queue read on its own through its by-type index.';
+
+
+--
+-- Name: _reader(text, text, bigint, jsonb); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._reader(p_key text, p_action text, p_event_id bigint, p_details jsonb) RETURNS ledger.acting
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- Who reads, for the read functions: the principal of p_key (any role), or NULL for a login reading
+-- directly, whose grants already decide what it may read. A read by an auditor (an auditor key, or
+-- a login in agentledger_auditor) is recorded in ledger.access_log.
+DECLARE
+    v_reader ledger.acting;
+BEGIN
+    IF p_key IS NOT NULL THEN
+        v_reader := ledger._acting(p_key, '{submitter,worker,reviewer,auditor}');
+    END IF;
+    IF v_reader.key_role = 'auditor'
+       OR p_key IS NULL AND pg_has_role(session_user, 'agentledger_auditor', 'MEMBER')
+                        AND NOT pg_has_role(session_user, 'agentledger_owner', 'MEMBER') THEN
+        INSERT INTO ledger.access_log (principal, api_key, action, event_id, details)
+        VALUES (coalesce(v_reader.principal,
+                         (SELECT p.name FROM ledger.principal_logins l JOIN ledger.principals p ON p.id = l.principal_id
+                           WHERE l.login = session_user)),
+                v_reader.api_key, p_action, p_event_id, p_details);
+    END IF;
+    RETURN v_reader;
+END
+$$;
+
+
+ALTER FUNCTION ledger._reader(p_key text, p_action text, p_event_id bigint, p_details jsonb) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _reader(p_key text, p_action text, p_event_id bigint, p_details jsonb); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._reader(p_key text, p_action text, p_event_id bigint, p_details jsonb) IS 'The principal of the API key p_key reading (28000 for an invalid key), NULL for a login; records the read in ledger.access_log when an auditor reads.';
 
 
 --
@@ -4158,47 +4777,91 @@ COMMENT ON FUNCTION ledger._refuse_event_delete() IS 'Trigger: refuses DELETE an
 
 
 --
--- Name: _refuse_foreign_lease(ledger.events, uuid, text, timestamp with time zone); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+-- Name: _refuse_foreign_lease(ledger.events, uuid, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) RETURNS void
+CREATE FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_principal text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
--- The fence of api.transition_event, which people and simple clients use on events workers also
--- hold. A presented token must be the current one. Without a token, a live lease stops everyone
--- but its named owner, and a fenced lease (taken through the worker protocol) stops even that owner:
--- a restarted worker that kept its name must not act under the lease of its previous life.
+-- The fence of api.transition_event, the rule the worker protocol's reports follow too: only the
+-- principal holding an event's lease reports on it, and a lease taken through the worker protocol
+-- (fenced) also needs its token: a restarted worker of the same principal must not act under the
+-- lease of its previous life. An event in processing, or decided with its action pending, that
+-- holds no lease must be claimed first.
 BEGIN
-    IF p_lease_token IS NOT NULL THEN
-        IF p_event.lease_token IS DISTINCT FROM p_lease_token THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'AL009',
-                MESSAGE = format('event %s: the lease token presented is not its current lease', p_event.id),
-                DETAIL = CASE WHEN p_event.lease_token IS NULL THEN 'The event holds no lease now.'
-                              ELSE format('It is held by %s until %s.', p_event.lease_owner, p_event.lease_expires_at) END,
-                HINT = 'The lease ended (it expired and was rescued, or was reported); read the event again before acting.';
-        END IF;
-    ELSIF p_event.lease_token IS NOT NULL AND p_event.lease_expires_at > p_now
-          AND (p_event.lease_fenced OR p_event.lease_owner IS DISTINCT FROM p_actor) THEN
+    IF p_lease_token IS NOT NULL AND p_lease_token IS DISTINCT FROM p_event.lease_token THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL009',
+            MESSAGE = format('event %s: the lease token presented is not its current lease', p_event.id),
+            DETAIL = CASE WHEN p_event.lease_token IS NULL THEN 'The event holds no lease now.'
+                          ELSE format('It is held by %s until %s.', p_event.lease_owner, p_event.lease_expires_at) END,
+            HINT = 'The lease ended (it expired and was rescued, or was reported); read the event again before acting.';
+    ELSIF p_event.status NOT IN ('processing', 'approved', 'rejected') THEN
+        RETURN;  -- a claim or an operator step: no lease to hold
+    ELSIF p_event.lease_token IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL009',
+            MESSAGE = format('event %s holds no lease: claim it before reporting on it', p_event.id),
+            DETAIL = 'Only the principal holding an event''s lease reports its outcome.',
+            HINT = 'Claim its action (api.claim_actions, POST /actions/claim), then report with the lease token.';
+    ELSIF p_event.lease_owner IS DISTINCT FROM p_principal THEN
         RAISE EXCEPTION USING
             ERRCODE = 'AL009',
             MESSAGE = format('event %s is held by %s until %s', p_event.id, p_event.lease_owner, p_event.lease_expires_at),
-            DETAIL = CASE WHEN p_event.lease_fenced THEN 'A worker claimed it; only that lease''s token acts on it.'
-                          ELSE 'Another actor claimed it.' END,
-            HINT = 'Pass the lease token, or act once the lease has ended (api.rescue_expired_leases frees expired leases).';
+            DETAIL = format('%s does not hold its lease; only the holder reports on it.', p_principal),
+            HINT = 'Act once the lease has ended (api.rescue_expired_leases frees expired leases) and you have claimed it.';
+    ELSIF p_lease_token IS NULL AND p_event.lease_fenced THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL009',
+            MESSAGE = format('event %s: its lease was taken through the worker protocol; pass its lease token', p_event.id),
+            DETAIL = format('It is held by %s until %s.', p_event.lease_owner, p_event.lease_expires_at),
+            HINT = 'Pass the token of the lease you hold; read the event again if the lease may have ended.';
     END IF;
 END
 $$;
 
 
-ALTER FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) OWNER TO agentledger_owner;
+ALTER FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_principal text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION _refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_principal text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) IS 'Refuses (AL009) a transition on an event under a live lease the caller does not hold: a wrong token, or no token when the lease is fenced or named for someone else.';
+COMMENT ON FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_principal text) IS 'Refuses (AL009) a presented token that is not the event''s current lease, and a transition of an event in processing, approved or rejected unless p_principal holds its lease, with its token when the lease is fenced.';
+
+
+--
+-- Name: _refuse_out_of_scope(ledger.acting, text, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_out_of_scope(p_acting ledger.acting, p_customer_id text, p_event_type text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- A key limited to event types or to customers acts only inside them (ledger.api_keys).
+BEGIN
+    IF NOT ledger._in_scope(p_acting, p_customer_id, p_event_type) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '42501',
+            MESSAGE = format('key %s may not act on %s events of customer %s', p_acting.api_key,
+                             p_event_type, p_customer_id),
+            DETAIL = format('Its scope: event types %s, customers %s.',
+                            coalesce(array_to_string(p_acting.event_types, ', '), 'all'),
+                            coalesce(p_acting.customers, 'all')),
+            HINT = 'Use a key whose scope covers it.';
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_out_of_scope(p_acting ledger.acting, p_customer_id text, p_event_type text) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_out_of_scope(p_acting ledger.acting, p_customer_id text, p_event_type text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_out_of_scope(p_acting ledger.acting, p_customer_id text, p_event_type text) IS 'Refuses (42501) an event of a type or customer outside the scope of the acting key.';
 
 
 --
@@ -4375,6 +5038,34 @@ COMMENT ON FUNCTION ledger._refuse_unknown_event(p_event_id bigint) IS 'Raises A
 
 
 --
+-- Name: _refuse_unreadable_event(ledger.acting, bigint); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._refuse_unreadable_event(p_reader ledger.acting, p_event_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- A key reads an event's trail only if it may read the event; one it may not read answers as one
+-- that does not exist (AL001). Logins read by their grants.
+BEGIN
+    IF p_reader.principal IS NOT NULL AND p_reader.key_role <> 'auditor'
+       AND NOT coalesce((SELECT ledger._may_read(p_reader, e) FROM ledger.events e WHERE e.id = p_event_id), true) THEN
+        PERFORM ledger._refuse_unknown_event(p_event_id);
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION ledger._refuse_unreadable_event(p_reader ledger.acting, p_event_id bigint) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _refuse_unreadable_event(p_reader ledger.acting, p_event_id bigint); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._refuse_unreadable_event(p_reader ledger.acting, p_event_id bigint) IS 'Raises AL001 when the reading key may not read the event (ledger._may_read), as if it did not exist.';
+
+
+--
 -- Name: _refuse_write_once_change(); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -4429,10 +5120,10 @@ COMMENT ON FUNCTION ledger._report_digest(p_content jsonb) IS 'sha256 of what a 
 
 
 --
--- Name: _report_outcomes(bigint[], uuid[], bytea[], bigint[], text, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+-- Name: _report_outcomes(bigint[], uuid[], bytea[], bigint[], text, text, text); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) RETURNS SETOF api.report
+CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text, p_principal text) RETURNS SETOF api.report
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     BEGIN ATOMIC
@@ -4446,12 +5137,14 @@ CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uui
          CASE
              WHEN (o.done OR o.repeat) THEN NULL::text
              WHEN o.missing THEN 'AL001'::text
+             WHEN o."foreign" THEN 'AL009'::text
              WHEN (o.same_report_step OR o.holder) THEN 'AL003'::text
              ELSE 'AL009'::text
          END AS "case",
          CASE
              WHEN (o.done OR o.repeat) THEN NULL::text
              WHEN o.missing THEN format('no event has id %s'::text, o.id)
+             WHEN o."foreign" THEN format('event %s: this lease is held by %s, not by %s'::text, o.id, o.lease_owner, _report_outcomes.p_principal)
              WHEN o.same_report_step THEN format('event %s: another %s was already reported with this lease token; it is %s'::text, o.id, _report_outcomes.p_step, o.status)
              WHEN o.holder THEN format('event %s is %s; %s applies to %s events'::text, o.id, o.status, _report_outcomes.p_step, _report_outcomes.p_from)
              WHEN (o.lease_token IS NULL) THEN format('event %s: this lease has ended; the event holds no lease now'::text, o.id)
@@ -4471,8 +5164,10 @@ CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uui
              e.lease_token,
              e.lease_expires_at,
              e.run_after,
+             e.lease_owner,
              (d.id IS NOT NULL) AS done,
              (e.id IS NULL) AS missing,
+             COALESCE(((e.lease_token = i.token) AND (e.lease_owner IS DISTINCT FROM _report_outcomes.p_principal)), false) AS "foreign",
              COALESCE((e.lease_token = i.token), false) AS holder,
              COALESCE(((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token))), false) AS same_report_step,
              COALESCE(((e.last_lease_token = i.token) AND (e.last_report = _report_outcomes.p_step) AND ((e.lease_token IS NULL) OR (e.lease_token = i.token)) AND (e.last_report_digest = i.digest)), false) AS repeat
@@ -4484,13 +5179,13 @@ CREATE FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uui
 END;
 
 
-ALTER FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) OWNER TO agentledger_owner;
+ALTER FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text, p_principal text) OWNER TO agentledger_owner;
 
 --
--- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text, p_principal text); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
 --
 
-COMMENT ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) IS 'The answer of a report, one api.report per event named: done, already_done (the same report, by step, token and content, applied before, and no lease taken since), or refused with AL001, AL003 or AL009.';
+COMMENT ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text, p_principal text) IS 'The answer of a report by principal p_principal, one api.report per event named: done, already_done (the same report, by step, token and content, applied before, and no lease taken since), or refused with AL001, AL003 or AL009 (also for a token held by another principal).';
 
 
 --
@@ -4895,6 +5590,182 @@ COMMENT ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_known 
 
 
 --
+-- Name: _transition_event(bigint, text, ledger.acting, text, jsonb, jsonb, timestamp with time zone, text, uuid); Type: FUNCTION; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_acting ledger.acting, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid DEFAULT NULL::uuid) RETURNS api.event
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+-- The one implementation of a status change by a principal (p_acting, as ledger._acting found it;
+-- it must hold the lease of an event it reports on). p_operator_step names the operator step
+-- the caller is ('requeue', 'cancel'), or is NULL: those two moves are only made through the
+-- operator functions. p_lease_token, when given, must be the event's current lease token.
+DECLARE
+    v_now timestamptz := ledger._checked_now(p_now);
+    v_to ledger.event_status := ledger._checked_status(p_status);
+    v_event ledger.events;
+    v_details jsonb := p_details;
+    v_lease_token uuid;
+    v_lease_owner text;
+    v_lease_expires_at timestamptz;
+    v_step text;
+    v_max_bytes integer;
+BEGIN
+    IF p_details IS NOT NULL OR p_result IS NOT NULL THEN
+        SELECT s.max_payload_bytes INTO v_max_bytes FROM ledger.settings s;
+    END IF;
+    PERFORM p_reason::ledger.reason;  -- the domain refuses one that is too long (23514)
+    IF octet_length(p_details::text) > v_max_bytes OR octet_length(p_result::text) > v_max_bytes THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL005',
+            MESSAGE = format('result or details larger than the limit of %s bytes', v_max_bytes),
+            DETAIL = 'They are kept forever in the audit trail; the limit is ledger.settings.max_payload_bytes.',
+            HINT = 'Store large evidence elsewhere and put a reference in details.';
+    END IF;
+    IF p_details IS NOT NULL AND jsonb_typeof(p_details) <> 'object'
+       OR p_result IS NOT NULL AND jsonb_typeof(p_result) <> 'object' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL021',
+            MESSAGE = 'result and details must be JSON objects',
+            DETAIL = format('result is %s, details is %s.', coalesce(jsonb_typeof(p_result), 'absent'),
+                            coalesce(jsonb_typeof(p_details), 'absent')),
+            HINT = 'e.g. result {"score": 0.93}, details {"model": "risk-v4", "confidence": 0.93}.';
+    END IF;
+
+    -- Lock first, so "no such event" and "wrong status" are told apart and the update cannot race.
+    SELECT * INTO v_event FROM ledger.events e WHERE e.id = p_event_id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ledger._refuse_unknown_event(p_event_id);
+    END IF;
+    PERFORM ledger._refuse_out_of_scope(p_acting, v_event.customer_id, v_event.event_type);
+    IF v_event.status = v_to THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s is already %s', p_event_id, v_to),
+            DETAIL = 'A transition must change the status.',
+            HINT = ledger._transition_hint(p_event_id, v_event.status);
+    END IF;
+    SELECT t.name INTO v_step FROM ledger.transitions t
+     WHERE t.from_status = v_event.status AND t.to_status = v_to;
+    IF v_step IN ('requeue', 'cancel') AND v_step IS DISTINCT FROM p_operator_step THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s: %s to %s is an operator step (%s)', p_event_id, v_event.status, v_to, v_step),
+            DETAIL = 'Re-queueing a failed event and cancelling a queued one are decisions for operators.',
+            HINT = format('Use api.%s_event, which the API role may call.', v_step);
+    ELSIF v_step IN ('propose', 'review') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s: %s to %s is a review step', p_event_id, v_event.status, v_to),
+            DETAIL = 'A decision goes to review by its type''s review policy, and leaves it by reviewers'' verdicts.',
+            HINT = CASE WHEN v_step = 'propose' THEN 'Decide approved or rejected; the policy decides whether people review it.'
+                        ELSE 'Use api.review_event (POST /events/{id}/reviews).' END;
+    END IF;
+    IF v_step IS NOT NULL THEN
+        -- A move the lifecycle allows; whether this caller may make it depends on who holds the lease.
+        PERFORM ledger._refuse_foreign_lease(v_event, p_lease_token, p_acting.principal);
+    END IF;
+    IF v_to = 'processing' AND v_event.run_after > v_now THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s may not be claimed before %s', p_event_id, v_event.run_after),
+            DETAIL = 'Its run_after (a schedule or a retry back-off) has not passed.',
+            HINT = 'Claim it after run_after.';
+    END IF;
+    IF v_to = 'processing' AND v_event.ordered IS TRUE AND v_event.first_in_line IS NOT TRUE THEN
+        -- The claim functions take only the first of a customer's ordered events; so does this.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s waits behind an earlier ordered event of customer %s', p_event_id,
+                             v_event.customer_id),
+            DETAIL = format('Events of type %s are claimed one at a time per customer, in submission order.',
+                            v_event.event_type),
+            HINT = 'Claim it once the events before it are completed, or an operator has released the line.';
+    END IF;
+
+    IF v_to = 'processing' AND v_event.attempts >= v_event.max_attempts THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL003',
+            MESSAGE = format('event %s has used all %s of its attempts', p_event_id, v_event.max_attempts),
+            DETAIL = 'A claim counts as an attempt.',
+            HINT = format('An operator may cancel it (api.cancel_event(%s, reason)), or re-queue it with fresh attempts once it has failed.', p_event_id);
+    END IF;
+    IF v_to = 'processing' THEN
+        -- A claim: the principal takes a lease. Volatile values are computed before the UPDATE.
+        v_lease_token := gen_random_uuid();
+        v_lease_owner := p_acting.principal;
+        v_lease_expires_at := v_now + (SELECT s.lease_duration FROM ledger.settings s);
+    END IF;
+    IF p_details ? 'result' THEN
+        -- The audit row's "result" must be the event's result, so only p_result may set it.
+        RAISE EXCEPTION USING
+            ERRCODE = 'AL021',
+            MESSAGE = 'details may not carry a "result" key',
+            DETAIL = 'The decision result is recorded from p_result, in the event and in its audit row.',
+            HINT = 'Pass the decision result as p_result.';
+    END IF;
+    IF p_result IS NOT NULL THEN
+        v_details := coalesce(v_details, '{}'::jsonb) || jsonb_build_object('result', p_result);
+    END IF;
+
+    -- Compare-and-set on the status read under the lock; the trigger checks the move is allowed.
+    UPDATE ledger.events e
+       SET status = v_to,
+           version = e.version + 1,
+           changed_by = p_acting.principal,
+           changed_by_kind = p_acting.kind,
+           changed_by_key = p_acting.api_key,
+           change_reason = p_reason,
+           change_details = v_details,
+           updated_at = v_now,
+           attempts = CASE
+                          WHEN v_to = 'processing' THEN e.attempts + 1
+                          -- An operator re-queue starts afresh; a decision starts the count of
+                          -- attempts at its follow-up action (the lease is dropped here).
+                          WHEN e.status = 'failed' OR v_to IN ('approved', 'rejected') THEN 0
+                          -- Given back to the queue: the attempt is returned, so an event
+                          -- released at its last attempt can still be claimed.
+                          WHEN e.status = 'processing' AND v_to = 'queued' THEN greatest(e.attempts - 1, 0)
+                          ELSE e.attempts
+                      END,
+           lease_owner = v_lease_owner,
+           lease_token = v_lease_token,
+           lease_expires_at = v_lease_expires_at,
+           lease_fenced = false,  -- a lease taken here lets its principal act without the token
+           last_lease_token = p_lease_token,
+           last_report = CASE WHEN p_lease_token IS NOT NULL THEN 'transition' END,
+           last_report_digest = NULL,
+           run_after = CASE WHEN v_to = 'queued' THEN v_now ELSE e.run_after END,
+           result = CASE WHEN v_to IN ('approved', 'rejected') THEN p_result ELSE e.result END,
+           last_error = CASE WHEN v_to = 'failed' THEN p_reason ELSE e.last_error END,
+           last_error_type = CASE WHEN v_to = 'failed' THEN p_details ->> 'error_type'
+                                  ELSE e.last_error_type END
+     WHERE e.customer_id = v_event.customer_id
+       AND e.id = v_event.id
+       AND e.status = v_event.status
+    RETURNING * INTO v_event;
+
+    IF v_to = 'queued' THEN
+        PERFORM ledger._wake_workers(jsonb_build_object(v_event.event_type, 1));
+    ELSIF v_to IN ('approved', 'rejected') THEN
+        PERFORM ledger._wake_action_workers(jsonb_build_object(v_event.event_type, 1));
+    END IF;
+    RETURN ledger._as_api_event(v_event);
+END
+$$;
+
+
+ALTER FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_acting ledger.acting, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) OWNER TO agentledger_owner;
+
+--
+-- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_acting ledger.acting, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid); Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_acting ledger.acting, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) IS 'The implementation of api.transition_event, api.requeue_event and api.cancel_event.';
+
+
+--
 -- Name: transitions; Type: TABLE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -5068,6 +5939,101 @@ COMMENT ON FUNCTION ledger._wake_workers(p_queued jsonb) IS 'Announces runnable 
 
 
 --
+-- Name: access_log; Type: TABLE; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TABLE ledger.access_log (
+    id bigint NOT NULL,
+    principal text,
+    api_key text,
+    db_user text DEFAULT SESSION_USER NOT NULL,
+    action text NOT NULL,
+    event_id bigint,
+    details jsonb,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE ledger.access_log OWNER TO agentledger_owner;
+
+--
+-- Name: TABLE access_log; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON TABLE ledger.access_log IS 'One row per read of events or of the audit trail by an auditor (an auditor key, or a login in agentledger_auditor): who, with which key or login, what (the api function, the event or the filters) and when. Append-only.';
+
+
+--
+-- Name: COLUMN access_log.id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.access_log.id IS 'Surrogate key, in insert order.';
+
+
+--
+-- Name: COLUMN access_log.principal; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.access_log.principal IS 'The principal reading; NULL for an auditor login mapped to none.';
+
+
+--
+-- Name: COLUMN access_log.api_key; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.access_log.api_key IS 'The API key used; NULL when the login read directly (db_user).';
+
+
+--
+-- Name: COLUMN access_log.db_user; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.access_log.db_user IS 'The database login that read (session_user).';
+
+
+--
+-- Name: COLUMN access_log.action; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.access_log.action IS 'The api function that read: get_event, list_events, event_history, event_history_page or list_reviews.';
+
+
+--
+-- Name: COLUMN access_log.event_id; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.access_log.event_id IS 'The event read, for reads of one event.';
+
+
+--
+-- Name: COLUMN access_log.details; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.access_log.details IS 'The filters of a list.';
+
+
+--
+-- Name: COLUMN access_log.recorded_at; Type: COMMENT; Schema: ledger; Owner: agentledger_owner
+--
+
+COMMENT ON COLUMN ledger.access_log.recorded_at IS 'When the read happened (the transaction time).';
+
+
+--
+-- Name: access_log_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ledger.access_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.access_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: api_keys_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -5225,6 +6191,20 @@ COMMENT ON COLUMN ledger.order_lines.version IS 'Moves with every settlement, so
 --
 
 COMMENT ON COLUMN ledger.order_lines.settled_at IS 'When the line was last settled.';
+
+
+--
+-- Name: principals_id_seq; Type: SEQUENCE; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ledger.principals ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.principals_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 
 --
@@ -5420,6 +6400,14 @@ COMMENT ON COLUMN ledger.wakeups.last_notified_at IS 'Wall-clock time of its las
 
 
 --
+-- Name: access_log access_log_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.access_log
+    ADD CONSTRAINT access_log_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -5468,6 +6456,22 @@ ALTER TABLE ONLY ledger.order_lines
 
 
 --
+-- Name: principal_logins principal_logins_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.principal_logins
+    ADD CONSTRAINT principal_logins_pkey PRIMARY KEY (login);
+
+
+--
+-- Name: principals principals_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.principals
+    ADD CONSTRAINT principals_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: review_policies review_policies_pkey; Type: CONSTRAINT; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -5505,6 +6509,13 @@ ALTER TABLE ONLY ledger.transitions
 
 ALTER TABLE ONLY ledger.wakeups
     ADD CONSTRAINT wakeups_pkey PRIMARY KEY (event_type);
+
+
+--
+-- Name: access_log_by_principal; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE INDEX access_log_by_principal ON ledger.access_log USING btree (principal, recorded_at);
 
 
 --
@@ -5613,10 +6624,10 @@ CREATE UNIQUE INDEX events_id_key ON ledger.events USING btree (id);
 
 
 --
--- Name: events_idempotency_key_unique; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+-- Name: events_idempotency_per_submitter; Type: INDEX; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE UNIQUE INDEX events_idempotency_key_unique ON ledger.events USING btree (customer_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+CREATE UNIQUE INDEX events_idempotency_per_submitter ON ledger.events USING btree (customer_id, submitted_by, idempotency_key) NULLS NOT DISTINCT WHERE (idempotency_key IS NOT NULL);
 
 
 --
@@ -5645,6 +6656,13 @@ CREATE INDEX events_review_queue_idx ON ledger.events USING btree (review_starte
 --
 
 CREATE INDEX events_status_idx ON ledger.events USING btree (status, id);
+
+
+--
+-- Name: principals_name_key; Type: INDEX; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE UNIQUE INDEX principals_name_key ON ledger.principals USING btree (name);
 
 
 --
@@ -5705,9 +6723,18 @@ ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _080_route_to_review;
 -- Name: events _100_check_status_change; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
 --
 
-CREATE TRIGGER _100_check_status_change BEFORE UPDATE OF status, version, changed_by, changed_by_kind, change_reason, change_details ON ledger.events FOR EACH ROW WHEN (((CURRENT_USER <> 'agentledger_owner'::name) OR (new.status = old.status) OR (new.updated_at = old.updated_at))) EXECUTE FUNCTION ledger._check_status_change();
+CREATE TRIGGER _100_check_status_change BEFORE UPDATE OF status, version, changed_by, changed_by_kind, changed_by_key, change_reason, change_details ON ledger.events FOR EACH ROW WHEN (((CURRENT_USER <> 'agentledger_owner'::name) OR (new.status = old.status) OR (new.updated_at = old.updated_at))) EXECUTE FUNCTION ledger._check_status_change();
 
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _100_check_status_change;
+
+
+--
+-- Name: access_log _100_refuse_change; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_refuse_change BEFORE DELETE OR UPDATE ON ledger.access_log FOR EACH ROW EXECUTE FUNCTION ledger._refuse_audit_change();
+
+ALTER TABLE ledger.access_log ENABLE ALWAYS TRIGGER _100_refuse_change;
 
 
 --
@@ -5735,6 +6762,15 @@ ALTER TABLE ledger.audit_seals ENABLE ALWAYS TRIGGER _100_refuse_change;
 CREATE TRIGGER _100_refuse_removal BEFORE DELETE OR UPDATE OF name ON ledger.event_types FOR EACH ROW EXECUTE FUNCTION ledger._refuse_type_removal();
 
 ALTER TABLE ledger.event_types ENABLE ALWAYS TRIGGER _100_refuse_removal;
+
+
+--
+-- Name: access_log _100_refuse_truncate; Type: TRIGGER; Schema: ledger; Owner: agentledger_owner
+--
+
+CREATE TRIGGER _100_refuse_truncate BEFORE TRUNCATE ON ledger.access_log FOR EACH STATEMENT EXECUTE FUNCTION ledger._refuse_audit_change();
+
+ALTER TABLE ledger.access_log ENABLE ALWAYS TRIGGER _100_refuse_truncate;
 
 
 --
@@ -5807,6 +6843,22 @@ ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _600_settle_lines_after_insert;
 CREATE TRIGGER _600_settle_lines_after_update AFTER UPDATE ON ledger.events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ledger._settle_lines_after_write();
 
 ALTER TABLE ledger.events ENABLE ALWAYS TRIGGER _600_settle_lines_after_update;
+
+
+--
+-- Name: api_keys api_keys_principal_id_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.api_keys
+    ADD CONSTRAINT api_keys_principal_id_fkey FOREIGN KEY (principal_id) REFERENCES ledger.principals(id);
+
+
+--
+-- Name: principal_logins principal_logins_principal_id_fkey; Type: FK CONSTRAINT; Schema: ledger; Owner: agentledger_owner
+--
+
+ALTER TABLE ONLY ledger.principal_logins
+    ADD CONSTRAINT principal_logins_principal_id_fkey FOREIGN KEY (principal_id) REFERENCES ledger.principals(id);
 
 
 --
@@ -5888,12 +6940,26 @@ GRANT SELECT ON TABLE ledger.audit_log TO agentledger_auditor;
 
 
 --
+-- Name: COLUMN audit_log.api_key; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(api_key) ON TABLE ledger.audit_log TO agentledger_auditor;
+
+
+--
 -- Name: FUNCTION audit_feed_position(p_waiting text[]); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
 REVOKE ALL ON FUNCTION api.audit_feed_position(p_waiting text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.audit_feed_position(p_waiting text[]) TO agentledger_api;
 GRANT ALL ON FUNCTION api.audit_feed_position(p_waiting text[]) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION _as_api_key(k ledger.api_keys); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._as_api_key(k ledger.api_keys) FROM PUBLIC;
 
 
 --
@@ -5905,102 +6971,116 @@ GRANT ALL ON FUNCTION api.authenticate_api_key(p_key text) TO agentledger_api;
 
 
 --
--- Name: FUNCTION cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION cancel_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
-
-
---
--- Name: FUNCTION claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
---
-
-REVOKE ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) TO agentledger_api;
+REVOKE ALL ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.cancel_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text) TO agentledger_api;
 
 
 --
--- Name: FUNCTION claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone) TO agentledger_api;
-
-
---
--- Name: FUNCTION complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
---
-
-REVOKE ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone) TO agentledger_api;
+REVOKE ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.claim_actions(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) TO agentledger_api;
 
 
 --
--- Name: FUNCTION create_api_key(p_name text, p_role text); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.create_api_key(p_name text, p_role text) FROM PUBLIC;
-
-
---
--- Name: FUNCTION decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
---
-
-REVOKE ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone) TO agentledger_api;
+REVOKE ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.claim_events(p_worker text, p_limit integer, p_event_types text[], p_now timestamp with time zone, p_key text) TO agentledger_api;
 
 
 --
--- Name: FUNCTION event_history(p_event_id bigint); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.event_history(p_event_id bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_api;
-GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.event_history(p_event_id bigint) TO agentledger_auditor;
-
-
---
--- Name: FUNCTION event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
---
-
-REVOKE ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) TO agentledger_api;
-GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer) TO agentledger_auditor;
+REVOKE ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.complete_events(p_event_ids bigint[], p_lease_tokens uuid[], p_details jsonb[], p_now timestamp with time zone, p_key text) TO agentledger_api;
 
 
 --
--- Name: FUNCTION fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION create_api_key(p_principal text, p_role text, p_name text, p_event_types text[], p_customers text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone) TO agentledger_api;
+REVOKE ALL ON FUNCTION api.create_api_key(p_principal text, p_role text, p_name text, p_event_types text[], p_customers text) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION get_event(p_event_id bigint); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION create_principal(p_name text, p_kind text, p_login text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.get_event(p_event_id bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_api;
-GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.get_event(p_event_id bigint) TO agentledger_auditor;
+REVOKE ALL ON FUNCTION api.create_principal(p_name text, p_kind text, p_login text) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION deactivate_principal(p_name text, p_reason text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone) TO agentledger_api;
+REVOKE ALL ON FUNCTION api.deactivate_principal(p_name text, p_reason text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.decide_events(p_event_ids bigint[], p_lease_tokens uuid[], p_decisions text[], p_reasons text[], p_results jsonb[], p_keep_lease boolean, p_now timestamp with time zone, p_key text) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION event_history(p_event_id bigint, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.event_history(p_event_id bigint, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.event_history(p_event_id bigint, p_key text) TO agentledger_api;
+GRANT ALL ON FUNCTION api.event_history(p_event_id bigint, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.event_history(p_event_id bigint, p_key text) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text) TO agentledger_api;
+GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.event_history_page(p_event_id bigint, p_after_seq bigint, p_limit integer, p_key text) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.fail_events(p_event_ids bigint[], p_lease_tokens uuid[], p_errors text[], p_error_types text[], p_retryable boolean[], p_now timestamp with time zone, p_key text) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION get_event(p_event_id bigint, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.get_event(p_event_id bigint, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.get_event(p_event_id bigint, p_key text) TO agentledger_api;
+GRANT ALL ON FUNCTION api.get_event(p_event_id bigint, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.get_event(p_event_id bigint, p_key text) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.heartbeat_events(p_event_ids bigint[], p_lease_tokens uuid[], p_now timestamp with time zone, p_key text) TO agentledger_api;
 
 
 --
@@ -6046,22 +7126,36 @@ GRANT ALL ON FUNCTION api.list_blocked(p_limit integer) TO agentledger_auditor;
 
 
 --
--- Name: FUNCTION list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_api;
-GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer) TO agentledger_auditor;
+REVOKE ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer, p_key text) TO agentledger_api;
+GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.list_events(p_status text, p_customer_id text, p_event_type text, p_created_after timestamp with time zone, p_created_before timestamp with time zone, p_after_id bigint, p_limit integer, p_key text) TO agentledger_auditor;
 
 
 --
--- Name: FUNCTION list_reviews(p_event_type text, p_limit integer); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION _as_api_principal(p ledger.principals); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) TO agentledger_api;
-GRANT ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer) TO agentledger_auditor;
+REVOKE ALL ON FUNCTION ledger._as_api_principal(p ledger.principals) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION list_principals(); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.list_principals() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION list_reviews(p_event_type text, p_limit integer, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer, p_key text) TO agentledger_api;
+GRANT ALL ON FUNCTION api.list_reviews(p_event_type text, p_limit integer, p_key text) TO agentledger_auditor;
 
 
 --
@@ -6074,12 +7168,12 @@ GRANT ALL ON FUNCTION api.list_seals(p_after_id bigint, p_limit integer) TO agen
 
 
 --
--- Name: FUNCTION mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION mark_deadline_breaches(p_limit integer, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_actor text, p_now timestamp with time zone) TO agentledger_api;
+REVOKE ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_now timestamp with time zone, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.mark_deadline_breaches(p_limit integer, p_now timestamp with time zone, p_key text) TO agentledger_api;
 
 
 --
@@ -6364,6 +7458,20 @@ GRANT SELECT(releases) ON TABLE ledger.events TO agentledger_auditor;
 
 
 --
+-- Name: COLUMN events.submitted_by; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(submitted_by) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
+-- Name: COLUMN events.changed_by_key; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT(changed_by_key) ON TABLE ledger.events TO agentledger_auditor;
+
+
+--
 -- Name: FUNCTION queue_stats(p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
@@ -6374,36 +7482,44 @@ GRANT ALL ON FUNCTION api.queue_stats(p_now timestamp with time zone) TO agentle
 
 
 --
--- Name: FUNCTION release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION readable_events(p_event_ids bigint[], p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) TO agentledger_worker;
-GRANT ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone) TO agentledger_api;
-
-
---
--- Name: FUNCTION requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
---
-
-REVOKE ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
+REVOKE ALL ON FUNCTION api.readable_events(p_event_ids bigint[], p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.readable_events(p_event_ids bigint[], p_key text) TO agentledger_api;
 
 
 --
--- Name: FUNCTION rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_actor text, p_now timestamp with time zone) TO agentledger_worker;
+REVOKE ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone, p_key text) TO agentledger_worker;
+GRANT ALL ON FUNCTION api.release_events(p_event_ids bigint[], p_lease_tokens uuid[], p_reason text, p_now timestamp with time zone, p_key text) TO agentledger_api;
 
 
 --
--- Name: FUNCTION review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION requeue_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_reviewer text, p_now timestamp with time zone) TO agentledger_api;
+REVOKE ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.requeue_event(p_event_id bigint, p_reason text, p_now timestamp with time zone, p_key text) TO agentledger_api;
+
+
+--
+-- Name: FUNCTION rescue_expired_leases(p_limit integer, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.rescue_expired_leases(p_limit integer, p_now timestamp with time zone, p_key text) TO agentledger_worker;
+
+
+--
+-- Name: FUNCTION review_event(p_event_id bigint, p_verdict text, p_reason text, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.review_event(p_event_id bigint, p_verdict text, p_reason text, p_now timestamp with time zone, p_key text) TO agentledger_api;
 
 
 --
@@ -6423,37 +7539,30 @@ GRANT ALL ON FUNCTION api.seal_audit(p_actor text) TO agentledger_auditor;
 
 
 --
--- Name: FUNCTION submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
-GRANT ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_worker;
-
-
---
--- Name: FUNCTION submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone); Type: ACL; Schema: api; Owner: agentledger_owner
---
-
-REVOKE ALL ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_api;
-GRANT ALL ON FUNCTION api.submit_events(p_events jsonb, p_actor text, p_actor_kind text, p_now timestamp with time zone) TO agentledger_worker;
+REVOKE ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_now timestamp with time zone, p_key text) TO agentledger_api;
+GRANT ALL ON FUNCTION api.submit_event(p_customer_id text, p_event_type text, p_payload jsonb, p_priority integer, p_run_after timestamp with time zone, p_idempotency_key text, p_correlation_id uuid, p_caused_by_event_id bigint, p_now timestamp with time zone, p_key text) TO agentledger_worker;
 
 
 --
--- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid); Type: ACL; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION submit_events(p_events jsonb, p_now timestamp with time zone, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION api.submit_events(p_events jsonb, p_now timestamp with time zone, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.submit_events(p_events jsonb, p_now timestamp with time zone, p_key text) TO agentledger_api;
+GRANT ALL ON FUNCTION api.submit_events(p_events jsonb, p_now timestamp with time zone, p_key text) TO agentledger_worker;
 
 
 --
--- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid); Type: ACL; Schema: api; Owner: agentledger_owner
+-- Name: FUNCTION transition_event(p_event_id bigint, p_status text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid, p_key text); Type: ACL; Schema: api; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) TO agentledger_api;
-GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_actor text, p_actor_kind text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid) TO agentledger_worker;
+REVOKE ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid, p_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid, p_key text) TO agentledger_api;
+GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_lease_token uuid, p_key text) TO agentledger_worker;
 
 
 --
@@ -6463,6 +7572,13 @@ GRANT ALL ON FUNCTION api.transition_event(p_event_id bigint, p_status text, p_a
 REVOKE ALL ON FUNCTION api.verify_audit(p_event_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.verify_audit(p_event_id bigint) TO agentledger_api;
 GRANT ALL ON FUNCTION api.verify_audit(p_event_id bigint) TO agentledger_auditor;
+
+
+--
+-- Name: FUNCTION _acting(p_key text, p_key_roles text[]); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._acting(p_key text, p_key_roles text[]) FROM PUBLIC;
 
 
 --
@@ -6480,10 +7596,10 @@ REVOKE ALL ON FUNCTION ledger._as_api_event(e ledger.events) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone, p_api_key text); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._audit_hash(p_prev_hash bytea, p_seq bigint, p_customer_id text, p_event_id bigint, p_version integer, p_from_status ledger.event_status, p_to_status ledger.event_status, p_actor text, p_actor_kind ledger.actor_kind, p_db_user text, p_reason text, p_details jsonb, p_attempt integer, p_recorded_at timestamp with time zone, p_api_key text) FROM PUBLIC;
 
 
 --
@@ -6550,6 +7666,13 @@ REVOKE ALL ON FUNCTION ledger._checked_status(p_status text) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _claimable_types(p_acting ledger.acting, p_event_types text[]); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._claimable_types(p_acting ledger.acting, p_event_types text[]) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _count_by_type(p_event_types text[]); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -6564,10 +7687,31 @@ REVOKE ALL ON FUNCTION ledger._flat_length(p_values anyarray) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _in_scope(p_acting ledger.acting, p_customer_id text, p_event_type text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._in_scope(p_acting ledger.acting, p_customer_id text, p_event_type text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _may_read(p_reader ledger.acting, p_event ledger.events); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._may_read(p_reader ledger.acting, p_event ledger.events) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
 REVOKE ALL ON FUNCTION ledger._pick_for_claim(p_queue text, p_event_types text[], p_limit integer, p_now timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _reader(p_key text, p_action text, p_event_id bigint, p_details jsonb); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._reader(p_key text, p_action text, p_event_id bigint, p_details jsonb) FROM PUBLIC;
 
 
 --
@@ -6592,10 +7736,17 @@ REVOKE ALL ON FUNCTION ledger._refuse_event_delete() FROM PUBLIC;
 
 
 --
--- Name: FUNCTION _refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone); Type: ACL; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_principal text); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_actor text, p_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._refuse_foreign_lease(p_event ledger.events, p_lease_token uuid, p_principal text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _refuse_out_of_scope(p_acting ledger.acting, p_customer_id text, p_event_type text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_out_of_scope(p_acting ledger.acting, p_customer_id text, p_event_type text) FROM PUBLIC;
 
 
 --
@@ -6627,6 +7778,13 @@ REVOKE ALL ON FUNCTION ledger._refuse_unknown_event(p_event_id bigint) FROM PUBL
 
 
 --
+-- Name: FUNCTION _refuse_unreadable_event(p_reader ledger.acting, p_event_id bigint); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._refuse_unreadable_event(p_reader ledger.acting, p_event_id bigint) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _refuse_write_once_change(); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -6641,10 +7799,10 @@ REVOKE ALL ON FUNCTION ledger._report_digest(p_content jsonb) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text); Type: ACL; Schema: ledger; Owner: agentledger_owner
+-- Name: FUNCTION _report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text, p_principal text); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
-REVOKE ALL ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger._report_outcomes(p_event_ids bigint[], p_lease_tokens uuid[], p_digests bytea[], p_done bigint[], p_step text, p_from text, p_principal text) FROM PUBLIC;
 
 
 --
@@ -6704,6 +7862,13 @@ REVOKE ALL ON FUNCTION ledger._submission_problem(p_customer_id text, p_type_kno
 
 
 --
+-- Name: FUNCTION _transition_event(p_event_id bigint, p_status text, p_acting ledger.acting, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid); Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+REVOKE ALL ON FUNCTION ledger._transition_event(p_event_id bigint, p_status text, p_acting ledger.acting, p_reason text, p_result jsonb, p_details jsonb, p_now timestamp with time zone, p_operator_step text, p_lease_token uuid) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _transition_hint(p_event_id bigint, p_status ledger.event_status); Type: ACL; Schema: ledger; Owner: agentledger_owner
 --
 
@@ -6722,6 +7887,13 @@ REVOKE ALL ON FUNCTION ledger._wake_action_workers(p_pending jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger._wake_workers(p_queued jsonb) FROM PUBLIC;
+
+
+--
+-- Name: TABLE access_log; Type: ACL; Schema: ledger; Owner: agentledger_owner
+--
+
+GRANT SELECT ON TABLE ledger.access_log TO agentledger_auditor;
 
 
 --
