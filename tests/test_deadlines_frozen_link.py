@@ -57,6 +57,12 @@ MARGIN = 1.5
 PARTITION = REQUEST_DEADLINE + MARGIN + 1.0  # long enough to tell a kept deadline from an overrun
 
 
+@pytest.fixture
+def fresh_db(fresh_db: str) -> str:
+    """The private database, where the administrator the tests connect as acts for a principal."""
+    return databases.acting_admin(fresh_db)
+
+
 def through(proxy_port: int, dsn: str) -> str:
     return make_conninfo(dsn, host="127.0.0.1", port=proxy_port, sslmode="disable")
 
@@ -96,6 +102,7 @@ def test_a_silent_link_costs_each_caller_no_more_than_its_deadline(
     api_dsn, worker_dsn = login_as(fresh_db, "agentledger_api"), login_as(fresh_db, "agentledger_worker")
     target = conninfo_to_dict(databases.ADMIN_URL)
     with psycopg.connect(fresh_db, autocommit=True) as admin:
+        admin.execute("SELECT api.create_principal('timed', 'agent')")
         headers = bearer(admin.execute("SELECT api.create_api_key('timed', 'worker')").fetchone()[0])  # type: ignore[index]
 
     async def scenario() -> dict[str, Any]:
