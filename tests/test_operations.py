@@ -65,7 +65,11 @@ def test_the_backup_commands_restore_a_trail_that_verifies(fresh_db, tmp_path):
         databases.drop_database(restored)
 
 
-TAGS = re.findall(r"^(@\S+)", (databases.REPO_ROOT / "sqitch.plan").read_text(), flags=re.MULTILINE)
+ALL_TAGS = re.findall(r"^(@\S+)", (databases.REPO_ROOT / "sqitch.plan").read_text(), flags=re.MULTILINE)
+# The first release, the one before the function-per-change takeover, and the last: each upgrade runs
+# the whole database suite, so every tag would cost the suite's time once more. (Every tag is still
+# deployed and reverted to by tests/test_sqitch_revert_to_tags.py.)
+TAGS = sorted({ALL_TAGS[0], "@v0.5.0", ALL_TAGS[-1]} & set(ALL_TAGS), key=ALL_TAGS.index)
 
 
 @pytest.mark.parametrize("tag", TAGS)
