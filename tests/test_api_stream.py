@@ -66,7 +66,6 @@ def server(fresh_db: str, login_as) -> Iterator[tuple[str, dict[str, str], str]]
             )
         with psycopg.connect(fresh_db, autocommit=True) as conn:
             conn.execute("SELECT api.create_principal('stream-reader', 'agent')")
-            conn.execute("SELECT api.create_principal('dba', 'human', session_user)")  # for the setup's SQL
             key = conn.execute("SELECT api.create_api_key('stream-reader', 'worker')").fetchone()[0]
         yield base, {"Authorization": f"Bearer {key}"}, fresh_db
     finally:

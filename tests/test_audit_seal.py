@@ -7,17 +7,8 @@ import time
 import psycopg
 import pytest
 
-from tests.support import databases
-
 SUBMIT = "SELECT id FROM api.submit_event('c', 'loan_application', '{}')"
 SEAL = "SELECT row_count, last_seq FROM api.seal_audit('ops')"
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 def test_a_seal_never_waits_for_writers_and_completes_once_they_finish(fresh_db: str) -> None:

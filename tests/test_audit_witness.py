@@ -78,13 +78,6 @@ END
 $$"""
 
 
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
-
-
 def tamper(db: str, *statements: str, recompute: bool = True) -> None:
     """Run statements as a superuser with the rules switched off, then (by default) recompute every
     hash and seal; the database's own verification must then answer ok."""

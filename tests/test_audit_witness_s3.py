@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import databases
 from tests.support.processes import free_port
 from tests.test_audit_witness import Audit, audit_env, fails_with, seal_ids, sealed, tamper, work
 
@@ -68,13 +67,6 @@ def s3(endpoint: str):  # type: ignore[no-untyped-def]
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
     )
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 @pytest.fixture

@@ -20,12 +20,6 @@ from tests.support.docs import code_blocks, section
 from tests.support.roles import LoginAs
 
 
-@pytest.fixture
-def dba_db(fresh_db: str) -> str:
-    """fresh_db, where the administrator the tests connect as acts for a principal of its name."""
-    return databases.acting_admin(fresh_db)
-
-
 def agentledger(args: list[str], dsn: str | None) -> subprocess.CompletedProcess[str]:
     """Run `python -m agentledger ...` with DATABASE_URL set to dsn (unset when None)."""
     env = {k: v for k, v in databases.client_env().items() if k != "DATABASE_URL"}
@@ -81,7 +75,7 @@ def table(stdout: str) -> list[list[str]]:
 # --- submit ---------------------------------------------------------------------------------------
 
 
-def test_submit_prints_the_id_alone_and_the_database_has_the_event(dba_db: str) -> None:
+def test_submit_prints_the_id_alone_and_the_database_has_the_event(fresh_db: str) -> None:
     result = ok(
         [
             "events",
@@ -97,16 +91,16 @@ def test_submit_prints_the_id_alone_and_the_database_has_the_event(dba_db: str) 
             "--idempotency-key",
             "application-1",
         ],
-        dba_db,
+        fresh_db,
     )
     event_id = int(result.stdout)
     assert result.stdout == f"{event_id}\n", "the id alone on stdout, for ID=$(...)"
     assert f"submitted event {event_id} (loan_application for cust-42): queued" in result.stderr
     [(customer, payload, priority, status)] = query(
-        dba_db, "SELECT customer_id, payload, priority, status FROM api.get_event(%s)", [event_id]
+        fresh_db, "SELECT customer_id, payload, priority, status FROM api.get_event(%s)", [event_id]
     )
     assert (customer, payload, priority, status) == ("cust-42", {"amount": 25000, "note": "café"}, 5, "queued")
-    assert query(dba_db, "SELECT actor, api_key FROM api.event_history(%s)", [event_id]) == [(databases.USER, None)]
+    assert query(fresh_db, "SELECT actor, api_key FROM api.event_history(%s)", [event_id]) == [(databases.USER, None)]
 
     # The same submit again: the first event answers, nothing new is written.
     again = ok(
@@ -124,10 +118,10 @@ def test_submit_prints_the_id_alone_and_the_database_has_the_event(dba_db: str) 
             "--idempotency-key",
             "application-1",
         ],
-        dba_db,
+        fresh_db,
     )
     assert again.stdout == f"{event_id}\n" and "nothing new was submitted" in again.stderr, describe(again)
-    assert query(dba_db, "SELECT count(*) FROM api.list_events()") == [(1,)]
+    assert query(fresh_db, "SELECT count(*) FROM api.list_events()") == [(1,)]
 
     # The same key with another body is the database's refusal (AL004), with its hint.
     clash = refused(
@@ -143,50 +137,50 @@ def test_submit_prints_the_id_alone_and_the_database_has_the_event(dba_db: str) 
             "--idempotency-key",
             "application-1",
         ],
-        dba_db,
+        fresh_db,
     )
     assert clash.stdout == "" and "was already used for event" in clash.stderr, describe(clash)
     assert "\nhint: Repeat a submit with exactly the same" in clash.stderr, describe(clash)
 
 
-def test_the_actor_is_the_principal_the_login_acts_for(dba_db: str, login_as: LoginAs) -> None:
-    intake = login_as(dba_db, "agentledger_api", "service")
+def test_the_actor_is_the_principal_the_login_acts_for(fresh_db: str, login_as: LoginAs) -> None:
+    intake = login_as(fresh_db, "agentledger_api", "service")
     event_id = submit(intake)
-    assert query(dba_db, "SELECT actor, actor_kind, api_key, db_user FROM api.event_history(%s)", [event_id]) == [
+    assert query(fresh_db, "SELECT actor, actor_kind, api_key, db_user FROM api.event_history(%s)", [event_id]) == [
         (login_name(intake), "system", None, login_name(intake))
     ], "a service principal acts as system; no API key was used"
     assert "--actor" not in agentledger(["events", "submit", "--help"], None).stdout, "nobody names the actor"
 
 
-def test_a_login_that_acts_for_no_principal_is_told_so(dba_db: str, login_as: LoginAs) -> None:
-    nobody = login_as(dba_db, "agentledger_api", None)
+def test_a_login_that_acts_for_no_principal_is_told_so(fresh_db: str, login_as: LoginAs) -> None:
+    nobody = login_as(fresh_db, "agentledger_api", None)
     result = refused(["events", "submit", "--customer", "cust-42", "--type", "loan_application"], nobody)
     assert result.stderr == (
         f"agentledger: database login {login_name(nobody)} acts for no principal\n"
         f"hint: An administrator maps it: agentledger principals add NAME --kind KIND --login {login_name(nobody)}.\n"
     ), describe(result)
-    assert query(dba_db, "SELECT count(*) FROM api.list_events()") == [(0,)], "nothing was submitted"
+    assert query(fresh_db, "SELECT count(*) FROM api.list_events()") == [(0,)], "nothing was submitted"
     # Reads need no principal: nothing changes.
     assert ok(["events", "list"], nobody).stderr == "agentledger: no events match\n"
 
 
-def test_bad_payloads_are_refused_without_a_traceback(dba_db: str) -> None:
+def test_bad_payloads_are_refused_without_a_traceback(fresh_db: str) -> None:
     base = ["events", "submit", "--customer", "cust-42", "--type", "loan_application", "--payload"]
-    not_json = refused([*base, "{amount: 1"], dba_db, code=2)
+    not_json = refused([*base, "{amount: 1"], fresh_db, code=2)
     assert "--payload is not valid JSON: Expecting property name" in not_json.stderr, describe(not_json)
-    nan = refused([*base, '{"amount": NaN}'], dba_db, code=2)
+    nan = refused([*base, '{"amount": NaN}'], fresh_db, code=2)
     assert "--payload is not valid JSON: NaN is not a JSON value" in nan.stderr, describe(nan)
     # JSON, but not what the database accepts as a payload: its message and hint.
-    array = refused([*base, "[1, 2]"], dba_db)
+    array = refused([*base, "[1, 2]"], fresh_db)
     assert array.stderr.startswith("agentledger: payload must be a JSON object, not array\nhint: "), describe(array)
-    nul = refused([*base, '{"text": "\\u0000"}'], dba_db)
+    nul = refused([*base, '{"text": "\\u0000"}'], fresh_db)
     assert "unsupported Unicode escape sequence" in nul.stderr, describe(nul)
-    unknown_type = refused(["events", "submit", "--customer", "c", "--type", "mortgage"], dba_db)
+    unknown_type = refused(["events", "submit", "--customer", "c", "--type", "mortgage"], fresh_db)
     assert "unknown event type 'mortgage'" in unknown_type.stderr and "loan_application" in unknown_type.stderr
-    assert query(dba_db, "SELECT count(*) FROM api.list_events()") == [(0,)], "nothing was submitted"
+    assert query(fresh_db, "SELECT count(*) FROM api.list_events()") == [(0,)], "nothing was submitted"
 
 
-def test_no_database_url_is_misuse(dba_db: str) -> None:
+def test_no_database_url_is_misuse(fresh_db: str) -> None:
     for args in (
         ["events", "list"],
         ["events", "show", "1"],
@@ -197,12 +191,12 @@ def test_no_database_url_is_misuse(dba_db: str) -> None:
         assert "no database given: pass --db-url or set DATABASE_URL" in result.stderr, describe(result)
 
 
-def test_db_url_before_or_after_the_action(dba_db: str) -> None:
-    event_id = submit(dba_db)
+def test_db_url_before_or_after_the_action(fresh_db: str) -> None:
+    event_id = submit(fresh_db)
     for args in (
-        ["events", "--db-url", dba_db, "show", str(event_id)],
-        ["events", "show", str(event_id), "--db-url", dba_db],
-        ["stats", "--db-url", dba_db],
+        ["events", "--db-url", fresh_db, "show", str(event_id)],
+        ["events", "show", str(event_id), "--db-url", fresh_db],
+        ["stats", "--db-url", fresh_db],
     ):
         ok(args, "host=/nonexistent dbname=unused")  # the option wins over DATABASE_URL
 
@@ -210,13 +204,13 @@ def test_db_url_before_or_after_the_action(dba_db: str) -> None:
 # --- list and show --------------------------------------------------------------------------------
 
 
-def test_list_prints_a_table_filters_and_pages(dba_db: str) -> None:
-    first = submit(dba_db, "cust-1", "loan_application")
-    second = submit(dba_db, "cust-2", "fraud_alert", "--priority", "3")
-    third = submit(dba_db, "cust-1", "support_ticket")
-    ok(["events", "cancel", str(third), "--reason", "duplicate ticket"], dba_db)
+def test_list_prints_a_table_filters_and_pages(fresh_db: str) -> None:
+    first = submit(fresh_db, "cust-1", "loan_application")
+    second = submit(fresh_db, "cust-2", "fraud_alert", "--priority", "3")
+    third = submit(fresh_db, "cust-1", "support_ticket")
+    ok(["events", "cancel", str(third), "--reason", "duplicate ticket"], fresh_db)
 
-    listed = ok(["events", "list"], dba_db)
+    listed = ok(["events", "list"], fresh_db)
     header, *rows = table(listed.stdout)
     assert header[:6] == ["ID", "STATUS", "TYPE", "CUSTOMER", "PRIORITY", "ATTEMPTS"]
     assert [row[:6] for row in rows] == [
@@ -229,96 +223,96 @@ def test_list_prints_a_table_filters_and_pages(dba_db: str) -> None:
     assert len({line.index(cells[2]) for line, cells in zip(lines, [header, *rows], strict=False)}) == 1
 
     def ids(args: list[str]) -> list[int]:
-        return [int(row[0]) for row in table(ok(["events", "list", *args], dba_db).stdout)[1:]]
+        return [int(row[0]) for row in table(ok(["events", "list", *args], fresh_db).stdout)[1:]]
 
     assert ids(["--status", "queued"]) == [first, second]
     assert ids(["--customer", "cust-1"]) == [first, third]
     assert ids(["--type", "fraud_alert"]) == [second]
     assert ids(["--customer", "cust-1", "--status", "failed"]) == [third]
-    page = ok(["events", "list", "--limit", "2"], dba_db)
+    page = ok(["events", "list", "--limit", "2"], fresh_db)
     assert [int(row[0]) for row in table(page.stdout)[1:]] == [first, second]
     assert f"add --after-id {second}" in page.stderr, describe(page)
     assert ids(["--after-id", str(second)]) == [third]
 
-    nothing = ok(["events", "list", "--customer", "nobody"], dba_db)
+    nothing = ok(["events", "list", "--customer", "nobody"], fresh_db)
     assert nothing.stdout == "" and "no events match" in nothing.stderr
 
 
-def test_list_json_is_one_object_per_line(dba_db: str) -> None:
-    ids = [submit(dba_db, f"cust-{n}", "loan_application", "--payload", json.dumps({"n": n})) for n in range(3)]
-    result = ok(["events", "list", "--json"], dba_db)
+def test_list_json_is_one_object_per_line(fresh_db: str) -> None:
+    ids = [submit(fresh_db, f"cust-{n}", "loan_application", "--payload", json.dumps({"n": n})) for n in range(3)]
+    result = ok(["events", "list", "--json"], fresh_db)
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["id"] for e in events] == ids
     assert [e["payload"] for e in events] == [{"n": 0}, {"n": 1}, {"n": 2}]
     assert all(e["status"] == "queued" and "lease_token" not in e for e in events)
 
 
-def test_list_refusals_carry_the_database_message(dba_db: str) -> None:
-    status = refused(["events", "list", "--status", "done"], dba_db)
+def test_list_refusals_carry_the_database_message(fresh_db: str) -> None:
+    status = refused(["events", "list", "--status", "done"], fresh_db)
     assert "unknown status 'done'" in status.stderr and "hint: Use one of: queued" in status.stderr
-    limit = refused(["events", "list", "--limit", "5000"], dba_db)
+    limit = refused(["events", "list", "--limit", "5000"], fresh_db)
     assert "limit 5000 is out of range" in limit.stderr and "hint:" in limit.stderr
-    assert refused(["events", "list", "--limit", "ten"], dba_db, code=2).stderr
+    assert refused(["events", "list", "--limit", "ten"], fresh_db, code=2).stderr
 
 
-def test_show_readable_and_json(dba_db: str) -> None:
-    event_id = submit(dba_db, "cust-9", "fraud_alert", "--payload", '{"card": "1234", "amount": 90.5}')
-    shown = ok(["events", "show", str(event_id)], dba_db)
+def test_show_readable_and_json(fresh_db: str) -> None:
+    event_id = submit(fresh_db, "cust-9", "fraud_alert", "--payload", '{"card": "1234", "amount": 90.5}')
+    shown = ok(["events", "show", str(event_id)], fresh_db)
     fields = dict(re.split(r" {2,}", line, maxsplit=1) for line in shown.stdout.splitlines())
     assert fields["id"] == str(event_id) and fields["customer id"] == "cust-9"
     assert fields["event type"] == "fraud_alert" and fields["status"] == "queued"
     assert json.loads(fields["payload"]) == {"card": "1234", "amount": 90.5}
     assert fields["lease owner"] == "-"
 
-    as_json = json.loads(ok(["events", "show", str(event_id), "--json"], dba_db).stdout)
-    [(expected,)] = query(dba_db, "SELECT to_jsonb(e) FROM api.get_event(%s) e", [event_id])
+    as_json = json.loads(ok(["events", "show", str(event_id), "--json"], fresh_db).stdout)
+    [(expected,)] = query(fresh_db, "SELECT to_jsonb(e) FROM api.get_event(%s) e", [event_id])
     assert as_json == expected
 
 
-def test_unknown_event_id(dba_db: str) -> None:
+def test_unknown_event_id(fresh_db: str) -> None:
     for action in (
         ["show", "424242"],
         ["history", "424242"],
         ["requeue", "424242", "--reason", "r"],
         ["cancel", "424242", "--reason", "r"],
     ):
-        result = refused(["events", *action], dba_db)
+        result = refused(["events", *action], fresh_db)
         assert result.stdout == "", describe(result)
         assert result.stderr.startswith("agentledger: event 424242 does not exist\nhint: "), describe(result)
-    assert "out of range" in refused(["events", "show", str(2**63)], dba_db, code=2).stderr
-    assert "not an integer" in refused(["events", "show", "forty"], dba_db, code=2).stderr
+    assert "out of range" in refused(["events", "show", str(2**63)], fresh_db, code=2).stderr
+    assert "not an integer" in refused(["events", "show", "forty"], fresh_db, code=2).stderr
 
 
 # --- requeue, cancel and history ------------------------------------------------------------------
 
 
-def test_requeue_of_an_event_that_has_not_failed_is_refused(dba_db: str) -> None:
-    event_id = submit(dba_db)
-    result = refused(["events", "requeue", str(event_id), "--reason", "try again"], dba_db)
+def test_requeue_of_an_event_that_has_not_failed_is_refused(fresh_db: str) -> None:
+    event_id = submit(fresh_db)
+    result = refused(["events", "requeue", str(event_id), "--reason", "try again"], fresh_db)
     assert result.stderr.startswith(
         f"agentledger: event {event_id} is queued; only failed events can be re-queued\nhint: "
     ), describe(result)
-    assert query(dba_db, "SELECT status, version FROM api.get_event(%s)", [event_id]) == [("queued", 1)]
+    assert query(fresh_db, "SELECT status, version FROM api.get_event(%s)", [event_id]) == [("queued", 1)]
 
 
-def test_cancel_then_requeue_shows_in_the_history(dba_db: str, login_as: LoginAs) -> None:
+def test_cancel_then_requeue_shows_in_the_history(fresh_db: str, login_as: LoginAs) -> None:
     # Three principals: an intake service submits, an operator cancels, the administrator re-queues.
-    intake, operator = login_as(dba_db, "agentledger_api", "service"), login_as(dba_db, "agentledger_api", "human")
+    intake, operator = login_as(fresh_db, "agentledger_api", "service"), login_as(fresh_db, "agentledger_api", "human")
     event_id = submit(intake, "cust-42", "loan_application")
     cancelled = ok(["events", "cancel", str(event_id), "--reason", "customer withdrew"], operator)
     assert cancelled.stdout == (
         f"cancelled event {event_id}: now failed (version 2) by {login_name(operator)}: customer withdrew\n"
     )
-    again = refused(["events", "cancel", str(event_id), "--reason", "twice"], dba_db)
+    again = refused(["events", "cancel", str(event_id), "--reason", "twice"], fresh_db)
     assert f"event {event_id} is failed; only queued events can be cancelled" in again.stderr, describe(again)
-    no_reason = refused(["events", "requeue", str(event_id), "--reason", ""], dba_db)
+    no_reason = refused(["events", "requeue", str(event_id), "--reason", ""], fresh_db)
     assert "hint:" in no_reason.stderr, describe(no_reason)  # AL008: a re-queue needs a reason
 
-    requeued = ok(["events", "requeue", str(event_id), "--reason", "customer came back"], dba_db)
+    requeued = ok(["events", "requeue", str(event_id), "--reason", "customer came back"], fresh_db)
     assert requeued.stdout.startswith(f"re-queued event {event_id}: now queued (version 3) by {databases.USER}")
-    assert query(dba_db, "SELECT status FROM api.get_event(%s)", [event_id]) == [("queued",)]
+    assert query(fresh_db, "SELECT status FROM api.get_event(%s)", [event_id]) == [("queued",)]
 
-    history = ok(["events", "history", str(event_id)], dba_db)
+    history = ok(["events", "history", str(event_id)], fresh_db)
     header, *rows, last = table(history.stdout)
     assert header[:8] == ["SEQ", "VERSION", "FROM", "TO", "ACTOR", "KIND", "API KEY", "DB USER"]
     assert [row[1:8] for row in rows] == [
@@ -329,7 +323,7 @@ def test_cancel_then_requeue_shows_in_the_history(dba_db: str, login_as: LoginAs
     assert "customer withdrew" in rows[1] and "customer came back" in rows[2]
     assert last == ["audit chain: ok (3 rows checked)"]
 
-    lines = ok(["events", "history", str(event_id), "--json"], dba_db).stdout.splitlines()
+    lines = ok(["events", "history", str(event_id), "--json"], fresh_db).stdout.splitlines()
     entries, verdict = [json.loads(line) for line in lines[:-1]], json.loads(lines[-1])
     assert [(e["version"], e["to_status"], e["reason"]) for e in entries] == [
         (1, "queued", None),
@@ -349,24 +343,24 @@ def test_cancel_then_requeue_shows_in_the_history(dba_db: str, login_as: LoginAs
     }
 
 
-def test_history_reports_a_broken_chain(dba_db: str) -> None:
-    event_id = submit(dba_db)
-    ok(["events", "cancel", str(event_id), "--reason", "customer withdrew\n(by phone)"], dba_db)
-    assert len(ok(["events", "history", str(event_id)], dba_db).stdout.splitlines()) == 4, (
+def test_history_reports_a_broken_chain(fresh_db: str) -> None:
+    event_id = submit(fresh_db)
+    ok(["events", "cancel", str(event_id), "--reason", "customer withdrew\n(by phone)"], fresh_db)
+    assert len(ok(["events", "history", str(event_id)], fresh_db).stdout.splitlines()) == 4, (
         "header, two rows (the reason's line break escaped) and the chain line"
     )
     # Tampering as a superuser with the append-only trigger disabled (README, "The audit trail").
-    with psycopg.connect(dba_db, autocommit=True) as conn:
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("ALTER TABLE ledger.audit_log DISABLE TRIGGER _100_refuse_change")
         conn.execute(
             "UPDATE ledger.audit_log SET reason = 'a better story' WHERE event_id = %s AND version = 2", [event_id]
         )
-    result = refused(["events", "history", str(event_id)], dba_db)
+    result = refused(["events", "history", str(event_id)], fresh_db)
     assert "a better story" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("audit chain: BROKEN: audit row "), describe(result)
     assert "does not match its hash" in result.stdout
     assert result.stderr == f"agentledger: the audit chain of event {event_id} is broken\n", describe(result)
-    as_json = refused(["events", "history", str(event_id), "--json"], dba_db)
+    as_json = refused(["events", "history", str(event_id), "--json"], fresh_db)
     verdict = json.loads(as_json.stdout.splitlines()[-1])["verify_audit"]
     assert verdict["ok"] is False and verdict["broken_seq"] is not None, describe(as_json)
     assert f"the audit chain of event {event_id} is broken: audit row" in as_json.stderr, describe(as_json)
@@ -375,8 +369,8 @@ def test_history_reports_a_broken_chain(dba_db: str) -> None:
 # --- roles ----------------------------------------------------------------------------------------
 
 
-def test_an_api_login_runs_the_operator_commands(dba_db: str, login_as: LoginAs) -> None:
-    dsn = login_as(dba_db, "agentledger_api", "human")
+def test_an_api_login_runs_the_operator_commands(fresh_db: str, login_as: LoginAs) -> None:
+    dsn = login_as(fresh_db, "agentledger_api", "human")
     event_id = submit(dsn)
     ok(["events", "cancel", str(event_id), "--reason", "wrong customer"], dsn)
     ok(["events", "requeue", str(event_id), "--reason", "customer confirmed"], dsn)
@@ -384,9 +378,9 @@ def test_an_api_login_runs_the_operator_commands(dba_db: str, login_as: LoginAs)
     ok(["stats"], dsn)
 
 
-def test_roles_that_may_not_are_told_so(dba_db: str, login_as: LoginAs) -> None:
-    event_id = submit(dba_db)
-    worker = login_as(dba_db, "agentledger_worker")
+def test_roles_that_may_not_are_told_so(fresh_db: str, login_as: LoginAs) -> None:
+    event_id = submit(fresh_db)
+    worker = login_as(fresh_db, "agentledger_worker")
     result = refused(["events", "cancel", str(event_id), "--reason", "no"], worker)
     assert "permission denied for function cancel_event\nhint: connect as a login role" in result.stderr
     # A worker may read the trail but not verify it: the trail is shown, the check is said not to have run.
@@ -401,17 +395,17 @@ def test_roles_that_may_not_are_told_so(dba_db: str, login_as: LoginAs) -> None:
 # --- stats ----------------------------------------------------------------------------------------
 
 
-def test_stats_summarises_the_queue(dba_db: str) -> None:
-    empty = ok(["stats"], dba_db)
+def test_stats_summarises_the_queue(fresh_db: str) -> None:
+    empty = ok(["stats"], fresh_db)
     assert empty.stdout.startswith("no events yet\n") and "none waiting" in empty.stdout, describe(empty)
 
     for customer in ("cust-1", "cust-2"):
-        submit(dba_db, customer, "loan_application")
-    cancelled = submit(dba_db, "cust-3", "fraud_alert")
-    ok(["events", "cancel", str(cancelled), "--reason", "false alarm"], dba_db)
+        submit(fresh_db, customer, "loan_application")
+    cancelled = submit(fresh_db, "cust-3", "fraud_alert")
+    ok(["events", "cancel", str(cancelled), "--reason", "false alarm"], fresh_db)
     # A decided event waiting for its action (decided without keeping the lease), and a claim whose
     # lease has run out (a lease of 10 ms).
-    with psycopg.connect(dba_db, autocommit=True) as conn:
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("SELECT api.submit_event('cust-4', 'support_ticket', '{}')")
         [(decided, token)] = conn.execute("SELECT id, lease_token FROM api.claim_events('w1', 1, '{support_ticket}')")
         [(outcome,)] = conn.execute(
@@ -423,7 +417,7 @@ def test_stats_summarises_the_queue(dba_db: str) -> None:
         assert len(conn.execute("SELECT * FROM api.claim_events('w2', 1, '{fraud_alert}')").fetchall()) == 1
     time.sleep(0.05)
 
-    result = ok(["stats"], dba_db)
+    result = ok(["stats"], fresh_db)
     header, *rows = table(result.stdout.split("\n\n")[0])
     assert header == ["TYPE", "QUEUED", "PROCESSING", "APPROVED", "REJECTED", "COMPLETED", "FAILED", "TOTAL"]
     assert rows == [
@@ -440,7 +434,7 @@ def test_stats_summarises_the_queue(dba_db: str) -> None:
     assert summary["expired leases waiting for the rescue"] == "1"
     assert summary["notification queue usage"].endswith("%")
 
-    stats = json.loads(ok(["stats", "--json"], dba_db).stdout)
+    stats = json.loads(ok(["stats", "--json"], fresh_db).stdout)
     assert stats["decided_awaiting_action"] == 1 and stats["leases_expired"] == 1
     assert {(c["event_type"], c["status"]): c["events"] for c in stats["counts"]} == {
         ("fraud_alert", "processing"): 1,

@@ -59,6 +59,13 @@ def principals(dsn: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
+def fresh_db(deployed_template: str) -> Iterator[str]:
+    """A clone where no principal exists yet, not even the administrator's: the listings start empty."""
+    with databases.scratch_database(template=deployed_template) as conninfo:
+        yield conninfo
+
+
+@pytest.fixture
 def worker_login(fresh_db: str) -> Iterator[tuple[str, str]]:
     """A login in agentledger_worker that acts for no principal yet: (its name, its DSN)."""
     name = f"agentledger_test_login_{secrets.token_hex(4)}"

@@ -11,20 +11,11 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from tests.support import databases
-
 pytestmark = pytest.mark.stress  # racing transitions
 
 EVENTS = 50
 RACERS_PER_EVENT = 4  # 50 x 4 = 200 concurrent transitions per round
 CONNECTIONS = 40
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 def submit_events(conninfo: str, count: int) -> list[int]:

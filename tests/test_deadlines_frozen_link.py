@@ -57,12 +57,6 @@ MARGIN = 1.5
 PARTITION = REQUEST_DEADLINE + MARGIN + 1.0  # long enough to tell a kept deadline from an overrun
 
 
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal."""
-    return databases.acting_admin(fresh_db)
-
-
 def through(proxy_port: int, dsn: str) -> str:
     return make_conninfo(dsn, host="127.0.0.1", port=proxy_port, sslmode="disable")
 

@@ -19,7 +19,6 @@ from psycopg.rows import dict_row
 
 from agentledger.cli.run import EXAMPLE_POLICY
 from agentledger_examples import fraud, loans, support
-from tests.support import databases
 from tests.support.roles import LoginAs
 
 WORKER = "example-agents"  # the example worker's name: it labels its claims
@@ -149,8 +148,8 @@ SUBMITTED = {  # name: (event_type, payload, decision, what the decision's resul
 
 @pytest.fixture
 def intake_key(fresh_db: str) -> str:
-    """An API key of the service principal INTAKE (the administrator acts for a principal too)."""
-    with psycopg.connect(databases.acting_admin(fresh_db), autocommit=True) as conn:
+    """An API key of the service principal INTAKE."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("SELECT api.create_principal(%s, 'service')", [INTAKE])
         return conn.execute("SELECT api.create_api_key(%s, 'submitter')", [INTAKE]).fetchone()[0]
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import psycopg
-import pytest
 
 from agentledger_worker.channels import WORK_CHANNEL
-from tests.support import databases
 
 CHANNEL = WORK_CHANNEL
 
@@ -16,13 +14,6 @@ BATCH = """SELECT count(*) FROM api.submit_events(
     (SELECT jsonb_agg(jsonb_build_object('customer_id', 'cust-' || g, 'event_type', %s::text,
                                          'payload', jsonb_build_object('secret', 'acct-' || g)))
        FROM generate_series(1, %s) g))"""
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 def listen(conninfo: str) -> psycopg.Connection:

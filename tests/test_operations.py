@@ -14,13 +14,6 @@ from tests.support.docs import section
 from tests.support.workers import sql, statuses, submit
 
 
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
-
-
 def test_the_backup_commands_restore_a_trail_that_verifies(fresh_db, tmp_path):
     submit(fresh_db, 50)
     sql(fresh_db, "SELECT count(*) FROM api.claim_events('w', 10)")

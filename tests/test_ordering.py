@@ -28,13 +28,6 @@ ORDERED_TYPE = """INSERT INTO ledger.event_types (name, description, ordered_per
                   VALUES ('tests_ordered', 'ordered per customer', true)"""
 
 
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
-
-
 def finish(conn: psycopg.Connection, claims: list[tuple]) -> None:
     """Decide (approved) and complete the claimed events, as a worker does."""
     ids, tokens = [c[0] for c in claims], [c[1] for c in claims]

@@ -9,17 +9,8 @@ import threading
 import psycopg
 import pytest
 
-from tests.support import databases
-
 SEAL_LOCK = "SELECT pg_advisory_lock(hashtextextended('agentledger.audit_seal', 0))"
 SUBMIT = "SELECT id FROM api.submit_event('edge-c', 'loan_application', '{}')"
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 def writer_with_timeout(dsn: str) -> psycopg.Connection:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.support import databases
-
 SUBMIT = "SELECT id FROM api.submit_event('c', 'loan_application', '{}')"
 SEAL = "SELECT api.seal_audit('ops')"
 
@@ -20,13 +18,6 @@ PRELUDES = {
     # an auditor whose transaction took an id without writing anything
     "took_an_xid": ("agentledger_auditor", "SELECT pg_current_xact_id()"),
 }
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 @pytest.mark.parametrize("prelude", sorted(PRELUDES))

@@ -7,15 +7,6 @@ import json
 import psycopg
 import pytest
 
-from tests.support import databases
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
-
 
 def item(customer: str, **extra) -> dict:
     return {"customer_id": customer, "event_type": "loan_application", "payload": {"amount": 1}, **extra}

@@ -17,7 +17,6 @@ import psycopg
 import pytest
 
 from agentledger_worker.channels import WORK_CHANNEL
-from tests.support import databases
 
 pytestmark = pytest.mark.stress  # latency measured over many submits
 
@@ -25,13 +24,6 @@ POLL_INTERVAL = 1.0
 THROTTLE = 0.05
 SUBMITTERS = 2
 SUBMITS_EACH = 150
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 class ReferenceWorker(threading.Thread):

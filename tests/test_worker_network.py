@@ -11,18 +11,10 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from agentledger_worker import Worker
-from tests.support import databases
 from tests.support.proxy import Proxy
 from tests.support.workers import async_wait_until, running, sql, statuses, submit
 
 pytestmark = pytest.mark.stress  # a silent network, noticed after timeouts
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 def test_a_silent_network_is_noticed_and_the_worker_carries_on(fresh_db, login_as, caplog):

@@ -19,13 +19,6 @@ from tests.support.workers import settings, sql, statuses, submit, wait_until, w
 
 
 @pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
-
-
-@pytest.fixture
 def worker_dsn(fresh_db: str, login_as) -> str:
     return login_as(fresh_db, "agentledger_worker")
 

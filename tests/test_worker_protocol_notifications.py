@@ -8,10 +8,8 @@ from collections.abc import Callable
 from uuid import UUID
 
 import psycopg
-import pytest
 
 from agentledger_worker.channels import WORK_CHANNEL
-from tests.support import databases
 
 CHANNEL = WORK_CHANNEL
 WORKER = "notified-worker"
@@ -27,13 +25,6 @@ DECIDE = """SELECT * FROM api.decide_events(ARRAY[%s::bigint], ARRAY[%s::uuid], 
                                             p_keep_lease => %s)"""
 # The superuser moves the clock past every lease; only one event holds a lease at each rescue.
 RESCUE = "SELECT * FROM api.rescue_expired_leases(1000, now() + interval '1 hour')"
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 def connect(conninfo: str) -> psycopg.Connection:

@@ -46,13 +46,6 @@ ARG_TYPES = {
 }
 
 
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
-
-
 def connect(conninfo: str) -> psycopg.Connection:
     """An autocommit connection: every api call is its own transaction, as for a real worker."""
     return psycopg.connect(conninfo, autocommit=True)

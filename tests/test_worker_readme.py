@@ -9,21 +9,12 @@ import shlex
 import signal
 import subprocess
 
-import pytest
-
 from tests.support import databases
 from tests.support.docs import section
 from tests.support.workers import sql, statuses, wait_until
 
 SECTION = section("Workers in Python")
 VENV_BIN = databases.REPO_ROOT / ".venv" / "bin"
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 def test_the_readme_agent_decides_and_acts(fresh_db, login_as, tmp_path):

@@ -12,20 +12,11 @@ import asyncio
 import logging
 import re
 
-import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from agentledger_worker import Worker
-from tests.support import databases
 from tests.support.proxy import Proxy
 from tests.support.workers import async_wait_until, running, sql, statuses, submit
-
-
-@pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
 
 
 def test_a_report_whose_commit_answer_was_lost_is_resent_and_applied_once(fresh_db, login_as, caplog):

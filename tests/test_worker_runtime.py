@@ -20,13 +20,6 @@ FAST = dict(poll_interval=0.3, rescue_interval=0.3, flush_delay=0.001, listen_ch
 
 
 @pytest.fixture
-def fresh_db(fresh_db: str) -> str:
-    """The private database, where the administrator the tests connect as acts for a principal of
-    its own name: the api functions record it as the actor."""
-    return databases.acting_admin(fresh_db)
-
-
-@pytest.fixture
 def worker_dsn(fresh_db: str, login_as) -> str:
     return login_as(fresh_db, "agentledger_worker")
 

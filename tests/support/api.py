@@ -127,10 +127,7 @@ def api_factory(stack: ExitStack, admin_dsn: str, new_login: Callable[[], str]) 
         settings = ApiSettings(**{"database_url": api_dsn, **TEST_SETTINGS, **overrides})
         client = stack.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
         harness = ApiHarness(client, settings, admin_dsn, str(conninfo_to_dict(api_dsn)["user"]))
-        harness.sql(
-            "SELECT api.create_principal(session_user, 'human', session_user) "
-            "WHERE NOT EXISTS (SELECT FROM ledger.principal_logins WHERE login = session_user)"
-        )
+        databases.acting_admin(admin_dsn)
         return harness
 
     return make

@@ -41,8 +41,10 @@ def deployed_template(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def fresh_db(deployed_template: str) -> Iterator[str]:
+    """A private clone of the template, where the administrator the tests connect as acts for a
+    principal of its own name, as a DBA in psql would: the api functions record it as the actor."""
     with databases.scratch_database(template=deployed_template) as conninfo:
-        yield conninfo
+        yield databases.acting_admin(conninfo)
 
 
 @pytest.fixture
