@@ -1,20 +1,17 @@
-"""Upgrading a database of the last release, with API keys, events and a lease in flight, to
+"""Upgrading a database of the last release before principals (0.7.0), with API keys, events and a lease in flight, to
 principals: each key gets a principal of its own name, events keep their submitter for idempotency,
 the old lease is refused to anyone who is not its principal and rescued once expired, and the trail
 still verifies."""
 
 from __future__ import annotations
 
-import re
-
 import psycopg
 import pytest
 
-from tests.support import databases
 from tests.support.databases import dbname, describe, run_sqitch
 from tests.support.workers import sql
 
-LAST_TAG = re.findall(r"^(@\S+)", (databases.REPO_ROOT / "sqitch.plan").read_text(), flags=re.MULTILINE)[-1]
+BEFORE_PRINCIPALS = "@v0.7.0"  # the last release whose keys had no principal
 
 
 def old_key(dsn: str, name: str, role: str) -> str:
@@ -23,7 +20,7 @@ def old_key(dsn: str, name: str, role: str) -> str:
 
 def test_keys_events_and_leases_of_the_last_release_carry_over(empty_db: str) -> None:
     name = dbname(empty_db)
-    deployed = run_sqitch(["deploy", "--to", LAST_TAG], name)
+    deployed = run_sqitch(["deploy", "--to", BEFORE_PRINCIPALS], name)
     if deployed.returncode != 0:
         pytest.fail(describe(deployed), pytrace=False)
     keys = {role: old_key(empty_db, f"old-{role}", role) for role in ("submitter", "worker", "reviewer", "auditor")}
