@@ -5,6 +5,7 @@ The implementation lives in tests/support/ so this file stays a table of content
 
 from tests.support.api import api, make_api, module_api, module_make_api  # noqa: F401  (HTTP API fixtures)
 from tests.support.fixtures import (  # noqa: F401  (imported to register them)
+    bare_db,
     deployed_template,
     empty_db,
     fresh_db,

@@ -453,12 +453,12 @@ def test_an_undeployed_database_is_named(empty_db: str, args: list[str]) -> None
 # --- the README's example -------------------------------------------------------------------------
 
 
-def test_the_readme_example_runs(fresh_db: str) -> None:
+def test_the_readme_example_runs(bare_db: str) -> None:
     # tests/test_readme_commands.py counts this block as covered here.
     [block] = code_blocks(section("Operator commands"), "sh")
     readme_url = "postgresql://postgres@127.0.0.1:5432/agentledger"
     assert readme_url in block, "the README command changed"
-    test_url = f"postgresql://{databases.USER}@{databases.HOST}:{databases.PORT}/{databases.dbname(fresh_db)}"
+    test_url = f"postgresql://{databases.USER}@{databases.HOST}:{databases.PORT}/{databases.dbname(bare_db)}"
     env = {k: v for k, v in databases.client_env().items() if k != "DATABASE_URL"}
     readme_login = "--login postgres "
     assert readme_login in block, "the README command changed"
@@ -481,9 +481,9 @@ def test_the_readme_example_runs(fresh_db: str) -> None:
     assert json.loads(re.search(r"^\{.*\}$", out, flags=re.MULTILINE).group())["id"] == event_id
     assert f"cancelled event {event_id}: now failed" in out and f"re-queued event {event_id}: now queued" in out
     assert "audit chain: ok (3 rows checked)" in out and "TYPE " in out and "QUEUED" in out
-    assert query(fresh_db, "SELECT status, version, payload FROM api.get_event(%s)", [event_id]) == [
+    assert query(bare_db, "SELECT status, version, payload FROM api.get_event(%s)", [event_id]) == [
         ("queued", 3, {"amount": 25000})
     ]
-    assert query(fresh_db, "SELECT DISTINCT actor, actor_kind::text FROM api.event_history(%s)", [event_id]) == [
+    assert query(bare_db, "SELECT DISTINCT actor, actor_kind::text FROM api.event_history(%s)", [event_id]) == [
         ("dba", "human")
     ], "every step is the mapped principal's"

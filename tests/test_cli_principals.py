@@ -59,44 +59,37 @@ def principals(dsn: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def fresh_db(deployed_template: str) -> Iterator[str]:
-    """A clone where no principal exists yet, not even the administrator's: the listings start empty."""
-    with databases.scratch_database(template=deployed_template) as conninfo:
-        yield conninfo
-
-
-@pytest.fixture
-def worker_login(fresh_db: str) -> Iterator[tuple[str, str]]:
+def worker_login(bare_db: str) -> Iterator[tuple[str, str]]:
     """A login in agentledger_worker that acts for no principal yet: (its name, its DSN)."""
     name = f"agentledger_test_login_{secrets.token_hex(4)}"
     role = sql.Identifier(name)
     databases.execute(databases.ADMIN_URL, sql.SQL("CREATE ROLE {} LOGIN IN ROLE agentledger_worker").format(role))
-    yield name, make_conninfo(fresh_db, user=name)
+    yield name, make_conninfo(bare_db, user=name)
     databases.execute(databases.ADMIN_URL, sql.SQL("DROP ROLE IF EXISTS {}").format(role))
 
 
-def test_add_list_and_deactivate(fresh_db: str, worker_login: tuple[str, str]) -> None:
+def test_add_list_and_deactivate(bare_db: str, worker_login: tuple[str, str]) -> None:
     login, worker_dsn = worker_login
-    nothing = ok(["principals", "list"], fresh_db)
+    nothing = ok(["principals", "list"], bare_db)
     assert nothing.stdout == "" and "no principals; add one with `agentledger principals add`" in nothing.stderr
 
-    added = ok(["principals", "add", "fraud-agent", "--kind", "agent", "--login", login], fresh_db)
+    added = ok(["principals", "add", "fraud-agent", "--kind", "agent", "--login", login], bare_db)
     assert added.stdout == f"added principal fraud-agent (agent); database login {login} acts for it\n"
-    assert ok(["principals", "add", "alice", "--kind", "human"], fresh_db).stdout == "added principal alice (human)\n"
-    key = ok(["keys", "create", "--principal", "alice", "--role", "reviewer"], fresh_db).stdout.strip()
+    assert ok(["principals", "add", "alice", "--kind", "human"], bare_db).stdout == "added principal alice (human)\n"
+    key = ok(["keys", "create", "--principal", "alice", "--role", "reviewer"], bare_db).stdout.strip()
 
-    listed = principals(fresh_db)
+    listed = principals(bare_db)
     assert listed["alice"][:4] == ["human", "yes", "-", "alice"]
     assert listed["fraud-agent"][:4] == ["agent", "yes", login, "-"]
     assert listed["alice"][5:] == ["-", "-"]
 
     # The login now acts for its principal: the database names it as the actor of the claim.
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
+    with psycopg.connect(bare_db, autocommit=True) as conn:
         conn.execute("SELECT api.create_principal('intake', 'service', session_user)")
         [(event_id,)] = conn.execute("SELECT id FROM api.submit_event('cust-1', 'fraud_alert', '{}')").fetchall()
     with psycopg.connect(worker_dsn, autocommit=True) as conn:
         assert conn.execute("SELECT id FROM api.claim_events('w1', 1)").fetchall() == [(event_id,)]
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
+    with psycopg.connect(bare_db, autocommit=True) as conn:
         assert conn.execute("SELECT lease_owner FROM ledger.events WHERE id = %s", [event_id]).fetchall() == [
             ("fraud-agent",)
         ]
@@ -106,13 +99,13 @@ def test_add_list_and_deactivate(fresh_db: str, worker_login: tuple[str, str]) -
         ).fetchall() == [("fraud-agent", "agent", login, "w1")]
 
     # Deactivated: its logins and keys act no more; the reason is kept.
-    gone = ok(["principals", "deactivate", "fraud-agent", "--reason", "agent retired"], fresh_db)
+    gone = ok(["principals", "deactivate", "fraud-agent", "--reason", "agent retired"], bare_db)
     assert re.fullmatch(
         r"deactivated principal fraud-agent \(agent\) at [\d-]+ [\d:]+ [+-]\d{4}: its keys and logins act no more\n",
         gone.stdout,
     ), describe(gone)
-    assert ok(["principals", "deactivate", "alice", "--reason", "left the bank"], fresh_db).returncode == 0
-    listed = principals(fresh_db)
+    assert ok(["principals", "deactivate", "alice", "--reason", "left the bank"], bare_db).returncode == 0
+    listed = principals(bare_db)
     assert listed["fraud-agent"][1] == "no" and listed["fraud-agent"][6] == "agent retired"
     assert listed["alice"][:2] == ["human", "no"] and listed["alice"][6] == "left the bank"
     with (
@@ -120,38 +113,38 @@ def test_add_list_and_deactivate(fresh_db: str, worker_login: tuple[str, str]) -
         pytest.raises(psycopg.errors.InvalidAuthorizationSpecification),
     ):
         conn.execute("SELECT * FROM api.claim_events('w1', 1)")
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
+    with psycopg.connect(bare_db, autocommit=True) as conn:
         assert conn.execute("SELECT * FROM api.authenticate_api_key(%s)", [key]).fetchall() == []
 
-    again = ok(["principals", "deactivate", "fraud-agent", "--reason", "twice"], fresh_db)
+    again = ok(["principals", "deactivate", "fraud-agent", "--reason", "twice"], bare_db)
     assert again.stdout.startswith("principal fraud-agent was already deactivated at ")
     assert again.stdout.endswith(" (agent retired); nothing changed\n"), describe(again)
 
 
-def test_refusals_exit_1_with_the_database_message_and_hint(fresh_db: str, worker_login: tuple[str, str]) -> None:
+def test_refusals_exit_1_with_the_database_message_and_hint(bare_db: str, worker_login: tuple[str, str]) -> None:
     login, _ = worker_login
-    ok(["principals", "add", "ops", "--kind", "human", "--login", login], fresh_db)
-    taken = refused(["principals", "add", "ops", "--kind", "agent"], fresh_db)
+    ok(["principals", "add", "ops", "--kind", "human", "--login", login], bare_db)
+    taken = refused(["principals", "add", "ops", "--kind", "agent"], bare_db)
     assert (
         taken.stderr
         == "agentledger: a principal named ops exists already\nhint: Choose another name, or another login.\n"
     )
-    mapped = refused(["principals", "add", "ops-2", "--kind", "human", "--login", login], fresh_db)
+    mapped = refused(["principals", "add", "ops-2", "--kind", "human", "--login", login], bare_db)
     assert f"login {login} acts for another principal already" in mapped.stderr, describe(mapped)
-    no_role = refused(["principals", "add", "bob", "--kind", "human", "--login", "no_such_login"], fresh_db)
+    no_role = refused(["principals", "add", "bob", "--kind", "human", "--login", "no_such_login"], bare_db)
     assert "no database role is named 'no_such_login'\nhint: Create the login first" in no_role.stderr
-    bad_name = refused(["principals", "add", "bad name", "--kind", "human"], fresh_db)
+    bad_name = refused(["principals", "add", "bad name", "--kind", "human"], bare_db)
     assert "invalid principal name 'bad name'\nhint: Use 1-100 letters" in bad_name.stderr, describe(bad_name)
-    bad_kind = refused(["principals", "add", "carol", "--kind", "robot"], fresh_db, code=2)
+    bad_kind = refused(["principals", "add", "carol", "--kind", "robot"], bare_db, code=2)
     assert "invalid choice: 'robot'" in bad_kind.stderr, describe(bad_kind)
-    unknown = refused(["principals", "deactivate", "nobody", "--reason", "left"], fresh_db)
+    unknown = refused(["principals", "deactivate", "nobody", "--reason", "left"], bare_db)
     assert "no principal is named 'nobody'\nhint: List them with agentledger principals list." in unknown.stderr
-    no_reason = refused(["principals", "deactivate", "ops", "--reason", " "], fresh_db)
+    no_reason = refused(["principals", "deactivate", "ops", "--reason", " "], bare_db)
     assert "deactivating a principal needs a reason\nhint: " in no_reason.stderr, describe(no_reason)
-    assert set(principals(fresh_db)) == {"ops"}, "nothing else was made"
+    assert set(principals(bare_db)) == {"ops"}, "nothing else was made"
 
 
-def test_a_non_administrator_is_told_so(fresh_db: str, login_as: LoginAs) -> None:
+def test_a_non_administrator_is_told_so(bare_db: str, login_as: LoginAs) -> None:
     for args in (["principals", "list"], ["principals", "add", "eve", "--kind", "human"]):
-        result = refused(args, login_as(fresh_db, "agentledger_api"))
+        result = refused(args, login_as(bare_db, "agentledger_api"))
         assert "managing principals and API keys needs an administrator" in result.stderr, describe(result)

@@ -9,11 +9,11 @@ from tests.support import databases
 from tests.support.docs import code_blocks, section
 
 
-def test_the_psql_walkthrough_runs_on_a_fresh_database(fresh_db: str) -> None:
+def test_the_psql_walkthrough_runs_on_a_fresh_database(bare_db: str) -> None:
     [walkthrough] = code_blocks(section("Try it in psql"), "sql")
     # Every statement must succeed except the one the walkthrough shows being refused.
     result = subprocess.run(
-        ["psql", "-X", "-d", fresh_db],
+        ["psql", "-X", "-d", bare_db],
         input=walkthrough,
         env=databases.client_env(),
         capture_output=True,
@@ -28,10 +28,10 @@ def test_the_psql_walkthrough_runs_on_a_fresh_database(fresh_db: str) -> None:
     assert " t  |            4 | " in result.stdout, "the chain of the walkthrough's event verifies"
 
 
-def test_the_worker_protocol_walkthrough_runs_on_a_fresh_database(fresh_db: str) -> None:
+def test_the_worker_protocol_walkthrough_runs_on_a_fresh_database(bare_db: str) -> None:
     [walkthrough] = code_blocks(section("The worker protocol"), "sql")
     result = subprocess.run(
-        ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", fresh_db],
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", bare_db],
         input=walkthrough,
         env=databases.client_env(),
         capture_output=True,

@@ -19,15 +19,15 @@ from tests.support.roles import LoginAs
 
 
 @pytest.fixture
-def admin(fresh_db: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
+def admin(bare_db: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(bare_db, autocommit=True) as conn:
         yield conn
 
 
 @pytest.fixture
-def worker_login(fresh_db: str, login_as: LoginAs) -> str:
+def worker_login(bare_db: str, login_as: LoginAs) -> str:
     """A worker login that acts for no principal yet, as ./run's agentledger_dev_worker at first."""
-    return str(conninfo_to_dict(login_as(fresh_db, "agentledger_worker", None))["user"])
+    return str(conninfo_to_dict(login_as(bare_db, "agentledger_worker", None))["user"])
 
 
 def show(path: Path) -> str:

@@ -40,6 +40,14 @@ def deployed_template(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def bare_db(deployed_template: str) -> Iterator[str]:
+    """A private clone of the template where no principal exists yet, as right after a deploy:
+    for the documentation's walkthroughs, which map their login first, and for listings."""
+    with databases.scratch_database(template=deployed_template) as conninfo:
+        yield conninfo
+
+
+@pytest.fixture
 def fresh_db(deployed_template: str) -> Iterator[str]:
     """A private clone of the template, where the administrator the tests connect as acts for a
     principal of its own name, as a DBA in psql would: the api functions record it as the actor."""
